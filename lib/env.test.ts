@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "./errors";
+import { parseEnv } from "./env";
+
+const valid = {
+  SUPABASE_URL: "https://abc.supabase.co",
+  SUPABASE_SERVICE_ROLE_KEY: "service-role-key-0123456789abcdef",
+  CRON_SECRET: "0123456789abcdef-secret",
+};
+
+function failure(source: Record<string, string | undefined>): string {
+  try {
+    parseEnv(source);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error("expected parseEnv to throw");
+}
+
+describe("parseEnv", () => {
+  it("fills documented defaults", () => {
+    expect(parseEnv(valid)).toEqual({
+      ...valid,
+      EXPORTS_BUCKET: "exports",
+      EXPORT_ARCHIVE_BUCKET: undefined,
+      EXPORT_FILE_RETENTION_HOURS: 24,
+      EXPORT_LOG_RETENTION_DAYS: 30,
+      EXPORT_METRICS_RETENTION_DAYS: 90,
+      FAILURE_RATE_THRESHOLD: 0.1,
+      FAILURE_RATE_MIN_SAMPLE: 20,
+      ALERT_WEBHOOK_URL: undefined,
+      METRICS_TOKEN: undefined,
+      LOG_LEVEL: "info",
+    });
+  });
+
+  it("reads numbers, buckets and optional values from strings", () => {
+    const env = parseEnv({
+      ...valid,
+      EXPORT_FILE_RETENTION_HOURS: "48",
+      FAILURE_RATE_THRESHOLD: "0.25",
+      EXPORT_ARCHIVE_BUCKET: "audit-archive",
+      ALERT_WEBHOOK_URL: "",
+    });
+    expect(env).toMatchObject({ EXPORT_FILE_RETENTION_HOURS: 48, FAILURE_RATE_THRESHOLD: 0.25, EXPORT_ARCHIVE_BUCKET: "audit-archive", ALERT_WEBHOOK_URL: undefined });
+  });
+
+  it("names every missing required variable at once", () => {
+    const message = failure({});
+    for (const name of ["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "CRON_SECRET"]) expect(message).toContain(name);
+  });
+
+  it.each([
+    ["CRON_SECRET", "short", "at least 16 characters"],
+    ["CRON_SECRET", "undefined".padEnd(16, " "), "at least 16 characters"],
+    ["SUPABASE_URL", "ftp://secret-host.example", "http(s) URL"],
+    ["EXPORT_FILE_RETENTION_HOURS", "-5", "EXPORT_FILE_RETENTION_HOURS"],
+    ["EXPORT_LOG_RETENTION_DAYS", "thirty", "must be a number"],
+    ["FAILURE_RATE_THRESHOLD", "7.5", "at most 1"],
+    ["EXPORTS_BUCKET", "Bad Bucket!", "bucket name"],
+    ["ALERT_WEBHOOK_URL", "hooks.slack.com/secret-path", "http(s) URL"],
+    ["LOG_LEVEL", "verbose", "LOG_LEVEL"],
+  ])("rejects a bad %s, naming it and not echoing the value", (name, value, expected) => {
+    const message = failure({ ...valid, [name]: value });
+    expect(message).toContain(name);
+    expect(message).toContain(expected);
+    expect(message).not.toContain(value.trim());
+  });
+});

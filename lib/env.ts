@@ -1,0 +1,95 @@
+/**
+ * The one place that reads process.env. Every setting export-ops knows is declared here, validated with zod,
+ * and described in .env.example. Errors name the variable and what is wrong with it, never its value.
+ */
+import { z } from "zod";
+import { ConfigError } from "./errors";
+
+/** CRON_SECRET is checked on its own first, so a cron route can refuse to run before anything else is read. */
+export const cronSecretSchema = z
+  .string({ error: "is not set" })
+  .trim()
+  .min(16, { error: "must be at least 16 characters" })
+  .refine((v) => v !== "undefined" && v !== "null", { error: "is a placeholder, not a secret" });
+
+const positiveInt = (fallback: number) => z.coerce.number({ error: "must be a number" }).int().positive().default(fallback);
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v ? v : undefined));
+const bucketName = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, { error: "must be a bucket name (a-z, 0-9, '.', '_', '-')" })
+    .default(fallback);
+
+export const envSchema = z.object({
+  SUPABASE_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+  SUPABASE_SERVICE_ROLE_KEY: z.string({ error: "is not set" }).trim().min(20, { error: "is too short to be a key" }),
+  CRON_SECRET: cronSecretSchema,
+  EXPORTS_BUCKET: bucketName("exports"),
+  EXPORT_ARCHIVE_BUCKET: optionalText.pipe(bucketName("unused").optional()),
+  EXPORT_FILE_RETENTION_HOURS: positiveInt(24),
+  EXPORT_LOG_RETENTION_DAYS: positiveInt(30),
+  EXPORT_METRICS_RETENTION_DAYS: positiveInt(90),
+  FAILURE_RATE_THRESHOLD: z.coerce
+    .number({ error: "must be a number" })
+    .gt(0, { error: "must be above 0" })
+    .max(1, { error: "must be at most 1 (a fraction, 0.1 = 10%)" })
+    .default(0.1),
+  FAILURE_RATE_MIN_SAMPLE: positiveInt(20),
+  ALERT_WEBHOOK_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Turns zod issues into "NAME: what is wrong" lines; zod's messages here never echo the input. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
+}
+
+/** Parses a given environment (tests pass their own). Throws ConfigError naming every bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid environment: ${describeIssues(parsed.error).join("; ")}`);
+  }
+  return parsed.data;
+}
+
+/** The validated process environment (parsing is cheap, so it is read afresh and a changed env is seen). */
+export function getEnv(): Env {
+  return parseEnv(process.env);
+}
+
+/** The cron secret alone; throws ConfigError when it is missing, short or a placeholder. */
+export function getCronSecret(): string {
+  const parsed = cronSecretSchema.safeParse(process.env.CRON_SECRET);
+  if (!parsed.success) {
+    throw new ConfigError(`CRON_SECRET ${parsed.error.issues[0]?.message ?? "is invalid"}: cron routes refuse to run`);
+  }
+  return parsed.data;
+}
+
+/** The log level, read without validating the rest of the environment (the logger must work when it is bad). */
+export function getLogLevel(): string {
+  const parsed = envSchema.shape.LOG_LEVEL.safeParse(process.env.LOG_LEVEL || undefined);
+  return parsed.success ? parsed.data : "info";
+}
+
+/** Build-time check used by next.config.ts: a deployment with a bad environment fails its build. */
+export function assertBuildEnv(): void {
+  if (process.env.SKIP_ENV_VALIDATION === "1") return;
+  parseEnv(process.env);
+}
+
+const secretNames = ["CRON_SECRET", "SUPABASE_SERVICE_ROLE_KEY", "METRICS_TOKEN", "ALERT_WEBHOOK_URL"] as const;
+
+/** Current values of the secret variables, for the logger's last-line scrub (short values are ignored). */
+export function secretValues(): string[] {
+  return secretNames.map((name) => process.env[name]?.trim() ?? "").filter((v) => v.length >= 8);
+}

@@ -1,0 +1,80 @@
+/**
+ * The error vocabulary: one base class, a code → HTTP status map, and a guard. Anything that is not an
+ * AppError is unknown and is answered as a generic 500 (its detail goes to the log only).
+ */
+export const errorStatus = {
+  bad_request: 400,
+  unauthorized: 401,
+  conflict: 409,
+  config_error: 500,
+  database_error: 502,
+  storage_error: 502,
+  internal_error: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra, secret-free facts safe to show a caller (e.g. which parameter was bad). */
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, { cause: options?.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = errorStatus[code];
+    this.details = options?.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+export class ConfigError extends AppError {
+  constructor(message: string) {
+    super("config_error", message);
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("bad_request", message, { details });
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = "Missing or invalid bearer token") {
+    super("unauthorized", message);
+  }
+}
+
+/** A PostgREST / Postgres failure, with PostgREST's code (e.g. PGRST202 or a SQLSTATE) kept for the log. */
+export class DatabaseError extends AppError {
+  readonly dbCode?: string;
+  constructor(message: string, options?: { cause?: unknown; dbCode?: string }) {
+    super("database_error", message, { cause: options?.cause });
+    this.dbCode = options?.dbCode;
+  }
+}
+
+/** A Storage API failure; `storageStatus` is the real status (Storage sends every 4xx as HTTP 400). */
+export class StorageError extends AppError {
+  readonly storageStatus?: number;
+  constructor(message: string, options?: { cause?: unknown; storageStatus?: number }) {
+    super("storage_error", message, { cause: options?.cause });
+    this.storageStatus = options?.storageStatus;
+  }
+}
+
+export function isAppError(value: unknown): value is AppError {
+  return value instanceof AppError;
+}
+
+/** The public face of any error: AppErrors as they are, everything else as a generic internal error. */
+export function publicError(error: unknown): { status: number; body: ReturnType<AppError["toJSON"]> } {
+  if (isAppError(error)) return { status: error.status, body: error.toJSON() };
+  return { status: 500, body: { code: "internal_error", message: "Internal error; see the server log for details" } };
+}

@@ -1,0 +1,180 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+import { DatabaseError } from "../errors";
+import { baseOptionsSchema, defineJob } from "../jobs/job";
+import { captureLogger, fixedClock } from "../testing";
+import { withCron } from "./with-cron";
+
+const SECRET = "s3cret-value-for-tests-0123456789";
+const SERVICE_KEY = "service-role-key-for-tests-abcdefghij";
+const validEnv = {
+  SUPABASE_URL: "http://127.0.0.1:54321",
+  SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+  CRON_SECRET: SECRET,
+};
+
+function setup(run = vi.fn(async () => ({ has_more: false, dry_run: false, deleted_count: 3 }))) {
+  const job = defineJob({
+    id: "test-job",
+    description: "a job for tests",
+    schedule: "0 * * * *",
+    maxDurationSeconds: 60,
+    optionsSchema: baseOptionsSchema.extend({ batch_size: z.coerce.number().int().min(1).max(1000).default(100) }),
+    run,
+  });
+  const capture = captureLogger({ secrets: [SECRET, SERVICE_KEY] });
+  const handler = withCron(job, {
+    clock: fixedClock("2026-01-01T02:00:00.000Z"),
+    logger: capture.logger,
+    makePorts: () => ({ db: { call: vi.fn() }, storage: {} as never }),
+  });
+  const call = (headers: Record<string, string> = {}, query = "") =>
+    handler(new Request(`http://localhost/api/cron/test-job${query}`, { headers }));
+  return { run, call, capture };
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+beforeEach(() => {
+  for (const [k, v] of Object.entries(validEnv)) vi.stubEnv(k, v);
+});
+afterEach(() => vi.unstubAllEnvs());
+
+describe("withCron authorization", () => {
+  const refused: [string, Record<string, string>][] = [
+    ["no header", {}],
+    ["a wrong bearer", bearer("not-the-secret-at-all-000")],
+    ["an empty token", { authorization: "Bearer " }],
+    ["lowercase bearer", { authorization: `bearer ${SECRET}` }],
+    ["the secret without a scheme", { authorization: SECRET }],
+    ["a 10 kB header", bearer(`${SECRET}${"x".repeat(10_000)}`)],
+    ["the secret as a prefix only", bearer(SECRET.slice(0, -1))],
+  ];
+
+  it.each(refused)("answers 401 to %s and does not run the job", async (_, headers) => {
+    const { run, call, capture } = setup();
+    const res = await call(headers);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({
+      success: false,
+      error: { code: "unauthorized", message: "Missing or invalid bearer token" },
+      timestamp: "2026-01-01T02:00:00.000Z",
+    });
+    expect(run).not.toHaveBeenCalled();
+    expect(capture.lines()).toContainEqual(expect.objectContaining({ type: "cron_unauthorized", level: "warn", job: "test-job" }));
+  });
+
+  it.each([
+    ["unset, even for a request sending `Bearer undefined`", undefined, bearer("undefined")],
+    ["shorter than 16 characters", "short-secret", bearer("short-secret")],
+    ["the literal string undefined", "undefined", bearer("undefined")],
+  ])("refuses to run with a CRON_SECRET %s (500, names the variable, not the value)", async (_, secret, headers) => {
+    vi.stubEnv("CRON_SECRET", secret);
+    const { run, call, capture } = setup();
+    const res = await call(headers);
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { success: boolean; error: { code: string; message: string } };
+    expect(body.success).toBe(false);
+    expect(body.error.code).toBe("config_error");
+    expect(body.error.message).toMatch(/^CRON_SECRET .*cron routes refuse to run$/);
+    if (secret) expect(JSON.stringify(body)).not.toContain(secret);
+    expect(run).not.toHaveBeenCalled();
+    expect(capture.lines()).toContainEqual(expect.objectContaining({ type: "cron_job_failed", level: "error" }));
+  });
+
+  it("runs the job with the exact bearer and answers {success, result, timestamp}", async () => {
+    const { run, call, capture } = setup();
+    const res = await call(bearer(SECRET));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(await res.json()).toEqual({
+      success: true,
+      result: { has_more: false, dry_run: false, deleted_count: 3 },
+      timestamp: "2026-01-01T02:00:00.000Z",
+    });
+    expect(run).toHaveBeenCalledOnce();
+    const summary = capture.lines().find((l) => l.type === "cron_job_completed");
+    expect(summary).toMatchObject({ level: "info", job: "test-job", run_id: expect.stringMatching(/^[0-9a-f-]{36}$/), result: { deleted_count: 3 } });
+  });
+
+  it("never writes the secret or the service key into a log line", async () => {
+    const { call, capture } = setup(vi.fn(async () => {
+      throw new Error(`boom with ${SECRET} and ${SERVICE_KEY} inside`);
+    }));
+    for (const headers of [bearer(SECRET), bearer("wrong-secret-wrong-secret"), {}]) await call(headers);
+    expect(capture.raw.length).toBeGreaterThan(0);
+    for (const line of capture.raw) {
+      expect(line).not.toContain(SECRET);
+      expect(line).not.toContain(SERVICE_KEY);
+    }
+  });
+});
+
+describe("withCron options", () => {
+  it("passes parsed options with defaults to the job", async () => {
+    const { run, call } = setup();
+    await call(bearer(SECRET), "?dry_run=true&batch_size=50");
+    expect(run.mock.calls[0]?.[1]).toEqual({ dry_run: true, batch_size: 50 });
+    await call(bearer(SECRET));
+    expect(run.mock.calls[1]?.[1]).toEqual({ dry_run: false, batch_size: 100 });
+  });
+
+  it.each([
+    ["?dry_run=yes", "dry_run"],
+    ["?batch_size=0", "batch_size"],
+    ["?batch_size=abc", "batch_size"],
+    ["?dryrun=true", "dryrun"],
+    ["?dry_run=true&dry_run=false", "dry_run"],
+  ])("answers 400 naming the parameter for %s, and does not run the job", async (query, parameter) => {
+    const { run, call } = setup();
+    const res = await call(bearer(SECRET), query);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string; details: { parameter: string } } };
+    expect(body.error.code).toBe("bad_request");
+    expect(body.error.details.parameter).toBe(parameter);
+    expect(body.error.message).toContain(parameter);
+    expect(run).not.toHaveBeenCalled();
+  });
+
+  it("checks the bearer before the parameters", async () => {
+    const { call } = setup();
+    expect((await call({}, "?dry_run=nope")).status).toBe(401);
+  });
+});
+
+describe("withCron errors", () => {
+  it("hides an unknown error's message behind a generic 500 and logs the detail", async () => {
+    const { call, capture } = setup(vi.fn(async () => {
+      throw new TypeError("cannot read properties of undefined (reading 'x')");
+    }));
+    const res = await call(bearer(SECRET));
+    expect(res.status).toBe(500);
+    const body = await res.json();
+    expect(body.error).toEqual({ code: "internal_error", message: "Internal error; see the server log for details" });
+    expect(JSON.stringify(body)).not.toContain("reading 'x'");
+    const line = capture.lines().find((l) => l.type === "cron_job_failed");
+    expect(JSON.stringify(line)).toContain("reading 'x'");
+  });
+
+  it("maps a typed error to its status and code", async () => {
+    const { call } = setup(vi.fn(async () => {
+      throw new DatabaseError("claim_expired_exports failed: connection refused");
+    }));
+    const res = await call(bearer(SECRET));
+    expect(res.status).toBe(502);
+    expect((await res.json()).error).toEqual({ code: "database_error", message: "claim_expired_exports failed: connection refused" });
+  });
+
+  it("answers 500 naming the bad variables when the rest of the environment is invalid", async () => {
+    vi.stubEnv("SUPABASE_URL", "not a url");
+    vi.stubEnv("SUPABASE_SERVICE_ROLE_KEY", undefined);
+    const { run, call } = setup();
+    const res = await call(bearer(SECRET));
+    expect(res.status).toBe(500);
+    const message = (await res.json()).error.message as string;
+    expect(message).toContain("SUPABASE_URL");
+    expect(message).toContain("SUPABASE_SERVICE_ROLE_KEY");
+    expect(message).not.toContain("not a url");
+    expect(run).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * What a job is: an id, a schedule, a query-options schema and `run(deps, options)` returning plain counts.
+ * The registry (./index.ts) lists the jobs; routes, vercel.json, scripts and health all read from it.
+ */
+import { z } from "zod";
+import type { JobDeps } from "../ports";
+
+/** Query-string booleans: only these spellings, so `?dry_run=ture` is a 400 and not a silent `false`. */
+export const queryBoolean = z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).transform((v) => v === "true" || v === "1");
+
+/** Options every job accepts. Jobs extend this; unknown parameters are rejected (strict). */
+export const baseOptionsSchema = z.strictObject({
+  dry_run: queryBoolean.default(false),
+});
+
+export interface JobResult {
+  has_more: boolean;
+  dry_run: boolean;
+  [key: string]: unknown;
+}
+
+export interface JobDefinition<Schema extends z.ZodType = z.ZodType, Result extends JobResult = JobResult> {
+  /** kebab-case id; also the route segment `app/api/cron/<id>` and the script argument. */
+  id: string;
+  description: string;
+  /** Cron expression in UTC, as written to vercel.json. */
+  schedule: string;
+  /** Seconds; the route exports the same number as `maxDuration`. */
+  maxDurationSeconds: number;
+  optionsSchema: Schema;
+  run(deps: JobDeps, options: z.output<Schema>): Promise<Result>;
+}
+
+/** Identity helper that keeps a job's option and result types. */
+export function defineJob<Schema extends z.ZodType, Result extends JobResult>(job: JobDefinition<Schema, Result>): JobDefinition<Schema, Result> {
+  return job;
+}
+
+/** The time a job may use: its maxDuration less a margin for the final SQL call, the response and the log. */
+export function deadlineFor(job: Pick<JobDefinition, "maxDurationSeconds">, startedAt: number): number {
+  const budgetMs = job.maxDurationSeconds * 1000;
+  return startedAt + budgetMs - Math.min(30_000, budgetMs * 0.2);
+}

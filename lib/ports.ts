@@ -1,0 +1,43 @@
+/**
+ * The ports jobs depend on. Adapters in lib/supabase implement them over supabase-js; tests use fakes or the
+ * local stack. Keeping them here (not in lib/supabase) is what lets jobs stay free of supabase-js.
+ */
+import type { Logger } from "./logger";
+
+/** The SQL API: every database operation is a Postgres function called by name with named arguments. */
+export interface SqlApi {
+  call<T = unknown>(fn: string, args?: Record<string, unknown>): Promise<T>;
+}
+
+export interface StoredObject {
+  name: string;
+  id: string | null;
+  created_at: string | null;
+  updated_at: string | null;
+  metadata: Record<string, unknown> | null;
+}
+
+export interface ObjectStorage {
+  /** Deletes exact names (at most 1000 per call); resolves to the names that existed and were deleted. */
+  remove(bucket: string, paths: string[]): Promise<string[]>;
+  /** One page of a folder listing; sub-folders come back with `id: null`. */
+  list(bucket: string, prefix: string, page: { limit: number; offset: number }): Promise<StoredObject[]>;
+  upload(bucket: string, path: string, body: Uint8Array | string, options: { contentType: string; upsert: boolean }): Promise<void>;
+  download(bucket: string, path: string): Promise<Uint8Array>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Everything a job may use; each job narrows this to the parts it needs. */
+export interface JobDeps {
+  db: SqlApi;
+  storage: ObjectStorage;
+  clock: Clock;
+  logger: Logger;
+  /** Epoch ms by which the job must have stopped taking new work. */
+  deadline: number;
+}

@@ -1,0 +1,121 @@
+/** Request shapes and error unwrapping of the supabase-js adapters, against msw (no unhandled requests). */
+import { http, HttpResponse } from "msw";
+import { setupServer } from "msw/node";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DatabaseError, StorageError } from "../errors";
+import { createServiceClient } from "./client";
+import { createObjectStorage } from "./object-storage";
+import { createSqlApi } from "./sql-api";
+
+const URL_ = "http://supabase.test";
+const KEY = "service-role-key-for-msw-tests";
+const server = setupServer();
+const seen: { method: string; url: string; headers: Headers; body: unknown }[] = [];
+
+beforeAll(() => server.listen({ onUnhandledFrame: "error" }));
+afterEach(() => {
+  server.resetHandlers();
+  seen.length = 0;
+});
+afterAll(() => server.close());
+
+async function record(request: Request) {
+  const text = await request.clone().text();
+  seen.push({ method: request.method, url: request.url, headers: request.headers, body: text ? JSON.parse(text) : undefined });
+}
+
+const client = () => createServiceClient(URL_, KEY, { timeoutMs: 200 });
+
+describe("SqlApi", () => {
+  it("POSTs named arguments to /rest/v1/rpc/<fn> with the service key", async () => {
+    server.use(
+      http.post(`${URL_}/rest/v1/rpc/claim_batch`, async ({ request }) => {
+        await record(request);
+        return HttpResponse.json([{ export_id: "e1" }]);
+      }),
+    );
+    const rows = await createSqlApi(client()).call("claim_batch", { p_limit: 10 });
+    expect(rows).toEqual([{ export_id: "e1" }]);
+    expect(seen[0]).toMatchObject({ method: "POST", body: { p_limit: 10 } });
+    expect(seen[0]?.headers.get("apikey")).toBe(KEY);
+    expect(seen[0]?.headers.get("authorization")).toBe(`Bearer ${KEY}`);
+  });
+
+  it("turns a PostgREST error body into a DatabaseError with its code", async () => {
+    server.use(
+      http.post(`${URL_}/rest/v1/rpc/nope`, () =>
+        HttpResponse.json({ code: "PGRST202", message: "Could not find the function public.nope", details: null, hint: null }, { status: 404 }),
+      ),
+    );
+    const error = await createSqlApi(client()).call("nope").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect(error).toMatchObject({ code: "database_error", status: 502, dbCode: "PGRST202" });
+    expect((error as Error).message).toContain("nope failed: Could not find the function");
+  });
+
+  it("turns a network failure into a DatabaseError", async () => {
+    server.use(http.post(`${URL_}/rest/v1/rpc/down`, () => HttpResponse.error()));
+    await expect(createSqlApi(client()).call("down")).rejects.toBeInstanceOf(DatabaseError);
+  });
+});
+
+describe("ObjectStorage", () => {
+  it("removes with one DELETE carrying {prefixes}", async () => {
+    server.use(
+      http.delete(`${URL_}/storage/v1/object/exports`, async ({ request }) => {
+        await record(request);
+        return HttpResponse.json([{ name: "u/a.json" }]);
+      }),
+    );
+    const removed = await createObjectStorage(client()).remove("exports", ["u/a.json", "u/b.json"]);
+    expect(removed).toEqual(["u/a.json"]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.body).toEqual({ prefixes: ["u/a.json", "u/b.json"] });
+  });
+
+  it("sends nothing for an empty list", async () => {
+    expect(await createObjectStorage(client()).remove("exports", [])).toEqual([]);
+  });
+
+  it("lists with limit, offset, sort and prefix", async () => {
+    server.use(
+      http.post(`${URL_}/storage/v1/object/list/exports`, async ({ request }) => {
+        await record(request);
+        return HttpResponse.json([{ name: "a.json", id: "1", created_at: "t", updated_at: "t", metadata: { size: 1 } }]);
+      }),
+    );
+    const page = await createObjectStorage(client()).list("exports", "u1", { limit: 500, offset: 1000 });
+    expect(page).toEqual([{ name: "a.json", id: "1", created_at: "t", updated_at: "t", metadata: { size: 1 } }]);
+    expect(seen[0]?.body).toEqual({ prefix: "u1", limit: 500, offset: 1000, sortBy: { column: "name", order: "asc" } });
+  });
+
+  it("keeps Storage's real status from the body when it answers HTTP 400", async () => {
+    server.use(
+      http.get(`${URL_}/storage/v1/object/exports/u/missing.json`, () =>
+        HttpResponse.json({ statusCode: "404", code: "NoSuchKey", error: "not_found", message: "Object not found" }, { status: 400 }),
+      ),
+    );
+    const error = await createObjectStorage(client()).download("exports", "u/missing.json").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error).toMatchObject({ storageStatus: 404, status: 502 });
+  });
+
+  it("turns a 500 into a StorageError", async () => {
+    server.use(http.delete(`${URL_}/storage/v1/object/exports`, () => HttpResponse.json({ statusCode: "500", error: "internal", message: "boom" }, { status: 500 })));
+    const error = await createObjectStorage(client()).remove("exports", ["u/a.json"]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error).toMatchObject({ storageStatus: 500 });
+  });
+
+  it("aborts a request that hangs past the timeout", async () => {
+    server.use(
+      http.delete(`${URL_}/storage/v1/object/exports`, async () => {
+        await new Promise((r) => setTimeout(r, 2000));
+        return HttpResponse.json([]);
+      }),
+    );
+    const started = Date.now();
+    await expect(createObjectStorage(client()).remove("exports", ["u/a.json"])).rejects.toBeInstanceOf(StorageError);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+});

@@ -1,0 +1,25 @@
+/**
+ * The service-role Supabase client. Only lib/supabase/* imports supabase-js; everything else uses the ports.
+ */
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+
+export type ServiceClient = SupabaseClient;
+
+/** Requests that hang are aborted, so a stuck Storage or PostgREST call cannot eat a job's whole budget. */
+export const REQUEST_TIMEOUT_MS = 20_000;
+
+function fetchWithTimeout(timeoutMs: number): typeof fetch {
+  return (input, init) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    return fetch(input, { ...init, signal });
+  };
+}
+
+/** A client that acts as `service_role`: no session, no token refresh, a timeout on every request. */
+export function createServiceClient(url: string, serviceRoleKey: string, options: { timeoutMs?: number } = {}): ServiceClient {
+  return createClient(url, serviceRoleKey, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    global: { fetch: fetchWithTimeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS) },
+  });
+}

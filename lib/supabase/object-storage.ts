@@ -1,0 +1,61 @@
+import { StorageError } from "../errors";
+import type { ObjectStorage, StoredObject } from "../ports";
+import type { ServiceClient } from "./client";
+
+interface StorageLikeError {
+  message: string;
+  status?: number;
+  statusCode?: string;
+}
+
+/** Storage sends every 4xx as HTTP 400 with the real code in the body's `statusCode`; keep the real one. */
+function storageFailure(operation: string, error: StorageLikeError | Error): StorageError {
+  const e = error as StorageLikeError;
+  const real = Number(e.statusCode ?? e.status);
+  return new StorageError(`storage ${operation} failed: ${e.message}`, {
+    cause: error,
+    storageStatus: Number.isFinite(real) ? real : undefined,
+  });
+}
+
+async function unwrapStorage<T>(operation: string, call: Promise<{ data: T | null; error: StorageLikeError | null }>): Promise<T> {
+  let response: { data: T | null; error: StorageLikeError | null };
+  try {
+    response = await call;
+  } catch (error) {
+    throw storageFailure(operation, error as Error);
+  }
+  if (response.error) throw storageFailure(operation, response.error);
+  return response.data as T;
+}
+
+/** The ObjectStorage port over supabase-js Storage. */
+export function createObjectStorage(client: ServiceClient): ObjectStorage {
+  return {
+    async remove(bucket, paths) {
+      if (paths.length === 0) return [];
+      const removed = await unwrapStorage("remove", client.storage.from(bucket).remove(paths));
+      return removed.map((o) => o.name);
+    },
+    async list(bucket, prefix, page) {
+      const entries = await unwrapStorage(
+        "list",
+        client.storage.from(bucket).list(prefix, { limit: page.limit, offset: page.offset, sortBy: { column: "name", order: "asc" } }),
+      );
+      return entries.map((o): StoredObject => ({
+        name: o.name,
+        id: o.id ?? null,
+        created_at: o.created_at ?? null,
+        updated_at: o.updated_at ?? null,
+        metadata: (o.metadata as Record<string, unknown> | null) ?? null,
+      }));
+    },
+    async upload(bucket, path, body, options) {
+      await unwrapStorage("upload", client.storage.from(bucket).upload(path, body, options));
+    },
+    async download(bucket, path) {
+      const blob = await unwrapStorage("download", client.storage.from(bucket).download(path));
+      return new Uint8Array(await blob.arrayBuffer());
+    },
+  };
+}

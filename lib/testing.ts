@@ -1,0 +1,26 @@
+/** Test doubles for the ports, shared by unit tests: a fixed clock and a logger that keeps its JSON lines. */
+import { Writable } from "node:stream";
+import { createLogger } from "./logger";
+import type { Clock } from "./ports";
+
+export function fixedClock(iso: string): Clock & { advance(ms: number): void } {
+  let now = new Date(iso).getTime();
+  return { now: () => new Date(now), advance: (ms) => void (now += ms) };
+}
+
+/** A real pino logger (same redaction and scrubbing as production) writing into an array of parsed lines. */
+export function captureLogger(options: { secrets?: string[]; level?: string } = {}) {
+  const raw: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      raw.push(...String(chunk).split("\n").filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger({ destination, level: options.level ?? "debug", secrets: options.secrets });
+  return {
+    logger,
+    raw,
+    lines: () => raw.map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The stack's single URL, as Supabase's API gateway: `/rest/v1/*` goes to PostgREST, `/storage/v1/*` to the
+ * Storage stand-in. It also keeps a record of the requests it served and can inject faults, through
+ * `/__stack/*` endpoints (service_role key only) that tests use to count requests and to break a batch.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  status?: number;
+  /** For Storage bulk deletes: the names asked for. */
+  prefixes?: string[];
+}
+
+export interface Fault {
+  method?: string;
+  /** The fault applies to requests whose path (with its /rest/v1 or /storage/v1 prefix) starts with this. */
+  pathPrefix: string;
+  /** Answer this status (Storage-shaped body) instead of serving the request. */
+  status?: number;
+  /** Wait this long before answering (or serving), to simulate a timeout. */
+  delayMs?: number;
+  /** How many matching requests to affect. */
+  times: number;
+}
+
+export interface GatewayOptions {
+  postgrestPort: number;
+  serviceRoleKey: string;
+  storage: (req: IncomingMessage, res: ServerResponse, pathname: string, onDelete: (prefixes: string[]) => void) => Promise<void>;
+}
+
+const MAX_RECORDED = 200_000;
+
+export async function startGateway({ postgrestPort, serviceRoleKey, storage }: GatewayOptions): Promise<{ server: Server; port: number }> {
+  const recorded: RecordedRequest[] = [];
+  let faults: Fault[] = [];
+
+  function takeFault(method: string, pathname: string): Fault | undefined {
+    const fault = faults.find((f) => f.times > 0 && pathname.startsWith(f.pathPrefix) && (!f.method || f.method === method));
+    if (fault) fault.times -= 1;
+    faults = faults.filter((f) => f.times > 0);
+    return fault;
+  }
+
+  function proxyToPostgrest(req: IncomingMessage, res: ServerResponse, pathWithQuery: string, entry: RecordedRequest) {
+    const upstream = httpRequest(
+      { host: "127.0.0.1", port: postgrestPort, method: req.method, path: pathWithQuery, headers: { ...req.headers, host: `127.0.0.1:${postgrestPort}` } },
+      (up) => {
+        entry.status = up.statusCode;
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on("error", () => {
+      if (!res.headersSent) res.writeHead(502, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: "PostgREST is unreachable" }));
+    });
+    req.pipe(upstream);
+  }
+
+  async function control(req: IncomingMessage, res: ServerResponse, pathname: string) {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    if (req.headers.authorization !== `Bearer ${serviceRoleKey}`) return send(401, { message: "service_role key required" });
+    if (pathname === "/__stack/requests" && req.method === "GET") return send(200, recorded);
+    if (pathname === "/__stack/requests" && req.method === "DELETE") return send(200, { cleared: recorded.splice(0).length });
+    if (pathname === "/__stack/faults" && req.method === "POST") {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const fault = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Fault;
+      faults.push({ times: 1, ...fault });
+      return send(200, { faults });
+    }
+    if (pathname === "/__stack/faults" && req.method === "DELETE") {
+      faults = [];
+      return send(200, { faults });
+    }
+    return send(404, { message: "unknown control endpoint" });
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://gateway");
+    const pathname = url.pathname;
+    const method = req.method ?? "GET";
+    if (pathname.startsWith("/__stack/")) return void control(req, res, pathname);
+
+    const entry: RecordedRequest = { method, path: pathname };
+    if (recorded.length < MAX_RECORDED) recorded.push(entry);
+    res.on("finish", () => (entry.status ??= res.statusCode));
+
+    const serve = () => {
+      if (pathname.startsWith("/rest/v1/")) return proxyToPostgrest(req, res, pathname.slice("/rest/v1".length) + url.search, entry);
+      if (pathname.startsWith("/storage/v1/")) {
+        // Bulk deletes are recorded with their names, so tests can prove which paths reached Storage.
+        return void storage(req, res, pathname.slice("/storage/v1".length), (prefixes) => (entry.prefixes = prefixes));
+      }
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: "no route" }));
+    };
+
+    const fault = takeFault(method, pathname);
+    if (!fault) return serve();
+    setTimeout(() => {
+      if (fault.status === undefined) return serve();
+      res.writeHead(fault.status, { "content-type": "application/json" });
+      res.end(JSON.stringify({ statusCode: String(fault.status), code: "InjectedFault", error: "injected", message: "Injected fault" }));
+    }, fault.delayMs ?? 0);
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}

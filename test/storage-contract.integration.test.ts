@@ -1,0 +1,141 @@
+/**
+ * Contract tests: the Storage stand-in answers like Supabase Storage (../shared reference: status codes, error
+ * bodies, exact-name deletes, the 1000-name limit, metadata in storage.objects). Run them against a real
+ * project (TEST_SUPABASE_* env) to check the stand-in has not drifted.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { closeSql, serviceHeaders, sql, stack } from "./helpers/stack";
+
+const bucket = "exports";
+const base = `${stack.SUPABASE_URL}/storage/v1`;
+const user = randomUUID();
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const isRaw = typeof body === "string";
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...serviceHeaders, "content-type": isRaw ? "text/plain" : "application/json", ...headers },
+    body: body === undefined ? undefined : isRaw ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, text, json: json as any };
+}
+
+afterAll(async () => {
+  const { rows } = await sql().query<{ name: string }>("select name from storage.objects where bucket_id = $1 and name like $2", [bucket, `${user}/%`]);
+  if (rows.length) await call("DELETE", `/object/${bucket}`, { prefixes: rows.map((r) => r.name) });
+  await closeSql();
+});
+
+describe("upload", () => {
+  it("answers 200 {Id, Key} and records metadata in storage.objects", async () => {
+    const res = await call("POST", `/object/${bucket}/${user}/a.json`, '{"x":1}', { "content-type": "application/json" });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ Id: expect.any(String), Key: `${bucket}/${user}/a.json` });
+    const { rows } = await sql().query("select id, metadata from storage.objects where bucket_id = $1 and name = $2", [bucket, `${user}/a.json`]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].id).toBe(res.json.Id);
+    expect(rows[0].metadata).toMatchObject({ size: 7, mimetype: "application/json", contentLength: 7, httpStatusCode: 200 });
+  });
+
+  it("refuses a duplicate with HTTP 400 and statusCode 409 KeyAlreadyExists", async () => {
+    await call("POST", `/object/${bucket}/${user}/dup.json`, "one");
+    const res = await call("POST", `/object/${bucket}/${user}/dup.json`, "two");
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ statusCode: "409", code: "KeyAlreadyExists", error: "Duplicate", message: "The resource already exists" });
+  });
+
+  it("overwrites with x-upsert: true", async () => {
+    await call("POST", `/object/${bucket}/${user}/up.txt`, "one");
+    const res = await call("POST", `/object/${bucket}/${user}/up.txt`, "two!", { "x-upsert": "true" });
+    expect(res.status).toBe(200);
+    expect((await call("GET", `/object/${bucket}/${user}/up.txt`)).text).toBe("two!");
+  });
+});
+
+describe("download", () => {
+  it("returns the bytes", async () => {
+    await call("POST", `/object/${bucket}/${user}/d.csv`, "a,b\n1,2\n");
+    const res = await call("GET", `/object/${bucket}/${user}/d.csv`);
+    expect(res.status).toBe(200);
+    expect(res.text).toBe("a,b\n1,2\n");
+  });
+
+  it("answers a missing object with HTTP 400 and statusCode 404 NoSuchKey", async () => {
+    const res = await call("GET", `/object/${bucket}/${user}/missing.json`);
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ statusCode: "404", code: "NoSuchKey", error: "not_found", message: "Object not found" });
+  });
+});
+
+describe("bulk delete", () => {
+  it("deletes by exact name, never by prefix, and leaves out names that do not exist", async () => {
+    await call("POST", `/object/${bucket}/${user}/keep/inner.json`, "k");
+    await call("POST", `/object/${bucket}/${user}/gone.json`, "g");
+    const res = await call("DELETE", `/object/${bucket}`, { prefixes: [`${user}/keep`, `${user}/gone.json`, `${user}/never.json`] });
+    expect(res.status).toBe(200);
+    expect(res.json.map((o: { name: string }) => o.name)).toEqual([`${user}/gone.json`]);
+    expect(Object.keys(res.json[0]).sort()).toEqual(
+      ["bucket_id", "created_at", "id", "last_accessed_at", "metadata", "name", "owner", "owner_id", "updated_at", "user_metadata", "version"].sort(),
+    );
+    expect((await call("GET", `/object/${bucket}/${user}/keep/inner.json`)).status).toBe(200);
+    expect((await call("GET", `/object/${bucket}/${user}/gone.json`)).json.statusCode).toBe("404");
+  });
+
+  it("answers 200 [] for an unknown bucket", async () => {
+    const res = await call("DELETE", `/object/no-such-bucket-${user.slice(0, 8)}`, { prefixes: ["a.json"] });
+    expect(res).toMatchObject({ status: 200, json: [] });
+  });
+
+  it("refuses more than 1000 names in one request, deleting none", async () => {
+    await call("POST", `/object/${bucket}/${user}/limit.json`, "l");
+    const prefixes = [`${user}/limit.json`, ...Array.from({ length: 1000 }, (_, i) => `${user}/x${i}.json`)];
+    const res = await call("DELETE", `/object/${bucket}`, { prefixes });
+    expect(res.status).toBe(400);
+    expect(res.json.message).toBe("Bulk object requests are limited to 1000 objects per request.");
+    expect((await call("GET", `/object/${bucket}/${user}/limit.json`)).status).toBe(200);
+  });
+
+  it("accepts exactly 1000 names", async () => {
+    const res = await call("DELETE", `/object/${bucket}`, { prefixes: Array.from({ length: 1000 }, (_, i) => `${user}/y${i}.json`) });
+    expect(res).toMatchObject({ status: 200, json: [] });
+  });
+});
+
+describe("list", () => {
+  it("lists one level, with sub-folders as entries whose id and metadata are null", async () => {
+    await call("POST", `/object/${bucket}/${user}/list/b.json`, "b");
+    await call("POST", `/object/${bucket}/${user}/list/a.json`, "a");
+    await call("POST", `/object/${bucket}/${user}/list/sub/c.json`, "c");
+    const res = await call("POST", `/object/list/${bucket}`, { prefix: `${user}/list`, limit: 100, offset: 0, sortBy: { column: "name", order: "asc" } });
+    expect(res.status).toBe(200);
+    expect(res.json.map((e: { name: string }) => e.name).sort()).toEqual(["a.json", "b.json", "sub"]);
+    const folder = res.json.find((e: { name: string }) => e.name === "sub");
+    expect(folder).toMatchObject({ id: null, metadata: null });
+    const file = res.json.find((e: { name: string }) => e.name === "a.json");
+    expect(file).toMatchObject({ id: expect.any(String), metadata: expect.objectContaining({ size: 1 }) });
+  });
+
+  it("pages with limit and offset", async () => {
+    const page = (offset: number) => call("POST", `/object/list/${bucket}`, { prefix: `${user}/list`, limit: 2, offset, sortBy: { column: "name", order: "asc" } });
+    const [first, second] = [await page(0), await page(2)];
+    expect(first.json).toHaveLength(2);
+    expect(second.json).toHaveLength(1);
+  });
+});
+
+describe("storage.objects", () => {
+  it("refuses deletes by SQL with 42501", async () => {
+    await expect(sql().query("delete from storage.objects where bucket_id = $1 and name like $2", [bucket, `${user}/%`])).rejects.toMatchObject({
+      code: "42501",
+      message: "Direct deletion from storage tables is not allowed. Use the Storage API instead.",
+    });
+  });
+});
