@@ -21,6 +21,8 @@ export default defineConfig({
           name: "integration",
           include: ["test/**/*.integration.test.ts"],
           globalSetup: ["test/global-setup.ts"],
+          // One shared database: files run one after another so each can own the export tables.
+          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -2,6 +2,7 @@
  * The ports jobs depend on. Adapters in lib/supabase implement them over supabase-js; tests use fakes or the
  * local stack. Keeping them here (not in lib/supabase) is what lets jobs stay free of supabase-js.
  */
+import type { Env } from "./env";
 import type { Logger } from "./logger";
 
 /** The SQL API: every database operation is a Postgres function called by name with named arguments. */
@@ -34,6 +35,9 @@ export const systemClock: Clock = { now: () => new Date() };
 
 /** Everything a job may use; each job narrows this to the parts it needs. */
 export interface JobDeps {
+  env: Env;
+  /** This invocation's id: in every log line, and the owner of any rows the job claims. */
+  runId: string;
   db: SqlApi;
   storage: ObjectStorage;
   clock: Clock;

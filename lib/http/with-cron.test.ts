@@ -13,7 +13,7 @@ const validEnv = {
   CRON_SECRET: SECRET,
 };
 
-function setup(run = vi.fn(async () => ({ has_more: false, dry_run: false, deleted_count: 3 }))) {
+function setup(run = vi.fn(async (_deps: unknown, _options: unknown) => ({ has_more: false, dry_run: false, deleted_count: 3 }))) {
   const job = defineJob({
     id: "test-job",
     description: "a job for tests",
@@ -79,7 +79,7 @@ describe("withCron authorization", () => {
     expect(body.error.message).toMatch(/^CRON_SECRET .*cron routes refuse to run$/);
     if (secret) expect(JSON.stringify(body)).not.toContain(secret);
     expect(run).not.toHaveBeenCalled();
-    expect(capture.lines()).toContainEqual(expect.objectContaining({ type: "cron_job_failed", level: "error" }));
+    expect(capture.lines()).toContainEqual(expect.objectContaining({ type: "cron_config_error", level: "error" }));
   });
 
   it("runs the job with the exact bearer and answers {success, result, timestamp}", async () => {
@@ -93,7 +93,7 @@ describe("withCron authorization", () => {
       timestamp: "2026-01-01T02:00:00.000Z",
     });
     expect(run).toHaveBeenCalledOnce();
-    const summary = capture.lines().find((l) => l.type === "cron_job_completed");
+    const summary = capture.lines().find((l) => l.type === "job_completed");
     expect(summary).toMatchObject({ level: "info", job: "test-job", run_id: expect.stringMatching(/^[0-9a-f-]{36}$/), result: { deleted_count: 3 } });
   });
 
@@ -152,7 +152,7 @@ describe("withCron errors", () => {
     const body = await res.json();
     expect(body.error).toEqual({ code: "internal_error", message: "Internal error; see the server log for details" });
     expect(JSON.stringify(body)).not.toContain("reading 'x'");
-    const line = capture.lines().find((l) => l.type === "cron_job_failed");
+    const line = capture.lines().find((l) => l.type === "job_failed");
     expect(JSON.stringify(line)).toContain("reading 'x'");
   });
 

@@ -73,7 +73,7 @@ export async function startGateway({ postgrestPort, serviceRoleKey, storage }: G
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const fault = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Fault;
-      faults.push({ times: 1, ...fault });
+      faults.push({ ...fault, times: fault.times ?? 1 });
       return send(200, { faults });
     }
     if (pathname === "/__stack/faults" && req.method === "DELETE") {

@@ -182,8 +182,10 @@ export async function startStack(options: { quiet?: boolean } = {}): Promise<Sta
     const databaseUrl = `postgres://postgres:${superPassword}@127.0.0.1:${pgPort}/postgres`;
     await migrate(databaseUrl, authenticatorPassword);
 
-    postgrest = spawn(postgrestBinary(), [], {
+    const child = spawn(postgrestBinary(), [], {
       env: {
+        NODE_ENV: "production",
+        PATH: process.env.PATH,
         PGRST_DB_URI: `postgres://authenticator:${authenticatorPassword}@127.0.0.1:${pgPort}/postgres`,
         PGRST_DB_SCHEMAS: "public",
         PGRST_DB_ANON_ROLE: "anon",
@@ -196,9 +198,10 @@ export async function startStack(options: { quiet?: boolean } = {}): Promise<Sta
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    writeFileSync(path.join(dir, "postgrest.pid"), String(postgrest.pid));
-    postgrest.stdout?.on("data", (d) => say(`[postgrest] ${d}`));
-    postgrest.stderr?.on("data", (d) => say(`[postgrest] ${d}`));
+    postgrest = child;
+    writeFileSync(path.join(dir, "postgrest.pid"), String(child.pid));
+    child.stdout?.on("data", (d) => say(`[postgrest] ${d}`));
+    child.stderr?.on("data", (d) => say(`[postgrest] ${d}`));
     await waitFor(async () => (await fetch(`http://127.0.0.1:${postgrestAdminPort}/ready`)).ok, "PostgREST");
 
     pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });

@@ -158,7 +158,7 @@ export function createStorageHandler({ pool, dataDir, jwtSecret }: StorageServer
     let contentType = String(req.headers["content-type"] ?? "application/octet-stream");
     let cacheControl = String(req.headers["cache-control"] ?? "no-cache");
     if (contentType.startsWith("multipart/form-data")) {
-      const form = await new Request("http://local/", { method: "POST", headers: { "content-type": contentType }, body: bytes }).formData();
+      const form = await new Request("http://local/", { method: "POST", headers: { "content-type": contentType }, body: new Uint8Array(bytes) }).formData();
       const file = [...form.values()].find((v): v is File => typeof v !== "string");
       if (!file) throw new StorageHttpError(400, "Bad Request", "No file in multipart body", "InvalidRequest");
       bytes = Buffer.from(await file.arrayBuffer());
@@ -235,7 +235,7 @@ export function createStorageHandler({ pool, dataDir, jwtSecret }: StorageServer
         error instanceof StorageHttpError
           ? error.reply()
           : { status: 500, body: { statusCode: "500", code: "InternalError", error: "internal", message: "Internal Server Error" } };
-      if (!(error instanceof StorageHttpError)) console.error("[storage] internal error:", error);
+      if (!(error instanceof StorageHttpError) && !req.destroyed) console.error("[storage] internal error:", error);
     }
     const isBytes = Buffer.isBuffer(reply.body);
     res.writeHead(reply.status, { "content-type": isBytes ? "application/octet-stream" : "application/json", ...reply.headers });

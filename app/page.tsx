@@ -1,0 +1,20 @@
+import { jobs } from "@/lib/jobs";
+
+export default function Home() {
+  return (
+    <main>
+      <h1>export-ops</h1>
+      <p>Scheduled cleanup, metrics and alerting for file exports. The jobs run as Vercel Cron routes:</p>
+      <ul>
+        {jobs.map((job) => (
+          <li key={job.id}>
+            <code>GET /api/cron/{job.id}</code> at <code>{job.schedule}</code> (UTC): {job.description}
+          </li>
+        ))}
+      </ul>
+      <p>
+        Liveness: <code>GET /api/health</code>
+      </p>
+    </main>
+  );
+}

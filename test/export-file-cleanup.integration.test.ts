@@ -1,0 +1,230 @@
+/**
+ * The daily file cleanup against the local stack: real Postgres, real PostgREST, the Storage stand-in.
+ */
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
+import { fixedClock } from "../lib/testing";
+import { BUCKET, addObjects, newUserId, objectNames, resetData, runJob, seedExports } from "./helpers/exports";
+import { closeSql, sql, standIn } from "./helpers/stack";
+
+async function statuses(ids: string[]): Promise<Record<string, number>> {
+  const { rows } = await sql().query("select status, count(*)::int as n from export_logs where export_id = any($1) group by status", [ids]);
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+const ids = (rows: { export_id: string }[]) => rows.map((r) => r.export_id);
+const paths = (rows: { file_path: string | null }[]) => rows.map((r) => r.file_path!);
+
+async function deleteRequests() {
+  return (await standIn.requests()).filter((r) => r.method === "DELETE" && r.path === `/storage/v1/object/${BUCKET}`);
+}
+
+beforeEach(async () => {
+  await resetData();
+  await standIn.clearFaults();
+  await standIn.clearRequests();
+});
+afterAll(closeSql);
+
+describe("export-file-cleanup", () => {
+  it("deletes 2,500 expired files across batch boundaries and marks exactly those logs expired", async () => {
+    const expired = await seedExports({ count: 2500, ageHours: 30, withFiles: true });
+    const fresh = await seedExports({ count: 20, ageHours: 2, withFiles: true });
+    const failedOld = await seedExports({ count: 10, status: "failed", ageHours: 50, withFiles: true });
+    const processingOld = await seedExports({ count: 10, status: "processing", ageHours: 50, withFiles: true });
+    await standIn.clearRequests();
+
+    const result = await runJob(exportFileCleanup, {});
+
+    expect(result).toMatchObject({ total_found: 2500, deleted_count: 2500, logs_updated: 2500, failed_count: 0, errors: [], has_more: false, dry_run: false });
+    expect(await statuses(ids(expired))).toEqual({ expired: 2500 });
+    const { rows } = await sql().query("select count(*)::int as n from export_logs where export_id = any($1) and expired_at is not null and cleanup_claimed_by is null", [ids(expired)]);
+    expect(rows[0].n).toBe(2500);
+    const left = await objectNames();
+    expect(paths(expired).filter((p) => left.has(p))).toEqual([]);
+    for (const kept of [fresh, processingOld]) expect(paths(kept).every((p) => left.has(p))).toBe(true);
+    expect(await statuses(ids(fresh))).toEqual({ completed: 20 });
+    expect(await statuses(ids(failedOld))).toEqual({ failed: 10 });
+    expect(await statuses(ids(processingOld))).toEqual({ processing: 10 });
+    // failed exports' leftover files are orphans: swept once past retention
+    expect(result.orphans_deleted).toBe(10);
+
+    expect((await deleteRequests()).every((r) => (r.prefixes?.length ?? 0) <= 1000)).toBe(true);
+  });
+
+  it("makes about 2 requests per 1,000 files (one Storage delete, one SQL call per batch)", async () => {
+    await seedExports({ count: 10_000, ageHours: 30, withFiles: true });
+    await standIn.clearRequests();
+
+    const result = await runJob(exportFileCleanup, { sweep_orphans: "false" });
+
+    expect(result.deleted_count).toBe(10_000);
+    const requests = await standIn.requests();
+    const storageCalls = requests.filter((r) => r.path.startsWith("/storage/v1/")).length;
+    const sqlCalls = requests.filter((r) => r.path.startsWith("/rest/v1/")).length;
+    const perThousand = ((storageCalls + sqlCalls) / 10_000) * 1000;
+    console.info(`file cleanup: ${storageCalls} Storage + ${sqlCalls} PostgREST requests for 10,000 files = ${perThousand.toFixed(1)} per 1,000`);
+    expect(storageCalls).toBe(10);
+    expect(perThousand).toBeLessThanOrEqual(3);
+  });
+
+  it("dry run reports counts and a sample of paths and changes nothing", async () => {
+    const expired = await seedExports({ count: 30, ageHours: 30, withFiles: true });
+    await addObjects([`${newUserId()}/orphan.json`], 48);
+    await standIn.clearRequests();
+
+    const result = await runJob(exportFileCleanup, { dry_run: "true" });
+
+    expect(result).toMatchObject({ dry_run: true, total_found: 30, deleted_count: 0, logs_updated: 0, orphans_found: 1, orphans_deleted: 0 });
+    expect(result.sample_paths).toHaveLength(20);
+    expect(paths(expired)).toEqual(expect.arrayContaining(result.sample_paths!));
+    expect(await statuses(ids(expired))).toEqual({ completed: 30 });
+    const { rows } = await sql().query("select count(*)::int as n from export_logs where cleanup_claimed_by is not null");
+    expect(rows[0].n).toBe(0);
+    expect(await objectNames()).toHaveProperty("size", 31);
+    expect(await deleteRequests()).toEqual([]);
+  });
+
+  it("leaves a batch Storage failed (500) for the next run, which finishes it", async () => {
+    const expired = await seedExports({ count: 2500, ageHours: 30, withFiles: true });
+    await standIn.addFault({ method: "DELETE", pathPrefix: `/storage/v1/object/${BUCKET}`, status: 500, times: 1 });
+    const clock = fixedClock(new Date().toISOString());
+
+    const first = await runJob(exportFileCleanup, { batch_size: "500", sweep_orphans: "false" }, { clock });
+
+    expect(first).toMatchObject({ total_found: 2500, deleted_count: 2000, logs_updated: 2000, failed_count: 500, has_more: false });
+    expect(first.errors).toHaveLength(1);
+    expect(first.errors[0]?.reason).toMatch(/^batch \d of 500 files not deleted, will retry next run/);
+    expect(await statuses(ids(expired))).toEqual({ expired: 2000, completed: 500 });
+    const { rows } = await sql().query(
+      "select file_path, cleanup_attempts, cleanup_last_error from export_logs where export_id = any($1) and status = 'completed'",
+      [ids(expired)],
+    );
+    expect(rows.every((r) => r.cleanup_attempts === 1 && r.cleanup_last_error.includes("storage remove failed"))).toBe(true);
+    const left = await objectNames();
+    expect(rows.every((r) => left.has(r.file_path))).toBe(true);
+
+    // the same run would not take them again; a run after the lease has expired does
+    clock.advance(16 * 60 * 1000);
+    const second = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock });
+    expect(second).toMatchObject({ total_found: 500, deleted_count: 500, logs_updated: 500, failed_count: 0 });
+    expect(await statuses(ids(expired))).toEqual({ expired: 2500 });
+    expect(await objectNames()).toHaveProperty("size", 0);
+  });
+
+  it("treats a Storage timeout like a failure: nothing marked, retried next run", async () => {
+    const expired = await seedExports({ count: 50, ageHours: 30, withFiles: true });
+    await standIn.addFault({ method: "DELETE", pathPrefix: `/storage/v1/object/${BUCKET}`, delayMs: 1500, times: 1 });
+    const clock = fixedClock(new Date().toISOString());
+
+    const first = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock, timeoutMs: 300 });
+    expect(first).toMatchObject({ total_found: 50, deleted_count: 0, failed_count: 50, logs_updated: 0 });
+    expect(await statuses(ids(expired))).toEqual({ completed: 50 });
+
+    clock.advance(16 * 60 * 1000);
+    await new Promise((r) => setTimeout(r, 1500)); // let the delayed request land before counting
+    const second = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock });
+    expect(second).toMatchObject({ total_found: 50, deleted_count: 50, logs_updated: 50 });
+    expect(await statuses(ids(expired))).toEqual({ expired: 50 });
+  });
+
+  it("lets 4 concurrent runs over 5,000 files delete each exactly once, with counts summing to 5,000", async () => {
+    const expired = await seedExports({ count: 5000, ageHours: 30, withFiles: true });
+    await standIn.clearRequests();
+
+    const results = await Promise.all(Array.from({ length: 4 }, () => runJob(exportFileCleanup, { batch_size: "500", sweep_orphans: "false" })));
+
+    expect(results.reduce((n, r) => n + r.deleted_count, 0)).toBe(5000);
+    expect(results.reduce((n, r) => n + r.logs_updated, 0)).toBe(5000);
+    expect(results.reduce((n, r) => n + r.total_found, 0)).toBe(5000);
+    expect(results.filter((r) => r.total_found > 0).length).toBeGreaterThan(1);
+    const sent = (await deleteRequests()).flatMap((r) => r.prefixes ?? []);
+    expect(sent).toHaveLength(5000);
+    expect(new Set(sent)).toEqual(new Set(paths(expired)));
+    expect(await statuses(ids(expired))).toEqual({ expired: 5000 });
+  });
+
+  it("leaves a crashed run's claims alone until its lease expires, then finishes them", async () => {
+    const expired = await seedExports({ count: 300, ageHours: 30, withFiles: true });
+    const clock = fixedClock(new Date().toISOString());
+    // a run that claimed a batch and died before deleting anything
+    await sql().query("select public.cleanup_export_batch(gen_random_uuid(), 24, 200, '{}', '[]', 900, $1)", [clock.now().toISOString()]);
+
+    const during = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock });
+    expect(during).toMatchObject({ total_found: 100, deleted_count: 100 });
+    expect(await statuses(ids(expired))).toEqual({ expired: 100, completed: 200 });
+
+    clock.advance(16 * 60 * 1000);
+    const after = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock });
+    expect(after).toMatchObject({ total_found: 200, deleted_count: 200 });
+    expect(await statuses(ids(expired))).toEqual({ expired: 300 });
+  });
+
+  it("stops when its time budget runs out, reports has_more, and the next run finishes", async () => {
+    const expired = await seedExports({ count: 2500, ageHours: 30, withFiles: true });
+    // every clock reading is a minute later: a budget of 12 minutes allows only the first few batches
+    const clock = fixedClock(new Date().toISOString());
+    const ticking = { now: () => (clock.advance(60_000), clock.now()) };
+    const start = clock.now().getTime();
+
+    const first = await runJob(exportFileCleanup, { batch_size: "250" }, { clock: ticking, deadline: start + 12 * 60_000 });
+    expect(first.has_more).toBe(true);
+    expect(first.total_found).toBeGreaterThan(0);
+    expect(first.total_found).toBeLessThan(2500);
+    expect(first.deleted_count).toBe(first.total_found);
+
+    const second = await runJob(exportFileCleanup, {});
+    expect(second).toMatchObject({ has_more: false, total_found: 2500 - first.total_found });
+    expect(first.deleted_count + second.deleted_count).toBe(2500);
+    expect(await statuses(ids(expired))).toEqual({ expired: 2500 });
+  });
+
+  it("never sends an unsafe path to Storage, and reports each one", async () => {
+    const owner = newUserId();
+    const victim = newUserId();
+    const victimFile = `${victim}/precious.jsonl`;
+    await addObjects([victimFile, `${owner}/x.jsonl`], 1);
+    const unsafe = [
+      "",
+      null,
+      `${owner}/../${victim}/precious.jsonl`,
+      `/${owner}/x.jsonl`,
+      `export-archive/${owner}/x.jsonl`,
+      `${owner}/x\u0007.jsonl`,
+      `${owner}/${"a".repeat(1030)}.jsonl`,
+      victimFile,
+    ];
+    const rows = await seedExports({ count: unsafe.length, ageHours: 30, userId: owner, paths: unsafe });
+    const safe = await seedExports({ count: 3, ageHours: 30, withFiles: true });
+    await standIn.clearRequests();
+
+    const result = await runJob(exportFileCleanup, { sweep_orphans: "false" });
+
+    expect(result).toMatchObject({ total_found: unsafe.length + 3, deleted_count: 3, failed_count: unsafe.length });
+    expect(result.errors).toHaveLength(unsafe.length);
+    for (const error of result.errors) expect(error.reason).toMatch(/^skipped, unsafe path: /);
+    expect(await statuses(ids(rows))).toEqual({ completed: unsafe.length });
+    expect(await statuses(ids(safe))).toEqual({ expired: 3 });
+    const sent = (await deleteRequests()).flatMap((r) => r.prefixes ?? []);
+    expect(sent.sort()).toEqual(paths(safe).sort());
+    expect((await objectNames()).has(victimFile)).toBe(true);
+  });
+
+  it("sweeps orphans past retention in the export layout, and nothing else", async () => {
+    const live = await seedExports({ count: 2, ageHours: 5, withFiles: false });
+    const orphanUser = newUserId();
+    const orphans = [`${orphanUser}/a.json`, `${orphanUser}/b.csv`, `${newUserId()}/c.md`];
+    const youngOrphan = `${orphanUser}/young.json`;
+    const foreign = ["notes/readme.txt", `${orphanUser}/tool.exe`];
+    await addObjects([...orphans, ...foreign], 48);
+    await addObjects(paths(live), 48); // old objects that live (completed, in retention) logs point to
+    await addObjects([youngOrphan], 1);
+
+    const result = await runJob(exportFileCleanup, {});
+
+    expect(result).toMatchObject({ orphans_found: 3, orphans_deleted: 3, total_found: 0 });
+    const left = await objectNames();
+    expect(orphans.filter((o) => left.has(o))).toEqual([]);
+    for (const kept of [youngOrphan, ...foreign, ...paths(live)]) expect(left.has(kept)).toBe(true);
+  });
+});

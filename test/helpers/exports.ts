@@ -1,0 +1,115 @@
+/** Fixtures for export logs and their files, inserted set-wise so thousands take milliseconds. */
+import { randomUUID } from "node:crypto";
+import { parseEnv, type Env } from "../../lib/env";
+import { executeJob } from "../../lib/jobs/runner";
+import type { JobDefinition, JobResult } from "../../lib/jobs/job";
+import { captureLogger } from "../../lib/testing";
+import { systemClock, type Clock } from "../../lib/ports";
+import { createObjectStorage, createServiceClient, createSqlApi } from "../../lib/supabase";
+import { serviceHeaders, sql, stack } from "./stack";
+
+export const BUCKET = "exports";
+
+export function testEnv(overrides: Record<string, string> = {}): Env {
+  return parseEnv({
+    SUPABASE_URL: stack.SUPABASE_URL,
+    SUPABASE_SERVICE_ROLE_KEY: stack.SUPABASE_SERVICE_ROLE_KEY,
+    CRON_SECRET: "integration-test-cron-secret",
+    ...overrides,
+  });
+}
+
+export function ports(options: { timeoutMs?: number } = {}) {
+  const client = createServiceClient(stack.SUPABASE_URL, stack.SUPABASE_SERVICE_ROLE_KEY, options);
+  return { db: createSqlApi(client), storage: createObjectStorage(client) };
+}
+
+/** Runs a job through the same runner the routes use, against the stack. */
+export async function runJob<S extends import("zod").ZodType, R extends JobResult>(
+  job: JobDefinition<S, R>,
+  options: import("zod").input<S>,
+  context: { clock?: Clock; deadline?: number; timeoutMs?: number; env?: Env } = {},
+): Promise<R> {
+  const capture = captureLogger();
+  return executeJob(
+    job,
+    {
+      env: context.env ?? testEnv(),
+      ports: ports({ timeoutMs: context.timeoutMs }),
+      clock: context.clock ?? systemClock,
+      logger: capture.logger,
+      trigger: "script",
+      deadline: context.deadline,
+    },
+    job.optionsSchema.parse(options),
+  );
+}
+
+export interface SeedOptions {
+  count: number;
+  status?: "queued" | "processing" | "completed" | "failed" | "expired";
+  /** Hours since completion (completed rows) or creation. */
+  ageHours: number;
+  format?: "json" | "jsonl" | "csv" | "markdown";
+  /** Put an object at each path in storage.objects (rows only; the stand-in's deletes work on rows). */
+  withFiles?: boolean;
+  userId?: string;
+  /** Paths to use instead of the canonical `<user>/<export>.<ext>`. */
+  paths?: (string | null)[];
+}
+
+const EXT = { json: "json", jsonl: "jsonl", csv: "csv", markdown: "md" } as const;
+
+export async function seedExports(options: SeedOptions): Promise<{ export_id: string; user_id: string; file_path: string | null }[]> {
+  const format = options.format ?? "jsonl";
+  const status = options.status ?? "completed";
+  const { rows } = await sql().query(
+    `insert into export_logs (export_id, user_id, format, status, conversation_count, file_path, file_size_bytes,
+                              created_at, completed_at, expired_at)
+     select e.id, u.id, $2, $3, 10, case when $7::text[] is null then u.id || '/' || e.id || '.' || $4 else ($7::text[])[g] end, 1024,
+            now() - make_interval(hours => $5) - interval '5 minutes',
+            case when $3 in ('completed', 'expired', 'failed') then now() - make_interval(hours => $5) end,
+            case when $3 = 'expired' then now() end
+     from generate_series(1, $1) g
+     cross join lateral (select gen_random_uuid() as id where g > 0) e
+     cross join lateral (select coalesce($6::uuid, gen_random_uuid()) as id where g > 0) u
+     returning export_id, user_id, file_path`,
+    [options.count, format, status, EXT[format], options.ageHours, options.userId ?? null, options.paths ?? null],
+  );
+  if (options.withFiles) await addObjects(rows.map((r) => r.file_path).filter(Boolean), options.ageHours);
+  return rows;
+}
+
+/** Objects as Storage would have recorded them (metadata rows), created `ageHours` ago. */
+export async function addObjects(names: string[], ageHours = 0, bucket = BUCKET): Promise<void> {
+  await sql().query(
+    `insert into storage.objects (bucket_id, name, metadata, created_at, updated_at)
+     select $1, n, jsonb_build_object('size', 1024, 'mimetype', 'application/jsonl'), now() - make_interval(hours => $3), now()
+     from unnest($2::text[]) n
+     on conflict (bucket_id, name) do nothing`,
+    [bucket, names, ageHours],
+  );
+}
+
+export async function objectNames(bucket = BUCKET): Promise<Set<string>> {
+  const { rows } = await sql().query<{ name: string }>("select name from storage.objects where bucket_id = $1", [bucket]);
+  return new Set(rows.map((r) => r.name));
+}
+
+/** Empties the export tables and the buckets (through the Storage API, as Supabase requires). */
+export async function resetData(): Promise<void> {
+  await sql().query("truncate export_logs, export_metrics, export_metrics_hours, export_metrics_hourly, cron_runs, job_leases, alert_state");
+  for (const bucket of [BUCKET, "export-archive"]) {
+    const names = [...(await objectNames(bucket))];
+    for (let i = 0; i < names.length; i += 1000) {
+      const res = await fetch(`${stack.SUPABASE_URL}/storage/v1/object/${bucket}`, {
+        method: "DELETE",
+        headers: { ...serviceHeaders, "content-type": "application/json" },
+        body: JSON.stringify({ prefixes: names.slice(i, i + 1000) }),
+      });
+      if (!res.ok) throw new Error(`reset: delete failed with ${res.status}`);
+    }
+  }
+}
+
+export const newUserId = () => randomUUID();
