@@ -25,10 +25,10 @@ const bucketName = (fallback: string) =>
     .regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, { error: "must be a bucket name (a-z, 0-9, '.', '_', '-')" })
     .default(fallback);
 
-export const envSchema = z.object({
+/** Every setting the jobs, scripts and routes use. CRON_SECRET is apart: only the cron routes need it. */
+export const settingsSchema = z.object({
   SUPABASE_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
   SUPABASE_SERVICE_ROLE_KEY: z.string({ error: "is not set" }).trim().min(20, { error: "is too short to be a key" }),
-  CRON_SECRET: cronSecretSchema,
   EXPORTS_BUCKET: bucketName("exports"),
   EXPORT_ARCHIVE_BUCKET: optionalText.pipe(bucketName("unused").optional()),
   EXPORT_FILE_RETENTION_HOURS: positiveInt(24),
@@ -45,20 +45,25 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-export type Env = z.infer<typeof envSchema>;
+/** The deployed app's whole environment: the settings plus the cron secret. */
+export const envSchema = settingsSchema.extend({ CRON_SECRET: cronSecretSchema });
+
+export type Env = z.infer<typeof settingsSchema>;
 
 /** Turns zod issues into "NAME: what is wrong" lines; zod's messages here never echo the input. */
 export function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
 }
 
+function parseWith<S extends z.ZodType>(schema: S, source: Record<string, string | undefined>): z.output<S> {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) throw new ConfigError(`Invalid environment: ${describeIssues(parsed.error).join("; ")}`);
+  return parsed.data;
+}
+
 /** Parses a given environment (tests pass their own). Throws ConfigError naming every bad variable. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
-  const parsed = envSchema.safeParse(source);
-  if (!parsed.success) {
-    throw new ConfigError(`Invalid environment: ${describeIssues(parsed.error).join("; ")}`);
-  }
-  return parsed.data;
+  return parseWith(settingsSchema, source);
 }
 
 /** The validated process environment (parsing is cheap, so it is read afresh and a changed env is seen). */
@@ -77,14 +82,14 @@ export function getCronSecret(): string {
 
 /** The log level, read without validating the rest of the environment (the logger must work when it is bad). */
 export function getLogLevel(): string {
-  const parsed = envSchema.shape.LOG_LEVEL.safeParse(process.env.LOG_LEVEL || undefined);
+  const parsed = settingsSchema.shape.LOG_LEVEL.safeParse(process.env.LOG_LEVEL || undefined);
   return parsed.success ? parsed.data : "info";
 }
 
 /** Build-time check used by next.config.ts: a deployment with a bad environment fails its build. */
 export function assertBuildEnv(): void {
   if (process.env.SKIP_ENV_VALIDATION === "1") return;
-  parseEnv(process.env);
+  parseWith(envSchema, process.env);
 }
 
 const secretNames = ["CRON_SECRET", "SUPABASE_SERVICE_ROLE_KEY", "METRICS_TOKEN", "ALERT_WEBHOOK_URL"] as const;

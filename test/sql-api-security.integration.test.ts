@@ -11,14 +11,19 @@ const rest = (path: string, headers: Record<string, string>, init: RequestInit =
 
 const userA = randomUUID();
 const userB = randomUUID();
-let functions: string[] = [];
+/** Each public function with every argument named (as null), so PostgREST resolves it and checks EXECUTE. */
+let functions: { name: string; args: Record<string, null> }[] = [];
 
 beforeAll(async () => {
-  const { rows } = await sql().query<{ name: string }>(
-    `select p.proname as name from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+  const { rows } = await sql().query<{ name: string; arg_names: string[] | null; arg_modes: string[] | null }>(
+    `select p.proname as name, p.proargnames as arg_names, p.proargmodes::text[] as arg_modes
+     from pg_proc p join pg_namespace n on n.oid = p.pronamespace
      where n.nspname = 'public' and p.prokind = 'f' order by 1`,
   );
-  functions = [...new Set(rows.map((r) => r.name))];
+  functions = rows.map((r) => ({
+    name: r.name,
+    args: Object.fromEntries((r.arg_names ?? []).filter((_, i) => !r.arg_modes || ["i", "b"].includes(r.arg_modes[i]!)).map((a) => [a, null])),
+  }));
   for (const user of [userA, userB]) {
     await sql().query(
       `insert into export_logs (user_id, format, status, conversation_count, file_path, completed_at)
@@ -41,18 +46,23 @@ afterAll(async () => {
 
 describe("SQL API grants", () => {
   it("finds the functions the migrations define", () => {
-    expect(functions).toContain("export_ops_ping");
+    expect(functions.map((f) => f.name)).toEqual(expect.arrayContaining(["export_ops_ping", "cleanup_export_batch"]));
   });
 
   it("refuses every function to anon (401) and authenticated (403) with 42501", async () => {
-    for (const fn of functions) {
+    for (const { name, args } of functions) {
       for (const [headers, status] of [
         [anonHeaders, 401],
         [userHeaders(userA), 403],
       ] as const) {
-        const res = await rest(`rpc/${fn}`, headers, { method: "POST", body: "{}" });
-        const body = (await res.json()) as { code?: string };
-        expect({ fn, status: res.status, code: body.code }).toEqual({ fn, status, code: "42501" });
+        const res = await rest(`rpc/${name}`, headers, { method: "POST", body: JSON.stringify(args) });
+        const body = (await res.json()) as { code?: string; message?: string };
+        // the function itself is refused (not merely a table it reads)
+        expect({ status: res.status, code: body.code, message: body.message }).toEqual({
+          status,
+          code: "42501",
+          message: `permission denied for function ${name}`,
+        });
       }
     }
   });

@@ -44,8 +44,10 @@ export function parseQuery<S extends z.ZodType>(schema: S, params: URLSearchPara
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    const parameter = first?.code === "unrecognized_keys" ? first.keys.join(", ") : first?.path.join(".");
-    throw new ValidationError(`Invalid query parameter: ${describeIssues(parsed.error).join("; ")}`, { parameter });
+    if (first?.code === "unrecognized_keys") {
+      throw new ValidationError(`Unknown query parameter: ${first.keys.join(", ")}`, { parameter: first.keys.join(", ") });
+    }
+    throw new ValidationError(`Invalid query parameter: ${describeIssues(parsed.error).join("; ")}`, { parameter: first?.path.join(".") });
   }
   return parsed.data;
 }

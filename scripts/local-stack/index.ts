@@ -134,7 +134,7 @@ export async function startStack(options: { quiet?: boolean } = {}): Promise<Sta
   let postgrest: ChildProcess | undefined;
   let gateway: import("node:http").Server | undefined;
   let pool: pg.Pool | undefined;
-  let stopped = false;
+  let stopping: Promise<void> | undefined;
 
   const killNow = () => {
     postgrest?.kill("SIGKILL");
@@ -159,10 +159,10 @@ export async function startStack(options: { quiet?: boolean } = {}): Promise<Sta
   process.once("exit", killNow);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, onSignal);
 
-  async function stop(): Promise<void> {
-    if (stopped) return;
-    stopped = true;
-    process.off("exit", killNow);
+  // Idempotent: a signal during a stop waits for the same stop.
+  const stop = (): Promise<void> => (stopping ??= shutdown());
+
+  async function shutdown(): Promise<void> {
     for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(signal, onSignal);
     await new Promise<void>((resolve) => (gateway ? gateway.close(() => resolve()) : resolve()));
     gateway?.closeAllConnections();
@@ -174,6 +174,7 @@ export async function startStack(options: { quiet?: boolean } = {}): Promise<Sta
     }
     await postgres.stop();
     rmSync(dir, { recursive: true, force: true });
+    process.off("exit", killNow);
   }
 
   try {
@@ -205,6 +206,7 @@ export async function startStack(options: { quiet?: boolean } = {}): Promise<Sta
     await waitFor(async () => (await fetch(`http://127.0.0.1:${postgrestAdminPort}/ready`)).ok, "PostgREST");
 
     pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    pool.on("error", () => {}); // idle connections are cut when Postgres stops; that is expected
     const storage = createStorageHandler({ pool, dataDir: path.join(dir, "objects"), jwtSecret });
     const started = await startGateway({ postgrestPort, serviceRoleKey, storage });
     gateway = started.server;

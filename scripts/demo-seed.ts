@@ -1,0 +1,45 @@
+/**
+ * Seeds the demo history into a stack: supabase/seed.sql for the rows, then a real file in Storage for every
+ * completed export (through the Storage API), plus a few orphaned files whose log rows were lost.
+ */
+import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { createObjectStorage, createServiceClient } from "../lib/supabase";
+import type { StackEnv } from "./local-stack";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const UPLOADS_IN_FLIGHT = 16;
+
+export async function seedDemo(env: StackEnv, bucket = "exports"): Promise<{ exports: number; files: number; orphans: number }> {
+  const db = new pg.Client({ connectionString: env.DATABASE_URL });
+  await db.connect();
+  try {
+    await db.query(await readFile(path.join(root, "supabase/seed.sql"), "utf8"));
+    const { rows: files } = await db.query<{ file_path: string; format: string; completed_at: Date }>(
+      "select file_path, format, completed_at from export_logs where status = 'completed' and file_path is not null",
+    );
+    const orphans = Array.from({ length: 5 }, (_, i) => ({ file_path: `${randomUUID()}/${randomUUID()}.jsonl`, format: "jsonl", completed_at: new Date(Date.now() - (i + 2) * 86_400_000) }));
+    const storage = createObjectStorage(createServiceClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY));
+    const all = [...files, ...orphans];
+    for (let i = 0; i < all.length; i += UPLOADS_IN_FLIGHT) {
+      await Promise.all(
+        all.slice(i, i + UPLOADS_IN_FLIGHT).map((f) =>
+          storage.upload(bucket, f.file_path, `{"export":"${f.file_path}","format":"${f.format}"}\n`, { contentType: "application/json", upsert: true }),
+        ),
+      );
+    }
+    // Storage stamps objects "now"; date them like the exports that wrote them.
+    await db.query(
+      `update storage.objects o set created_at = t.at, updated_at = t.at
+       from unnest($1::text[], $2::timestamptz[]) as t (name, at) where o.bucket_id = $3 and o.name = t.name`,
+      [all.map((f) => f.file_path), all.map((f) => f.completed_at), bucket],
+    );
+    const { rows } = await db.query<{ n: number }>("select count(*)::int as n from export_logs");
+    return { exports: rows[0]!.n, files: files.length, orphans: orphans.length };
+  } finally {
+    await db.end();
+  }
+}

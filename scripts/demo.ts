@@ -1,0 +1,129 @@
+/**
+ * `npm run demo`: the whole system end to end on this machine. Starts the local Supabase stack, seeds ~40 days
+ * of export history (with real files in Storage), starts the Next.js app, calls every cron route over HTTP the
+ * way Vercel Cron does, and prints the responses, what changed, and the app's structured log lines. Everything
+ * it started is stopped at the end, or on Ctrl-C.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { jobs } from "../lib/jobs";
+import { seedDemo } from "./demo-seed";
+import { startStack } from "./local-stack";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const step = (s: string) => console.log(`\n${bold(`== ${s}`)}`);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+let app: ChildProcess | undefined;
+const stopApp = () => {
+  if (app?.pid && app.exitCode === null) {
+    try {
+      process.kill(-app.pid, "SIGTERM"); // the dev server and its workers
+    } catch {
+      // already gone
+    }
+  }
+};
+process.on("SIGINT", stopApp);
+process.on("SIGTERM", stopApp);
+process.on("exit", stopApp);
+
+step("Starting the local Supabase stack (Postgres, PostgREST, Storage)");
+const stack = await startStack({ quiet: true });
+console.log(`Supabase API at ${stack.env.SUPABASE_URL}`);
+const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
+db.on("error", () => {}); // on Ctrl-C the stack stops Postgres under this connection
+
+try {
+  step("Seeding 40 days of export history");
+  const seeded = await seedDemo(stack.env);
+  console.log(`${seeded.exports} export logs with metrics, ${seeded.files} files in Storage, ${seeded.orphans} orphaned files`);
+  await db.connect();
+
+  step("Starting the app (next dev)");
+  const port = await freePort();
+  const cronSecret = randomBytes(24).toString("base64url");
+  const appLines: string[] = [];
+  app = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "dev", "--port", String(port), "--hostname", "127.0.0.1"], {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      NODE_ENV: "development",
+      NEXT_TELEMETRY_DISABLED: "1",
+      SUPABASE_URL: stack.env.SUPABASE_URL,
+      SUPABASE_SERVICE_ROLE_KEY: stack.env.SUPABASE_SERVICE_ROLE_KEY,
+      CRON_SECRET: cronSecret,
+      LOG_LEVEL: "info",
+    },
+  });
+  let pending = "";
+  app.stdout?.on("data", (chunk: Buffer) => {
+    const text = pending + chunk.toString("utf8");
+    const lines = text.split("\n");
+    pending = lines.pop() ?? "";
+    appLines.push(...lines.filter((l) => l.startsWith("{")));
+  });
+  app.stderr?.on("data", () => {});
+  const appUrl = `http://127.0.0.1:${port}`;
+  const until = Date.now() + 120_000;
+  while (!(await fetch(`${appUrl}/api/health`).then((r) => r.ok).catch(() => false))) {
+    if (Date.now() > until || app.exitCode !== null) throw new Error("the app did not start");
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  console.log(`App at ${appUrl}; GET /api/health → ${JSON.stringify(await (await fetch(`${appUrl}/api/health`)).json())}`);
+
+  const snapshot = async () => {
+    const logs = await db.query<{ status: string; n: number }>("select status, count(*)::int as n from export_logs group by 1 order by 1");
+    const files = await db.query<{ n: number }>("select count(*)::int as n from storage.objects where bucket_id = 'exports'");
+    return `export_logs by status: ${logs.rows.map((r) => `${r.status}=${r.n}`).join(", ")}; files in Storage: ${files.rows[0]!.n}`;
+  };
+
+  const callCron = async (jobId: string, schedule: string, query = "", headers: Record<string, string> = { authorization: `Bearer ${cronSecret}` }) => {
+    const res = await fetch(`${appUrl}/api/cron/${jobId}${query}`, {
+      headers: { "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": schedule, ...headers },
+    });
+    console.log(`\nGET /api/cron/${jobId}${query} → HTTP ${res.status}`);
+    console.log(JSON.stringify(await res.json(), null, 2));
+  };
+
+  step("Before");
+  console.log(await snapshot());
+
+  for (const job of jobs) {
+    step(`${job.id} (${job.schedule} UTC): ${job.description}`);
+    await callCron(job.id, job.schedule, "?dry_run=true");
+    await callCron(job.id, job.schedule);
+    console.log(`\n${await snapshot()}`);
+  }
+
+  step("A call without the bearer is refused");
+  await callCron(jobs[0].id, jobs[0].schedule, "", {});
+
+  step("The app's structured log lines (what a Vercel log drain forwards)");
+  await new Promise((r) => setTimeout(r, 300));
+  for (const line of appLines) {
+    const { time, level, type, job, run_id, trigger, msg, result } = JSON.parse(line) as Record<string, unknown>;
+    const summary = result ? ` result=${JSON.stringify(result).slice(0, 140)}…` : "";
+    console.log(`${time} ${level} type=${type} job=${job ?? "-"} trigger=${trigger ?? "-"} run_id=${run_id ?? "-"} ${msg ?? ""}${summary}`);
+  }
+} finally {
+  step("Shutting down");
+  stopApp();
+  await db.end().catch(() => {});
+  await stack.stop();
+  console.log("Stopped the app, PostgREST, Postgres and the Storage stand-in.");
+}

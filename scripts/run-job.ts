@@ -1,0 +1,41 @@
+/**
+ * Runs one job against the configured Supabase project (env from the shell or .env.local) and prints its
+ * result as JSON on stdout; log lines go to stderr.
+ *
+ *   npm run job -- export-file-cleanup --dry-run --retention-hours 48
+ *
+ * Flags are the job's query options in kebab-case (`--dry-run` = `?dry_run=true`), validated by the same
+ * schema as the route.
+ */
+import pino from "pino";
+import { getEnv } from "../lib/env";
+import { isAppError } from "../lib/errors";
+import { parseQuery } from "../lib/http/with-cron";
+import { findJob, jobs } from "../lib/jobs";
+import { executeJob } from "../lib/jobs/runner";
+import { createLogger } from "../lib/logger";
+import { systemClock } from "../lib/ports";
+import { createSupabasePorts } from "../lib/supabase";
+import { flagsToQuery } from "./cli-args";
+
+async function main(argv: string[]): Promise<number> {
+  const [id, ...flags] = argv;
+  const job = id ? findJob(id) : undefined;
+  if (!job) {
+    process.stderr.write(`usage: npm run job -- <job> [--dry-run] [--option value]\njobs: ${jobs.map((j) => j.id).join(", ")}\n`);
+    return 2;
+  }
+  const logger = createLogger({ destination: pino.destination({ dest: 2, sync: true }) });
+  try {
+    const options = parseQuery(job.optionsSchema, flagsToQuery(flags));
+    const env = getEnv();
+    const result = await executeJob(job, { env, ports: createSupabasePorts(env), clock: systemClock, logger, trigger: "script" }, options);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`${job.id}: ${isAppError(error) || error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
