@@ -6,25 +6,16 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { jobs } from "../lib/jobs";
 import { seedDemo } from "./demo-seed";
-import { startStack } from "./local-stack";
+import { freePort, startStack } from "./local-stack";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (s: string) => console.log(`\n${bold(`== ${s}`)}`);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 let app: ChildProcess | undefined;
 const stopApp = () => {

@@ -179,35 +179,38 @@ describe("export-file-cleanup", () => {
     expect(await statuses(ids(expired))).toEqual({ expired: 2500 });
   });
 
-  it("never sends an unsafe path to Storage, and reports each one", async () => {
+  describe("never sends an unsafe path to Storage", () => {
     const owner = newUserId();
     const victim = newUserId();
     const victimFile = `${victim}/precious.jsonl`;
-    await addObjects([victimFile, `${owner}/x.jsonl`], 1);
-    const unsafe = [
-      "",
-      null,
-      `${owner}/../${victim}/precious.jsonl`,
-      `/${owner}/x.jsonl`,
-      `export-archive/${owner}/x.jsonl`,
-      `${owner}/x\u0007.jsonl`,
-      `${owner}/${"a".repeat(1030)}.jsonl`,
-      victimFile,
-    ];
-    const rows = await seedExports({ count: unsafe.length, ageHours: 30, userId: owner, paths: unsafe });
-    const safe = await seedExports({ count: 3, ageHours: 30, withFiles: true });
-    await standIn.clearRequests();
+    it.each([
+      ["an empty path", ""],
+      ["no path", null],
+      ["a '..' segment", `${owner}/../${victim}/precious.jsonl`],
+      ["a leading /", `/${owner}/x.jsonl`],
+      ["another bucket's name", `export-archive/${owner}/x.jsonl`],
+      ["a control character", `${owner}/x\u0007.jsonl`],
+      ["a path longer than Storage allows", `${owner}/${"a".repeat(1030)}.jsonl`],
+      ["another user's file", victimFile],
+    ])("skips and reports %s", async (_, unsafePath) => {
+      await addObjects([victimFile, `${owner}/x.jsonl`], 1);
+      const [row] = await seedExports({ count: 1, ageHours: 30, userId: owner, paths: [unsafePath] });
+      const safe = await seedExports({ count: 3, ageHours: 30, withFiles: true });
+      await standIn.clearRequests();
 
-    const result = await runJob(exportFileCleanup, { sweep_orphans: "false" });
+      const result = await runJob(exportFileCleanup, { sweep_orphans: "false" });
 
-    expect(result).toMatchObject({ total_found: unsafe.length + 3, deleted_count: 3, failed_count: unsafe.length });
-    expect(result.errors).toHaveLength(unsafe.length);
-    for (const error of result.errors) expect(error.reason).toMatch(/^skipped, unsafe path: /);
-    expect(await statuses(ids(rows))).toEqual({ completed: unsafe.length });
-    expect(await statuses(ids(safe))).toEqual({ expired: 3 });
-    const sent = (await deleteRequests()).flatMap((r) => r.prefixes ?? []);
-    expect(sent.sort()).toEqual(paths(safe).sort());
-    expect((await objectNames()).has(victimFile)).toBe(true);
+      expect(result).toMatchObject({ total_found: 4, deleted_count: 3, failed_count: 1, errors_total: 1 });
+      expect(result.errors[0]).toMatchObject({ export_id: row!.export_id, reason: expect.stringMatching(/^skipped, unsafe path: /) });
+      expect(await statuses([row!.export_id])).toEqual({ completed: 1 });
+      const { rows } = await sql().query("select cleanup_last_error from export_logs where export_id = $1", [row!.export_id]);
+      expect(rows[0].cleanup_last_error).toMatch(/^unsafe path: /);
+      expect(await statuses(ids(safe))).toEqual({ expired: 3 });
+      // the Storage server's own record: only the safe paths were ever asked for
+      const sent = (await deleteRequests()).flatMap((r) => r.prefixes ?? []);
+      expect(sent.sort()).toEqual(paths(safe).sort());
+      expect((await objectNames()).has(victimFile)).toBe(true);
+    });
   });
 
   it("sweeps orphans past retention in the export layout, and nothing else", async () => {
