@@ -3,14 +3,16 @@
  * (kept in step by a test), the run-job script and health all read from here.
  */
 import { exportFileCleanup } from "./export-file-cleanup";
+import { exportMetricsAggregate } from "./export-metrics-aggregate";
 import type { JobDefinition } from "./job";
 
-export const jobs = [exportFileCleanup] as const satisfies readonly JobDefinition[];
+export const jobs = [exportFileCleanup, exportMetricsAggregate] as const satisfies readonly JobDefinition[];
 
 export type JobId = (typeof jobs)[number]["id"];
 
-export function findJob(id: string): (typeof jobs)[number] | undefined {
+/** A job by id, with its types erased (for callers that pick a job at run time). */
+export function findJob(id: string): JobDefinition | undefined {
   return jobs.find((job) => job.id === id);
 }
 
-export { exportFileCleanup };
+export { exportFileCleanup, exportMetricsAggregate };

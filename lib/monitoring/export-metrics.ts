@@ -1,0 +1,216 @@
+/**
+ * ExportMetricsService: the library a host app calls from its export endpoint (one metric per finished or
+ * failed export), and what the hourly aggregation uses to summarise and judge the failure rate. Every figure is
+ * computed in SQL (supabase/migrations/*_export_metrics.sql); nothing loads rows into Node.
+ */
+import { z } from "zod";
+import { ValidationError, publicError } from "../errors";
+import { logger as rootLogger, type Logger } from "../logger";
+import type { SqlApi } from "../ports";
+import { createSqlApi, type ServiceClient } from "../supabase";
+
+export const EXPORT_FORMATS = ["json", "jsonl", "csv", "markdown"] as const;
+/** Error messages are stored and logged up to this many characters; longer ones are cut and marked. */
+export const MAX_ERROR_MESSAGE = 2000;
+const TRUNCATED = " …[truncated]";
+
+/** Conversation-count ranges: small < 100 ≤ medium < 1000 ≤ large. */
+export function countRange(conversations: number): "small" | "medium" | "large" {
+  return conversations < 100 ? "small" : conversations < 1000 ? "medium" : "large";
+}
+
+export const exportMetricSchema = z
+  .object({
+    export_id: z.guid({ error: "must be a UUID" }),
+    user_id: z.guid({ error: "must be a UUID" }),
+    format: z.enum(EXPORT_FORMATS, { error: `must be one of ${EXPORT_FORMATS.join(", ")}` }),
+    status: z.enum(["completed", "failed"], { error: "must be completed or failed" }),
+    conversation_count: z.number({ error: "must be a number" }).int().min(0).max(10_000_000),
+    duration_ms: z.number({ error: "must be a number" }).int().min(0, { error: "must not be negative" }).max(24 * 3600 * 1000),
+    file_size_bytes: z.number({ error: "must be a number or null" }).int().min(0).nullable().default(null),
+    error_type: z.string().trim().min(1).max(200).optional(),
+    error_message: z
+      .string()
+      .optional()
+      .transform((m) => (m && m.length > MAX_ERROR_MESSAGE ? m.slice(0, MAX_ERROR_MESSAGE - TRUNCATED.length) + TRUNCATED : m)),
+  })
+  .refine((m) => m.status !== "failed" || m.error_type, { error: "is required for a failed export", path: ["error_type"] });
+
+export type ExportMetricInput = z.input<typeof exportMetricSchema>;
+export type ExportMetric = z.output<typeof exportMetricSchema> & { count_range: ReturnType<typeof countRange> };
+
+export interface RecordResult {
+  /** Stored now, or already stored by an earlier call for the same export and status. */
+  recorded: boolean;
+  duplicate: boolean;
+  metric: ExportMetric;
+  /** Set when the database write failed; the caller's export is not affected. */
+  error?: { code: string; message: string };
+}
+
+export interface FailureAlertPayload {
+  type: "export_failure_alert";
+  severity: "info" | "high" | "critical";
+  alert: boolean;
+  /** false when there were fewer exports than the minimum sample: nothing is judged. */
+  judged: boolean;
+  message: string;
+  failure_rate: number;
+  failed_count: number;
+  total_count: number;
+  threshold: number;
+  min_sample: number;
+  window_start: string;
+  window_end: string;
+}
+
+export interface MetricsConfig {
+  /** Failure rate (fraction) above which the alert fires. */
+  threshold: number;
+  /** Fewest exports in the window before the rate is judged. */
+  minSample: number;
+}
+
+const pct = (rate: number) => `${(rate * 100).toFixed(2)}%`;
+
+export class ExportMetricsService {
+  constructor(
+    private readonly db: SqlApi,
+    private readonly logger: Logger = rootLogger,
+    private readonly config: MetricsConfig = { threshold: 0.1, minSample: 20 },
+  ) {}
+
+  /**
+   * Records one export's metric and writes one `export_metric` log line. Invalid input throws a
+   * ValidationError naming the field (nothing is stored); a database failure never throws: it is logged as
+   * `export_metric_write_failed` and returned, so it cannot fail the caller's export.
+   */
+  async logExportMetric(input: ExportMetricInput): Promise<RecordResult> {
+    const parsed = exportMetricSchema.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.join(".") || "(metric)";
+      throw new ValidationError(`Invalid export metric: ${field} ${issue.message}`, { field });
+    }
+    const metric: ExportMetric = { ...parsed.data, count_range: countRange(parsed.data.conversation_count) };
+    try {
+      const stored = await this.db.call<{ inserted: boolean; recorded_at: string }>("record_export_metric", {
+        p_export_id: metric.export_id,
+        p_user_id: metric.user_id,
+        p_format: metric.format,
+        p_status: metric.status,
+        p_conversation_count: metric.conversation_count,
+        p_count_range: metric.count_range,
+        p_duration_ms: metric.duration_ms,
+        p_file_size_bytes: metric.file_size_bytes,
+        p_error_type: metric.error_type ?? null,
+        p_error_message: metric.error_message ?? null,
+      });
+      if (stored.inserted) this.logger.info({ type: "export_metric", ...metric, timestamp: stored.recorded_at });
+      else this.logger.debug({ type: "export_metric_duplicate", export_id: metric.export_id, status: metric.status });
+      return { recorded: true, duplicate: !stored.inserted, metric };
+    } catch (error) {
+      const { body } = publicError(error);
+      // The metric still reaches the log drain, so log-based dashboards keep counting it.
+      this.logger.info({ type: "export_metric", ...metric, timestamp: new Date().toISOString() });
+      this.logger.error({ type: "export_metric_write_failed", export_id: metric.export_id, status: metric.status, error: body, err: error });
+      return { recorded: false, duplicate: false, metric, error: { code: body.code, message: body.message } };
+    }
+  }
+
+  /** Totals, rates, duration and size figures, volumes, distribution, top users and failures for [from, to). */
+  aggregate(period: { from: Date; to: Date; topUsers?: number }): Promise<MetricsSummary> {
+    return this.db.call<MetricsSummary>("export_metrics_summary", {
+      p_from: period.from.toISOString(),
+      p_to: period.to.toISOString(),
+      p_top_users: period.topUsers ?? 10,
+    });
+  }
+
+  /** The same duration figures read from hourly rollups only (percentiles from the duration histograms). */
+  aggregateFromRollups(period: { from: Date; to: Date }): Promise<RollupSummary> {
+    return this.db.call<RollupSummary>("export_rollup_summary", { p_from: period.from.toISOString(), p_to: period.to.toISOString() });
+  }
+
+  /** The failure rate over the window ending at `now`, judged against the threshold and minimum sample. */
+  async checkFailureRate(window: { minutes?: number; now?: Date } = {}): Promise<FailureAlertPayload> {
+    const end = window.now ?? new Date();
+    const start = new Date(end.getTime() - (window.minutes ?? 60) * 60_000);
+    const counts = await this.db.call<{ total: number; failed: number }>("export_failure_counts", {
+      p_from: start.toISOString(),
+      p_to: end.toISOString(),
+    });
+    const { threshold, minSample } = this.config;
+    const rate = counts.total > 0 ? counts.failed / counts.total : 0;
+    const judged = counts.total >= minSample;
+    const alert = judged && rate > threshold;
+    const message = !judged
+      ? `Too few exports to judge the failure rate (${counts.total} < ${minSample})`
+      : alert
+        ? `Export failure rate (${pct(rate)}) exceeds threshold (${pct(threshold)})`
+        : `Export failure rate (${pct(rate)}) is within threshold (${pct(threshold)})`;
+    return {
+      type: "export_failure_alert",
+      severity: !alert ? "info" : rate >= Math.min(1, threshold * 2) ? "critical" : "high",
+      alert,
+      judged,
+      message,
+      failure_rate: Number(rate.toFixed(4)),
+      failed_count: counts.failed,
+      total_count: counts.total,
+      threshold,
+      min_sample: minSample,
+      window_start: start.toISOString(),
+      window_end: end.toISOString(),
+    };
+  }
+
+  /** Exports over the last `days` days (today included): total, average per day, and each day. */
+  volumeStats(days: number, now = new Date()): Promise<{ days: number; total: number; avg_per_day: number; per_day: { day: string; exports: number }[] }> {
+    return this.db.call("export_volume_stats", { p_days: days, p_now: now.toISOString() });
+  }
+}
+
+interface DurationFigures {
+  count: number;
+  avg_ms: number;
+  p50_ms: number;
+  p95_ms: number;
+}
+
+export interface MetricsSummary {
+  from: string;
+  to: string;
+  total_exports: number;
+  successful_exports: number;
+  failed_exports: number;
+  success_rate: number | null;
+  duration_by_format: Record<string, DurationFigures>;
+  duration_by_count_range: Record<string, DurationFigures>;
+  file_size_by_format: Record<string, { avg_bytes: number; max_bytes: number }>;
+  volume_by_hour: { hour: string; total: number; failed: number }[];
+  volume_by_day: { day: string; total: number; failed: number }[];
+  format_distribution: Record<string, { count: number; share: number }>;
+  top_users: { user_id: string; exports: number }[];
+  failures_by_error_type: Record<string, number>;
+}
+
+export interface RollupSummary {
+  from: string;
+  to: string;
+  hours: number;
+  total_exports: number;
+  failed_exports: number;
+  duration_by_format: Record<string, DurationFigures>;
+}
+
+/** For a host app: the service over its own service-role Supabase client. */
+export function createExportMetricsService(
+  supabase: ServiceClient,
+  options: { logger?: Logger; threshold?: number; minSample?: number } = {},
+): ExportMetricsService {
+  return new ExportMetricsService(createSqlApi(supabase), options.logger, {
+    threshold: options.threshold ?? 0.1,
+    minSample: options.minSample ?? 20,
+  });
+}
