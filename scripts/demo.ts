@@ -5,11 +5,15 @@
  * it started is stopped at the end, or on Ctrl-C.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { createServer as createHttpServer } from "node:http";
 import { jobs } from "../lib/jobs";
+import { createLogger } from "../lib/logger";
+import { createExportMetricsService } from "../lib/monitoring/export-metrics";
+import { createServiceClient } from "../lib/supabase";
 import { seedDemo } from "./demo-seed";
 import { freePort, startStack } from "./local-stack";
 
@@ -43,6 +47,19 @@ try {
   console.log(`${seeded.exports} export logs with metrics, ${seeded.files} files in Storage, ${seeded.orphans} orphaned files`);
   await db.connect();
 
+  step("Starting a local webhook receiver for alerts (stands in for Slack)");
+  const webhook = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      console.log(`  [webhook received] ${(JSON.parse(Buffer.concat(chunks).toString("utf8")) as { text: string }).text}`);
+      res.end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => webhook.listen(0, "127.0.0.1", resolve));
+  const webhookUrl = `http://127.0.0.1:${(webhook.address() as { port: number }).port}/slack`;
+  webhook.unref();
+
   step("Starting the app (next dev)");
   const port = await freePort();
   const cronSecret = randomBytes(24).toString("base64url");
@@ -58,6 +75,7 @@ try {
       SUPABASE_URL: stack.env.SUPABASE_URL,
       SUPABASE_SERVICE_ROLE_KEY: stack.env.SUPABASE_SERVICE_ROLE_KEY,
       CRON_SECRET: cronSecret,
+      ALERT_WEBHOOK_URL: webhookUrl,
       LOG_LEVEL: "info",
     },
   });
@@ -101,12 +119,41 @@ try {
     console.log(`\n${await snapshot()}`);
   }
 
+  step("A burst of failures: the host app records metrics with ExportMetricsService, the hourly cron alerts once");
+  const metrics = createExportMetricsService(createServiceClient(stack.env.SUPABASE_URL, stack.env.SUPABASE_SERVICE_ROLE_KEY), {
+    logger: createLogger({ level: "silent" }),
+  });
+  const record = async (count: number, failed: number) => {
+    for (let i = 0; i < count; i += 1) {
+      const failure = i < failed;
+      await metrics.logExportMetric({
+        export_id: randomUUID(), user_id: randomUUID(), format: "jsonl", conversation_count: 120, duration_ms: 1800,
+        status: failure ? "failed" : "completed", file_size_bytes: failure ? null : 48_000,
+        ...(failure ? { error_type: "StorageError", error_message: "upload to the exports bucket failed" } : {}),
+      });
+    }
+    console.log(`recorded ${count} export metrics, ${failed} of them failures`);
+  };
+  const aggregate = jobs.find((j) => j.id === "export-metrics-aggregate")!;
+  await record(30, 12);
+  await callCron(aggregate.id, aggregate.schedule);
+  await record(10, 4);
+  console.log("\nThe next run: still failing, so the alert stays firing and sends nothing new.");
+  await callCron(aggregate.id, aggregate.schedule);
+  await record(400, 0);
+  console.log("\nExports recover:");
+  await callCron(aggregate.id, aggregate.schedule);
+  const hours = await db.query<{ n: number; total: number }>("select count(*)::int as n, coalesce(sum(total), 0)::int as total from export_metrics_hours");
+  console.log(`\nRollups now cover ${hours.rows[0]!.n} hours (${hours.rows[0]!.total} exports); each run catches up at most a week and says has_more.`);
+
   step("A call without the bearer is refused");
   await callCron(jobs[0].id, jobs[0].schedule, "", {});
 
   step("The app's structured log lines (what a Vercel log drain forwards)");
   await new Promise((r) => setTimeout(r, 300));
-  for (const line of appLines) {
+  const hourly = appLines.filter((l) => l.includes('"type":"aggregated_metrics"'));
+  if (hourly.length > 3) console.log(`(${hourly.length} aggregated_metrics lines, one per hour rolled up; showing the first 3)`);
+  for (const line of appLines.filter((l) => !hourly.slice(3).includes(l))) {
     const { time, level, type, job, run_id, trigger, msg, result } = JSON.parse(line) as Record<string, unknown>;
     const summary = result ? ` result=${JSON.stringify(result).slice(0, 140)}…` : "";
     console.log(`${time} ${level} type=${type} job=${job ?? "-"} trigger=${trigger ?? "-"} run_id=${run_id ?? "-"} ${msg ?? ""}${summary}`);

@@ -111,6 +111,24 @@ describe("logExportMetric", () => {
     expect(lines[0]).toMatchObject({ export_id: metric.export_id, format: "jsonl", status: "completed", count_range: "medium", timestamp: expect.any(String) });
   });
 
+  it("in the background: validates at once, then stores within the platform's waitUntil", async () => {
+    const pending: Promise<unknown>[] = [];
+    const context = Symbol.for("@vercel/request-context");
+    (globalThis as Record<symbol, unknown>)[context] = { get: () => ({ waitUntil: (p: Promise<unknown>) => pending.push(p) }) };
+    try {
+      const { svc } = service();
+      expect(() => svc.logExportMetricInBackground({ ...valid(), format: "xml" as never })).toThrow(ValidationError);
+      const metric = valid();
+      svc.logExportMetricInBackground(metric);
+      expect(pending).toHaveLength(1);
+      await expect(pending[0]).resolves.toMatchObject({ recorded: true, duplicate: false });
+      const { rows } = await sql().query("select count(*)::int as n from export_metrics where export_id = $1", [metric.export_id]);
+      expect(rows[0].n).toBe(1);
+    } finally {
+      delete (globalThis as Record<symbol, unknown>)[context];
+    }
+  });
+
   it("records a completed and a failed metric for the same export separately", async () => {
     const { svc } = service();
     const metric = valid();

@@ -5,10 +5,11 @@
  * generic 500; their detail is logged only.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { getDeadline } from "@vercel/functions";
 import type { z } from "zod";
 import { describeIssues, getCronSecret, getEnv, type Env } from "../env";
 import { UnauthorizedError, ValidationError, publicError } from "../errors";
-import type { JobDefinition, JobResult } from "../jobs/job";
+import { deadlineFor, type JobDefinition, type JobResult } from "../jobs/job";
 import { executeJob, type Trigger } from "../jobs/runner";
 import { logger as rootLogger, type Logger } from "../logger";
 import { systemClock, type Clock, type JobDeps } from "../ports";
@@ -68,7 +69,8 @@ export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefin
       const options = parseQuery(job.optionsSchema, new URL(request.url).searchParams);
       const env = getEnv();
       const ports = (overrides.makePorts ?? createSupabasePorts)(env);
-      const result = await executeJob(job, { env, ports, clock, logger, trigger: triggerOf(request), runId }, options);
+      const deadline = deadlineFor(job, clock.now().getTime(), getDeadline());
+      const result = await executeJob(job, { env, ports, clock, logger, trigger: triggerOf(request), runId, deadline }, options);
       return respond(200, { success: true, result, timestamp: clock.now().toISOString() });
     } catch (error) {
       const { status, body } = publicError(error);

@@ -59,7 +59,8 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
   const rolled: (RolledHour | string)[] = [];
   let remaining = 0;
   do {
-    const limit = Math.min(HOURS_PER_CALL, options.max_hours - rolled.length);
+    // a dry run asks once for everything this run would do; a real run goes a day per call
+    const limit = options.dry_run ? options.max_hours : Math.min(HOURS_PER_CALL, options.max_hours - rolled.length);
     const step = await db.call<{ hours: (RolledHour | string)[]; remaining: number }>("rollup_export_metrics", {
       p_max_hours: limit,
       p_now: clock.now().toISOString(),

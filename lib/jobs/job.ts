@@ -36,8 +36,14 @@ export function defineJob<Schema extends z.ZodType, Result extends JobResult>(jo
   return job;
 }
 
-/** The time a job may use: its maxDuration less a margin for the final SQL call, the response and the log. */
-export function deadlineFor(job: Pick<JobDefinition, "maxDurationSeconds">, startedAt: number): number {
+/**
+ * The time a job may use: its maxDuration, or the platform's own deadline for this invocation when that is
+ * sooner (Vercel reports it), less a margin for the final SQL call, the response and the log.
+ */
+export function deadlineFor(job: Pick<JobDefinition, "maxDurationSeconds">, startedAt: number, platformDeadline?: Date): number {
   const budgetMs = job.maxDurationSeconds * 1000;
-  return startedAt + budgetMs - Math.min(30_000, budgetMs * 0.2);
+  const margin = Math.min(30_000, budgetMs * 0.2);
+  const own = startedAt + budgetMs;
+  const platform = platformDeadline?.getTime();
+  return Math.min(own, platform !== undefined && Number.isFinite(platform) ? platform : own) - margin;
 }

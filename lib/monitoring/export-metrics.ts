@@ -3,6 +3,7 @@
  * failed export), and what the hourly aggregation uses to summarise and judge the failure rate. Every figure is
  * computed in SQL (supabase/migrations/*_export_metrics.sql); nothing loads rows into Node.
  */
+import { waitUntil } from "@vercel/functions";
 import { z } from "zod";
 import { ValidationError, publicError } from "../errors";
 import { logger as rootLogger, type Logger } from "../logger";
@@ -73,6 +74,17 @@ export interface MetricsConfig {
 
 const pct = (rate: number) => `${(rate * 100).toFixed(2)}%`;
 
+/** Validates a metric; a ValidationError names the first bad field. */
+export function parseMetric(input: ExportMetricInput): ExportMetric {
+  const parsed = exportMetricSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join(".") || "(metric)";
+    throw new ValidationError(`Invalid export metric: ${field} ${issue.message}`, { field });
+  }
+  return { ...parsed.data, count_range: countRange(parsed.data.conversation_count) };
+}
+
 export class ExportMetricsService {
   constructor(
     private readonly db: SqlApi,
@@ -86,13 +98,18 @@ export class ExportMetricsService {
    * `export_metric_write_failed` and returned, so it cannot fail the caller's export.
    */
   async logExportMetric(input: ExportMetricInput): Promise<RecordResult> {
-    const parsed = exportMetricSchema.safeParse(input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.join(".") || "(metric)";
-      throw new ValidationError(`Invalid export metric: ${field} ${issue.message}`, { field });
-    }
-    const metric: ExportMetric = { ...parsed.data, count_range: countRange(parsed.data.conversation_count) };
+    return this.store(parseMetric(input));
+  }
+
+  /**
+   * The same, without making the caller wait: validates now (bad input still throws), then stores the metric
+   * after the response has been sent, keeping the Vercel function alive for it (`waitUntil`).
+   */
+  logExportMetricInBackground(input: ExportMetricInput): void {
+    waitUntil(this.store(parseMetric(input)));
+  }
+
+  private async store(metric: ExportMetric): Promise<RecordResult> {
     try {
       const stored = await this.db.call<{ inserted: boolean; recorded_at: string }>("record_export_metric", {
         p_export_id: metric.export_id,

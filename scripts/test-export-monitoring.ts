@@ -1,0 +1,120 @@
+/**
+ * The operator's end-to-end check of export monitoring against a configured Supabase project (SUPABASE_URL and
+ * SUPABASE_SERVICE_ROLE_KEY from the shell or .env.local), or against a local stack it starts when none is set:
+ *
+ *   npm run check:monitoring
+ *
+ * Creates a test export (log row and file), records a success and a failure metric, aggregates, checks the
+ * failure-rate alert, reports volume over 7 days and runs a file-cleanup dry run; one PASS/FAIL line per check,
+ * exit code 1 on any failure. Everything it created is removed at the end.
+ */
+import { randomUUID } from "node:crypto";
+import { getEnv, parseEnv, type Env } from "../lib/env";
+import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
+import { exportPath } from "../lib/jobs/export-paths";
+import { executeJob } from "../lib/jobs/runner";
+import { createLogger } from "../lib/logger";
+import { createExportMetricsService } from "../lib/monitoring/export-metrics";
+import { systemClock } from "../lib/ports";
+import { createObjectStorage, createServiceClient, createSqlApi } from "../lib/supabase";
+import { startStack, type Stack } from "./local-stack";
+
+const quiet = createLogger({ level: "silent" });
+let failures = 0;
+
+async function check(name: string, fn: () => Promise<string>): Promise<void> {
+  try {
+    console.log(`PASS: ${name}: ${await fn()}`);
+  } catch (error) {
+    failures += 1;
+    console.log(`FAIL: ${name}: ${(error as Error).message}`);
+  }
+}
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+async function configured(): Promise<{ env: Env; stack?: Stack }> {
+  try {
+    return { env: getEnv() };
+  } catch {
+    console.log("No Supabase configured (SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY): starting the local stack.");
+    const stack = await startStack({ quiet: true });
+    return { env: parseEnv({ ...stack.env }), stack };
+  }
+}
+
+const { env, stack } = await configured();
+const client = createServiceClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY);
+const storage = createObjectStorage(client);
+const metrics = createExportMetricsService(client, { logger: quiet, threshold: env.FAILURE_RATE_THRESHOLD, minSample: env.FAILURE_RATE_MIN_SAMPLE });
+const userId = randomUUID();
+const exportId = randomUUID();
+const failedExportId = randomUUID();
+const path = exportPath(userId, exportId, "jsonl");
+const started = new Date(Date.now() - 1000);
+
+try {
+  await check("create a test export (log row and file)", async () => {
+    await storage.upload(env.EXPORTS_BUCKET, path, '{"conversation":"monitoring check"}\n', { contentType: "application/x-ndjson", upsert: true });
+    const { error } = await client.from("export_logs").insert({
+      export_id: exportId,
+      user_id: userId,
+      format: "jsonl",
+      status: "completed",
+      conversation_count: 1,
+      file_path: path,
+      file_size_bytes: 36,
+      completed_at: new Date().toISOString(),
+    });
+    assert(!error, `insert export log: ${error?.message}`);
+    return `export ${exportId} at ${env.EXPORTS_BUCKET}/${path}`;
+  });
+
+  await check("record a success and a failure metric", async () => {
+    const ok = await metrics.logExportMetric({ export_id: exportId, user_id: userId, format: "jsonl", status: "completed", conversation_count: 1, duration_ms: 420, file_size_bytes: 36 });
+    const failed = await metrics.logExportMetric({
+      export_id: failedExportId, user_id: userId, format: "csv", status: "failed", conversation_count: 1, duration_ms: 90, file_size_bytes: null,
+      error_type: "MonitoringCheck", error_message: "deliberate failure recorded by the monitoring check",
+    });
+    assert(ok.recorded && failed.recorded, `not recorded: ${ok.error?.message ?? failed.error?.message}`);
+    return "2 metrics (1 success, 1 failure)";
+  });
+
+  await check("aggregate metrics", async () => {
+    const s = await metrics.aggregate({ from: started, to: new Date(Date.now() + 1000) });
+    assert(s.total_exports >= 2 && s.failed_exports >= 1, `expected at least 2 exports and 1 failure, got ${s.total_exports}/${s.failed_exports}`);
+    return `${s.total_exports} exports, ${((s.success_rate ?? 0) * 100).toFixed(1)}% success rate`;
+  });
+
+  await check("failure-rate alert", async () => {
+    const a = await metrics.checkFailureRate({ minutes: 60 });
+    assert(a.threshold === env.FAILURE_RATE_THRESHOLD, "threshold not applied");
+    return `${a.alert ? "ALERT" : "OK"}: ${a.failed_count}/${a.total_count} failed in the last hour (${(a.failure_rate * 100).toFixed(1)}%); ${a.message}`;
+  });
+
+  await check("export volume over 7 days", async () => {
+    const v = await metrics.volumeStats(7);
+    assert(v.per_day.length === 7 && v.total >= 2, `unexpected volume ${JSON.stringify(v)}`);
+    return `${v.total} exports over 7 days (avg ${v.avg_per_day}/day)`;
+  });
+
+  await check("file cleanup dry run", async () => {
+    const r = await executeJob(exportFileCleanup, { env, ports: { db: createSqlApi(client), storage }, clock: systemClock, logger: quiet, trigger: "script" }, exportFileCleanup.optionsSchema.parse({ dry_run: "true" }));
+    assert(r.dry_run && r.deleted_count === 0, "the dry run changed something");
+    return `${r.total_found} expired exports and ${r.orphans_found} orphaned files eligible for cleanup`;
+  });
+} finally {
+  await check("remove what the check created", async () => {
+    await storage.remove(env.EXPORTS_BUCKET, [path]);
+    const logs = await client.from("export_logs").delete().eq("export_id", exportId);
+    const rows = await client.from("export_metrics").delete().in("export_id", [exportId, failedExportId]);
+    assert(!logs.error && !rows.error, `cleanup: ${logs.error?.message ?? rows.error?.message}`);
+    return "test export, file and metrics removed";
+  });
+  await stack?.stop();
+}
+
+console.log(failures === 0 ? "\nAll checks passed." : `\n${failures} check(s) failed.`);
+process.exitCode = failures === 0 ? 0 : 1;
