@@ -3,10 +3,11 @@
  * (kept in step by a test), the run-job script and health all read from here.
  */
 import { exportFileCleanup } from "./export-file-cleanup";
+import { exportLogCleanup } from "./export-log-cleanup";
 import { exportMetricsAggregate } from "./export-metrics-aggregate";
 import type { JobDefinition } from "./job";
 
-export const jobs = [exportFileCleanup, exportMetricsAggregate] as const satisfies readonly JobDefinition[];
+export const jobs = [exportFileCleanup, exportLogCleanup, exportMetricsAggregate] as const satisfies readonly JobDefinition[];
 
 export type JobId = (typeof jobs)[number]["id"];
 
@@ -15,4 +16,4 @@ export function findJob(id: string): JobDefinition | undefined {
   return jobs.find((job) => job.id === id);
 }
 
-export { exportFileCleanup, exportMetricsAggregate };
+export { exportFileCleanup, exportLogCleanup, exportMetricsAggregate };

@@ -1,0 +1,110 @@
+/**
+ * Monthly export-log cleanup: deletes export logs past retention whose files are gone (expired, failed, or never
+ * given one) in many short batches, archiving each batch first when EXPORT_ARCHIVE_BUCKET is set; then prunes
+ * raw export metrics past their own retention, in hours already rolled up (the rollups stay).
+ */
+import { z } from "zod";
+import type { JobDeps } from "../ports";
+import { baseOptionsSchema, defineJob, queryBoolean } from "./job";
+import { DEFAULT_LOG_BATCH, deleteLogsInBatches } from "./log-archive";
+
+/** Raw metric rows deleted per SQL call. */
+export const METRICS_BATCH = 10_000;
+const DAY_MS = 86_400_000;
+
+export const exportLogCleanupOptionsSchema = baseOptionsSchema.extend({
+  retention_days: z.coerce.number({ error: "must be a number" }).int().min(1).max(3650).optional(),
+  metrics_retention_days: z.coerce.number({ error: "must be a number" }).int().min(1).max(3650).optional(),
+  batch_size: z.coerce.number({ error: "must be a number" }).int().min(1).max(20_000).default(DEFAULT_LOG_BATCH),
+  prune_metrics: queryBoolean.default(true),
+});
+
+export interface LogCleanupStats {
+  log_cutoff: string;
+  metric_cutoff: string;
+  logs_eligible: number;
+  logs_kept_with_files: number;
+  oldest_log: string | null;
+  newest_log: string | null;
+  logs_bytes: number;
+  metrics_eligible: number;
+  oldest_metric: string | null;
+  newest_metric: string | null;
+  metrics_bytes: number;
+}
+
+export interface ExportLogCleanupResult {
+  [key: string]: unknown;
+  total_eligible: number;
+  kept_with_files: number;
+  archived_count: number;
+  deleted_count: number;
+  metrics_deleted: number;
+  archive_objects: string[];
+  errors: string[];
+  stats?: LogCleanupStats;
+  has_more: boolean;
+  dry_run: boolean;
+  duration_ms: number;
+  timestamp: string;
+}
+
+type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline" | "env">;
+
+/** Counts, age range and size of what a cleanup would delete, changing nothing. */
+export function logCleanupStats(db: JobDeps["db"], logCutoff: Date, metricCutoff: Date): Promise<LogCleanupStats> {
+  return db.call<LogCleanupStats>("export_log_cleanup_stats", { p_log_cutoff: logCutoff.toISOString(), p_metric_cutoff: metricCutoff.toISOString() });
+}
+
+export async function runExportLogCleanup(deps: Deps, options: z.output<typeof exportLogCleanupOptionsSchema>): Promise<ExportLogCleanupResult> {
+  const { db, clock, env } = deps;
+  const started = clock.now();
+  const logCutoff = new Date(started.getTime() - (options.retention_days ?? env.EXPORT_LOG_RETENTION_DAYS) * DAY_MS);
+  const metricCutoff = new Date(started.getTime() - (options.metrics_retention_days ?? env.EXPORT_METRICS_RETENTION_DAYS) * DAY_MS);
+  const stats = await logCleanupStats(db, logCutoff, metricCutoff);
+  const result: ExportLogCleanupResult = {
+    total_eligible: stats.logs_eligible,
+    kept_with_files: stats.logs_kept_with_files,
+    archived_count: 0,
+    deleted_count: 0,
+    metrics_deleted: 0,
+    archive_objects: [],
+    errors: [],
+    has_more: false,
+    dry_run: options.dry_run,
+    duration_ms: 0,
+    timestamp: "",
+  };
+
+  if (options.dry_run) result.stats = stats;
+  else {
+    const logs = await deleteLogsInBatches(deps, { cutoff: logCutoff }, { batchSize: options.batch_size, archiveBucket: env.EXPORT_ARCHIVE_BUCKET });
+    result.deleted_count = logs.deleted;
+    result.archived_count = logs.archived;
+    result.archive_objects = logs.archiveObjects;
+    result.errors = logs.errors;
+    result.has_more = !logs.finished;
+    if (logs.finished && options.prune_metrics) {
+      let deleted: number;
+      do {
+        deleted = await db.call<number>("delete_old_export_metrics", { p_cutoff: metricCutoff.toISOString(), p_limit: METRICS_BATCH });
+        result.metrics_deleted += deleted;
+      } while (deleted === METRICS_BATCH && clock.now().getTime() < deps.deadline);
+      result.has_more = deleted === METRICS_BATCH;
+    }
+  }
+
+  const finished = clock.now();
+  result.duration_ms = finished.getTime() - started.getTime();
+  result.timestamp = finished.toISOString();
+  return result;
+}
+
+export const exportLogCleanup = defineJob({
+  id: "export-log-cleanup",
+  description: "Deletes export logs past retention (archiving them first when an archive bucket is set) and prunes old raw metrics",
+  schedule: "0 3 1 * *",
+  maxDurationSeconds: 300,
+  optionsSchema: exportLogCleanupOptionsSchema,
+  run: runExportLogCleanup,
+});

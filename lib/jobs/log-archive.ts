@@ -1,0 +1,117 @@
+/**
+ * Deleting export logs in batches, archiving each batch first when an archive bucket is configured. Shared by
+ * the monthly log cleanup (logs past retention) and per-user erasure (one user's logs).
+ *
+ * With archival, each batch becomes one gzip JSON Lines object named after the batch's key (kept on the rows, so
+ * a retried batch overwrites the same object); it is read back and checked row by row before exactly the rows
+ * it holds are deleted. If the upload or the check fails, nothing of the batch is deleted, the batch is released
+ * for the next run, and the run stops (archival is failing; going on would only repeat it).
+ */
+import { gunzipSync, gzipSync } from "node:zlib";
+import type { JobDeps } from "../ports";
+
+/** Rows per archive object / per delete statement. */
+export const DEFAULT_LOG_BATCH = 5000;
+/** Longer than a run may last: only a dead run's batch is ever taken back by another. */
+export const ARCHIVE_LEASE_SECONDS = 900;
+
+export type LogScope = { cutoff: Date; userId?: undefined } | { userId: string; cutoff?: undefined };
+
+export interface BatchDeletion {
+  deleted: number;
+  archived: number;
+  archiveObjects: string[];
+  errors: string[];
+  /** False when the run stopped early (time budget, or an archive failure) with work left. */
+  finished: boolean;
+}
+
+type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline">;
+
+interface ClaimedBatch {
+  batch: string | null;
+  rows: ({ export_id: string } & Record<string, unknown>)[];
+}
+
+const scopeArgs = (scope: LogScope) => ({ p_cutoff: scope.cutoff?.toISOString() ?? null, p_user_id: scope.userId ?? null });
+
+export function encodeArchive(rows: Record<string, unknown>[]): Uint8Array {
+  return gzipSync(rows.map((row) => JSON.stringify(row)).join("\n") + "\n");
+}
+
+export function decodeArchive(bytes: Uint8Array): Record<string, unknown>[] {
+  return gunzipSync(bytes)
+    .toString("utf8")
+    .split("\n")
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export const archiveObjectName = (batch: string) => `${batch}.jsonl.gz`;
+
+/** Deletes the logs in scope, batch by batch, until none are left or the deadline comes. */
+export async function deleteLogsInBatches(
+  deps: Deps,
+  scope: LogScope,
+  options: { batchSize: number; archiveBucket?: string },
+): Promise<BatchDeletion> {
+  const { db, storage, clock, logger } = deps;
+  const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
+  const timeLeft = () => clock.now().getTime() < deps.deadline;
+
+  while (timeLeft()) {
+    if (!options.archiveBucket) {
+      const deleted = await db.call<number>("delete_export_logs", { p_limit: options.batchSize, p_now: clock.now().toISOString(), ...scopeArgs(scope) });
+      result.deleted += deleted;
+      logger.debug({ type: "log_cleanup_batch", deleted });
+      if (deleted < options.batchSize) return { ...result, finished: true };
+      continue;
+    }
+
+    const claimed = await db.call<ClaimedBatch>("claim_export_log_batch", {
+      p_limit: options.batchSize,
+      p_lease_seconds: ARCHIVE_LEASE_SECONDS,
+      p_now: clock.now().toISOString(),
+      ...scopeArgs(scope),
+    });
+    if (!claimed.batch || claimed.rows.length === 0) return { ...result, finished: true };
+    const name = archiveObjectName(claimed.batch);
+    let verified: string[];
+    try {
+      await storage.upload(options.archiveBucket, name, encodeArchive(claimed.rows), { contentType: "application/gzip", upsert: true });
+      const stored = decodeArchive(await storage.download(options.archiveBucket, name));
+      verified = checkArchive(stored, claimed.rows);
+    } catch (error) {
+      await db.call("release_export_log_batch", { p_batch: claimed.batch });
+      result.errors.push(`archive ${name} not written or not verified, its ${claimed.rows.length} logs were kept: ${(error as Error).message}`);
+      logger.warn({ type: "log_archive_failed", object: name, rows: claimed.rows.length, error: (error as Error).message });
+      return result;
+    }
+    const deleted = await db.call<number>("delete_archived_export_logs", { p_batch: claimed.batch, p_export_ids: verified });
+    result.deleted += deleted;
+    result.archived += deleted;
+    result.archiveObjects.push(name);
+    logger.debug({ type: "log_cleanup_batch", object: name, rows: claimed.rows.length, deleted });
+  }
+  return result;
+}
+
+/** The archive must hold exactly the claimed rows, as they were; returns their ids. */
+function checkArchive(stored: Record<string, unknown>[], claimed: ClaimedBatch["rows"]): string[] {
+  if (stored.length !== claimed.length) throw new Error(`archive holds ${stored.length} rows, expected ${claimed.length}`);
+  const expected = new Map(claimed.map((row) => [row.export_id, JSON.stringify(row)]));
+  for (const row of stored) {
+    if (expected.get(String(row.export_id)) !== JSON.stringify(row)) throw new Error(`archive row ${String(row.export_id)} does not match the database`);
+  }
+  return claimed.map((row) => row.export_id);
+}
+
+/** Puts an archive object's rows back into export_logs (rows already there are left alone). */
+export async function restoreArchive(deps: Pick<JobDeps, "db" | "storage">, bucket: string, name: string): Promise<{ rows: number; restored: number }> {
+  const rows = decodeArchive(await deps.storage.download(bucket, name));
+  let restored = 0;
+  for (let i = 0; i < rows.length; i += 1000) {
+    restored += await deps.db.call<number>("restore_export_logs", { p_rows: rows.slice(i, i + 1000) });
+  }
+  return { rows: rows.length, restored };
+}

@@ -1,0 +1,248 @@
+-- SQL API of the monthly export-log cleanup and of per-user erasure.
+--
+-- Without archival a batch is one statement: delete up to p_limit eligible rows (skip locked), so concurrent runs
+-- never wait on or double-count each other. With archival a batch is three calls: claim (the rows get a batch
+-- key, which names their archive object, and a lease), write and verify the archive object, then delete exactly
+-- the rows of that batch that the archive holds. A crash anywhere leaves the key on the rows; the next run
+-- reclaims the batch once its lease expires and writes the same object again, so an archive never duplicates.
+--
+-- A log may go when it is past retention and its file is gone: `expired`, `failed`, or never given a file.
+-- A log past retention that still points at a file is kept and counted (`kept_with_files`): the daily file
+-- cleanup must delete the file first.
+
+alter table public.export_logs add column archive_batch text;
+alter table public.export_logs add column archive_claimed_until timestamptz;
+create index export_logs_archive_batch_idx on public.export_logs (archive_batch) where archive_batch is not null;
+
+create function public.export_log_is_removable(p_status text, p_file_path text)
+returns boolean
+language sql
+immutable
+set search_path = ''
+as $$ select p_status in ('expired', 'failed') or p_file_path is null $$;
+
+-- What a cleanup would do, without doing it: counts, age range and size (from Postgres) of the eligible logs
+-- and raw metrics. Metrics are eligible only for hours already rolled up, so pruning never loses a rollup.
+create function public.export_log_cleanup_stats(p_log_cutoff timestamptz, p_metric_cutoff timestamptz)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  with logs as (
+    select l.created_at, pg_column_size(l.*) as bytes, public.export_log_is_removable(l.status, l.file_path) as removable
+    from public.export_logs l
+    where l.created_at < p_log_cutoff
+  ), metrics as (
+    select m.recorded_at, pg_column_size(m.*) as bytes
+    from public.export_metrics m
+    where m.recorded_at < p_metric_cutoff
+      and exists (select 1 from public.export_metrics_hours h where h.hour = date_trunc('hour', m.recorded_at))
+  )
+  select jsonb_build_object(
+    'log_cutoff', p_log_cutoff,
+    'metric_cutoff', p_metric_cutoff,
+    'logs_eligible', (select count(*) from logs where removable),
+    'logs_kept_with_files', (select count(*) from logs where not removable),
+    'oldest_log', (select min(created_at) from logs where removable),
+    'newest_log', (select max(created_at) from logs where removable),
+    'logs_bytes', (select coalesce(sum(bytes), 0) from logs where removable),
+    'metrics_eligible', (select count(*) from metrics),
+    'oldest_metric', (select min(recorded_at) from metrics),
+    'newest_metric', (select max(recorded_at) from metrics),
+    'metrics_bytes', (select coalesce(sum(bytes), 0) from metrics)
+  )
+$$;
+
+-- No archival: delete one batch of eligible logs (past p_cutoff, or all of p_user_id's logs for an erasure).
+create function public.delete_export_logs(p_limit integer, p_cutoff timestamptz default null, p_user_id uuid default null, p_now timestamptz default now())
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_deleted integer;
+begin
+  if (p_cutoff is null) = (p_user_id is null) then
+    raise exception 'give exactly one of p_cutoff and p_user_id' using errcode = '22023';
+  end if;
+  with batch as (
+    select l.export_id from public.export_logs l
+    where (case when p_user_id is not null then l.user_id = p_user_id
+                else l.created_at < p_cutoff and public.export_log_is_removable(l.status, l.file_path) end)
+      and (l.archive_claimed_until is null or l.archive_claimed_until < p_now)
+    order by l.created_at
+    limit p_limit
+    for update skip locked
+  )
+  delete from public.export_logs l using batch b where l.export_id = b.export_id;
+  get diagnostics v_deleted = row_count;
+  return v_deleted;
+end
+$$;
+
+-- Archival, step 1: claim a batch. A batch whose lease expired (its run died) is taken back first, whole and
+-- under its old key; otherwise up to p_limit new rows get a fresh key. Returns {batch, rows} (rows as stored).
+create function public.claim_export_log_batch(
+  p_limit integer,
+  p_cutoff timestamptz default null,
+  p_user_id uuid default null,
+  p_lease_seconds integer default 900,
+  p_now timestamptz default now()
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  -- batch keys (and so archive object names): logs/<date>/... for the cleanup, erasure/<user>/... for an erasure;
+  -- each kind only ever takes back its own dead batches
+  v_prefix text := case when p_user_id is null then 'logs/' else 'erasure/' || p_user_id || '/' end;
+  v_batch text;
+  v_rows jsonb;
+begin
+  if (p_cutoff is null) = (p_user_id is null) then
+    raise exception 'give exactly one of p_cutoff and p_user_id' using errcode = '22023';
+  end if;
+  -- Claims are few and short: taking them one at a time rules out two runs taking back the same dead batch.
+  perform pg_advisory_xact_lock(hashtext('export_ops.claim_export_log_batch'));
+
+  -- a dead run's batch, if any
+  select l.archive_batch into v_batch
+  from public.export_logs l
+  where l.archive_batch like v_prefix || '%' and l.archive_claimed_until < p_now
+  order by l.archive_claimed_until
+  limit 1;
+
+  if v_batch is not null then
+    update public.export_logs set archive_claimed_until = p_now + make_interval(secs => p_lease_seconds)
+    where archive_batch = v_batch;
+  else
+    v_batch := v_prefix || to_char(p_now at time zone 'UTC', case when p_user_id is null then 'YYYY/MM/DD/' else '' end
+               || 'YYYYMMDD"T"HH24MISS"-"') || gen_random_uuid();
+    with batch as (
+      select l.export_id from public.export_logs l
+      where l.archive_batch is null
+        and (case when p_user_id is not null then l.user_id = p_user_id
+                  else l.created_at < p_cutoff and public.export_log_is_removable(l.status, l.file_path) end)
+      order by l.created_at
+      limit p_limit
+      for update skip locked
+    )
+    update public.export_logs l
+    set archive_batch = v_batch, archive_claimed_until = p_now + make_interval(secs => p_lease_seconds)
+    from batch b where l.export_id = b.export_id;
+  end if;
+
+  select coalesce(jsonb_agg(to_jsonb(l) - 'archive_batch' - 'archive_claimed_until' - 'cleanup_claimed_by' - 'cleanup_claimed_until'
+                            order by l.created_at, l.export_id), '[]')
+  into v_rows
+  from public.export_logs l where l.archive_batch = v_batch;
+  return jsonb_build_object('batch', case when jsonb_array_length(v_rows) > 0 then v_batch end, 'rows', v_rows);
+end
+$$;
+
+-- Archival, step 3: delete the rows of a batch that its verified archive object holds. Rows of the batch not in
+-- p_export_ids are released, never deleted.
+create function public.delete_archived_export_logs(p_batch text, p_export_ids uuid[])
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_deleted integer;
+begin
+  delete from public.export_logs where archive_batch = p_batch and export_id = any (p_export_ids);
+  get diagnostics v_deleted = row_count;
+  update public.export_logs set archive_batch = null, archive_claimed_until = null where archive_batch = p_batch;
+  return v_deleted;
+end
+$$;
+
+-- Archival failed for a batch (upload or check): keep its key, so the retry writes the same object, and let the
+-- next run take it at once.
+create function public.release_export_log_batch(p_batch text)
+returns void
+language sql
+set search_path = ''
+as $$
+  update public.export_logs set archive_claimed_until = '-infinity' where archive_batch = p_batch
+$$;
+
+-- Raw metrics past retention, in hours already rolled up (the rollups stay), one batch per call.
+create function public.delete_old_export_metrics(p_cutoff timestamptz, p_limit integer)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_deleted integer;
+begin
+  with batch as (
+    select m.id from public.export_metrics m
+    where m.recorded_at < p_cutoff
+      and exists (select 1 from public.export_metrics_hours h where h.hour = date_trunc('hour', m.recorded_at))
+    order by m.recorded_at
+    limit p_limit
+    for update skip locked
+  )
+  delete from public.export_metrics m using batch b where m.id = b.id;
+  get diagnostics v_deleted = row_count;
+  return v_deleted;
+end
+$$;
+
+-- Erasure: every file name of one user's exports (from their logs and from their folder in the bucket).
+create function public.user_export_files(p_user_id uuid, p_bucket text)
+returns table (name text)
+language sql
+stable
+set search_path = ''
+as $$
+  select file_path from public.export_logs where user_id = p_user_id and file_path is not null
+  union
+  select o.name from storage.objects o where o.bucket_id = p_bucket and o.name like p_user_id::text || '/%'
+$$;
+
+-- Erasure: one user's raw metrics, in one batch per call.
+create function public.delete_user_export_metrics(p_user_id uuid, p_limit integer)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_deleted integer;
+begin
+  with batch as (
+    select id from public.export_metrics where user_id = p_user_id limit p_limit for update skip locked
+  )
+  delete from public.export_metrics m using batch b where m.id = b.id;
+  get diagnostics v_deleted = row_count;
+  return v_deleted;
+end
+$$;
+
+-- Restores archived rows (JSON objects as written to an archive); rows already present are left alone.
+create function public.restore_export_logs(p_rows jsonb)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_inserted integer;
+begin
+  insert into public.export_logs (export_id, user_id, format, status, conversation_count, file_path, file_size_bytes,
+                                  error_type, error_message, created_at, completed_at, expired_at, cleanup_attempts,
+                                  cleanup_last_error)
+  select r.export_id, r.user_id, r.format, r.status, r.conversation_count, r.file_path, r.file_size_bytes,
+         r.error_type, r.error_message, r.created_at, r.completed_at, r.expired_at, coalesce(r.cleanup_attempts, 0),
+         r.cleanup_last_error
+  from jsonb_populate_recordset(null::public.export_logs, p_rows) r
+  on conflict (export_id) do nothing;
+  get diagnostics v_inserted = row_count;
+  return v_inserted;
+end
+$$;
+
+revoke execute on all functions in schema public from public, anon, authenticated;
+grant execute on all functions in schema public to service_role;

@@ -1,0 +1,290 @@
+/**
+ * The monthly log cleanup (with and without archival) and per-user erasure against the local stack.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { DatabaseError, ValidationError } from "../lib/errors";
+import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
+import { decodeArchive, restoreArchive } from "../lib/jobs/log-archive";
+import { cleanupUserExportLogs } from "../lib/jobs/user-erasure";
+import { captureLogger, fixedClock } from "../lib/testing";
+import { addObjects, objectNames, ports, resetData, runJob, seedExports, testEnv } from "./helpers/exports";
+import { closeSql, sql, standIn } from "./helpers/stack";
+
+const ARCHIVE = "export-archive";
+const archiveEnv = () => testEnv({ EXPORT_ARCHIVE_BUCKET: ARCHIVE });
+const DAY = 24;
+
+/** Rows as an archive holds them (the claim bookkeeping columns left out). */
+async function snapshot(ids: string[]): Promise<Map<string, string>> {
+  const { rows } = await sql().query(
+    `select export_id, to_jsonb(l) - 'archive_batch' - 'archive_claimed_until' - 'cleanup_claimed_by' - 'cleanup_claimed_until' as row
+     from export_logs l where export_id = any($1)`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.export_id, JSON.stringify(r.row)]));
+}
+
+/** Every row in every archive object, keyed by export_id, with the number of times each appears. */
+async function archivedRows(): Promise<{ rows: Map<string, Record<string, unknown>>; copies: number; objects: string[] }> {
+  const storage = ports().storage;
+  const objects = [...(await objectNames(ARCHIVE))].sort();
+  const rows = new Map<string, Record<string, unknown>>();
+  let copies = 0;
+  for (const name of objects) {
+    for (const row of decodeArchive(await storage.download(ARCHIVE, name))) {
+      rows.set(String(row.export_id), row);
+      copies += 1;
+    }
+  }
+  return { rows, copies, objects };
+}
+
+async function remaining(ids: string[]): Promise<number> {
+  const { rows } = await sql().query("select count(*)::int as n from export_logs where export_id = any($1)", [ids]);
+  return rows[0].n;
+}
+
+const ids = (rows: { export_id: string }[]) => rows.map((r) => r.export_id);
+
+/** Compares two JSON rows by value (Postgres and JavaScript may order keys differently). */
+const sameRow = (a: string, b: Record<string, unknown>) => expect(b).toEqual(JSON.parse(a));
+
+beforeEach(async () => {
+  await resetData();
+  await standIn.clearFaults();
+});
+afterAll(closeSql);
+
+describe("export-log-cleanup with archival", () => {
+  it("archives and deletes 25,000 old logs across batches; the archives hold exactly the deleted rows", async () => {
+    const old = [
+      ...(await seedExports({ count: 24_800, status: "expired", ageHours: 40 * DAY })),
+      ...(await seedExports({ count: 200, status: "failed", ageHours: 45 * DAY })),
+    ];
+    const recent = await seedExports({ count: 300, status: "expired", ageHours: 10 * DAY });
+    const withFiles = await seedExports({ count: 50, status: "completed", ageHours: 35 * DAY, withFiles: true });
+    const before = await snapshot(ids(old));
+
+    const result = await runJob(exportLogCleanup, {}, { env: archiveEnv() });
+
+    expect(result).toMatchObject({ total_eligible: 25_000, kept_with_files: 50, deleted_count: 25_000, archived_count: 25_000, errors: [], has_more: false });
+    expect(result.archive_objects).toHaveLength(5);
+    expect(await remaining(ids(old))).toBe(0);
+    expect(await remaining(ids(recent))).toBe(300);
+    expect(await remaining(ids(withFiles))).toBe(50);
+
+    const archived = await archivedRows();
+    expect(archived.objects).toEqual([...result.archive_objects].sort());
+    expect(archived.copies).toBe(25_000);
+    expect(new Set(archived.rows.keys())).toEqual(new Set(before.keys()));
+    for (const [id, row] of before) sameRow(row, archived.rows.get(id)!);
+  });
+
+  it("deletes nothing of a batch whose archive upload failed, and the next run finishes with one object per batch", async () => {
+    const old = await seedExports({ count: 12_000, status: "expired", ageHours: 40 * DAY });
+    await standIn.addFault({ method: "POST", pathPrefix: `/storage/v1/object/${ARCHIVE}/`, status: 500, times: 1 });
+    const clock = fixedClock(new Date().toISOString());
+
+    const failed = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock });
+    expect(failed).toMatchObject({ deleted_count: 0, archived_count: 0, has_more: true });
+    expect(failed.errors).toHaveLength(1);
+    expect(failed.errors[0]).toMatch(/^archive logs\/.*\.jsonl\.gz not written or not verified, its 5000 logs were kept/);
+    expect(await remaining(ids(old))).toBe(12_000);
+
+    const rerun = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock });
+    expect(rerun).toMatchObject({ deleted_count: 12_000, archived_count: 12_000, has_more: false });
+    // the failed batch was retried under its own name
+    expect(rerun.archive_objects[0]).toBe(failed.errors[0]!.match(/^archive (\S+) /)![1]);
+    const archived = await archivedRows();
+    expect(archived.objects).toHaveLength(3);
+    expect(archived.copies).toBe(12_000);
+  });
+
+  it("after a crash between upload and delete, a rerun leaves one archive object per batch and loses or repeats no row", async () => {
+    const old = await seedExports({ count: 11_000, status: "expired", ageHours: 40 * DAY });
+    const before = await snapshot(ids(old));
+    // the process dies after writing the first batch's archive, before deleting its rows
+    await standIn.addFault({ pathPrefix: "/rest/v1/rpc/delete_archived_export_logs", status: 503, times: 1 });
+    const clock = fixedClock(new Date().toISOString());
+    const crash = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock }).catch((e: unknown) => e);
+    expect(crash).toBeInstanceOf(DatabaseError);
+    expect(await remaining(ids(old))).toBe(11_000);
+    const afterCrash = await archivedRows();
+    expect(afterCrash.objects).toHaveLength(1);
+
+    clock.advance(16 * 60_000); // the dead run's lease expires
+    const rerun = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock });
+    expect(rerun).toMatchObject({ deleted_count: 11_000, has_more: false });
+    expect(rerun.archive_objects[0]).toBe(afterCrash.objects[0]);
+
+    const archived = await archivedRows();
+    expect(archived.objects).toHaveLength(3);
+    expect(archived.copies).toBe(11_000);
+    for (const [id, row] of before) sameRow(row, archived.rows.get(id)!);
+    expect(await remaining(ids(old))).toBe(0);
+  });
+
+  it("lets two concurrent runs delete only rows that are archived, each exactly once", async () => {
+    const old = await seedExports({ count: 20_000, status: "expired", ageHours: 40 * DAY });
+    const before = await snapshot(ids(old));
+
+    const [a, b] = await Promise.all([
+      runJob(exportLogCleanup, { batch_size: "2000" }, { env: archiveEnv() }),
+      runJob(exportLogCleanup, { batch_size: "2000" }, { env: archiveEnv() }),
+    ]);
+
+    expect(a.deleted_count + b.deleted_count).toBe(20_000);
+    expect(a.archived_count + b.archived_count).toBe(20_000);
+    expect(a.deleted_count).toBeGreaterThan(0);
+    expect(b.deleted_count).toBeGreaterThan(0);
+    const archived = await archivedRows();
+    expect(archived.copies).toBe(20_000);
+    expect(new Set(archived.rows.keys())).toEqual(new Set(before.keys()));
+    expect(await remaining(ids(old))).toBe(0);
+  });
+
+  it("restores an archive object into the table", async () => {
+    const old = await seedExports({ count: 30, status: "failed", ageHours: 40 * DAY });
+    const before = await snapshot(ids(old));
+    const result = await runJob(exportLogCleanup, {}, { env: archiveEnv() });
+    expect(await remaining(ids(old))).toBe(0);
+
+    const restored = await restoreArchive(ports(), ARCHIVE, result.archive_objects[0]!);
+    expect(restored).toEqual({ rows: 30, restored: 30 });
+    expect(await snapshot(ids(old))).toEqual(before);
+    expect(await restoreArchive(ports(), ARCHIVE, result.archive_objects[0]!)).toEqual({ rows: 30, restored: 0 });
+  });
+});
+
+describe("export-log-cleanup without archival", () => {
+  it("deletes eligible logs in short batches and keeps newer ones and ones whose files still exist", async () => {
+    const old = await seedExports({ count: 12_345, status: "expired", ageHours: 31 * DAY });
+    const neverFiled = await seedExports({ count: 10, status: "queued", ageHours: 60 * DAY, paths: Array(10).fill(null) });
+    const recent = await seedExports({ count: 100, status: "failed", ageHours: 29 * DAY });
+    const withFiles = await seedExports({ count: 20, status: "completed", ageHours: 60 * DAY, withFiles: true });
+
+    const result = await runJob(exportLogCleanup, {});
+
+    expect(result).toMatchObject({ total_eligible: 12_355, kept_with_files: 20, deleted_count: 12_355, archived_count: 0, archive_objects: [], has_more: false });
+    expect(await remaining([...ids(old), ...ids(neverFiled)])).toBe(0);
+    expect(await remaining(ids(recent))).toBe(100);
+    expect(await remaining(ids(withFiles))).toBe(20);
+    expect((await objectNames()).size).toBe(20);
+  });
+
+  it("dry run reports counts, age range and size from Postgres, and deletes nothing", async () => {
+    await seedExports({ count: 500, status: "expired", ageHours: 40 * DAY });
+    await seedExports({ count: 5, status: "completed", ageHours: 40 * DAY, withFiles: true });
+
+    const result = await runJob(exportLogCleanup, { dry_run: "true" });
+
+    expect(result).toMatchObject({ dry_run: true, total_eligible: 500, kept_with_files: 5, deleted_count: 0 });
+    expect(result.stats).toMatchObject({ logs_eligible: 500, logs_kept_with_files: 5 });
+    expect(result.stats!.logs_bytes).toBeGreaterThan(500 * 100);
+    expect(new Date(result.stats!.oldest_log!).getTime()).toBeLessThanOrEqual(new Date(result.stats!.newest_log!).getTime());
+    const { rows } = await sql().query("select count(*)::int as n from export_logs");
+    expect(rows[0].n).toBe(505);
+  });
+
+  it("stops at its time budget with has_more, and the next run continues", async () => {
+    const old = await seedExports({ count: 3000, status: "expired", ageHours: 40 * DAY });
+    const clock = fixedClock(new Date().toISOString());
+    const ticking = { now: () => (clock.advance(60_000), clock.now()) };
+    const start = clock.now().getTime();
+    const first = await runJob(exportLogCleanup, { batch_size: "500" }, { clock: ticking, deadline: start + 5 * 60_000 });
+    expect(first.has_more).toBe(true);
+    expect(first.deleted_count).toBeGreaterThan(0);
+    expect(first.deleted_count).toBeLessThan(3000);
+    const second = await runJob(exportLogCleanup, { batch_size: "500" });
+    expect(first.deleted_count + second.deleted_count).toBe(3000);
+    expect(await remaining(ids(old))).toBe(0);
+  });
+
+  it("prunes raw metrics past their retention only in hours already rolled up; rollups stay", async () => {
+    const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 100 * DAY * 3_600_000);
+    await sql().query(
+      `insert into export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms, recorded_at)
+       select gen_random_uuid(), gen_random_uuid(), 'json', 'completed', 1, 'small', 100, $1::timestamptz + (g % 2) * interval '1 hour' + interval '1 minute'
+       from generate_series(1, 40) g`,
+      [hour],
+    );
+    await sql().query("insert into export_metrics_hours (hour, total, completed, failed) values ($1, 20, 20, 0)", [hour]);
+
+    const result = await runJob(exportLogCleanup, {});
+
+    expect(result.metrics_deleted).toBe(20);
+    const { rows } = await sql().query("select count(*)::int as n from export_metrics");
+    expect(rows[0].n).toBe(20); // the hour without a rollup keeps its raw rows
+    const hours = await sql().query("select count(*)::int as n from export_metrics_hours");
+    expect(hours.rows[0].n).toBe(1);
+  });
+});
+
+describe("per-user erasure", () => {
+  const deps = (env = testEnv()) => ({ ...ports(), env, clock: fixedClock(new Date().toISOString()), logger: captureLogger().logger, deadline: Number.POSITIVE_INFINITY });
+
+  async function userWithData(userId: string) {
+    const logs = [
+      ...(await seedExports({ count: 7, userId, ageHours: 2, withFiles: true })),
+      ...(await seedExports({ count: 5, userId, status: "expired", ageHours: 50 * DAY })),
+    ];
+    await addObjects([`${userId}/${randomUUID()}.csv`], 100); // a file whose log is gone
+    await sql().query(
+      `insert into export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms)
+       select export_id, user_id, 'jsonl', 'completed', 1, 'small', 10 from export_logs where user_id = $1`,
+      [userId],
+    );
+    return { logs };
+  }
+
+  async function holdings(userId: string) {
+    const logs = await sql().query("select count(*)::int as n from export_logs where user_id = $1", [userId]);
+    const metrics = await sql().query("select count(*)::int as n from export_metrics where user_id = $1", [userId]);
+    const files = [...(await objectNames())].filter((n) => n.startsWith(`${userId}/`));
+    return { logs: logs.rows[0].n, metrics: metrics.rows[0].n, files: files.length };
+  }
+
+  it("removes exactly one user's logs, metrics and files, and nothing of anyone else's", async () => {
+    const [alice, bob] = [randomUUID(), randomUUID()];
+    await userWithData(alice);
+    await userWithData(bob);
+    const bobBefore = await holdings(bob);
+
+    const result = await cleanupUserExportLogs(deps(), { userId: alice });
+
+    expect(result).toMatchObject({ user_id: alice, files_found: 13, files_deleted: 8, logs_deleted: 12, metrics_deleted: 12, errors: [], has_more: false });
+    expect(await holdings(alice)).toEqual({ logs: 0, metrics: 0, files: 0 });
+    expect(await holdings(bob)).toEqual(bobBefore);
+    expect(bobBefore).toEqual({ logs: 12, metrics: 12, files: 8 });
+  });
+
+  it("archives the user's logs first when asked", async () => {
+    const alice = randomUUID();
+    const { logs } = await userWithData(alice);
+    const before = await snapshot(ids(logs));
+    const result = await cleanupUserExportLogs(deps(archiveEnv()), { userId: alice, archiveBucket: ARCHIVE });
+    expect(result).toMatchObject({ logs_deleted: 12, archived_count: 12 });
+    expect(result.archive_objects).toHaveLength(1);
+    expect(result.archive_objects[0]).toMatch(new RegExp(`^erasure/${alice}/.*\\.jsonl\\.gz$`));
+    const archived = await archivedRows();
+    for (const [id, row] of before) sameRow(row, archived.rows.get(id)!);
+  });
+
+  it("reports without deleting in a dry run", async () => {
+    const alice = randomUUID();
+    await userWithData(alice);
+    const result = await cleanupUserExportLogs(deps(), { userId: alice, dryRun: true });
+    expect(result).toMatchObject({ dry_run: true, files_found: 13, files_deleted: 0, logs_deleted: 0 });
+    expect(await holdings(alice)).toEqual({ logs: 12, metrics: 12, files: 8 });
+  });
+
+  it.each(["", "42", "not-a-uuid", "'; delete from export_logs; --", `${randomUUID()}/..`])("refuses the malformed id %j, deleting nothing", async (bad) => {
+    const alice = randomUUID();
+    await userWithData(alice);
+    const error = await cleanupUserExportLogs(deps(), { userId: bad }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toBe("Invalid user id: must be a UUID");
+    expect(await holdings(alice)).toEqual({ logs: 12, metrics: 12, files: 8 });
+  });
+});
