@@ -13,7 +13,8 @@ import { createServer as createHttpServer } from "node:http";
 import { jobs } from "../lib/jobs";
 import { createLogger } from "../lib/logger";
 import { createExportMetricsService } from "../lib/monitoring/export-metrics";
-import { createServiceClient } from "../lib/supabase";
+import { decodeArchive } from "../lib/jobs/log-archive";
+import { createObjectStorage, createServiceClient } from "../lib/supabase";
 import { seedDemo } from "./demo-seed";
 import { freePort, startStack } from "./local-stack";
 
@@ -76,6 +77,7 @@ try {
       SUPABASE_SERVICE_ROLE_KEY: stack.env.SUPABASE_SERVICE_ROLE_KEY,
       CRON_SECRET: cronSecret,
       ALERT_WEBHOOK_URL: webhookUrl,
+      EXPORT_ARCHIVE_BUCKET: "export-archive",
       LOG_LEVEL: "info",
     },
   });
@@ -109,6 +111,18 @@ try {
     console.log(JSON.stringify(await res.json(), null, 2));
   };
 
+  const storage = createObjectStorage(createServiceClient(stack.env.SUPABASE_URL, stack.env.SUPABASE_SERVICE_ROLE_KEY));
+  const showArchive = async () => {
+    const objects = await db.query<{ name: string; size: number }>(
+      "select name, (metadata->>'size')::int as size from storage.objects where bucket_id = 'export-archive' order by name",
+    );
+    for (const o of objects.rows) {
+      const rows = decodeArchive(await storage.download("export-archive", o.name));
+      console.log(`\narchive object export-archive/${o.name}: ${o.size} bytes gzip, ${rows.length} rows; the first two:`);
+      for (const row of rows.slice(0, 2)) console.log(`  ${JSON.stringify(row)}`);
+    }
+  };
+
   step("Before");
   console.log(await snapshot());
 
@@ -117,6 +131,7 @@ try {
     await callCron(job.id, job.schedule, "?dry_run=true");
     await callCron(job.id, job.schedule);
     console.log(`\n${await snapshot()}`);
+    if (job.id === "export-log-cleanup") await showArchive();
   }
 
   step("A burst of failures: the host app records metrics with ExportMetricsService, the hourly cron alerts once");

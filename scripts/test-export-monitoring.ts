@@ -5,12 +5,14 @@
  *   npm run check:monitoring
  *
  * Creates a test export (log row and file), records a success and a failure metric, aggregates, checks the
- * failure-rate alert, reports volume over 7 days and runs a file-cleanup dry run; one PASS/FAIL line per check,
+ * failure-rate alert, reports volume over 7 days, runs a file-cleanup dry run and prints log-cleanup statistics;
+ * one PASS/FAIL line per check,
  * exit code 1 on any failure. Everything it created is removed at the end.
  */
 import { randomUUID } from "node:crypto";
 import { getEnv, parseEnv, type Env } from "../lib/env";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
+import { logCleanupStats } from "../lib/jobs/export-log-cleanup";
 import { exportPath } from "../lib/jobs/export-paths";
 import { executeJob } from "../lib/jobs/runner";
 import { createLogger } from "../lib/logger";
@@ -104,6 +106,13 @@ try {
     const r = await executeJob(exportFileCleanup, { env, ports: { db: createSqlApi(client), storage }, clock: systemClock, logger: quiet, trigger: "script" }, exportFileCleanup.optionsSchema.parse({ dry_run: "true" }));
     assert(r.dry_run && r.deleted_count === 0, "the dry run changed something");
     return `${r.total_found} expired exports and ${r.orphans_found} orphaned files eligible for cleanup`;
+  });
+
+  await check("log cleanup statistics", async () => {
+    const day = 86_400_000;
+    const s = await logCleanupStats(createSqlApi(client), new Date(Date.now() - env.EXPORT_LOG_RETENTION_DAYS * day), new Date(Date.now() - env.EXPORT_METRICS_RETENTION_DAYS * day));
+    const mb = ((s.logs_bytes + s.metrics_bytes) / 1024 / 1024).toFixed(2);
+    return `${s.logs_eligible} logs (${s.logs_kept_with_files} kept: files still exist) and ${s.metrics_eligible} raw metrics eligible for cleanup (${mb} MB)`;
   });
 } finally {
   await check("remove what the check created", async () => {
