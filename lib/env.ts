@@ -80,6 +80,13 @@ export function getCronSecret(): string {
   return parsed.data;
 }
 
+/** The bearer for /api/metrics; throws ConfigError when it is not set (the endpoint is then off). */
+export function getMetricsToken(): string {
+  const token = getEnv().METRICS_TOKEN;
+  if (!token) throw new ConfigError("METRICS_TOKEN is not set: /api/metrics is off");
+  return token;
+}
+
 /** The log level, read without validating the rest of the environment (the logger must work when it is bad). */
 export function getLogLevel(): string {
   const parsed = settingsSchema.shape.LOG_LEVEL.safeParse(process.env.LOG_LEVEL || undefined);

@@ -19,6 +19,8 @@ function setup(run = vi.fn(async (_deps: unknown, _options: unknown) => ({ has_m
     description: "a job for tests",
     schedule: "0 * * * *",
     maxDurationSeconds: 60,
+    overlap: "parallel" as const,
+    graceMinutes: 10,
     optionsSchema: baseOptionsSchema.extend({ batch_size: z.coerce.number().int().min(1).max(1000).default(100) }),
     run,
   });
@@ -26,7 +28,8 @@ function setup(run = vi.fn(async (_deps: unknown, _options: unknown) => ({ has_m
   const handler = withCron(job, {
     clock: fixedClock("2026-01-01T02:00:00.000Z"),
     logger: capture.logger,
-    makePorts: () => ({ db: { call: vi.fn() }, storage: {} as never }),
+    // run history: every start is granted; the rest of the SQL API is not reached by these tests' jobs
+    makePorts: () => ({ db: { call: vi.fn(async (fn: string) => (fn === "start_job_run" ? { started: true } : null)) as never }, storage: {} as never }),
   });
   const call = (headers: Record<string, string> = {}, query = "") =>
     handler(new Request(`http://localhost/api/cron/test-job${query}`, { headers }));
@@ -61,7 +64,7 @@ describe("withCron authorization", () => {
       timestamp: "2026-01-01T02:00:00.000Z",
     });
     expect(run).not.toHaveBeenCalled();
-    expect(capture.lines()).toContainEqual(expect.objectContaining({ type: "cron_unauthorized", level: "warn", job: "test-job" }));
+    expect(capture.lines()).toContainEqual(expect.objectContaining({ type: "request_unauthorized", level: "warn", job: "test-job" }));
   });
 
   it.each([
@@ -79,7 +82,7 @@ describe("withCron authorization", () => {
     expect(body.error.message).toMatch(/^CRON_SECRET .*cron routes refuse to run$/);
     if (secret) expect(JSON.stringify(body)).not.toContain(secret);
     expect(run).not.toHaveBeenCalled();
-    expect(capture.lines()).toContainEqual(expect.objectContaining({ type: "cron_config_error", level: "error" }));
+    expect(capture.lines()).toContainEqual(expect.objectContaining({ type: "config_error", level: "error" }));
   });
 
   it("runs the job with the exact bearer and answers {success, result, timestamp}", async () => {

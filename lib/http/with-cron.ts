@@ -1,32 +1,25 @@
 /**
- * The wrapper every cron route uses: fail closed on a bad CRON_SECRET, check the bearer in constant time,
- * parse query options with the job's schema, run the job (lib/jobs/runner.ts), and answer
- * {success, result, timestamp} or {success: false, error: {code, message}, timestamp}. Unknown errors become a
- * generic 500; their detail is logged only.
+ * The wrapper every cron route uses: the CRON_SECRET bearer guard (./with-bearer.ts: fail closed, constant-time,
+ * typed errors to statuses), query options parsed with the job's schema, the job run by lib/jobs/runner.ts, and
+ * {success, result, timestamp} on success.
  */
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { getDeadline } from "@vercel/functions";
 import type { z } from "zod";
 import { describeIssues, getCronSecret, getEnv, type Env } from "../env";
-import { UnauthorizedError, ValidationError, publicError } from "../errors";
+import { ValidationError } from "../errors";
 import { deadlineFor, type JobDefinition, type JobResult } from "../jobs/job";
 import { executeJob, type Trigger } from "../jobs/runner";
 import { logger as rootLogger, type Logger } from "../logger";
 import { systemClock, type Clock, type JobDeps } from "../ports";
 import { createSupabasePorts } from "../supabase";
+import { guarded, respond } from "./with-bearer";
 
 export interface CronOverrides {
   /** Builds the job's database and storage ports; defaults to the configured Supabase project. */
   makePorts?: (env: Env) => Pick<JobDeps, "db" | "storage">;
   clock?: Clock;
   logger?: Logger;
-}
-
-const sha256 = (value: string) => createHash("sha256").update(value).digest();
-
-/** Exact `Bearer <secret>`; hashing both sides first makes the comparison constant-time whatever the length. */
-export function isAuthorized(header: string | null, secret: string): boolean {
-  return header !== null && timingSafeEqual(sha256(header), sha256(`Bearer ${secret}`));
 }
 
 /** Vercel Cron sends its own user agent and the schedule that fired; anything else is a person or a script. */
@@ -53,33 +46,20 @@ export function parseQuery<S extends z.ZodType>(schema: S, params: URLSearchPara
   return parsed.data;
 }
 
-function respond(status: number, body: Record<string, unknown>): Response {
-  return Response.json(body, { status, headers: { "cache-control": "no-store" } });
-}
-
 /** Wraps a job as a GET route handler. */
 export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefinition<S, R>, overrides: CronOverrides = {}) {
   return async function handler(request: Request): Promise<Response> {
     const clock = overrides.clock ?? systemClock;
     const runId = randomUUID();
     const logger = overrides.logger ?? rootLogger;
-    try {
-      const secret = getCronSecret();
-      if (!isAuthorized(request.headers.get("authorization"), secret)) throw new UnauthorizedError();
+    const guard = { secret: getCronSecret, name: job.id, clock, logger, bindings: { job: job.id, run_id: runId } };
+    return guarded(request, guard, async () => {
       const options = parseQuery(job.optionsSchema, new URL(request.url).searchParams);
       const env = getEnv();
       const ports = (overrides.makePorts ?? createSupabasePorts)(env);
       const deadline = deadlineFor(job, clock.now().getTime(), getDeadline());
       const result = await executeJob(job, { env, ports, clock, logger, trigger: triggerOf(request), runId, deadline }, options);
       return respond(200, { success: true, result, timestamp: clock.now().toISOString() });
-    } catch (error) {
-      const { status, body } = publicError(error);
-      // Failures inside the job were already logged by the runner; log what was refused before it ran.
-      if (status === 401 || status === 400 || body.code === "config_error") {
-        const type = status === 401 ? "cron_unauthorized" : status === 400 ? "cron_bad_request" : "cron_config_error";
-        logger[status >= 500 ? "error" : "warn"]({ type, job: job.id, run_id: runId, status, error: body }, `${job.id}: ${body.message}`);
-      }
-      return respond(status, { success: false, error: body, timestamp: clock.now().toISOString() });
-    }
+    });
   };
 }

@@ -238,6 +238,8 @@ export const exportFileCleanup = defineJob({
   description: "Deletes export files past retention from Storage and marks their logs expired; sweeps orphaned files",
   schedule: "0 2 * * *",
   maxDurationSeconds: 300,
+  overlap: "parallel",
+  graceMinutes: 180,
   optionsSchema: exportFileCleanupOptionsSchema,
   run: runExportFileCleanup,
 });

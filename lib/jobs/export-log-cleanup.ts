@@ -1,7 +1,8 @@
 /**
  * Monthly export-log cleanup: deletes export logs past retention whose files are gone (expired, failed, or never
  * given one) in many short batches, archiving each batch first when EXPORT_ARCHIVE_BUCKET is set; then prunes
- * raw export metrics past their own retention, in hours already rolled up (the rollups stay).
+ * raw export metrics past their own retention, in hours already rolled up (the rollups stay), and run history
+ * older than 90 days.
  */
 import { z } from "zod";
 import type { JobDeps } from "../ports";
@@ -10,6 +11,8 @@ import { DEFAULT_LOG_BATCH, deleteLogsInBatches } from "./log-archive";
 
 /** Raw metric rows deleted per SQL call. */
 export const METRICS_BATCH = 10_000;
+/** Run history kept (each job's latest success is always kept). */
+export const RUN_HISTORY_DAYS = 90;
 const DAY_MS = 86_400_000;
 
 export const exportLogCleanupOptionsSchema = baseOptionsSchema.extend({
@@ -40,6 +43,7 @@ export interface ExportLogCleanupResult {
   archived_count: number;
   deleted_count: number;
   metrics_deleted: number;
+  runs_pruned: number;
   archive_objects: string[];
   errors: string[];
   stats?: LogCleanupStats;
@@ -68,6 +72,7 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
     archived_count: 0,
     deleted_count: 0,
     metrics_deleted: 0,
+    runs_pruned: 0,
     archive_objects: [],
     errors: [],
     has_more: false,
@@ -92,6 +97,7 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
       } while (deleted === METRICS_BATCH && clock.now().getTime() < deps.deadline);
       result.has_more = deleted === METRICS_BATCH;
     }
+    result.runs_pruned = await db.call<number>("prune_job_runs", { p_cutoff: new Date(started.getTime() - RUN_HISTORY_DAYS * DAY_MS).toISOString() });
   }
 
   const finished = clock.now();
@@ -105,6 +111,8 @@ export const exportLogCleanup = defineJob({
   description: "Deletes export logs past retention (archiving them first when an archive bucket is set) and prunes old raw metrics",
   schedule: "0 3 1 * *",
   maxDurationSeconds: 300,
+  overlap: "skip",
+  graceMinutes: 1440,
   optionsSchema: exportLogCleanupOptionsSchema,
   run: runExportLogCleanup,
 });

@@ -143,6 +143,8 @@ export const exportMetricsAggregate = defineJob({
   description: "Rolls raw export metrics up per hour (catching up missed hours) and evaluates the failure-rate alert",
   schedule: "0 * * * *",
   maxDurationSeconds: 300,
+  overlap: "skip",
+  graceMinutes: 30,
   optionsSchema: exportMetricsAggregateOptionsSchema,
   run: runExportMetricsAggregate,
 });

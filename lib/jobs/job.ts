@@ -19,6 +19,21 @@ export interface JobResult {
   [key: string]: unknown;
 }
 
+/** What an invocation of a leased job answers while another run holds the lease. */
+export interface SkippedRun extends JobResult {
+  skipped: true;
+  reason: string;
+  held_by: string;
+  lease_expires_at: string;
+}
+
+/** How a finished run is recorded: `partial` when it left work for the next run or some items failed. */
+export function runStatus(result: JobResult): "succeeded" | "partial" {
+  const errors = result.errors;
+  const failed = typeof result.failed_count === "number" && result.failed_count > 0;
+  return result.has_more || failed || (Array.isArray(errors) && errors.length > 0) ? "partial" : "succeeded";
+}
+
 export interface JobDefinition<Schema extends z.ZodType = z.ZodType, Result extends JobResult = JobResult> {
   /** kebab-case id; also the route segment `app/api/cron/<id>` and the script argument. */
   id: string;
@@ -27,6 +42,13 @@ export interface JobDefinition<Schema extends z.ZodType = z.ZodType, Result exte
   schedule: string;
   /** Seconds; the route exports the same number as `maxDuration`. */
   maxDurationSeconds: number;
+  /**
+   * `parallel`: safe to run alongside itself by design (its SQL claims disjoint work). `skip`: a second
+   * invocation while one runs is recorded and answered as skipped (a lease that a dead run's expiry frees).
+   */
+  overlap: "parallel" | "skip";
+  /** How late a run may be before health calls the job overdue (Vercel fires within the scheduled minute, or hour on Hobby). */
+  graceMinutes: number;
   optionsSchema: Schema;
   run(deps: JobDeps, options: z.output<Schema>): Promise<Result>;
 }

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { parseEnv, type Env } from "../../lib/env";
 import { executeJob } from "../../lib/jobs/runner";
-import type { JobDefinition, JobResult } from "../../lib/jobs/job";
+import type { JobDefinition, JobResult, SkippedRun } from "../../lib/jobs/job";
 import { captureLogger } from "../../lib/testing";
 import { systemClock, type Clock } from "../../lib/ports";
 import { createObjectStorage, createServiceClient, createSqlApi } from "../../lib/supabase";
@@ -24,12 +24,25 @@ export function ports(options: { timeoutMs?: number } = {}) {
   return { db: createSqlApi(client), storage: createObjectStorage(client) };
 }
 
-/** Runs a job through the same runner the routes use, against the stack. */
+type RunOptions = { clock?: Clock; deadline?: number; timeoutMs?: number; env?: Env };
+
+/** Runs a job through the same runner the routes use, against the stack; a skipped run is a test failure. */
 export async function runJob<S extends import("zod").ZodType, R extends JobResult>(
   job: JobDefinition<S, R>,
   options: import("zod").input<S>,
-  context: { clock?: Clock; deadline?: number; timeoutMs?: number; env?: Env } = {},
+  context: RunOptions = {},
 ): Promise<R> {
+  const result = await invokeJob(job, options, context);
+  if ("skipped" in result && result.skipped === true) throw new Error(`${job.id} was skipped: another run holds its lease`);
+  return result as R;
+}
+
+/** The same, letting a skipped run through (for the lease tests). */
+export async function invokeJob<S extends import("zod").ZodType, R extends JobResult>(
+  job: JobDefinition<S, R>,
+  options: import("zod").input<S>,
+  context: RunOptions = {},
+): Promise<R | SkippedRun> {
   const capture = captureLogger();
   return executeJob(
     job,
@@ -98,7 +111,7 @@ export async function objectNames(bucket = BUCKET): Promise<Set<string>> {
 
 /** Empties the export tables and the buckets (through the Storage API, as Supabase requires). */
 export async function resetData(): Promise<void> {
-  await sql().query("truncate export_logs, export_metrics, export_metrics_hours, export_metrics_hourly, cron_runs, job_leases, alert_state");
+  await sql().query("truncate export_logs, export_metrics, export_metrics_hours, export_metrics_hourly, cron_runs, job_leases, job_totals, alert_state");
   for (const bucket of [BUCKET, "export-archive"]) {
     const names = [...(await objectNames(bucket))];
     for (let i = 0; i < names.length; i += 1000) {
@@ -113,3 +126,18 @@ export async function resetData(): Promise<void> {
 }
 
 export const newUserId = () => randomUUID();
+
+/**
+ * Calls a job's run() directly, outside the runner, so no lease applies: proves the job's SQL alone keeps
+ * overlapping runs safe (the lease is a second line of defence, and a dead run's lease does expire).
+ */
+export function runWithoutLease<S extends import("zod").ZodType, R extends JobResult>(
+  job: JobDefinition<S, R>,
+  options: import("zod").input<S>,
+  context: { clock?: Clock; env?: Env } = {},
+): Promise<R> {
+  return job.run(
+    { ...ports(), env: context.env ?? testEnv(), clock: context.clock ?? systemClock, logger: captureLogger().logger, runId: randomUUID(), deadline: Number.POSITIVE_INFINITY },
+    job.optionsSchema.parse(options),
+  );
+}

@@ -1,0 +1,219 @@
+/**
+ * Run history, leases, detailed health and the Prometheus scrape, against the local stack.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { DatabaseError } from "../lib/errors";
+import { healthDetailed, prometheusMetrics } from "../lib/http/ops-routes";
+import { withCron } from "../lib/http/with-cron";
+import { exportFileCleanup, exportLogCleanup, exportMetricsAggregate } from "../lib/jobs";
+import { captureLogger, fixedClock } from "../lib/testing";
+import { invokeJob, resetData, runJob, seedExports } from "./helpers/exports";
+import { closeSql, sql, stack, standIn } from "./helpers/stack";
+
+const CRON_SECRET = "operations-test-cron-secret";
+const METRICS_TOKEN = "operations-test-metrics-token";
+
+async function runs(job: string) {
+  const { rows } = await sql().query("select run_id, trigger, status, dry_run, result, error, finished_at from cron_runs where job = $1 order by started_at", [job]);
+  return rows;
+}
+
+beforeEach(async () => {
+  await resetData();
+  await standIn.clearFaults();
+  vi.stubEnv("SUPABASE_URL", stack.SUPABASE_URL);
+  vi.stubEnv("SUPABASE_SERVICE_ROLE_KEY", stack.SUPABASE_SERVICE_ROLE_KEY);
+  vi.stubEnv("CRON_SECRET", CRON_SECRET);
+  vi.stubEnv("METRICS_TOKEN", METRICS_TOKEN);
+});
+afterEach(() => vi.unstubAllEnvs());
+afterAll(closeSql);
+
+describe("run history", () => {
+  it("records each invocation with its trigger, status, dry run, result and times", async () => {
+    await seedExports({ count: 5, ageHours: 30, withFiles: true });
+    await runJob(exportFileCleanup, { dry_run: "true" });
+    const real = await runJob(exportFileCleanup, {});
+    const history = await runs("export-file-cleanup");
+    expect(history.map((r) => [r.trigger, r.status, r.dry_run])).toEqual([
+      ["script", "succeeded", true],
+      ["script", "succeeded", false],
+    ]);
+    expect(history[1].result).toMatchObject({ deleted_count: 5 });
+    expect(history.every((r) => r.finished_at instanceof Date)).toBe(true);
+    expect(real.deleted_count).toBe(5);
+  });
+
+  it("records a run that left work or failures as partial, and one that threw as failed with its error", async () => {
+    await seedExports({ count: 3, ageHours: 30, withFiles: true });
+    await standIn.addFault({ method: "DELETE", pathPrefix: "/storage/v1/object/exports", status: 500, times: 1 });
+    await runJob(exportFileCleanup, { sweep_orphans: "false" });
+    await standIn.addFault({ pathPrefix: "/rest/v1/rpc/cleanup_export_batch", status: 500, times: 1 });
+    await expect(runJob(exportFileCleanup, {})).rejects.toBeInstanceOf(DatabaseError);
+    const history = await runs("export-file-cleanup");
+    expect(history.map((r) => r.status)).toEqual(["partial", "failed"]);
+    expect(history[1].error).toMatchObject({ code: "database_error" });
+  });
+
+  it("recognises Vercel Cron by its user agent and schedule header; anything else is manual", async () => {
+    const handler = withCron(exportFileCleanup, { logger: captureLogger().logger });
+    const call = (headers: Record<string, string>) =>
+      handler(new Request("http://localhost/api/cron/export-file-cleanup?dry_run=true", { headers: { authorization: `Bearer ${CRON_SECRET}`, ...headers } }));
+    expect((await call({ "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": "0 2 * * *" })).status).toBe(200);
+    expect((await call({ "user-agent": "curl/8.5.0" })).status).toBe(200);
+    expect((await call({ "user-agent": "vercel-cron/1.0" })).status).toBe(200);
+    expect((await runs("export-file-cleanup")).map((r) => r.trigger)).toEqual(["vercel_cron", "manual", "manual"]);
+  });
+
+  it("keeps history bounded but always keeps each job's latest success", async () => {
+    const old = new Date(Date.now() - 200 * 86_400_000);
+    for (const [status, days] of [["succeeded", 200], ["failed", 199], ["succeeded", 198], ["failed", 197]] as const) {
+      await sql().query("insert into cron_runs (run_id, job, trigger, started_at, finished_at, status) values ($1, 'export-log-cleanup', 'vercel_cron', $2, $2, $3)", [
+        randomUUID(),
+        new Date(Date.now() - days * 86_400_000),
+        status,
+      ]);
+    }
+    const { rows } = await sql().query("select public.prune_job_runs($1) as n", [new Date(old.getTime() + 10 * 86_400_000)]);
+    expect(rows[0].n).toBe(3);
+    expect((await runs("export-log-cleanup")).map((r) => r.status)).toEqual(["succeeded"]);
+  });
+});
+
+describe("overlap control", () => {
+  it("runs one of two simultaneous invocations of a leased job and skips the other, recording both", async () => {
+    const [a, b] = await Promise.all([invokeJob(exportMetricsAggregate, {}), invokeJob(exportMetricsAggregate, {})]);
+    const skipped = [a, b].filter((r) => "skipped" in r && r.skipped);
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]).toMatchObject({ skipped: true, reason: "another run holds the lease", held_by: expect.any(String) });
+    const history = await runs("export-metrics-aggregate");
+    expect(history.map((r) => r.status).sort()).toEqual(["skipped", "succeeded"]);
+    expect(history.find((r) => r.status === "skipped").result.held_by).toBe(history.find((r) => r.status === "succeeded").run_id);
+    const { rows } = await sql().query("select count(*)::int as n from job_leases");
+    expect(rows[0].n).toBe(0); // released when the run finished
+  });
+
+  it("answers a skipped invocation over HTTP with 200 and skipped: true", async () => {
+    await sql().query("insert into job_leases (job, run_id, expires_at) values ('export-log-cleanup', $1, now() + interval '5 minutes')", [randomUUID()]);
+    const res = await withCron(exportLogCleanup, { logger: captureLogger().logger })(
+      new Request("http://localhost/api/cron/export-log-cleanup", { headers: { authorization: `Bearer ${CRON_SECRET}` } }),
+    );
+    expect(res.status).toBe(200);
+    expect((await res.json()).result).toMatchObject({ skipped: true });
+  });
+
+  it("lets a new run take over a dead run's expired lease", async () => {
+    await sql().query("insert into job_leases (job, run_id, expires_at) values ('export-log-cleanup', $1, now() - interval '1 second')", [randomUUID()]);
+    const result = await invokeJob(exportLogCleanup, {});
+    expect("skipped" in result).toBe(false);
+    expect((await runs("export-log-cleanup")).map((r) => r.status)).toEqual(["succeeded"]);
+  });
+
+  it("lets the file cleanup run in parallel: it is safe by design", async () => {
+    await seedExports({ count: 100, ageHours: 30, withFiles: true });
+    const results = await Promise.all([invokeJob(exportFileCleanup, {}), invokeJob(exportFileCleanup, {})]);
+    expect(results.every((r) => !("skipped" in r))).toBe(true);
+  });
+});
+
+describe("health and metrics", () => {
+  const now = new Date("2026-03-10T12:40:00Z");
+  const clock = fixedClock(now.toISOString());
+
+  async function history(job: string, finishedAt: string, status = "succeeded") {
+    await sql().query("insert into cron_runs (run_id, job, trigger, started_at, finished_at, status) values ($1, $2, 'vercel_cron', $3::timestamptz - interval '2 seconds', $3, $4)", [
+      randomUUID(),
+      job,
+      finishedAt,
+      status,
+    ]);
+  }
+
+  const get = (handler: (r: Request) => Promise<Response>, token?: string) =>
+    handler(new Request("http://localhost/api/x", { headers: token ? { authorization: `Bearer ${token}` } : {} }));
+
+  it("is healthy when every job succeeded on schedule", async () => {
+    await history("export-file-cleanup", "2026-03-10T02:00:30Z");
+    await history("export-log-cleanup", "2026-03-01T03:01:00Z");
+    await history("export-metrics-aggregate", "2026-03-10T12:00:20Z");
+    const res = await get(healthDetailed({ clock }), CRON_SECRET);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ status: "healthy", database: { reachable: true, latency_ms: expect.any(Number) }, alert_firing: false });
+    expect(body.jobs.map((j: { job: string; status: string }) => [j.job, j.status])).toEqual([
+      ["export-file-cleanup", "ok"],
+      ["export-log-cleanup", "ok"],
+      ["export-metrics-aggregate", "ok"],
+    ]);
+  });
+
+  it("turns unhealthy (503) when a job's last success is older than its schedule plus grace, and the scrape shows it stale", async () => {
+    await history("export-file-cleanup", "2026-03-10T02:00:30Z");
+    await history("export-log-cleanup", "2026-03-01T03:01:00Z");
+    await history("export-metrics-aggregate", "2026-03-10T09:00:00Z"); // the 10:00, 11:00 and 12:00 runs never came
+    const res = await get(healthDetailed({ clock }), CRON_SECRET);
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.status).toBe("unhealthy");
+    expect(body.jobs.find((j: { job: string }) => j.job === "export-metrics-aggregate")).toMatchObject({
+      status: "overdue",
+      staleness_seconds: 13200,
+      max_staleness_seconds: 5400,
+    });
+
+    const scrape = await get(prometheusMetrics({ clock }), METRICS_TOKEN);
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers.get("content-type")).toContain("text/plain");
+    const text = await scrape.text();
+    expect(text).toContain('export_ops_job_staleness_seconds{job="export-metrics-aggregate"} 13200');
+    expect(text).toContain('export_ops_job_max_staleness_seconds{job="export-metrics-aggregate"} 5400');
+    expect(text).toContain('export_ops_job_overdue{job="export-metrics-aggregate"} 1');
+    expect(text).toContain('export_ops_job_overdue{job="export-file-cleanup"} 0');
+  });
+
+  it("is degraded when a job never succeeded or its last run failed", async () => {
+    await history("export-file-cleanup", "2026-03-10T02:00:30Z", "failed");
+    await history("export-metrics-aggregate", "2026-03-10T12:00:20Z");
+    const body = await (await get(healthDetailed({ clock }), CRON_SECRET)).json();
+    expect(body.status).toBe("degraded");
+    expect(body.jobs.map((j: { status: string }) => j.status)).toEqual(["never_succeeded", "never_succeeded", "ok"]);
+  });
+
+  it("is unhealthy when the database cannot be reached, and says so without secrets", async () => {
+    vi.stubEnv("SUPABASE_URL", "http://127.0.0.1:9");
+    const res = await get(healthDetailed({ clock }), CRON_SECRET);
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body).toMatchObject({ status: "unhealthy", database: { reachable: false } });
+    expect(JSON.stringify(body)).not.toContain(stack.SUPABASE_SERVICE_ROLE_KEY);
+  });
+
+  it("exposes counters from the run totals and the export gauges", async () => {
+    await seedExports({ count: 7, ageHours: 30, withFiles: true });
+    await runJob(exportFileCleanup, {});
+    await sql().query(
+      `insert into export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms, error_type)
+       select gen_random_uuid(), gen_random_uuid(), 'csv', case when g <= 3 then 'failed' else 'completed' end, 1, 'small', 10,
+              case when g <= 3 then 'TimeoutError' end
+       from generate_series(1, 12) g`,
+    );
+    const text = await (await get(prometheusMetrics(), METRICS_TOKEN)).text();
+    expect(text).toContain('export_ops_files_deleted_total{job="export-file-cleanup"} 7');
+    expect(text).toContain('export_ops_job_runs_total{job="export-file-cleanup",status="succeeded"} 1');
+    expect(text).toContain('export_ops_exports_last_hour{format="csv",status="failed"} 3');
+    expect(text).toContain("export_ops_export_failure_rate_last_hour 0.25");
+    expect(text).toContain('export_ops_alert_firing{alert="export_failure_rate"} 0');
+    expect(text).toMatch(/# TYPE export_ops_job_runs_total counter/);
+  });
+
+  it("guards the scrape with its own token and refuses while METRICS_TOKEN is unset", async () => {
+    expect((await get(prometheusMetrics())).status).toBe(401);
+    expect((await get(prometheusMetrics(), CRON_SECRET)).status).toBe(401);
+    vi.stubEnv("METRICS_TOKEN", "");
+    const off = await get(prometheusMetrics(), METRICS_TOKEN);
+    expect(off.status).toBe(500);
+    expect((await off.json()).error).toEqual({ code: "config_error", message: "METRICS_TOKEN is not set: /api/metrics is off" });
+    expect((await get(healthDetailed())).status).toBe(401);
+  });
+});
