@@ -166,10 +166,10 @@ describe("health and metrics", () => {
     expect(scrape.status).toBe(200);
     expect(scrape.headers.get("content-type")).toContain("text/plain");
     const text = await scrape.text();
-    expect(text).toContain('export_ops_job_staleness_seconds{job="export-metrics-aggregate"} 13200');
-    expect(text).toContain('export_ops_job_max_staleness_seconds{job="export-metrics-aggregate"} 5400');
-    expect(text).toContain('export_ops_job_overdue{job="export-metrics-aggregate"} 1');
-    expect(text).toContain('export_ops_job_overdue{job="export-file-cleanup"} 0');
+    expect(text).toContain('export_ops_job_staleness_seconds{cron_job="export-metrics-aggregate"} 13200');
+    expect(text).toContain('export_ops_job_max_staleness_seconds{cron_job="export-metrics-aggregate"} 5400');
+    expect(text).toContain('export_ops_job_overdue{cron_job="export-metrics-aggregate"} 1');
+    expect(text).toContain('export_ops_job_overdue{cron_job="export-file-cleanup"} 0');
   });
 
   it("is degraded when a job never succeeded or its last run failed", async () => {
@@ -199,8 +199,8 @@ describe("health and metrics", () => {
        from generate_series(1, 12) g`,
     );
     const text = await (await get(prometheusMetrics(), METRICS_TOKEN)).text();
-    expect(text).toContain('export_ops_files_deleted_total{job="export-file-cleanup"} 7');
-    expect(text).toContain('export_ops_job_runs_total{job="export-file-cleanup",status="succeeded"} 1');
+    expect(text).toContain('export_ops_files_deleted_total{cron_job="export-file-cleanup"} 7');
+    expect(text).toContain('export_ops_job_runs_total{cron_job="export-file-cleanup",status="succeeded"} 1');
     expect(text).toContain('export_ops_exports_last_hour{format="csv",status="failed"} 3');
     expect(text).toContain("export_ops_export_failure_rate_last_hour 0.25");
     expect(text).toContain('export_ops_alert_firing{alert="export_failure_rate"} 0');

@@ -2,6 +2,7 @@
  * Prometheus exposition for /api/metrics, built with prom-client from the database on every scrape (functions are
  * ephemeral: in-memory counters would start from zero on every cold start and differ between instances).
  * Counters come from `job_totals`, which only ever grows; gauges from the run history and the live tables.
+ * Series about one job carry `cron_job` (not `job`, which Prometheus sets to the scrape job).
  */
 import { Counter, Gauge, Registry } from "prom-client";
 import type { SqlApi } from "../ports";
@@ -29,7 +30,7 @@ const COUNTERS: Record<string, Record<string, { name: string; help: string }>> =
     metrics_deleted: { name: "export_ops_metrics_pruned_total", help: "Raw export metrics pruned after their retention" },
   },
   "export-metrics-aggregate": {
-    hours_rolled_up: { name: "export_ops_rollup_hours_total", help: "Hours of export metrics rolled up" },
+    hours_rolled_up: { name: "export_ops_rollups_total", help: "Hours of export metrics rolled up" },
   },
 };
 
@@ -50,28 +51,28 @@ export async function renderMetrics(
   const registry = new Registry();
   const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
 
-  const lastSuccess = gauge("export_ops_job_last_success_timestamp_seconds", "Unix time of the job's last successful (or partial) run", ["job"]);
-  const lastDuration = gauge("export_ops_job_last_run_duration_seconds", "Duration of the job's last run", ["job"]);
-  const lastFailed = gauge("export_ops_job_last_run_failed", "1 when the job's last run failed", ["job"]);
-  const staleness = gauge("export_ops_job_staleness_seconds", "Seconds since the job's last successful run", ["job"]);
-  const maxStaleness = gauge("export_ops_job_max_staleness_seconds", "Staleness beyond which the job is overdue: its schedule period plus grace", ["job"]);
-  const overdue = gauge("export_ops_job_overdue", "1 when the job's last success is older than its latest scheduled run plus grace", ["job"]);
-  const runsTotal = new Counter({ name: "export_ops_job_runs_total", help: "Job runs by final status", labelNames: ["job", "status"], registers: [registry] });
+  const lastSuccess = gauge("export_ops_job_last_success_timestamp_seconds", "Unix time of the job's last successful (or partial) run", ["cron_job"]);
+  const lastDuration = gauge("export_ops_job_last_run_duration_seconds", "Duration of the job's last run", ["cron_job"]);
+  const lastFailed = gauge("export_ops_job_last_run_failed", "1 when the job's last run failed", ["cron_job"]);
+  const staleness = gauge("export_ops_job_staleness_seconds", "Seconds since the job's last successful run", ["cron_job"]);
+  const maxStaleness = gauge("export_ops_job_max_staleness_seconds", "Staleness beyond which the job is overdue: its schedule period plus grace", ["cron_job"]);
+  const overdue = gauge("export_ops_job_overdue", "1 when the job's last success is older than its latest scheduled run plus grace", ["cron_job"]);
+  const runsTotal = new Counter({ name: "export_ops_job_runs_total", help: "Job runs by final status", labelNames: ["cron_job", "status"], registers: [registry] });
   const counters = new Map<string, Counter>();
 
   for (const job of jobs) {
     const run = runs[job.id];
     const health = judgeJob(job, run, at);
-    const labels = { job: job.id };
+    const labels = { cron_job: job.id };
     maxStaleness.set(labels, health.max_staleness_seconds);
     overdue.set(labels, health.status === "overdue" ? 1 : 0);
     lastFailed.set(labels, run?.last_status === "failed" ? 1 : 0);
     if (health.last_success_at) lastSuccess.set(labels, Date.parse(health.last_success_at) / 1000);
     if (health.staleness_seconds !== null) staleness.set(labels, health.staleness_seconds);
     if (run?.last_duration_ms != null) lastDuration.set(labels, run.last_duration_ms / 1000);
-    for (const status of RUN_STATUSES) runsTotal.inc({ job: job.id, status }, run?.totals[`runs_${status}`] ?? 0);
+    for (const status of RUN_STATUSES) runsTotal.inc({ cron_job: job.id, status }, run?.totals[`runs_${status}`] ?? 0);
     for (const [metric, spec] of Object.entries(COUNTERS[job.id] ?? {})) {
-      const counter = counters.get(spec.name) ?? new Counter({ name: spec.name, help: spec.help, labelNames: ["job"], registers: [registry] });
+      const counter = counters.get(spec.name) ?? new Counter({ name: spec.name, help: spec.help, labelNames: ["cron_job"], registers: [registry] });
       counters.set(spec.name, counter);
       counter.inc(labels, run?.totals[metric] ?? 0);
     }
@@ -90,7 +91,7 @@ export async function renderMetrics(
   gauge("export_ops_file_cleanup_backlog", "Completed exports past retention whose files are not deleted yet").set(ops.file_cleanup_backlog);
   gauge("export_ops_file_cleanup_failing", "Completed exports whose file deletion has failed at least once").set(ops.file_cleanup_failing);
   gauge("export_ops_log_cleanup_backlog", "Export logs past retention not deleted yet").set(ops.log_cleanup_backlog);
-  gauge("export_ops_rollup_hours_pending", "Completed hours of metrics without a rollup").set(ops.rollup_hours_pending);
+  gauge("export_ops_rollup_backlog", "Completed hours of export metrics not rolled up yet").set(ops.rollup_hours_pending);
   gauge("export_ops_scrape_duration_seconds", "Time the database queries behind this scrape took").set((Date.now() - started) / 1000);
 
   return { contentType: registry.contentType, body: await registry.metrics() };
