@@ -5,12 +5,12 @@ describe("logger", () => {
   it("writes one JSON object per line with level as a word and an ISO time", () => {
     const { logger, raw, lines } = captureLogger();
     logger.info({ type: "export_metric", export_id: "e1" }, "recorded");
-    logger.child({ job: "j", run_id: "r" }).warn({ type: "cron_unauthorized" });
+    logger.child({ job: "j", run_id: "r" }).warn({ type: "request_unauthorized" });
     expect(raw).toHaveLength(2);
     const [first, second] = lines();
     expect(first).toMatchObject({ level: "info", type: "export_metric", export_id: "e1", msg: "recorded", service: "export-ops" });
     expect(new Date(String(first?.time)).toISOString()).toBe(first?.time);
-    expect(second).toMatchObject({ level: "warn", job: "j", run_id: "r", type: "cron_unauthorized" });
+    expect(second).toMatchObject({ level: "warn", job: "j", run_id: "r", type: "request_unauthorized" });
   });
 
   it("redacts authorization headers, api keys and secret-named fields", () => {

@@ -64,6 +64,7 @@ try {
   step("Starting the app (next dev)");
   const port = await freePort();
   const cronSecret = randomBytes(24).toString("base64url");
+  const metricsToken = randomBytes(24).toString("base64url");
   const appLines: string[] = [];
   app = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "dev", "--port", String(port), "--hostname", "127.0.0.1"], {
     cwd: root,
@@ -76,6 +77,7 @@ try {
       SUPABASE_URL: stack.env.SUPABASE_URL,
       SUPABASE_SERVICE_ROLE_KEY: stack.env.SUPABASE_SERVICE_ROLE_KEY,
       CRON_SECRET: cronSecret,
+      METRICS_TOKEN: metricsToken,
       ALERT_WEBHOOK_URL: webhookUrl,
       EXPORT_ARCHIVE_BUCKET: "export-archive",
       LOG_LEVEL: "info",
@@ -160,6 +162,21 @@ try {
   await callCron(aggregate.id, aggregate.schedule);
   const hours = await db.query<{ n: number; total: number }>("select count(*)::int as n, coalesce(sum(total), 0)::int as total from export_metrics_hours");
   console.log(`\nRollups now cover ${hours.rows[0]!.n} hours (${hours.rows[0]!.total} exports); each run catches up at most a week and says has_more.`);
+
+  step("Run history, health and Prometheus metrics, all read from the database");
+  const runs = await db.query<{ job: string; trigger: string; status: string; dry_run: boolean }>(
+    "select job, trigger, status, dry_run from cron_runs order by started_at",
+  );
+  for (const r of runs.rows) console.log(`cron_runs: ${r.job} trigger=${r.trigger} status=${r.status}${r.dry_run ? " (dry run)" : ""}`);
+  const health = await fetch(`${appUrl}/api/health/detailed`, { headers: { authorization: `Bearer ${cronSecret}` } });
+  const report = (await health.json()) as { status: string; database: unknown; jobs: { job: string; status: string; last_success_at: string | null }[] };
+  console.log(`\nGET /api/health/detailed → HTTP ${health.status}: ${report.status}, database ${JSON.stringify(report.database)}`);
+  for (const j of report.jobs) console.log(`  ${j.job}: ${j.status} (last success ${j.last_success_at ?? "never"})`);
+  const scrape = await (await fetch(`${appUrl}/api/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
+  console.log("\nGET /api/metrics (a few of the series):");
+  for (const line of scrape.split("\n").filter((l) => /^export_ops_(files_deleted_total|logs_archived_total|job_runs_total\{.*succeeded|export_failure_rate|alert_firing|rollup_backlog)/.test(l))) {
+    console.log(`  ${line}`);
+  }
 
   step("A call without the bearer is refused");
   await callCron(jobs[0].id, jobs[0].schedule, "", {});

@@ -2,6 +2,7 @@
  * Run history, leases, detailed health and the Prometheus scrape, against the local stack.
  */
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DatabaseError } from "../lib/errors";
 import { healthDetailed, prometheusMetrics } from "../lib/http/ops-routes";
@@ -203,8 +204,20 @@ describe("health and metrics", () => {
     expect(text).toContain('export_ops_job_runs_total{cron_job="export-file-cleanup",status="succeeded"} 1');
     expect(text).toContain('export_ops_exports_last_hour{format="csv",status="failed"} 3');
     expect(text).toContain("export_ops_export_failure_rate_last_hour 0.25");
+    expect(text).toContain('export_ops_export_duration_seconds{format="csv",quantile="0.95"} 0.01');
     expect(text).toContain('export_ops_alert_firing{alert="export_failure_rate"} 0');
     expect(text).toMatch(/# TYPE export_ops_job_runs_total counter/);
+  });
+
+  it("exposes every metric the Grafana dashboard and the alert rules use", async () => {
+    const text = await (await get(prometheusMetrics(), METRICS_TOKEN)).text();
+    const exposed = new Set([...text.matchAll(/^# TYPE (\w+) /gm)].map((m) => m[1]));
+    const used = new Set<string>();
+    for (const file of ["ops/grafana/export-ops-dashboard.json", "ops/prometheus/alerts.yml"]) {
+      for (const m of readFileSync(file, "utf8").matchAll(/\bexport_ops_\w+/g)) used.add(m[0]);
+    }
+    expect(used.size).toBeGreaterThan(10);
+    expect([...used].filter((name) => !exposed.has(name))).toEqual([]);
   });
 
   it("guards the scrape with its own token and refuses while METRICS_TOKEN is unset", async () => {

@@ -92,7 +92,7 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
     if (logs.finished && options.prune_metrics) {
       let deleted: number;
       do {
-        deleted = await db.call<number>("delete_old_export_metrics", { p_cutoff: metricCutoff.toISOString(), p_limit: METRICS_BATCH });
+        deleted = await db.call<number>("delete_export_metrics", { p_cutoff: metricCutoff.toISOString(), p_limit: METRICS_BATCH });
         result.metrics_deleted += deleted;
       } while (deleted === METRICS_BATCH && clock.now().getTime() < deps.deadline);
       result.has_more = deleted === METRICS_BATCH;

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ValidationError } from "../errors";
 import type { JobDeps } from "../ports";
 import { unsafePathReason } from "./export-paths";
+import { METRICS_BATCH } from "./export-log-cleanup";
 import { DEFAULT_LOG_BATCH, deleteLogsInBatches } from "./log-archive";
 
 const MAX_STORAGE_BATCH = 1000;
@@ -64,9 +65,9 @@ export async function cleanupUserExportLogs(
   if (logs.finished) {
     let deleted: number;
     do {
-      deleted = await db.call<number>("delete_user_export_metrics", { p_user_id: userId, p_limit: 10_000 });
+      deleted = await db.call<number>("delete_export_metrics", { p_user_id: userId, p_limit: METRICS_BATCH });
       result.metrics_deleted += deleted;
-    } while (deleted === 10_000);
+    } while (deleted === METRICS_BATCH);
   }
   result.has_more = !logs.finished;
   logger.info({ type: "user_erasure", ...result, archive_objects: result.archive_objects.length });

@@ -10,6 +10,7 @@ import { judgeJob, jobRunSummaries, type JobForHealth } from "./health";
 
 interface OpsSnapshot {
   exports_last_hour: { format: string; status: string; count: number }[];
+  durations_last_hour: { format: string; p50_ms: number; p95_ms: number }[];
   alert_firing: boolean;
   file_cleanup_backlog: number;
   file_cleanup_failing: number;
@@ -85,6 +86,11 @@ export async function renderMetrics(
     exports.set({ format: e.format, status: e.status }, e.count);
     total += e.count;
     if (e.status === "failed") failed += e.count;
+  }
+  const durations = gauge("export_ops_export_duration_seconds", "Duration of completed exports in the last hour, by format (p50 and p95)", ["format", "quantile"]);
+  for (const d of ops.durations_last_hour) {
+    durations.set({ format: d.format, quantile: "0.5" }, d.p50_ms / 1000);
+    durations.set({ format: d.format, quantile: "0.95" }, d.p95_ms / 1000);
   }
   gauge("export_ops_export_failure_rate_last_hour", "Failed / all exports in the last hour (0 when there were none)").set(total ? failed / total : 0);
   gauge("export_ops_alert_firing", "1 while the alert is firing", ["alert"]).set({ alert: "export_failure_rate" }, ops.alert_firing ? 1 : 0);

@@ -169,8 +169,8 @@ as $$
   update public.export_logs set archive_claimed_until = '-infinity' where archive_batch = p_batch
 $$;
 
--- Raw metrics past retention, in hours already rolled up (the rollups stay), one batch per call.
-create function public.delete_old_export_metrics(p_cutoff timestamptz, p_limit integer)
+-- One batch of raw metrics: past p_cutoff in hours already rolled up (the rollups stay), or all of p_user_id's.
+create function public.delete_export_metrics(p_limit integer, p_cutoff timestamptz default null, p_user_id uuid default null)
 returns integer
 language plpgsql
 set search_path = ''
@@ -178,10 +178,14 @@ as $$
 declare
   v_deleted integer;
 begin
+  if (p_cutoff is null) = (p_user_id is null) then
+    raise exception 'give exactly one of p_cutoff and p_user_id' using errcode = '22023';
+  end if;
   with batch as (
     select m.id from public.export_metrics m
-    where m.recorded_at < p_cutoff
-      and exists (select 1 from public.export_metrics_hours h where h.hour = date_trunc('hour', m.recorded_at))
+    where case when p_user_id is not null then m.user_id = p_user_id
+               else m.recorded_at < p_cutoff
+                    and exists (select 1 from public.export_metrics_hours h where h.hour = date_trunc('hour', m.recorded_at)) end
     order by m.recorded_at
     limit p_limit
     for update skip locked
@@ -202,24 +206,6 @@ as $$
   select file_path from public.export_logs where user_id = p_user_id and file_path is not null
   union
   select o.name from storage.objects o where o.bucket_id = p_bucket and o.name like p_user_id::text || '/%'
-$$;
-
--- Erasure: one user's raw metrics, in one batch per call.
-create function public.delete_user_export_metrics(p_user_id uuid, p_limit integer)
-returns integer
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_deleted integer;
-begin
-  with batch as (
-    select id from public.export_metrics where user_id = p_user_id limit p_limit for update skip locked
-  )
-  delete from public.export_metrics m using batch b where m.id = b.id;
-  get diagnostics v_deleted = row_count;
-  return v_deleted;
-end
 $$;
 
 -- Restores archived rows (JSON objects as written to an archive); rows already present are left alone.

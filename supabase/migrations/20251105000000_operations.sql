@@ -127,8 +127,8 @@ as $$
   ) last on true
 $$;
 
--- Everything /api/metrics exposes besides the jobs, in one call: the last hour's exports by format and status,
--- the alert's state, and the cleanup backlogs.
+-- Everything /api/metrics exposes besides the jobs, in one call: the last hour's exports by format and status
+-- and their p50/p95 durations, the alert's state, and the cleanup backlogs.
 create function public.ops_metrics(p_file_retention_hours integer, p_log_retention_days integer, p_now timestamptz default now())
 returns jsonb
 language sql
@@ -140,6 +140,13 @@ as $$
       select jsonb_agg(jsonb_build_object('format', format, 'status', status, 'count', n))
       from (select format, status, count(*) as n from public.export_metrics
             where recorded_at >= p_now - interval '1 hour' and recorded_at < p_now group by 1, 2) e), '[]'),
+    'durations_last_hour', coalesce((
+      select jsonb_agg(jsonb_build_object('format', format, 'p50_ms', p50, 'p95_ms', p95))
+      from (select format, percentile_cont(0.5) within group (order by duration_ms) as p50,
+                   percentile_cont(0.95) within group (order by duration_ms) as p95
+            from public.export_metrics
+            where status = 'completed' and recorded_at >= p_now - interval '1 hour' and recorded_at < p_now
+            group by format) d), '[]'),
     'alert_firing', coalesce((select state = 'firing' from public.alert_state where alert = 'export_failure_rate'), false),
     'file_cleanup_backlog', (select count(*) from public.export_logs
                              where status = 'completed' and completed_at < p_now - make_interval(hours => p_file_retention_hours)),
