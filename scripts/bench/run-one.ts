@@ -1,0 +1,58 @@
+/**
+ * One benchmark run in a fresh process (so its peak memory is its own): `tsx run-one.ts <case> <impl> <n>` with
+ * the stack's env. Prints one JSON line: {wall_ms, processed, max_rss_mb}.
+ */
+import { createClient } from "@supabase/supabase-js";
+import { parseEnv } from "../../lib/env";
+import { exportFileCleanup } from "../../lib/jobs/export-file-cleanup";
+import { exportLogCleanup } from "../../lib/jobs/export-log-cleanup";
+import { createLogger } from "../../lib/logger";
+import { ExportMetricsService } from "../../lib/monitoring/export-metrics";
+import { systemClock } from "../../lib/ports";
+import { createServiceClient, createSupabasePorts, createSqlApi } from "../../lib/supabase";
+import { naiveAggregate, naiveFileCleanup, naiveLogCleanup } from "./naive";
+
+const [benchCase, impl, nArg] = process.argv.slice(2) as [string, string, string];
+const n = Number(nArg);
+const env = parseEnv(process.env);
+const logger = createLogger({ level: "silent" });
+const DAY = new Date(process.env.BENCH_DAY!);
+const deps = (overrides: Record<string, string> = {}) => {
+  const e = parseEnv({ ...process.env, ...overrides });
+  return { ...createSupabasePorts(e), env: e, clock: systemClock, logger, runId: crypto.randomUUID(), deadline: Number.POSITIVE_INFINITY };
+};
+const plain = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, { auth: { persistSession: false } });
+
+const started = performance.now();
+let processed = 0;
+switch (`${benchCase}/${impl}`) {
+  case "aggregate/export-ops": {
+    const s = await new ExportMetricsService(createSqlApi(createServiceClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY)), logger).aggregate({ from: DAY, to: new Date(DAY.getTime() + 86_400_000) });
+    processed = s.total_exports;
+    break;
+  }
+  case "aggregate/naive":
+    processed = (await naiveAggregate(plain, DAY, new Date(DAY.getTime() + 86_400_000))).total;
+    break;
+  case "log-cleanup/export-ops":
+    processed = (await exportLogCleanup.run(deps({ EXPORT_ARCHIVE_BUCKET: "" }), exportLogCleanup.optionsSchema.parse({ prune_metrics: "false" }))).deleted_count;
+    break;
+  case "log-cleanup-archive/export-ops":
+    processed = (await exportLogCleanup.run(deps({ EXPORT_ARCHIVE_BUCKET: "export-archive" }), exportLogCleanup.optionsSchema.parse({ prune_metrics: "false" }))).deleted_count;
+    break;
+  case "log-cleanup/naive":
+    processed = await naiveLogCleanup(plain, new Date(Date.now() - 30 * 86_400_000));
+    break;
+  case "file-cleanup/export-ops":
+    processed = (await exportFileCleanup.run(deps(), exportFileCleanup.optionsSchema.parse({ sweep_orphans: "false" }))).deleted_count;
+    break;
+  case "file-cleanup/naive":
+    processed = await naiveFileCleanup(plain, env.EXPORTS_BUCKET, new Date(Date.now() - 24 * 3_600_000));
+    break;
+  default:
+    throw new Error(`unknown benchmark ${benchCase}/${impl}`);
+}
+const wall_ms = performance.now() - started;
+if (processed !== n) throw new Error(`${benchCase}/${impl} processed ${processed} of ${n}`);
+process.stdout.write(`${JSON.stringify({ wall_ms, processed, max_rss_mb: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.exit(0);
