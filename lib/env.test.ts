@@ -45,6 +45,11 @@ describe("parseEnv", () => {
     expect(env).toMatchObject({ EXPORT_FILE_RETENTION_HOURS: 48, FAILURE_RATE_THRESHOLD: 0.25, EXPORT_ARCHIVE_BUCKET: "audit-archive", ALERT_WEBHOOK_URL: undefined });
   });
 
+  it("treats an empty optional setting as unset (as .env.example leaves them)", () => {
+    const env = parseEnv({ ...valid, EXPORT_ARCHIVE_BUCKET: "", ALERT_WEBHOOK_URL: " ", METRICS_TOKEN: "" });
+    expect(env).toMatchObject({ EXPORT_ARCHIVE_BUCKET: undefined, ALERT_WEBHOOK_URL: undefined, METRICS_TOKEN: undefined });
+  });
+
   it("names every missing required variable at once", () => {
     const message = failure({});
     for (const name of ["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY"]) expect(message).toContain(name);

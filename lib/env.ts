@@ -18,19 +18,18 @@ const optionalText = z
   .trim()
   .optional()
   .transform((v) => (v ? v : undefined));
-const bucketName = (fallback: string) =>
-  z
-    .string()
-    .trim()
-    .regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, { error: "must be a bucket name (a-z, 0-9, '.', '_', '-')" })
-    .default(fallback);
+const bucketNameSchema = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, { error: "must be a bucket name (a-z, 0-9, '.', '_', '-')" });
 
 /** Every setting the jobs, scripts and routes use. CRON_SECRET is apart: only the cron routes need it. */
 export const settingsSchema = z.object({
   SUPABASE_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
   SUPABASE_SERVICE_ROLE_KEY: z.string({ error: "is not set" }).trim().min(20, { error: "is too short to be a key" }),
-  EXPORTS_BUCKET: bucketName("exports"),
-  EXPORT_ARCHIVE_BUCKET: optionalText.pipe(bucketName("unused").optional()),
+  EXPORTS_BUCKET: bucketNameSchema.default("exports"),
+  // unset or empty: archival off
+  EXPORT_ARCHIVE_BUCKET: optionalText.pipe(bucketNameSchema.optional()),
   EXPORT_FILE_RETENTION_HOURS: positiveInt(24),
   EXPORT_LOG_RETENTION_DAYS: positiveInt(30),
   EXPORT_METRICS_RETENTION_DAYS: positiveInt(90),

@@ -54,7 +54,7 @@ async function seed(db: pg.Client, benchCase: string, n: number): Promise<void> 
        select gen_random_uuid(), ('00000000-0000-4000-8000-' || lpad(to_hex(g % 500), 12, '0'))::uuid,
               (array['json','jsonl','csv','markdown'])[1 + g % 4], case when g % 13 = 0 then 'failed' else 'completed' end,
               g % 3000, case when g % 3000 < 100 then 'small' when g % 3000 < 1000 then 'medium' else 'large' end,
-              100 + (g * 7919) % 60000, case when g % 13 = 0 then null else (g * 104729) % 5000000 end,
+              100 + (g::bigint * 7919) % 60000, case when g % 13 = 0 then null else (g::bigint * 104729) % 5000000 end,
               case when g % 13 = 0 then 'TimeoutError' end,
               $2::timestamptz + make_interval(secs => (g::double precision * 86399 / $1))
        from generate_series(1, $1) g`,
