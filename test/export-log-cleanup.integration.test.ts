@@ -165,7 +165,7 @@ describe("export-log-cleanup without archival", () => {
     const recent = await seedExports({ count: 100, status: "failed", ageHours: 29 * DAY });
     const withFiles = await seedExports({ count: 20, status: "completed", ageHours: 60 * DAY, withFiles: true });
 
-    const result = await runJob(exportLogCleanup, {});
+    const result = await runJob(exportLogCleanup, { batch_size: "5000" });
 
     expect(result).toMatchObject({ total_eligible: 12_355, kept_with_files: 20, deleted_count: 12_355, archived_count: 0, archive_objects: [], has_more: false });
     expect(await remaining([...ids(old), ...ids(neverFiled)])).toBe(0);

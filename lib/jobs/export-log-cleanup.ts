@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { JobDeps } from "../ports";
 import { baseOptionsSchema, defineJob, queryBoolean } from "./job";
-import { DEFAULT_LOG_BATCH, deleteLogsInBatches } from "./log-archive";
+import { deleteLogsInBatches } from "./log-archive";
 
 /** Raw metric rows deleted per SQL call. */
 export const METRICS_BATCH = 10_000;
@@ -18,7 +18,8 @@ const DAY_MS = 86_400_000;
 export const exportLogCleanupOptionsSchema = baseOptionsSchema.extend({
   retention_days: z.coerce.number({ error: "must be a number" }).int().min(1).max(3650).optional(),
   metrics_retention_days: z.coerce.number({ error: "must be a number" }).int().min(1).max(3650).optional(),
-  batch_size: z.coerce.number({ error: "must be a number" }).int().min(1).max(20_000).default(DEFAULT_LOG_BATCH),
+  /** Default: 5,000 rows per archive object with archival, 20,000 per delete statement without. */
+  batch_size: z.coerce.number({ error: "must be a number" }).int().min(1).max(20_000).optional(),
   prune_metrics: queryBoolean.default(true),
 });
 

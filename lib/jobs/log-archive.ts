@@ -10,8 +10,10 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { JobDeps } from "../ports";
 
-/** Rows per archive object / per delete statement. */
-export const DEFAULT_LOG_BATCH = 5000;
+/** Rows per archive object: bounds the memory a batch takes (the rows are held as JSON while verified). */
+export const ARCHIVE_BATCH = 5000;
+/** Rows per delete statement without archival: still a short statement (~0.2 s), far fewer round trips. */
+export const DELETE_BATCH = 20_000;
 /** Longer than a run may last: only a dead run's batch is ever taken back by another. */
 export const ARCHIVE_LEASE_SECONDS = 900;
 
@@ -53,23 +55,24 @@ export const archiveObjectName = (batch: string) => `${batch}.jsonl.gz`;
 export async function deleteLogsInBatches(
   deps: Deps,
   scope: LogScope,
-  options: { batchSize: number; archiveBucket?: string },
+  options: { batchSize?: number; archiveBucket?: string },
 ): Promise<BatchDeletion> {
   const { db, storage, clock, logger } = deps;
+  const batchSize = options.batchSize ?? (options.archiveBucket ? ARCHIVE_BATCH : DELETE_BATCH);
   const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
   const timeLeft = () => clock.now().getTime() < deps.deadline;
 
   while (timeLeft()) {
     if (!options.archiveBucket) {
-      const deleted = await db.call<number>("delete_export_logs", { p_limit: options.batchSize, p_now: clock.now().toISOString(), ...scopeArgs(scope) });
+      const deleted = await db.call<number>("delete_export_logs", { p_limit: batchSize, p_now: clock.now().toISOString(), ...scopeArgs(scope) });
       result.deleted += deleted;
       logger.debug({ type: "log_cleanup_batch", deleted });
-      if (deleted < options.batchSize) return { ...result, finished: true };
+      if (deleted < batchSize) return { ...result, finished: true };
       continue;
     }
 
     const claimed = await db.call<ClaimedBatch>("claim_export_log_batch", {
-      p_limit: options.batchSize,
+      p_limit: batchSize,
       p_lease_seconds: ARCHIVE_LEASE_SECONDS,
       p_now: clock.now().toISOString(),
       ...scopeArgs(scope),

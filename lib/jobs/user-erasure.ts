@@ -8,7 +8,7 @@ import { ValidationError } from "../errors";
 import type { JobDeps } from "../ports";
 import { unsafePathReason } from "./export-paths";
 import { METRICS_BATCH } from "./export-log-cleanup";
-import { DEFAULT_LOG_BATCH, deleteLogsInBatches } from "./log-archive";
+import { deleteLogsInBatches } from "./log-archive";
 
 const MAX_STORAGE_BATCH = 1000;
 
@@ -59,7 +59,7 @@ export async function cleanupUserExportLogs(
   for (let i = 0; i < safe.length; i += MAX_STORAGE_BATCH) {
     result.files_deleted += (await storage.remove(bucket, safe.slice(i, i + MAX_STORAGE_BATCH))).length;
   }
-  const logs = await deleteLogsInBatches(deps, { userId }, { batchSize: DEFAULT_LOG_BATCH, archiveBucket: input.archiveBucket });
+  const logs = await deleteLogsInBatches(deps, { userId }, { archiveBucket: input.archiveBucket });
   Object.assign(result, { logs_deleted: logs.deleted, archived_count: logs.archived, archive_objects: logs.archiveObjects });
   result.errors.push(...logs.errors);
   if (logs.finished) {

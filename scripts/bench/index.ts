@@ -7,6 +7,7 @@
  *
  *   npm run bench -- --quick                      # small sizes, under 5 minutes
  *   npm run bench -- --metrics 10k,100k,1m --logs 10k,100k,1m --files 10k,100k --repeat 3
+ *   npm run bench -- --only log-cleanup --logs 100k --repeat 1
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
@@ -38,6 +39,8 @@ const plan = {
   "file-cleanup": sizes(flag("files"), quick ? [2_000, 10_000] : [10_000, 100_000]),
 };
 const repeat = Number(flag("repeat") ?? (quick ? 2 : 3));
+const only = flag("only")?.split(",");
+if (only) for (const key of Object.keys(plan)) if (!only.includes(key)) delete plan[key as keyof typeof plan];
 
 interface Sample {
   wall_ms: number;
