@@ -5,7 +5,6 @@
 export const errorStatus = {
   bad_request: 400,
   unauthorized: 401,
-  conflict: 409,
   config_error: 500,
   database_error: 502,
   storage_error: 502,

@@ -12,7 +12,6 @@
 import { randomUUID } from "node:crypto";
 import { getEnv, parseEnv, type Env } from "../lib/env";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
-import { logCleanupStats } from "../lib/jobs/export-log-cleanup";
 import { exportPath } from "../lib/jobs/export-paths";
 import { executeJob } from "../lib/jobs/runner";
 import { createLogger } from "../lib/logger";
@@ -109,8 +108,7 @@ try {
   });
 
   await check("log cleanup statistics", async () => {
-    const day = 86_400_000;
-    const s = await logCleanupStats(createSqlApi(client), new Date(Date.now() - env.EXPORT_LOG_RETENTION_DAYS * day), new Date(Date.now() - env.EXPORT_METRICS_RETENTION_DAYS * day));
+    const s = await metrics.logCleanupStats({ logDays: env.EXPORT_LOG_RETENTION_DAYS, metricDays: env.EXPORT_METRICS_RETENTION_DAYS });
     const mb = ((s.logs_bytes + s.metrics_bytes) / 1024 / 1024).toFixed(2);
     return `${s.logs_eligible} logs (${s.logs_kept_with_files} kept: files still exist) and ${s.metrics_eligible} raw metrics eligible for cleanup (${mb} MB)`;
   });

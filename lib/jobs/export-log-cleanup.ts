@@ -5,6 +5,7 @@
  * older than 90 days.
  */
 import { z } from "zod";
+import { ExportMetricsService, type LogCleanupStats } from "../monitoring/export-metrics";
 import type { JobDeps } from "../ports";
 import { baseOptionsSchema, defineJob, queryBoolean } from "./job";
 import { deleteLogsInBatches } from "./log-archive";
@@ -22,20 +23,6 @@ export const exportLogCleanupOptionsSchema = baseOptionsSchema.extend({
   batch_size: z.coerce.number({ error: "must be a number" }).int().min(1).max(20_000).optional(),
   prune_metrics: queryBoolean.default(true),
 });
-
-export interface LogCleanupStats {
-  log_cutoff: string;
-  metric_cutoff: string;
-  logs_eligible: number;
-  logs_kept_with_files: number;
-  oldest_log: string | null;
-  newest_log: string | null;
-  logs_bytes: number;
-  metrics_eligible: number;
-  oldest_metric: string | null;
-  newest_metric: string | null;
-  metrics_bytes: number;
-}
 
 export interface ExportLogCleanupResult {
   [key: string]: unknown;
@@ -56,17 +43,16 @@ export interface ExportLogCleanupResult {
 
 type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline" | "env">;
 
-/** Counts, age range and size of what a cleanup would delete, changing nothing. */
-export function logCleanupStats(db: JobDeps["db"], logCutoff: Date, metricCutoff: Date): Promise<LogCleanupStats> {
-  return db.call<LogCleanupStats>("export_log_cleanup_stats", { p_log_cutoff: logCutoff.toISOString(), p_metric_cutoff: metricCutoff.toISOString() });
-}
-
 export async function runExportLogCleanup(deps: Deps, options: z.output<typeof exportLogCleanupOptionsSchema>): Promise<ExportLogCleanupResult> {
   const { db, clock, env } = deps;
   const started = clock.now();
-  const logCutoff = new Date(started.getTime() - (options.retention_days ?? env.EXPORT_LOG_RETENTION_DAYS) * DAY_MS);
-  const metricCutoff = new Date(started.getTime() - (options.metrics_retention_days ?? env.EXPORT_METRICS_RETENTION_DAYS) * DAY_MS);
-  const stats = await logCleanupStats(db, logCutoff, metricCutoff);
+  const stats = await new ExportMetricsService(db, deps.logger).logCleanupStats(
+    { logDays: options.retention_days ?? env.EXPORT_LOG_RETENTION_DAYS, metricDays: options.metrics_retention_days ?? env.EXPORT_METRICS_RETENTION_DAYS },
+    started,
+  );
+  // the cutoffs the statistics were computed for are the ones the cleanup uses
+  const logCutoff = new Date(stats.log_cutoff);
+  const metricCutoff = new Date(stats.metric_cutoff);
   const result: ExportLogCleanupResult = {
     total_eligible: stats.logs_eligible,
     kept_with_files: stats.logs_kept_with_files,

@@ -9,8 +9,6 @@ import type { JobDefinition } from "./job";
 
 export const jobs = [exportFileCleanup, exportLogCleanup, exportMetricsAggregate] as const satisfies readonly JobDefinition[];
 
-export type JobId = (typeof jobs)[number]["id"];
-
 /** A job by id, with its types erased (for callers that pick a job at run time). */
 export function findJob(id: string): JobDefinition | undefined {
   return jobs.find((job) => job.id === id);

@@ -182,6 +182,18 @@ export class ExportMetricsService {
     };
   }
 
+  /**
+   * What the monthly log cleanup would delete now, without deleting: counts, oldest and newest, and size in bytes
+   * (from Postgres) of the export logs and raw metrics past their retention.
+   */
+  logCleanupStats(retention: { logDays: number; metricDays: number }, now = new Date()): Promise<LogCleanupStats> {
+    const day = 86_400_000;
+    return this.db.call<LogCleanupStats>("export_log_cleanup_stats", {
+      p_log_cutoff: new Date(now.getTime() - retention.logDays * day).toISOString(),
+      p_metric_cutoff: new Date(now.getTime() - retention.metricDays * day).toISOString(),
+    });
+  }
+
   /** Exports over the last `days` days (today included): total, average per day, and each day. */
   volumeStats(days: number, now = new Date()): Promise<{ days: number; total: number; avg_per_day: number; per_day: { day: string; exports: number }[] }> {
     return this.db.call("export_volume_stats", { p_days: days, p_now: now.toISOString() });
@@ -210,6 +222,20 @@ export interface MetricsSummary {
   format_distribution: Record<string, { count: number; share: number }>;
   top_users: { user_id: string; exports: number }[];
   failures_by_error_type: Record<string, number>;
+}
+
+export interface LogCleanupStats {
+  log_cutoff: string;
+  metric_cutoff: string;
+  logs_eligible: number;
+  logs_kept_with_files: number;
+  oldest_log: string | null;
+  newest_log: string | null;
+  logs_bytes: number;
+  metrics_eligible: number;
+  oldest_metric: string | null;
+  newest_metric: string | null;
+  metrics_bytes: number;
 }
 
 export interface RollupSummary {

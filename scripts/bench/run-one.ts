@@ -10,7 +10,8 @@ import { createLogger } from "../../lib/logger";
 import { ExportMetricsService } from "../../lib/monitoring/export-metrics";
 import { systemClock } from "../../lib/ports";
 import { createServiceClient, createSupabasePorts, createSqlApi } from "../../lib/supabase";
-import { naiveAggregate, naiveFileCleanup, naiveLogCleanup } from "./naive";
+import { exportMetricsAggregate } from "../../lib/jobs/export-metrics-aggregate";
+import { naiveAggregate, naiveFileCleanup, naiveLogCleanup, naiveRollup } from "./naive";
 
 const [benchCase, impl, nArg] = process.argv.slice(2) as [string, string, string];
 const n = Number(nArg);
@@ -33,6 +34,17 @@ switch (`${benchCase}/${impl}`) {
   }
   case "aggregate/naive":
     processed = (await naiveAggregate(plain, DAY, new Date(DAY.getTime() + 86_400_000))).total;
+    break;
+  case "rollup/export-ops": {
+    // the hourly job catching up a whole day: 24 hours of raw metrics rolled up
+    const clock = { now: () => new Date(DAY.getTime() + 24 * 3_600_000 + 60_000) };
+    const result = await exportMetricsAggregate.run({ ...deps(), clock }, exportMetricsAggregate.optionsSchema.parse({}));
+    if (result.hours_rolled_up !== 24) throw new Error(`rolled up ${result.hours_rolled_up} hours`);
+    processed = n;
+    break;
+  }
+  case "rollup/naive":
+    processed = await naiveRollup(plain, DAY);
     break;
   case "log-cleanup/export-ops":
     processed = (await exportLogCleanup.run(deps({ EXPORT_ARCHIVE_BUCKET: "" }), exportLogCleanup.optionsSchema.parse({ prune_metrics: "false" }))).deleted_count;
