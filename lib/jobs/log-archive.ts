@@ -32,6 +32,7 @@ type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline">;
 
 interface ClaimedBatch {
   batch: string | null;
+  reclaimed: boolean;
   rows: ({ export_id: string } & Record<string, unknown>)[];
 }
 
@@ -62,12 +63,20 @@ export async function deleteLogsInBatches(
   const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
   const timeLeft = () => clock.now().getTime() < deps.deadline;
 
+  // each batch starts where the previous one reached, so no batch re-reads what earlier ones deleted
+  let after: string | null = null;
   while (timeLeft()) {
     if (!options.archiveBucket) {
-      const deleted = await db.call<number>("delete_export_logs", { p_limit: batchSize, p_now: clock.now().toISOString(), ...scopeArgs(scope) });
-      result.deleted += deleted;
-      logger.debug({ type: "log_cleanup_batch", deleted });
-      if (deleted < batchSize) return { ...result, finished: true };
+      const step: { deleted: number; reached: string | null } = await db.call("delete_export_logs", {
+        p_limit: batchSize,
+        p_now: clock.now().toISOString(),
+        p_after: after,
+        ...scopeArgs(scope),
+      });
+      result.deleted += step.deleted;
+      after = step.reached;
+      logger.debug({ type: "log_cleanup_batch", deleted: step.deleted });
+      if (step.deleted < batchSize) return { ...result, finished: true };
       continue;
     }
 
@@ -75,9 +84,12 @@ export async function deleteLogsInBatches(
       p_limit: batchSize,
       p_lease_seconds: ARCHIVE_LEASE_SECONDS,
       p_now: clock.now().toISOString(),
+      p_after: after,
       ...scopeArgs(scope),
     });
     if (!claimed.batch || claimed.rows.length === 0) return { ...result, finished: true };
+    // a dead run's batch taken back may lie anywhere: only fresh batches move the walk forward
+    if (!claimed.reclaimed) after = String(claimed.rows[claimed.rows.length - 1]!.created_at);
     const name = archiveObjectName(claimed.batch);
     let verified: string[];
     try {

@@ -55,40 +55,53 @@ as $$
 $$;
 
 -- No archival: delete one batch of eligible logs (past p_cutoff, or all of p_user_id's logs for an erasure).
-create function public.delete_export_logs(p_limit integer, p_cutoff timestamptz default null, p_user_id uuid default null, p_now timestamptz default now())
-returns integer
+-- p_after: the created_at the previous batch reached, so a run walks forward instead of re-reading the dead
+-- index entries its own deletes left behind. Returns {deleted, reached}.
+create function public.delete_export_logs(
+  p_limit integer,
+  p_cutoff timestamptz default null,
+  p_user_id uuid default null,
+  p_now timestamptz default now(),
+  p_after timestamptz default '-infinity'
+)
+returns jsonb
 language plpgsql
 set search_path = ''
 as $$
 declare
   v_deleted integer;
+  v_reached timestamptz;
 begin
   if (p_cutoff is null) = (p_user_id is null) then
     raise exception 'give exactly one of p_cutoff and p_user_id' using errcode = '22023';
   end if;
   with batch as (
-    select l.export_id from public.export_logs l
+    select l.export_id, l.created_at from public.export_logs l
     where (case when p_user_id is not null then l.user_id = p_user_id
                 else l.created_at < p_cutoff and public.export_log_is_removable(l.status, l.file_path) end)
+      and l.created_at >= coalesce(p_after, '-infinity')
       and (l.archive_claimed_until is null or l.archive_claimed_until < p_now)
     order by l.created_at
     limit p_limit
     for update skip locked
+  ), gone as (
+    delete from public.export_logs l using batch b where l.export_id = b.export_id returning b.created_at
   )
-  delete from public.export_logs l using batch b where l.export_id = b.export_id;
-  get diagnostics v_deleted = row_count;
-  return v_deleted;
+  select count(*), max(created_at) into v_deleted, v_reached from gone;
+  return jsonb_build_object('deleted', v_deleted, 'reached', coalesce(v_reached, p_after));
 end
 $$;
 
 -- Archival, step 1: claim a batch. A batch whose lease expired (its run died) is taken back first, whole and
--- under its old key; otherwise up to p_limit new rows get a fresh key. Returns {batch, rows} (rows as stored).
+-- under its old key; otherwise up to p_limit new rows from p_after on get a fresh key. Returns {batch, rows}
+-- (rows as stored, oldest first).
 create function public.claim_export_log_batch(
   p_limit integer,
   p_cutoff timestamptz default null,
   p_user_id uuid default null,
   p_lease_seconds integer default 900,
-  p_now timestamptz default now()
+  p_now timestamptz default now(),
+  p_after timestamptz default '-infinity'
 )
 returns json
 language plpgsql
@@ -99,6 +112,7 @@ declare
   -- each kind only ever takes back its own dead batches
   v_prefix text := case when p_user_id is null then 'logs/' else 'erasure/' || p_user_id || '/' end;
   v_batch text;
+  v_reclaimed boolean;
   v_rows json;
 begin
   if (p_cutoff is null) = (p_user_id is null) then
@@ -114,7 +128,8 @@ begin
   order by l.archive_claimed_until
   limit 1;
 
-  if v_batch is not null then
+  v_reclaimed := v_batch is not null;
+  if v_reclaimed then
     update public.export_logs set archive_claimed_until = p_now + make_interval(secs => p_lease_seconds)
     where archive_batch = v_batch;
   else
@@ -125,6 +140,7 @@ begin
       where l.archive_batch is null
         and (case when p_user_id is not null then l.user_id = p_user_id
                   else l.created_at < p_cutoff and public.export_log_is_removable(l.status, l.file_path) end)
+        and l.created_at >= coalesce(p_after, '-infinity')
       order by l.created_at
       limit p_limit
       for update skip locked
@@ -143,7 +159,8 @@ begin
            l.cleanup_last_error
     from public.export_logs l where l.archive_batch = v_batch
   ) r;
-  return json_build_object('batch', case when json_array_length(v_rows) > 0 then v_batch end, 'rows', v_rows);
+  return json_build_object('batch', case when json_array_length(v_rows) > 0 then v_batch end, 'rows', v_rows,
+                           'reclaimed', v_reclaimed);
 end
 $$;
 
