@@ -154,6 +154,7 @@ try {
 
   // The jobs' set queries, as the SQL functions run them, must use their indexes.
   await seed(db, "log-cleanup", 200_000);
+  await seed(db, "aggregate", 200_000);
   await db.query("update export_logs set status = 'completed', completed_at = now() - interval '30 hours' where export_id in (select export_id from export_logs limit 20000)");
   await db.query("vacuum analyze export_logs");
   const explain = async (what: string, sql: string, expected: string) => {
