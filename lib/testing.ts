@@ -8,6 +8,12 @@ export function fixedClock(iso: string): Clock & { advance(ms: number): void } {
   return { now: () => new Date(now), advance: (ms) => void (now += ms) };
 }
 
+/** A clock that moves `stepMs` forward at every reading: cuts a run short after a known number of readings. */
+export function tickingClock(stepMs: number): Clock & { start: number } {
+  const clock = fixedClock(new Date().toISOString());
+  return { start: clock.now().getTime(), now: () => (clock.advance(stepMs), clock.now()) };
+}
+
 /** A real pino logger (same redaction and scrubbing as production) writing into an array of parsed lines. */
 export function captureLogger(options: { secrets?: string[]; level?: string } = {}) {
   const raw: string[] = [];

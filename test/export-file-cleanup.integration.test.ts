@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
-import { fixedClock } from "../lib/testing";
+import { fixedClock, tickingClock } from "../lib/testing";
 import { BUCKET, addObjects, newUserId, objectNames, resetData, runJob, seedExports } from "./helpers/exports";
 import { closeSql, sql, standIn } from "./helpers/stack";
 
@@ -163,11 +163,9 @@ describe("export-file-cleanup", () => {
   it("stops when its time budget runs out, reports has_more, and the next run finishes", async () => {
     const expired = await seedExports({ count: 2500, ageHours: 30, withFiles: true });
     // every clock reading is a minute later: a budget of 12 minutes allows only the first few batches
-    const clock = fixedClock(new Date().toISOString());
-    const ticking = { now: () => (clock.advance(60_000), clock.now()) };
-    const start = clock.now().getTime();
+    const clock = tickingClock(60_000);
 
-    const first = await runJob(exportFileCleanup, { batch_size: "250" }, { clock: ticking, deadline: start + 12 * 60_000 });
+    const first = await runJob(exportFileCleanup, { batch_size: "250" }, { clock, deadline: clock.start + 12 * 60_000 });
     expect(first.has_more).toBe(true);
     expect(first.total_found).toBeGreaterThan(0);
     expect(first.total_found).toBeLessThan(2500);
