@@ -4,10 +4,7 @@
  * way Vercel Cron does, and prints the responses, what changed, and the app's structured log lines. Everything
  * it started is stopped at the end, or on Ctrl-C.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createServer as createHttpServer } from "node:http";
 import { jobs } from "../lib/jobs";
@@ -16,25 +13,13 @@ import { createExportMetricsService } from "../lib/monitoring/export-metrics";
 import { decodeArchive } from "../lib/jobs/log-archive";
 import { createObjectStorage, createServiceClient } from "../lib/supabase";
 import { seedDemo } from "./demo-seed";
-import { freePort, startStack } from "./local-stack";
+import { startStack } from "./local-stack";
+import { startNextApp, type NextApp } from "./local-stack/next-app";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (s: string) => console.log(`\n${bold(`== ${s}`)}`);
 
-let app: ChildProcess | undefined;
-const stopApp = () => {
-  if (app?.pid && app.exitCode === null) {
-    try {
-      process.kill(-app.pid, "SIGTERM"); // the dev server and its workers
-    } catch {
-      // already gone
-    }
-  }
-};
-process.on("SIGINT", stopApp);
-process.on("SIGTERM", stopApp);
-process.on("exit", stopApp);
+let app: NextApp | undefined;
 
 step("Starting the local Supabase stack (Postgres, PostgREST, Storage)");
 const stack = await startStack({ quiet: true });
@@ -62,41 +47,20 @@ try {
   webhook.unref();
 
   step("Starting the app (next dev)");
-  const port = await freePort();
   const cronSecret = randomBytes(24).toString("base64url");
   const metricsToken = randomBytes(24).toString("base64url");
-  const appLines: string[] = [];
-  app = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "dev", "--port", String(port), "--hostname", "127.0.0.1"], {
-    cwd: root,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      NODE_ENV: "development",
-      NEXT_TELEMETRY_DISABLED: "1",
-      SUPABASE_URL: stack.env.SUPABASE_URL,
-      SUPABASE_SERVICE_ROLE_KEY: stack.env.SUPABASE_SERVICE_ROLE_KEY,
-      CRON_SECRET: cronSecret,
-      METRICS_TOKEN: metricsToken,
-      ALERT_WEBHOOK_URL: webhookUrl,
-      EXPORT_ARCHIVE_BUCKET: "export-archive",
-      LOG_LEVEL: "info",
-    },
+  app = await startNextApp("dev", {
+    NODE_ENV: "development",
+    SUPABASE_URL: stack.env.SUPABASE_URL,
+    SUPABASE_SERVICE_ROLE_KEY: stack.env.SUPABASE_SERVICE_ROLE_KEY,
+    CRON_SECRET: cronSecret,
+    METRICS_TOKEN: metricsToken,
+    ALERT_WEBHOOK_URL: webhookUrl,
+    EXPORT_ARCHIVE_BUCKET: "export-archive",
+    LOG_LEVEL: "info",
   });
-  let pending = "";
-  app.stdout?.on("data", (chunk: Buffer) => {
-    const text = pending + chunk.toString("utf8");
-    const lines = text.split("\n");
-    pending = lines.pop() ?? "";
-    appLines.push(...lines.filter((l) => l.startsWith("{")));
-  });
-  app.stderr?.on("data", () => {});
-  const appUrl = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 120_000;
-  while (!(await fetch(`${appUrl}/api/health`).then((r) => r.ok).catch(() => false))) {
-    if (Date.now() > until || app.exitCode !== null) throw new Error("the app did not start");
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const appUrl = app.url;
+  const appLines = app.jsonLines;
   console.log(`App at ${appUrl}; GET /api/health → ${JSON.stringify(await (await fetch(`${appUrl}/api/health`)).json())}`);
 
   const snapshot = async () => {
@@ -192,7 +156,7 @@ try {
   }
 } finally {
   step("Shutting down");
-  stopApp();
+  app?.stop();
   await db.end().catch(() => {});
   await stack.stop();
   console.log("Stopped the app, PostgREST, Postgres and the Storage stand-in.");

@@ -9,7 +9,8 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { seedDemo } from "./demo-seed";
-import { freePort, startStack } from "./local-stack";
+import { startStack } from "./local-stack";
+import { startNextApp, type NextApp } from "./local-stack/next-app";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** Runs a command to completion without blocking this process (it serves the stack's gateway meanwhile). */
@@ -25,31 +26,12 @@ const run = (command: string, args: string[], options: { input?: string } = {}) 
 const stack = await startStack({ quiet: true });
 const cronSecret = randomBytes(24).toString("base64url");
 const metricsToken = randomBytes(24).toString("base64url");
-const port = await freePort();
-const app = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "--port", String(port), "--hostname", "127.0.0.1"], {
-  cwd: root,
-  detached: true,
-  stdio: "ignore",
-  env: { ...process.env, ...stack.env, CRON_SECRET: cronSecret, METRICS_TOKEN: metricsToken, NEXT_TELEMETRY_DISABLED: "1", LOG_LEVEL: "warn" },
-});
-const stopApp = () => {
-  try {
-    if (app.pid) process.kill(-app.pid, "SIGTERM");
-  } catch {
-    // already gone
-  }
-};
-process.on("exit", stopApp);
-
 let ok = true;
+let app: NextApp | undefined;
 try {
   await seedDemo(stack.env);
-  const base = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 60_000;
-  while (!(await fetch(`${base}/api/health`).then((r) => r.ok).catch(() => false))) {
-    if (Date.now() > until) throw new Error("the app did not start (did `npm run build` run?)");
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  app = await startNextApp("start", { ...stack.env, CRON_SECRET: cronSecret, METRICS_TOKEN: metricsToken, LOG_LEVEL: "warn" });
+  const base = app.url;
   ok = (await run("bash", ["scripts/test-cron-endpoints.sh", base, cronSecret])) && ok;
 
   const scrape = await fetch(`${base}/api/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
@@ -62,7 +44,7 @@ try {
   console.error(`smoke: ${(error as Error).message}`);
   ok = false;
 } finally {
-  stopApp();
+  app?.stop();
   await stack.stop();
 }
 console.log(ok ? "Smoke checks passed" : "Smoke checks FAILED");
