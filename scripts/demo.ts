@@ -124,14 +124,14 @@ try {
   await record(400, 0);
   console.log("\nExports recover:");
   await callCron(aggregate.id, aggregate.schedule);
-  const hours = await db.query<{ n: number; total: number }>("select count(*)::int as n, coalesce(sum(total), 0)::int as total from export_metrics_hours");
+  const hours = await db.query<{ n: number; total: number }>("select count(*)::int as n, coalesce(sum(total), 0)::int as total from export_ops_metric_hours");
   console.log(`\nRollups now cover ${hours.rows[0]!.n} hours (${hours.rows[0]!.total} exports); each run catches up at most a week and says has_more.`);
 
   step("Run history, health and Prometheus metrics, all read from the database");
   const runs = await db.query<{ job: string; trigger: string; status: string; dry_run: boolean }>(
-    "select job, trigger, status, dry_run from cron_runs order by started_at",
+    "select job, trigger, status, dry_run from export_ops_runs order by started_at",
   );
-  for (const r of runs.rows) console.log(`cron_runs: ${r.job} trigger=${r.trigger} status=${r.status}${r.dry_run ? " (dry run)" : ""}`);
+  for (const r of runs.rows) console.log(`export_ops_runs: ${r.job} trigger=${r.trigger} status=${r.status}${r.dry_run ? " (dry run)" : ""}`);
   const health = await fetch(`${appUrl}/api/health/detailed`, { headers: { authorization: `Bearer ${cronSecret}` } });
   const report = (await health.json()) as { status: string; database: unknown; jobs: { job: string; status: string; last_success_at: string | null }[] };
   console.log(`\nGET /api/health/detailed → HTTP ${health.status}: ${report.status}, database ${JSON.stringify(report.database)}`);

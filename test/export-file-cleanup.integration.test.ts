@@ -38,7 +38,8 @@ describe("export-file-cleanup", () => {
 
     expect(result).toMatchObject({ total_found: 2500, deleted_count: 2500, logs_updated: 2500, failed_count: 0, errors: [], has_more: false, dry_run: false });
     expect(await statuses(ids(expired))).toEqual({ expired: 2500 });
-    const { rows } = await sql().query("select count(*)::int as n from export_logs where export_id = any($1) and expired_at is not null and cleanup_claimed_by is null", [ids(expired)]);
+    const { rows } = await sql().query(`select count(*)::int as n from export_logs l where export_id = any($1) and expired_at is not null
+       and not exists (select 1 from export_ops_file_cleanup c where c.export_id = l.export_id)`, [ids(expired)]);
     expect(rows[0].n).toBe(2500);
     const left = await objectNames();
     expect(paths(expired).filter((p) => left.has(p))).toEqual([]);
@@ -79,7 +80,7 @@ describe("export-file-cleanup", () => {
     expect(result.sample_paths).toHaveLength(20);
     expect(paths(expired)).toEqual(expect.arrayContaining(result.sample_paths!));
     expect(await statuses(ids(expired))).toEqual({ completed: 30 });
-    const { rows } = await sql().query("select count(*)::int as n from export_logs where cleanup_claimed_by is not null");
+    const { rows } = await sql().query("select count(*)::int as n from export_ops_file_cleanup where claimed_by is not null");
     expect(rows[0].n).toBe(0);
     expect(await objectNames()).toHaveProperty("size", 31);
     expect(await deleteRequests()).toEqual([]);
@@ -97,10 +98,12 @@ describe("export-file-cleanup", () => {
     expect(first.errors[0]?.reason).toMatch(/^batch \d of 500 files not deleted, will retry next run/);
     expect(await statuses(ids(expired))).toEqual({ expired: 2000, completed: 500 });
     const { rows } = await sql().query(
-      "select file_path, cleanup_attempts, cleanup_last_error from export_logs where export_id = any($1) and status = 'completed'",
+      `select l.file_path, c.attempts, c.last_error from export_logs l join export_ops_file_cleanup c using (export_id)
+       where l.export_id = any($1) and l.status = 'completed'`,
       [ids(expired)],
     );
-    expect(rows.every((r) => r.cleanup_attempts === 1 && r.cleanup_last_error.includes("storage remove failed"))).toBe(true);
+    expect(rows).toHaveLength(500);
+    expect(rows.every((r) => r.attempts === 1 && r.last_error.includes("storage remove failed"))).toBe(true);
     const left = await objectNames();
     expect(rows.every((r) => left.has(r.file_path))).toBe(true);
 
@@ -148,7 +151,7 @@ describe("export-file-cleanup", () => {
     const expired = await seedExports({ count: 300, ageHours: 30, withFiles: true });
     const clock = fixedClock(new Date().toISOString());
     // a run that claimed a batch and died before deleting anything
-    await sql().query("select public.cleanup_export_batch(gen_random_uuid(), 24, 200, '{}', '[]', 900, $1)", [clock.now().toISOString()]);
+    await sql().query("select public.export_ops_file_cleanup_batch(gen_random_uuid(), 24, 200, '{}', '[]', 900, $1)", [clock.now().toISOString()]);
 
     const during = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock });
     expect(during).toMatchObject({ total_found: 100, deleted_count: 100 });
@@ -201,8 +204,8 @@ describe("export-file-cleanup", () => {
       expect(result).toMatchObject({ total_found: 4, deleted_count: 3, failed_count: 1, errors_total: 1 });
       expect(result.errors[0]).toMatchObject({ export_id: row!.export_id, reason: expect.stringMatching(/^skipped, unsafe path: /) });
       expect(await statuses([row!.export_id])).toEqual({ completed: 1 });
-      const { rows } = await sql().query("select cleanup_last_error from export_logs where export_id = $1", [row!.export_id]);
-      expect(rows[0].cleanup_last_error).toMatch(/^unsafe path: /);
+      const { rows } = await sql().query("select last_error from export_ops_file_cleanup where export_id = $1", [row!.export_id]);
+      expect(rows[0].last_error).toMatch(/^unsafe path: /);
       expect(await statuses(ids(safe))).toEqual({ expired: 3 });
       // the Storage server's own record: only the safe paths were ever asked for
       const sent = (await deleteRequests()).flatMap((r) => r.prefixes ?? []);

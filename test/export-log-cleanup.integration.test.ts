@@ -15,10 +15,10 @@ const ARCHIVE = "export-archive";
 const archiveEnv = () => testEnv({ EXPORT_ARCHIVE_BUCKET: ARCHIVE });
 const DAY = 24;
 
-/** Rows as an archive holds them (the claim bookkeeping columns left out). */
+/** Rows as an archive holds them: every column of export_logs. */
 async function snapshot(ids: string[]): Promise<Map<string, string>> {
   const { rows } = await sql().query(
-    `select export_id, to_jsonb(l) - 'archive_batch' - 'archive_claimed_until' - 'cleanup_claimed_by' - 'cleanup_claimed_until' as row
+    `select export_id, to_jsonb(l) as row
      from export_logs l where export_id = any($1)`,
     [ids],
   );
@@ -105,7 +105,7 @@ describe("export-log-cleanup with archival", () => {
     const old = await seedExports({ count: 11_000, status: "expired", ageHours: 40 * DAY });
     const before = await snapshot(ids(old));
     // the process dies after writing the first batch's archive, before deleting its rows
-    await standIn.addFault({ pathPrefix: "/rest/v1/rpc/delete_archived_export_logs", status: 503, times: 1 });
+    await standIn.addFault({ pathPrefix: "/rest/v1/rpc/export_ops_delete_archived_logs", status: 503, times: 1 });
     const clock = fixedClock(new Date().toISOString());
     const crash = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock }).catch((e: unknown) => e);
     expect(crash).toBeInstanceOf(DatabaseError);
@@ -208,14 +208,14 @@ describe("export-log-cleanup without archival", () => {
        from generate_series(1, 40) g`,
       [hour],
     );
-    await sql().query("insert into export_metrics_hours (hour, total, completed, failed) values ($1, 20, 20, 0)", [hour]);
+    await sql().query("insert into export_ops_metric_hours (hour, total, completed, failed) values ($1, 20, 20, 0)", [hour]);
 
     const result = await runJob(exportLogCleanup, {});
 
     expect(result.metrics_deleted).toBe(20);
     const { rows } = await sql().query("select count(*)::int as n from export_metrics");
     expect(rows[0].n).toBe(20); // the hour without a rollup keeps its raw rows
-    const hours = await sql().query("select count(*)::int as n from export_metrics_hours");
+    const hours = await sql().query("select count(*)::int as n from export_ops_metric_hours");
     expect(hours.rows[0].n).toBe(1);
   });
 });

@@ -168,7 +168,7 @@ describe("logExportMetric", () => {
 
   it("never fails the caller's export when the database write fails: logs and reports it", async () => {
     const { svc, capture } = service();
-    await standIn.addFault({ pathPrefix: "/rest/v1/rpc/record_export_metric", status: 503, times: 1 });
+    await standIn.addFault({ pathPrefix: "/rest/v1/rpc/export_ops_record_metric", status: 503, times: 1 });
     const metric = valid();
     const result = await svc.logExportMetric(metric);
     expect(result).toMatchObject({ recorded: false, error: { code: "database_error" } });
@@ -237,7 +237,7 @@ describe("aggregate", () => {
 
 describe("hourly rollups", () => {
   const rollupRows = async () =>
-    (await sql().query("select hour, total, completed, failed from export_metrics_hours order by hour")).rows.map((r) => ({
+    (await sql().query("select hour, total, completed, failed from export_ops_metric_hours order by hour")).rows.map((r) => ({
       ...r,
       hour: r.hour.toISOString(),
     }));
@@ -264,7 +264,7 @@ describe("hourly rollups", () => {
         return { hour: at(h).toISOString(), total: g.length, completed: g.length - failed, failed };
       }),
     );
-    const { rows: detail } = await sql().query("select sum(total)::int as total, sum(completed)::int as completed from export_metrics_hourly where hour < $1", [at(8)]);
+    const { rows: detail } = await sql().query("select sum(total)::int as total, sum(completed)::int as completed from export_ops_metric_rollups where hour < $1", [at(8)]);
     const upTo8 = rows.filter((r) => r.recorded_at < at(8));
     expect(detail[0]).toEqual({ total: upTo8.length, completed: upTo8.filter((r) => r.status === "completed").length });
   });
@@ -301,7 +301,7 @@ describe("hourly rollups", () => {
     const hours = await rollupRows();
     expect(hours).toHaveLength(48);
     expect(hours.reduce((n, h) => n + h.total, 0)).toBe(2000);
-    const { rows: detail } = await sql().query("select sum(total)::int as n, count(*)::int as groups, count(distinct (hour, format, count_range))::int as distinct_groups from export_metrics_hourly");
+    const { rows: detail } = await sql().query("select sum(total)::int as n, count(*)::int as groups, count(distinct (hour, format, count_range))::int as distinct_groups from export_ops_metric_rollups");
     expect(detail[0].n).toBe(2000);
     expect(detail[0].groups).toBe(detail[0].distinct_groups);
   });
@@ -402,7 +402,7 @@ describe("failure-rate alert", () => {
 
     expect(received.map((r) => r.export_ops.state)).toEqual(["firing", "ok"]);
     expect(received[0]!.text).toContain("Export failure rate (20.00%) exceeds threshold (10.00%)");
-    const { rows } = await sql().query("select state, notified_state, notify_attempts from alert_state");
+    const { rows } = await sql().query("select state, notified_state, notify_attempts from export_ops_alerts");
     expect(rows).toEqual([{ state: "ok", notified_state: "ok", notify_attempts: 0 }]);
   });
 

@@ -30,7 +30,7 @@ export default async function setup(project: TestProject) {
     project.provide("stack", { ...external, standIn: false });
     return;
   }
-  const stack = await startStack({ quiet: true });
+  const stack = await startStack({ quiet: true, hostFixture: true });
   project.provide("stack", { ...stack.env, standIn: true });
   return () => stack.stop();
 }

@@ -16,7 +16,7 @@ const CRON_SECRET = "operations-test-cron-secret";
 const METRICS_TOKEN = "operations-test-metrics-token";
 
 async function runs(job: string) {
-  const { rows } = await sql().query("select run_id, trigger, status, dry_run, result, error, finished_at from cron_runs where job = $1 order by started_at", [job]);
+  const { rows } = await sql().query("select run_id, trigger, status, dry_run, result, error, finished_at from export_ops_runs where job = $1 order by started_at", [job]);
   return rows;
 }
 
@@ -50,7 +50,7 @@ describe("run history", () => {
     await seedExports({ count: 3, ageHours: 30, withFiles: true });
     await standIn.addFault({ method: "DELETE", pathPrefix: "/storage/v1/object/exports", status: 500, times: 1 });
     await runJob(exportFileCleanup, { sweep_orphans: "false" });
-    await standIn.addFault({ pathPrefix: "/rest/v1/rpc/cleanup_export_batch", status: 500, times: 1 });
+    await standIn.addFault({ pathPrefix: "/rest/v1/rpc/export_ops_file_cleanup_batch", status: 500, times: 1 });
     await expect(runJob(exportFileCleanup, {})).rejects.toBeInstanceOf(DatabaseError);
     const history = await runs("export-file-cleanup");
     expect(history.map((r) => r.status)).toEqual(["partial", "failed"]);
@@ -70,13 +70,13 @@ describe("run history", () => {
   it("keeps history bounded but always keeps each job's latest success", async () => {
     const old = new Date(Date.now() - 200 * 86_400_000);
     for (const [status, days] of [["succeeded", 200], ["failed", 199], ["succeeded", 198], ["failed", 197]] as const) {
-      await sql().query("insert into cron_runs (run_id, job, trigger, started_at, finished_at, status) values ($1, 'export-log-cleanup', 'vercel_cron', $2, $2, $3)", [
+      await sql().query("insert into export_ops_runs (run_id, job, trigger, started_at, finished_at, status) values ($1, 'export-log-cleanup', 'vercel_cron', $2, $2, $3)", [
         randomUUID(),
         new Date(Date.now() - days * 86_400_000),
         status,
       ]);
     }
-    const { rows } = await sql().query("select public.prune_job_runs($1) as n", [new Date(old.getTime() + 10 * 86_400_000)]);
+    const { rows } = await sql().query("select public.export_ops_prune_runs($1) as n", [new Date(old.getTime() + 10 * 86_400_000)]);
     expect(rows[0].n).toBe(3);
     expect((await runs("export-log-cleanup")).map((r) => r.status)).toEqual(["succeeded"]);
   });
@@ -91,12 +91,12 @@ describe("overlap control", () => {
     const history = await runs("export-metrics-aggregate");
     expect(history.map((r) => r.status).sort()).toEqual(["skipped", "succeeded"]);
     expect(history.find((r) => r.status === "skipped").result.held_by).toBe(history.find((r) => r.status === "succeeded").run_id);
-    const { rows } = await sql().query("select count(*)::int as n from job_leases");
+    const { rows } = await sql().query("select count(*)::int as n from export_ops_leases");
     expect(rows[0].n).toBe(0); // released when the run finished
   });
 
   it("answers a skipped invocation over HTTP with 200 and skipped: true", async () => {
-    await sql().query("insert into job_leases (job, run_id, expires_at) values ('export-log-cleanup', $1, now() + interval '5 minutes')", [randomUUID()]);
+    await sql().query("insert into export_ops_leases (job, run_id, expires_at) values ('export-log-cleanup', $1, now() + interval '5 minutes')", [randomUUID()]);
     const res = await withCron(exportLogCleanup, { logger: captureLogger().logger })(
       new Request("http://localhost/api/cron/export-log-cleanup", { headers: { authorization: `Bearer ${CRON_SECRET}` } }),
     );
@@ -105,7 +105,7 @@ describe("overlap control", () => {
   });
 
   it("lets a new run take over a dead run's expired lease", async () => {
-    await sql().query("insert into job_leases (job, run_id, expires_at) values ('export-log-cleanup', $1, now() - interval '1 second')", [randomUUID()]);
+    await sql().query("insert into export_ops_leases (job, run_id, expires_at) values ('export-log-cleanup', $1, now() - interval '1 second')", [randomUUID()]);
     const result = await invokeJob(exportLogCleanup, {});
     expect("skipped" in result).toBe(false);
     expect((await runs("export-log-cleanup")).map((r) => r.status)).toEqual(["succeeded"]);
@@ -123,7 +123,7 @@ describe("health and metrics", () => {
   const clock = fixedClock(now.toISOString());
 
   async function history(job: string, finishedAt: string, status = "succeeded") {
-    await sql().query("insert into cron_runs (run_id, job, trigger, started_at, finished_at, status) values ($1, $2, 'vercel_cron', $3::timestamptz - interval '2 seconds', $3, $4)", [
+    await sql().query("insert into export_ops_runs (run_id, job, trigger, started_at, finished_at, status) values ($1, $2, 'vercel_cron', $3::timestamptz - interval '2 seconds', $3, $4)", [
       randomUUID(),
       job,
       finishedAt,

@@ -1,6 +1,7 @@
 /**
- * The SQL API is service_role only, and RLS shows a user only their own export logs and metrics — checked
- * through the real PostgREST with real keys, for every function the migrations define.
+ * The SQL API is service_role only, and RLS shows a user only their own export logs and metrics, and of those only
+ * the columns that describe the export — checked through the real PostgREST with real keys, for every function
+ * the migrations define. The host app's own functions sit next to them (test/fixtures/host-app.sql).
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,14 +12,14 @@ const rest = (path: string, headers: Record<string, string>, init: RequestInit =
 
 const userA = randomUUID();
 const userB = randomUUID();
-/** Each public function with every argument named (as null), so PostgREST resolves it and checks EXECUTE. */
+/** Each export-ops function with every argument named (as null), so PostgREST resolves it and checks EXECUTE. */
 let functions: { name: string; args: Record<string, null> }[] = [];
 
 beforeAll(async () => {
   const { rows } = await sql().query<{ name: string; arg_names: string[] | null; arg_modes: string[] | null }>(
     `select p.proname as name, p.proargnames as arg_names, p.proargmodes::text[] as arg_modes
      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-     where n.nspname = 'public' and p.prokind = 'f' order by 1`,
+     where n.nspname = 'public' and p.prokind = 'f' and p.proname like 'export\\_ops\\_%' order by 1`,
   );
   functions = rows.map((r) => ({
     name: r.name,
@@ -46,7 +47,7 @@ afterAll(async () => {
 
 describe("SQL API grants", () => {
   it("finds the functions the migrations define", () => {
-    expect(functions.map((f) => f.name)).toEqual(expect.arrayContaining(["export_ops_ping", "cleanup_export_batch"]));
+    expect(functions.map((f) => f.name)).toEqual(expect.arrayContaining(["export_ops_ping", "export_ops_file_cleanup_batch"]));
   });
 
   it("refuses every function to anon (401) and authenticated (403) with 42501", async () => {
@@ -83,6 +84,23 @@ describe("row level security", () => {
     expect(new Set(rows.map((r) => r.user_id))).toEqual(new Set([userA]));
   });
 
+  it("shows a user only the columns that describe an export, none of the cleanup bookkeeping", async () => {
+    await sql().query(
+      `insert into export_ops_file_cleanup (export_id, claimed_by, claimed_until, attempts, last_error)
+       select export_id, gen_random_uuid(), now() + interval '1 minute', 2, 'storage remove failed' from export_logs where user_id = $1`,
+      [userA],
+    );
+    const res = await rest("export_logs?select=*", userHeaders(userA));
+    expect(res.status).toBe(200);
+    const [row] = (await res.json()) as Record<string, unknown>[];
+    expect(Object.keys(row!).sort()).toEqual(
+      ["completed_at", "conversation_count", "created_at", "error_message", "error_type", "expired_at", "export_id", "file_path",
+       "file_size_bytes", "format", "status", "user_id"],
+    );
+    const side = await rest("export_ops_file_cleanup?select=*", userHeaders(userA));
+    expect(side.status).toBe(403);
+  });
+
   it("does not let a user change or delete rows, even their own", async () => {
     const update = await rest(`export_logs?user_id=eq.${userA}`, userHeaders(userA), { method: "PATCH", body: '{"status":"failed"}' });
     expect(update.status).toBe(403);
@@ -92,7 +110,10 @@ describe("row level security", () => {
     expect(rows.map((r) => r.status)).toEqual(["completed", "completed"]);
   });
 
-  it.each(["export_logs", "export_metrics", "cron_runs", "job_leases", "alert_state", "export_metrics_hourly"])(
+  const ownTables = ["export_ops_runs", "export_ops_leases", "export_ops_alerts", "export_ops_job_totals", "export_ops_metric_hours",
+    "export_ops_metric_rollups", "export_ops_file_cleanup", "export_ops_archive_claims", "export_ops_installation"];
+
+  it.each(["export_logs", "export_metrics", ...ownTables])(
     "gives anon nothing of %s",
     async (table) => {
       const res = await rest(`${table}?select=*`, anonHeaders);
@@ -100,7 +121,7 @@ describe("row level security", () => {
     },
   );
 
-  it.each(["cron_runs", "job_leases", "alert_state", "export_metrics_hours", "export_metrics_hourly"])(
+  it.each(ownTables)(
     "gives an authenticated user nothing of %s",
     async (table) => {
       const res = await rest(`${table}?select=*`, userHeaders(userA));

@@ -29,7 +29,7 @@ function setup(run = vi.fn(async (_deps: unknown, _options: unknown) => ({ has_m
     clock: fixedClock("2026-01-01T02:00:00.000Z"),
     logger: capture.logger,
     // run history: every start is granted; the rest of the SQL API is not reached by these tests' jobs
-    makePorts: () => ({ db: { call: vi.fn(async (fn: string) => (fn === "start_job_run" ? { started: true } : null)) as never }, storage: {} as never }),
+    makePorts: () => ({ db: { call: vi.fn(async (fn: string) => (fn === "export_ops_start_run" ? { started: true } : null)) as never }, storage: {} as never }),
   });
   const call = (headers: Record<string, string> = {}, query = "") =>
     handler(new Request(`http://localhost/api/cron/test-job${query}`, { headers }));

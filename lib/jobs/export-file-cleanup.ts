@@ -103,7 +103,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
   };
 
   if (options.dry_run) {
-    const preview = await db.call<{ total: number; sample: ClaimedExport[] }>("preview_expired_exports", {
+    const preview = await db.call<{ total: number; sample: ClaimedExport[] }>("export_ops_file_cleanup_preview", {
       p_retention_hours: retentionHours,
       p_sample_size: DRY_RUN_SAMPLE,
       p_now: started.toISOString(),
@@ -159,7 +159,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
         if ((exhausted || !timeLeft()) && report.expired.length + report.failed.length === 0) return;
         const { outcome, limit } = await serially(async () => {
           const limit = !exhausted && timeLeft() ? options.batch_size : 0;
-          const outcome = await db.call<BatchOutcome>("cleanup_export_batch", {
+          const outcome = await db.call<BatchOutcome>("export_ops_file_cleanup_batch", {
             p_run_id: runId,
             p_retention_hours: retentionHours,
             p_limit: limit,
@@ -209,7 +209,7 @@ async function sweepOrphans(
   let deleted = 0;
   for (let page = 0; page < ORPHAN_MAX_PAGES; page += 1) {
     if (!timeLeft()) return { found, deleted, hasMore: true };
-    const rows = await db.call<{ name: string }[]>("find_orphan_export_objects", {
+    const rows = await db.call<{ name: string }[]>("export_ops_find_orphan_objects", {
       p_bucket: bucket,
       p_retention_hours: retentionHours,
       p_after: after,

@@ -61,7 +61,7 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
   do {
     // a dry run asks once for everything this run would do; a real run goes a day per call
     const limit = options.dry_run ? options.max_hours : Math.min(HOURS_PER_CALL, options.max_hours - rolled.length);
-    const step = await db.call<{ hours: (RolledHour | string)[]; remaining: number }>("rollup_export_metrics", {
+    const step = await db.call<{ hours: (RolledHour | string)[]; remaining: number }>("export_ops_rollup_metrics", {
       p_max_hours: limit,
       p_now: clock.now().toISOString(),
       p_dry_run: options.dry_run,
@@ -79,7 +79,7 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
   let transition: "fired" | "resolved" | null = null;
   let notification: ExportMetricsAggregateResult["notification"] = null;
   if (!options.dry_run) {
-    const evaluated = await db.call<{ state: AlertState; transition: "fired" | "resolved" | null }>("evaluate_alert", {
+    const evaluated = await db.call<{ state: AlertState; transition: "fired" | "resolved" | null }>("export_ops_evaluate_alert", {
       p_alert: ALERT,
       p_firing: payload.judged ? payload.alert : null,
       p_payload: payload,
@@ -119,7 +119,7 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
 /** Sends the notification the alert owes (if a webhook is configured); a failure is recorded for the next run. */
 async function deliverNotification({ db, clock, logger, env }: Deps): Promise<ExportMetricsAggregateResult["notification"]> {
   if (!env.ALERT_WEBHOOK_URL) return null;
-  const owed = await db.call<{ state: AlertState; payload: FailureAlertPayload | null; attempts: number } | null>("claim_alert_notification", {
+  const owed = await db.call<{ state: AlertState; payload: FailureAlertPayload | null; attempts: number } | null>("export_ops_claim_alert_notification", {
     p_alert: ALERT,
     p_lease_seconds: 60,
     p_now: clock.now().toISOString(),
@@ -127,12 +127,12 @@ async function deliverNotification({ db, clock, logger, env }: Deps): Promise<Ex
   if (!owed) return null;
   try {
     await sendAlertWebhook(env.ALERT_WEBHOOK_URL, owed.state, owed.payload);
-    await db.call("finish_alert_notification", { p_alert: ALERT, p_state: owed.state, p_error: null });
+    await db.call("export_ops_finish_alert_notification", { p_alert: ALERT, p_state: owed.state, p_error: null });
     logger.info({ type: "alert_notification_sent", alert: ALERT, state: owed.state, attempts: owed.attempts + 1 });
     return { sent: true, state: owed.state };
   } catch (error) {
     const message = (error as Error).message;
-    await db.call("finish_alert_notification", { p_alert: ALERT, p_state: owed.state, p_error: message });
+    await db.call("export_ops_finish_alert_notification", { p_alert: ALERT, p_state: owed.state, p_error: message });
     logger.warn({ type: "alert_notification_failed", alert: ALERT, state: owed.state, attempts: owed.attempts + 1, error: message });
     return { sent: false, state: owed.state, error: message };
   }

@@ -67,7 +67,7 @@ export async function deleteLogsInBatches(
   let after: string | null = null;
   while (timeLeft()) {
     if (!options.archiveBucket) {
-      const step: { deleted: number; reached: string | null } = await db.call("delete_export_logs", {
+      const step: { deleted: number; reached: string | null } = await db.call("export_ops_delete_logs", {
         p_limit: batchSize,
         p_now: clock.now().toISOString(),
         p_after: after,
@@ -80,7 +80,7 @@ export async function deleteLogsInBatches(
       continue;
     }
 
-    const claimed = await db.call<ClaimedBatch>("claim_export_log_batch", {
+    const claimed = await db.call<ClaimedBatch>("export_ops_claim_log_batch", {
       p_limit: batchSize,
       p_lease_seconds: ARCHIVE_LEASE_SECONDS,
       p_now: clock.now().toISOString(),
@@ -97,12 +97,12 @@ export async function deleteLogsInBatches(
       const stored = decodeArchive(await storage.download(options.archiveBucket, name));
       verified = checkArchive(stored, claimed.rows);
     } catch (error) {
-      await db.call("release_export_log_batch", { p_batch: claimed.batch });
+      await db.call("export_ops_release_log_batch", { p_batch: claimed.batch });
       result.errors.push(`archive ${name} not written or not verified, its ${claimed.rows.length} logs were kept: ${(error as Error).message}`);
       logger.warn({ type: "log_archive_failed", object: name, rows: claimed.rows.length, error: (error as Error).message });
       return result;
     }
-    const deleted = await db.call<number>("delete_archived_export_logs", { p_batch: claimed.batch, p_export_ids: verified });
+    const deleted = await db.call<number>("export_ops_delete_archived_logs", { p_batch: claimed.batch, p_export_ids: verified });
     result.deleted += deleted;
     result.archived += deleted;
     result.archiveObjects.push(name);
@@ -126,7 +126,7 @@ export async function restoreArchive(deps: Pick<JobDeps, "db" | "storage">, buck
   const rows = decodeArchive(await deps.storage.download(bucket, name));
   let restored = 0;
   for (let i = 0; i < rows.length; i += 1000) {
-    restored += await deps.db.call<number>("restore_export_logs", { p_rows: rows.slice(i, i + 1000) });
+    restored += await deps.db.call<number>("export_ops_restore_logs", { p_rows: rows.slice(i, i + 1000) });
   }
   return { rows: rows.length, restored };
 }

@@ -38,7 +38,7 @@ export async function executeJob<S extends z.ZodType, R extends JobResult>(
   const logger = context.logger.child({ job: job.id, run_id: runId });
   const dryRun = Boolean((options as { dry_run?: boolean }).dry_run);
   const { db } = context.ports;
-  const start = await db.call<{ started: boolean; held_by?: string; lease_expires_at?: string }>("start_job_run", {
+  const start = await db.call<{ started: boolean; held_by?: string; lease_expires_at?: string }>("export_ops_start_run", {
     p_run_id: runId,
     p_job: job.id,
     p_trigger: context.trigger,
@@ -85,5 +85,5 @@ export async function executeJob<S extends z.ZodType, R extends JobResult>(
 }
 
 function finish(db: RunContext["ports"]["db"], runId: string, status: string, result: unknown, error: unknown, clock: Clock) {
-  return db.call("finish_job_run", { p_run_id: runId, p_status: status, p_result: result, p_error: error, p_now: clock.now().toISOString() });
+  return db.call("export_ops_finish_run", { p_run_id: runId, p_status: status, p_result: result, p_error: error, p_now: clock.now().toISOString() });
 }

@@ -39,7 +39,7 @@ export async function cleanupUserExportLogs(
   const { db, storage, env, logger } = deps;
   const bucket = env.EXPORTS_BUCKET;
 
-  const files = (await db.call<{ name: string }[]>("user_export_files", { p_user_id: userId, p_bucket: bucket })).map((f) => f.name);
+  const files = (await db.call<{ name: string }[]>("export_ops_user_files", { p_user_id: userId, p_bucket: bucket })).map((f) => f.name);
   // only the user's own folder, in the export layout: a log pointing elsewhere is reported, never followed
   const safe = files.filter((name) => unsafePathReason(name, { user_id: userId, format: formatOf(name) }) === null);
   const result: ErasureResult = {
@@ -65,7 +65,7 @@ export async function cleanupUserExportLogs(
   if (logs.finished) {
     let deleted: number;
     do {
-      deleted = await db.call<number>("delete_export_metrics", { p_user_id: userId, p_limit: METRICS_BATCH });
+      deleted = await db.call<number>("export_ops_delete_metrics", { p_user_id: userId, p_limit: METRICS_BATCH });
       result.metrics_deleted += deleted;
     } while (deleted === METRICS_BATCH);
   }

@@ -111,7 +111,7 @@ export class ExportMetricsService {
 
   private async store(metric: ExportMetric): Promise<RecordResult> {
     try {
-      const stored = await this.db.call<{ inserted: boolean; recorded_at: string }>("record_export_metric", {
+      const stored = await this.db.call<{ inserted: boolean; recorded_at: string }>("export_ops_record_metric", {
         p_export_id: metric.export_id,
         p_user_id: metric.user_id,
         p_format: metric.format,
@@ -137,7 +137,7 @@ export class ExportMetricsService {
 
   /** Totals, rates, duration and size figures, volumes, distribution, top users and failures for [from, to). */
   aggregate(period: { from: Date; to: Date; topUsers?: number }): Promise<MetricsSummary> {
-    return this.db.call<MetricsSummary>("export_metrics_summary", {
+    return this.db.call<MetricsSummary>("export_ops_metrics_summary", {
       p_from: period.from.toISOString(),
       p_to: period.to.toISOString(),
       p_top_users: period.topUsers ?? 10,
@@ -146,14 +146,14 @@ export class ExportMetricsService {
 
   /** The same duration figures read from hourly rollups only (percentiles from the duration histograms). */
   aggregateFromRollups(period: { from: Date; to: Date }): Promise<RollupSummary> {
-    return this.db.call<RollupSummary>("export_rollup_summary", { p_from: period.from.toISOString(), p_to: period.to.toISOString() });
+    return this.db.call<RollupSummary>("export_ops_rollup_summary", { p_from: period.from.toISOString(), p_to: period.to.toISOString() });
   }
 
   /** The failure rate over the window ending at `now`, judged against the threshold and minimum sample. */
   async checkFailureRate(window: { minutes?: number; now?: Date } = {}): Promise<FailureAlertPayload> {
     const end = window.now ?? new Date();
     const start = new Date(end.getTime() - (window.minutes ?? 60) * 60_000);
-    const counts = await this.db.call<{ total: number; failed: number }>("export_failure_counts", {
+    const counts = await this.db.call<{ total: number; failed: number }>("export_ops_failure_counts", {
       p_from: start.toISOString(),
       p_to: end.toISOString(),
     });
@@ -188,7 +188,7 @@ export class ExportMetricsService {
    */
   logCleanupStats(retention: { logDays: number; metricDays: number }, now = new Date()): Promise<LogCleanupStats> {
     const day = 86_400_000;
-    return this.db.call<LogCleanupStats>("export_log_cleanup_stats", {
+    return this.db.call<LogCleanupStats>("export_ops_log_cleanup_stats", {
       p_log_cutoff: new Date(now.getTime() - retention.logDays * day).toISOString(),
       p_metric_cutoff: new Date(now.getTime() - retention.metricDays * day).toISOString(),
     });
@@ -196,7 +196,7 @@ export class ExportMetricsService {
 
   /** Exports over the last `days` days (today included): total, average per day, and each day. */
   volumeStats(days: number, now = new Date()): Promise<{ days: number; total: number; avg_per_day: number; per_day: { day: string; exports: number }[] }> {
-    return this.db.call("export_volume_stats", { p_days: days, p_now: now.toISOString() });
+    return this.db.call("export_ops_volume_stats", { p_days: days, p_now: now.toISOString() });
   }
 }
 

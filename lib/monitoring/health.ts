@@ -70,7 +70,7 @@ export function judgeJob(job: JobForHealth, run: JobRunSummary | undefined, now:
 }
 
 export function jobRunSummaries(db: SqlApi, jobs: readonly JobForHealth[]): Promise<Record<string, JobRunSummary>> {
-  return db.call<Record<string, JobRunSummary>>("job_run_summary", { p_jobs: jobs.map((j) => j.id) });
+  return db.call<Record<string, JobRunSummary>>("export_ops_run_summary", { p_jobs: jobs.map((j) => j.id) });
 }
 
 export interface HealthReport {
@@ -93,7 +93,7 @@ export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], 
   }
   const [runs, alert] = await Promise.all([
     jobRunSummaries(db, jobs),
-    db.call<{ state: string } | null>("alert_status", { p_alert: "export_failure_rate" }),
+    db.call<{ state: string } | null>("export_ops_alert_status", { p_alert: "export_failure_rate" }),
   ]);
   const at = now();
   const judged = jobs.map((job) => judgeJob(job, runs[job.id], at));

@@ -1,7 +1,7 @@
 /**
  * Prometheus exposition for /api/metrics, built with prom-client from the database on every scrape (functions are
  * ephemeral: in-memory counters would start from zero on every cold start and differ between instances).
- * Counters come from `job_totals`, which only ever grows; gauges from the run history and the live tables.
+ * Counters come from `export_ops_job_totals`, which only ever grows; gauges from the run history and the live tables.
  * Series about one job carry `cron_job` (not `job`, which Prometheus sets to the scrape job).
  */
 import { Counter, Gauge, Registry } from "prom-client";
@@ -18,7 +18,7 @@ interface OpsSnapshot {
   rollup_hours_pending: number;
 }
 
-/** job_totals metric → exposed counter, per job (the same result field means different things per job). */
+/** export_ops_job_totals metric → exposed counter, per job (the same result field means different things per job). */
 const COUNTERS: Record<string, Record<string, { name: string; help: string }>> = {
   "export-file-cleanup": {
     deleted_count: { name: "export_ops_files_deleted_total", help: "Export files deleted from Storage by the file cleanup" },
@@ -46,7 +46,7 @@ export async function renderMetrics(
   const started = Date.now();
   const [runs, ops] = await Promise.all([
     jobRunSummaries(db, jobs),
-    db.call<OpsSnapshot>("ops_metrics", { p_file_retention_hours: config.fileRetentionHours, p_log_retention_days: config.logRetentionDays }),
+    db.call<OpsSnapshot>("export_ops_metrics_snapshot", { p_file_retention_hours: config.fileRetentionHours, p_log_retention_days: config.logRetentionDays }),
   ]);
   const at = now();
   const registry = new Registry();

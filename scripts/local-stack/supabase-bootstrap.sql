@@ -3,11 +3,18 @@
 -- Supabase's default privileges (anon and authenticated get everything in `public` unless a migration revokes
 -- it), so the migrations' revokes and RLS are tested against the same starting point as production.
 
-create role anon nologin noinherit;
-create role authenticated nologin noinherit;
-create role service_role nologin noinherit bypassrls;
-create role authenticator login noinherit password '{{authenticator_password}}';
-grant anon, authenticated, service_role to authenticator;
+-- Roles belong to the cluster: a second database in it (the install tests make fresh ones) finds them there.
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'anon') then
+    create role anon nologin noinherit;
+    create role authenticated nologin noinherit;
+    create role service_role nologin noinherit bypassrls;
+    create role authenticator login noinherit password '{{authenticator_password}}';
+    grant anon, authenticated, service_role to authenticator;
+  end if;
+end
+$$;
 
 grant usage on schema public to anon, authenticated, service_role;
 alter default privileges in schema public grant all on tables to anon, authenticated, service_role;

@@ -1,0 +1,94 @@
+-- export-ops: uninstall. Removes every object export-ops' migrations created, and nothing else: its functions,
+-- its own tables (with their indexes, policies and triggers), `export_metrics`, and the Storage buckets it created
+-- when they are empty. Grants and default privileges of the host's objects were never changed, so there is
+-- nothing of the host's to restore.
+--
+-- `export_logs` is the host app's audit log of exports: it is kept (with its indexes and its owner-read policy,
+-- so the host app and its users see it as before) unless the operator opts in before running this file:
+--
+--   set export_ops.uninstall_drop_export_logs = 'true';
+--
+-- Run it as the database owner (SQL editor, or `psql "$DATABASE_URL" -f supabase/uninstall.sql`). It runs in one
+-- transaction: it removes everything or nothing. Running it twice is harmless.
+begin;
+
+drop function if exists
+  public.export_ops_ping,
+  public.export_ops_file_cleanup_batch,
+  public.export_ops_file_cleanup_preview,
+  public.export_ops_find_orphan_objects,
+  public.export_ops_record_metric,
+  public.export_ops_metrics_summary,
+  public.export_ops_failure_counts,
+  public.export_ops_volume_stats,
+  public.export_ops_duration_bounds,
+  public.export_ops_histogram_quantile,
+  public.export_ops_rollup_metrics,
+  public.export_ops_rollup_summary,
+  public.export_ops_evaluate_alert,
+  public.export_ops_claim_alert_notification,
+  public.export_ops_finish_alert_notification,
+  public.export_ops_alert_status,
+  public.export_ops_log_is_removable,
+  public.export_ops_log_cleanup_stats,
+  public.export_ops_delete_logs,
+  public.export_ops_claim_log_batch,
+  public.export_ops_delete_archived_logs,
+  public.export_ops_release_log_batch,
+  public.export_ops_delete_metrics,
+  public.export_ops_restore_logs,
+  public.export_ops_user_files,
+  public.export_ops_start_run,
+  public.export_ops_finish_run,
+  public.export_ops_prune_runs,
+  public.export_ops_run_summary,
+  public.export_ops_metrics_snapshot;
+
+-- Buckets export-ops created, while they hold no object (a bucket with files is kept and named in a notice;
+-- empty it through the Storage API and delete it in the dashboard). Supabase refuses SQL deletes from its
+-- storage tables unless `storage.allow_delete_query` is set for the transaction; an empty bucket loses nothing.
+do $$
+declare
+  v_created text[];
+  v_kept text[];
+begin
+  if to_regclass('public.export_ops_installation') is null then
+    return;
+  end if;
+  select created_buckets into v_created from public.export_ops_installation;
+  select array_agg(b.id order by b.id) into v_kept
+  from storage.buckets b
+  where b.id = any (v_created) and exists (select 1 from storage.objects o where o.bucket_id = b.id);
+  perform set_config('storage.allow_delete_query', 'true', true);
+  delete from storage.buckets b
+  where b.id = any (v_created) and not exists (select 1 from storage.objects o where o.bucket_id = b.id);
+  perform set_config('storage.allow_delete_query', 'false', true);
+  if v_kept is not null then
+    raise notice 'export-ops: kept bucket(s) % because they still hold objects', v_kept;
+  end if;
+end
+$$;
+
+drop table if exists
+  public.export_ops_file_cleanup,
+  public.export_ops_archive_claims,
+  public.export_ops_metric_rollups,
+  public.export_ops_metric_hours,
+  public.export_ops_alerts,
+  public.export_ops_runs,
+  public.export_ops_leases,
+  public.export_ops_job_totals,
+  public.export_metrics,
+  public.export_ops_installation;
+
+do $$
+begin
+  if coalesce(current_setting('export_ops.uninstall_drop_export_logs', true), '') = 'true' then
+    drop table if exists public.export_logs;
+  else
+    raise notice 'export-ops: kept public.export_logs (set export_ops.uninstall_drop_export_logs = ''true'' to drop it)';
+  end if;
+end
+$$;
+
+commit;

@@ -1,0 +1,219 @@
+/**
+ * export-ops is installed into a Supabase project that already holds an app. Each test builds a fresh database
+ * the way such a project looks (Supabase's starting point plus test/fixtures/host-app.sql: RLS with a helper
+ * function, RPCs, tables named `cron_runs` and `alert_state`, a function in a second schema) and checks that
+ * installing, upgrading and uninstalling export-ops leaves the host's objects, privileges and behaviour as they
+ * were — by comparing snapshots of the catalog and by running the host's queries as its users.
+ */
+import { readFileSync } from "node:fs";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { postgresMajor } from "../scripts/local-stack";
+import { applySqlFile, migrations, UNINSTALL_SQL } from "../scripts/local-stack/migrate";
+import { ADA, catalogSnapshot, freshDatabase, hostBehaviour, hostPart, isExportOps, type HostDatabase } from "./helpers/host-database";
+import { closeSql, sql, stack, userHeaders } from "./helpers/stack";
+
+let db: HostDatabase | undefined;
+afterEach(async () => {
+  await db?.drop();
+  db = undefined;
+});
+afterAll(closeSql);
+
+async function installAll(client: HostDatabase["client"]): Promise<void> {
+  for (const m of migrations()) await applySqlFile(client, m.name, m.sql);
+}
+
+const uninstall = (client: HostDatabase["client"]) => applySqlFile(client, "uninstall", readFileSync(UNINSTALL_SQL, "utf8"));
+
+describe("installing into a host's project", () => {
+  it.runIf(stack.standIn)("runs on the Postgres major the local stack was asked for (17, or 15 with EXPORT_OPS_PG_MAJOR=15)", async () => {
+    const { rows } = await sql().query("select current_setting('server_version_num')::int / 10000 as major");
+    expect(rows[0].major).toBe(postgresMajor());
+  });
+
+  it("leaves the host's objects, privileges and behaviour exactly as they were, after every migration", async () => {
+    db = await freshDatabase();
+    const before = await catalogSnapshot(db.client);
+    const behaviour = await hostBehaviour(db.client);
+    // the probes do see the host's data and its refusals: they would notice a lost grant
+    expect(JSON.stringify(behaviour)).toContain('"ada-1"');
+    expect(JSON.stringify(behaviour)).toContain('"error":"42501"');
+
+    for (const m of migrations()) {
+      await applySqlFile(db.client, m.name, m.sql);
+      expect({ migration: m.name, snapshot: hostPart(await catalogSnapshot(db.client)) }).toEqual({ migration: m.name, snapshot: before });
+      expect({ migration: m.name, behaviour: await hostBehaviour(db.client) }).toEqual({ migration: m.name, behaviour });
+    }
+  });
+
+  it("creates only names of its own, and no default privileges", async () => {
+    db = await freshDatabase();
+    const before = await catalogSnapshot(db.client);
+    await installAll(db.client);
+    const after = await catalogSnapshot(db.client);
+
+    const added = (key: "relations" | "functions" | "policies") =>
+      after[key].map((o) => o.name).filter((name) => !before[key].some((o) => o.name === name));
+    for (const key of ["relations", "functions", "policies"] as const) {
+      expect(added(key).length).toBeGreaterThan(0);
+      expect(added(key).filter((name) => !isExportOps(name))).toEqual([]);
+    }
+    expect(after.default_acls).toEqual(before.default_acls);
+    expect(after.schemas).toEqual(before.schemas);
+    // the host's own tables with generic names are still its own
+    const { rows } = await db.client.query("select job from public.cron_runs order by id");
+    expect(rows).toEqual([{ job: "nightly-digest" }, { job: "nightly-digest" }]);
+  });
+
+  it("gives a function the host creates after the install Supabase's default privileges", async () => {
+    db = await freshDatabase();
+    await installAll(db.client);
+    await db.client.query("create function public.host_added_later() returns int language sql as $$ select 7 $$");
+    const { rows } = await db.client.query(
+      `select r as role, has_function_privilege(r, 'public.host_added_later()', 'execute') as can
+       from unnest(array['anon', 'authenticated', 'service_role']) r`,
+    );
+    expect(rows).toEqual([
+      { role: "anon", can: true },
+      { role: "authenticated", can: true },
+      { role: "service_role", can: true },
+    ]);
+  });
+
+  it("records only the buckets it created", async () => {
+    db = await freshDatabase();
+    await db.client.query("insert into storage.buckets (id, name) values ('exports', 'exports')");
+    await installAll(db.client);
+    const { rows } = await db.client.query("select created_buckets from public.export_ops_installation");
+    expect(rows).toEqual([{ created_buckets: ["export-archive"] }]);
+  });
+});
+
+describe("through the real PostgREST of the local stack (host fixture installed before the migrations)", () => {
+  it("serves a function created in public after the install to a signed-in user", async () => {
+    await sql().query("create function public.host_feature_flag() returns text language sql stable as $$ select 'on' $$");
+    try {
+      await sql().query("notify pgrst, 'reload schema'");
+      let res: Response | undefined;
+      for (let i = 0; i < 50; i++) {
+        res = await fetch(`${stack.SUPABASE_URL}/rest/v1/rpc/host_feature_flag`, {
+          method: "POST",
+          headers: { ...userHeaders(ADA), "content-type": "application/json" },
+          body: "{}",
+        });
+        if (res.status !== 404) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(res!.status).toBe(200);
+      expect(await res!.json()).toBe("on");
+    } finally {
+      await sql().query("drop function public.host_feature_flag()");
+    }
+  });
+
+  it("still serves the host's RPC and RLS to its users", async () => {
+    const res = await fetch(`${stack.SUPABASE_URL}/rest/v1/rpc/my_project_count`, {
+      method: "POST",
+      headers: { ...userHeaders(ADA), "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toBe(2);
+  });
+
+  it("holds only Supabase's own default privileges: none that the migrations created", async () => {
+    const { rows } = await sql().query(
+      "select coalesce(defaclnamespace::regnamespace::text, '') as schema, defaclobjtype as type from pg_default_acl order by 1, 2",
+    );
+    // exactly the three that scripts/local-stack/supabase-bootstrap.sql sets, as Supabase does, for `public`
+    expect(rows).toEqual([
+      { schema: "public", type: "S" },
+      { schema: "public", type: "f" },
+      { schema: "public", type: "r" },
+    ]);
+  });
+});
+
+describe("upgrading", () => {
+  it("keeps the host app's export data through every later migration", async () => {
+    db = await freshDatabase();
+    const [first, ...rest] = migrations();
+    await applySqlFile(db.client, first!.name, first!.sql);
+    await db.client.query(`
+      insert into public.export_logs (user_id, format, status, conversation_count, file_path, completed_at)
+      select gen_random_uuid(), 'csv', 'completed', n, 'u/' || n || '.csv', now() - make_interval(hours => n) from generate_series(1, 50) n;
+      insert into public.export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms)
+      select gen_random_uuid(), gen_random_uuid(), 'json', 'completed', n, 'small', 100 + n from generate_series(1, 50) n;`);
+    const read = async () =>
+      (await db!.client.query("select (select jsonb_agg(l order by file_path) from export_logs l) as logs, (select jsonb_agg(m order by id) from export_metrics m) as metrics")).rows[0];
+    const seeded = await read();
+    for (const m of rest) await applySqlFile(db.client, m.name, m.sql);
+    expect(await read()).toEqual(seeded);
+  });
+});
+
+describe("uninstalling", () => {
+  async function installWithData(client: HostDatabase["client"]): Promise<void> {
+    await installAll(client);
+    const run = "00000000-0000-4000-b000-000000000001";
+    await client.query(`
+      insert into public.export_logs (user_id, format, status, conversation_count, file_path, completed_at)
+      values (gen_random_uuid(), 'csv', 'completed', 3, 'u/1.csv', now() - interval '3 days');
+      select public.export_ops_record_metric(gen_random_uuid(), gen_random_uuid(), 'csv', 'completed', 3, 'small', 120);
+      select public.export_ops_start_run('${run}', 'export-file-cleanup', 'manual', false, 600);
+      select public.export_ops_file_cleanup_batch('${run}', 24, 10);
+      select public.export_ops_finish_run('${run}', 'succeeded', '{"deleted_count": 0}');
+      select public.export_ops_evaluate_alert('export_failure_rate', true, '{}');`);
+  }
+
+  it("with export_logs opted in, leaves the database exactly as it was before the install", async () => {
+    db = await freshDatabase();
+    const before = await catalogSnapshot(db.client);
+    await installWithData(db.client);
+    await db.client.query("set export_ops.uninstall_drop_export_logs = 'true'");
+    await uninstall(db.client);
+    expect(await catalogSnapshot(db.client)).toEqual(before);
+    expect(await hostBehaviour(db.client)).toEqual(await hostBehaviourOfFresh());
+  });
+
+  it("keeps export_logs (its rows, indexes and owner-read policy) by default, and removes the rest", async () => {
+    db = await freshDatabase();
+    const before = await catalogSnapshot(db.client);
+    await installWithData(db.client);
+    await uninstall(db.client);
+    const after = await catalogSnapshot(db.client);
+    expect(hostPart(after)).toEqual(before);
+    expect(after.relations.filter((r) => isExportOps(r.name)).map((r) => r.name)).toEqual([
+      "public.export_logs",
+      "public.export_logs_pkey",
+      "public.export_ops_logs_completed_idx",
+      "public.export_ops_logs_created_idx",
+      "public.export_ops_logs_file_path_idx",
+      "public.export_ops_logs_user_idx",
+    ]);
+    expect(after.policies.map((p) => p.name)).toContain("export_logs.export_ops_logs_owner_read");
+    expect(after.functions.filter((f) => isExportOps(f.name))).toEqual([]);
+    const { rows } = await db.client.query("select count(*)::int as n from public.export_logs");
+    expect(rows[0].n).toBe(1);
+  });
+
+  it("keeps a bucket it created while it still holds objects, and a second run changes nothing more", async () => {
+    db = await freshDatabase();
+    await installAll(db.client);
+    await db.client.query("insert into storage.objects (bucket_id, name) values ('exports', 'u/left-behind.csv')");
+    await uninstall(db.client);
+    await uninstall(db.client);
+    const { rows } = await db.client.query("select id from storage.buckets order by id");
+    expect(rows.map((r) => r.id)).toEqual(["avatars", "exports"]);
+  });
+});
+
+/** The host fixture's behaviour in a database export-ops never touched. */
+async function hostBehaviourOfFresh(): Promise<unknown[]> {
+  const fresh = await freshDatabase();
+  try {
+    return await hostBehaviour(fresh.client);
+  } finally {
+    await fresh.drop();
+  }
+}
