@@ -28,8 +28,11 @@ describe("parseEnv", () => {
       EXPORT_METRICS_RETENTION_DAYS: 90,
       FAILURE_RATE_THRESHOLD: 0.1,
       FAILURE_RATE_MIN_SAMPLE: 20,
+      EXPORT_SILENCE_ALERT_HOURS: 6,
+      EXPORT_STUCK_HOURS: 24,
       ALERT_WEBHOOK_URL: undefined,
       METRICS_TOKEN: undefined,
+      HEALTH_TOKEN: undefined,
       LOG_LEVEL: "info",
     });
   });

@@ -3,7 +3,7 @@
  * and described in .env.example. Errors name the variable and what is wrong with it, never its value.
  */
 import { z } from "zod";
-import { ConfigError } from "./errors";
+import { ConfigError, NotFoundError } from "./errors";
 
 /** CRON_SECRET is checked on its own first, so a cron route can refuse to run before anything else is read. */
 export const cronSecretSchema = z
@@ -39,8 +39,11 @@ export const settingsSchema = z.object({
     .max(1, { error: "must be at most 1 (a fraction, 0.1 = 10%)" })
     .default(0.1),
   FAILURE_RATE_MIN_SAMPLE: positiveInt(20),
+  EXPORT_SILENCE_ALERT_HOURS: positiveInt(6),
+  EXPORT_STUCK_HOURS: positiveInt(24),
   ALERT_WEBHOOK_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),
+  HEALTH_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -79,11 +82,15 @@ export function getCronSecret(): string {
   return parsed.data;
 }
 
-/** The bearer for /api/metrics; throws ConfigError when it is not set (the endpoint is then off). */
-export function getMetricsToken(): string {
-  const token = getEnv().METRICS_TOKEN;
-  if (!token) throw new ConfigError("METRICS_TOKEN is not set: /api/metrics is off");
-  return token;
+/**
+ * The read-only bearer of /api/metrics (METRICS_TOKEN) or /api/health/detailed (HEALTH_TOKEN), read on its own
+ * so that nothing else about the environment is looked at before a caller is authenticated. Throws NotFoundError
+ * while the token is unset or unusable: the endpoint is off and answers as if it did not exist.
+ */
+export function getReadToken(name: "METRICS_TOKEN" | "HEALTH_TOKEN"): string {
+  const parsed = settingsSchema.shape[name].safeParse(process.env[name]);
+  if (!parsed.success || !parsed.data) throw new NotFoundError();
+  return parsed.data;
 }
 
 /** The log level, read without validating the rest of the environment (the logger must work when it is bad). */
@@ -98,7 +105,7 @@ export function assertBuildEnv(): void {
   parseWith(envSchema, process.env);
 }
 
-const secretNames = ["CRON_SECRET", "SUPABASE_SERVICE_ROLE_KEY", "METRICS_TOKEN", "ALERT_WEBHOOK_URL"] as const;
+const secretNames = ["CRON_SECRET", "SUPABASE_SERVICE_ROLE_KEY", "METRICS_TOKEN", "HEALTH_TOKEN", "ALERT_WEBHOOK_URL"] as const;
 
 /** Current values of the secret variables, for the logger's last-line scrub (short values are ignored). */
 export function secretValues(): string[] {

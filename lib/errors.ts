@@ -5,6 +5,7 @@
 export const errorStatus = {
   bad_request: 400,
   unauthorized: 401,
+  not_found: 404,
   config_error: 500,
   database_error: 502,
   storage_error: 502,
@@ -41,6 +42,13 @@ export class ConfigError extends AppError {
 export class ValidationError extends AppError {
   constructor(message: string, details?: Record<string, unknown>) {
     super("bad_request", message, { details });
+  }
+}
+
+/** An endpoint that is off (its token is not configured): answered like a path that does not exist. */
+export class NotFoundError extends AppError {
+  constructor(message = "Not found") {
+    super("not_found", message);
   }
 }
 

@@ -27,11 +27,22 @@ export interface ObjectStorage {
   download(bucket: string, path: string): Promise<Uint8Array>;
 }
 
+/**
+ * The app's clock: time budgets and log times. Leases, claims, hour boundaries and run times are the database's
+ * (`now()` in SQL). A test clock may also set `sqlNow`, the time SQL functions then take as "now" (their `p_now`);
+ * the system clock never does.
+ */
 export interface Clock {
   now(): Date;
+  sqlNow?: () => Date;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/** The `p_now` argument for SQL functions: nothing (the database's own clock) unless a test clock sets one. */
+export function sqlTime(clock: Clock): { p_now?: string } {
+  return clock.sqlNow ? { p_now: clock.sqlNow().toISOString() } : {};
+}
 
 /** Everything a job may use; each job narrows this to the parts it needs. */
 export interface JobDeps {

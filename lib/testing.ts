@@ -5,7 +5,7 @@ import type { Clock } from "./ports";
 
 export function fixedClock(iso: string): Clock & { advance(ms: number): void } {
   let now = new Date(iso).getTime();
-  return { now: () => new Date(now), advance: (ms) => void (now += ms) };
+  return { now: () => new Date(now), sqlNow: () => new Date(now), advance: (ms) => void (now += ms) };
 }
 
 /** A clock that moves `stepMs` forward at every reading: cuts a run short after a known number of readings. */

@@ -49,12 +49,14 @@ try {
   step("Starting the app (next dev)");
   const cronSecret = randomBytes(24).toString("base64url");
   const metricsToken = randomBytes(24).toString("base64url");
+  const healthToken = randomBytes(24).toString("base64url");
   app = await startNextApp("dev", {
     NODE_ENV: "development",
     SUPABASE_URL: stack.env.SUPABASE_URL,
     SUPABASE_SERVICE_ROLE_KEY: stack.env.SUPABASE_SERVICE_ROLE_KEY,
     CRON_SECRET: cronSecret,
     METRICS_TOKEN: metricsToken,
+    HEALTH_TOKEN: healthToken,
     ALERT_WEBHOOK_URL: webhookUrl,
     EXPORT_ARCHIVE_BUCKET: "export-archive",
     LOG_LEVEL: "info",
@@ -132,7 +134,7 @@ try {
     "select job, trigger, status, dry_run from export_ops_runs order by started_at",
   );
   for (const r of runs.rows) console.log(`export_ops_runs: ${r.job} trigger=${r.trigger} status=${r.status}${r.dry_run ? " (dry run)" : ""}`);
-  const health = await fetch(`${appUrl}/api/health/detailed`, { headers: { authorization: `Bearer ${cronSecret}` } });
+  const health = await fetch(`${appUrl}/api/health/detailed`, { headers: { authorization: `Bearer ${healthToken}` } });
   const report = (await health.json()) as { status: string; database: unknown; jobs: { job: string; status: string; last_success_at: string | null }[] };
   console.log(`\nGET /api/health/detailed → HTTP ${health.status}: ${report.status}, database ${JSON.stringify(report.database)}`);
   for (const j of report.jobs) console.log(`  ${j.job}: ${j.status} (last success ${j.last_success_at ?? "never"})`);

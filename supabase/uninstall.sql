@@ -20,6 +20,7 @@ drop function if exists
   public.export_ops_record_metric,
   public.export_ops_metrics_summary,
   public.export_ops_failure_counts,
+  public.export_ops_export_silence,
   public.export_ops_volume_stats,
   public.export_ops_duration_bounds,
   public.export_ops_histogram_quantile,
@@ -38,10 +39,14 @@ drop function if exists
   public.export_ops_delete_metrics,
   public.export_ops_restore_logs,
   public.export_ops_user_files,
+  public.export_ops_count,
+  public.export_ops_close_abandoned_runs,
   public.export_ops_start_run,
+  public.export_ops_record_refused_run,
   public.export_ops_finish_run,
   public.export_ops_prune_runs,
   public.export_ops_run_summary,
+  public.export_ops_exports_stuck,
   public.export_ops_metrics_snapshot;
 
 -- Buckets export-ops created, while they hold no object (a bucket with files is kept and named in a notice;

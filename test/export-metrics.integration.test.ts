@@ -294,7 +294,7 @@ describe("hourly rollups", () => {
   it("gives identical rollups with no duplicates when two runs overlap", async () => {
     const rows = makeRows(2000, 0, 48);
     await insertRows(rows);
-    const clock = fixedClock(at(48, 1).toISOString());
+    const clock = fixedClock(at(48, 6).toISOString());
     // outside the runner, so the job's lease does not turn one away: the SQL alone must keep them apart
     const [a, b] = await Promise.all([runWithoutLease(exportMetricsAggregate, {}, { clock }), runWithoutLease(exportMetricsAggregate, {}, { clock })]);
     expect(a.hours_rolled_up + b.hours_rolled_up).toBe(48);
@@ -309,7 +309,7 @@ describe("hourly rollups", () => {
   it("keeps duration histograms that give day and week percentiles without the raw rows", async () => {
     const rows = makeRows(3000, 0, 24 * 7);
     await insertRows(rows);
-    await runJob(exportMetricsAggregate, {}, { clock: fixedClock(at(24 * 7, 1).toISOString()) });
+    await runJob(exportMetricsAggregate, {}, { clock: fixedClock(at(24 * 7, 6).toISOString()) });
     await sql().query("truncate export_metrics");
     const { svc } = service();
 
@@ -388,12 +388,12 @@ describe("failure-rate alert", () => {
     const fired = await run(2);
     expect(fired.alert).toMatchObject({ state: "firing", transition: "fired", failure_rate: 0.2, failed_count: 8, total_count: 40, severity: "critical" });
     expect(fired.alert.message).toBe("Export failure rate (20.00%) exceeds threshold (10.00%)");
-    expect(fired.notification).toEqual({ sent: true, state: "firing" });
+    expect(fired.notifications).toEqual([{ alert: "export_failure_rate", sent: true, state: "firing" }]);
 
     await exportsInHour(3, 40, 6);
     const still = await run(3);
     expect(still.alert).toMatchObject({ state: "firing", transition: null, severity: "high" });
-    expect(still.notification).toBeNull();
+    expect(still.notifications).toEqual([]);
 
     await exportsInHour(4, 40, 1);
     const resolved = await run(4);
@@ -402,7 +402,7 @@ describe("failure-rate alert", () => {
 
     expect(received.map((r) => r.export_ops.state)).toEqual(["firing", "ok"]);
     expect(received[0]!.text).toContain("Export failure rate (20.00%) exceeds threshold (10.00%)");
-    const { rows } = await sql().query("select state, notified_state, notify_attempts from export_ops_alerts");
+    const { rows } = await sql().query("select state, notified_state, notify_attempts from export_ops_alerts where alert = 'export_failure_rate'");
     expect(rows).toEqual([{ state: "ok", notified_state: "ok", notify_attempts: 0 }]);
   });
 
@@ -418,17 +418,17 @@ describe("failure-rate alert", () => {
     mode = "hang";
     const first = await run(1);
     expect(first.alert.transition).toBe("fired");
-    expect(first.notification).toEqual({ sent: false, state: "firing", error: "webhook timed out after 5000 ms" });
+    expect(first.notifications).toEqual([{ alert: "export_failure_rate", sent: false, state: "firing", error: "webhook timed out after 5000 ms" }]);
     expect(JSON.stringify(first)).not.toContain("secret-path");
 
     mode = "fail";
     const second = await run(1);
-    expect(second.notification).toEqual({ sent: false, state: "firing", error: "webhook answered HTTP 500" });
+    expect(second.notifications).toEqual([{ alert: "export_failure_rate", sent: false, state: "firing", error: "webhook answered HTTP 500" }]);
 
     mode = "ok";
     const third = await run(1);
-    expect(third.notification).toEqual({ sent: true, state: "firing" });
-    expect((await run(1)).notification).toBeNull();
+    expect(third.notifications).toEqual([{ alert: "export_failure_rate", sent: true, state: "firing" }]);
+    expect((await run(1)).notifications).toEqual([]);
     expect(received.map((r) => r.export_ops.state)).toEqual(["firing"]);
   }, 30_000);
 });

@@ -160,7 +160,7 @@ describe("uninstalling", () => {
       insert into public.export_logs (user_id, format, status, conversation_count, file_path, completed_at)
       values (gen_random_uuid(), 'csv', 'completed', 3, 'u/1.csv', now() - interval '3 days');
       select public.export_ops_record_metric(gen_random_uuid(), gen_random_uuid(), 'csv', 'completed', 3, 'small', 120);
-      select public.export_ops_start_run('${run}', 'export-file-cleanup', 'manual', false, 600);
+      select public.export_ops_start_run('${run}', 'export-file-cleanup', 'manual', false, 300);
       select public.export_ops_file_cleanup_batch('${run}', 24, 10);
       select public.export_ops_finish_run('${run}', 'succeeded', '{"deleted_count": 0}');
       select public.export_ops_evaluate_alert('export_failure_rate', true, '{}');`);
@@ -189,6 +189,7 @@ describe("uninstalling", () => {
       "public.export_ops_logs_completed_idx",
       "public.export_ops_logs_created_idx",
       "public.export_ops_logs_file_path_idx",
+      "public.export_ops_logs_in_progress_idx",
       "public.export_ops_logs_user_idx",
     ]);
     expect(after.policies.map((p) => p.name)).toContain("export_logs.export_ops_logs_owner_read");

@@ -14,6 +14,7 @@ import { closeSql, sql, stack, standIn } from "./helpers/stack";
 
 const CRON_SECRET = "operations-test-cron-secret";
 const METRICS_TOKEN = "operations-test-metrics-token";
+const HEALTH_TOKEN = "operations-test-health-token";
 
 async function runs(job: string) {
   const { rows } = await sql().query("select run_id, trigger, status, dry_run, result, error, finished_at from export_ops_runs where job = $1 order by started_at", [job]);
@@ -21,12 +22,13 @@ async function runs(job: string) {
 }
 
 beforeEach(async () => {
-  await resetData();
   await standIn.clearFaults();
+  await resetData();
   vi.stubEnv("SUPABASE_URL", stack.SUPABASE_URL);
   vi.stubEnv("SUPABASE_SERVICE_ROLE_KEY", stack.SUPABASE_SERVICE_ROLE_KEY);
   vi.stubEnv("CRON_SECRET", CRON_SECRET);
   vi.stubEnv("METRICS_TOKEN", METRICS_TOKEN);
+  vi.stubEnv("HEALTH_TOKEN", HEALTH_TOKEN);
 });
 afterEach(() => vi.unstubAllEnvs());
 afterAll(closeSql);
@@ -46,15 +48,23 @@ describe("run history", () => {
     expect(real.deleted_count).toBe(5);
   });
 
-  it("records a run that left work or failures as partial, and one that threw as failed with its error", async () => {
+  it("records progress with failures as partial, failures without progress as failed, and a run that threw as failed", async () => {
     await seedExports({ count: 3, ageHours: 30, withFiles: true });
+    // one batch of three fails: some progress
     await standIn.addFault({ method: "DELETE", pathPrefix: "/storage/v1/object/exports", status: 500, times: 1 });
-    await runJob(exportFileCleanup, { sweep_orphans: "false" });
+    expect(await runJob(exportFileCleanup, { sweep_orphans: "false", batch_size: "1" })).toMatchObject({ deleted_count: 2, failed_count: 1 });
+    // every delete fails: no progress at all
+    await seedExports({ count: 30, ageHours: 30, withFiles: true });
+    await standIn.addFault({ method: "DELETE", pathPrefix: "/storage/v1/object/exports", status: 500, times: 100 });
+    // (the batch that failed above stays claimed by its run until its lease expires)
+    expect(await runJob(exportFileCleanup, { sweep_orphans: "false" })).toMatchObject({ deleted_count: 0, failed_count: 30 });
+    await standIn.clearFaults();
     await standIn.addFault({ pathPrefix: "/rest/v1/rpc/export_ops_file_cleanup_batch", status: 500, times: 1 });
     await expect(runJob(exportFileCleanup, {})).rejects.toBeInstanceOf(DatabaseError);
     const history = await runs("export-file-cleanup");
-    expect(history.map((r) => r.status)).toEqual(["partial", "failed"]);
-    expect(history[1].error).toMatchObject({ code: "database_error" });
+    expect(history.map((r) => r.status)).toEqual(["partial", "failed", "failed"]);
+    expect(history[1].error).toBeNull();
+    expect(history[2].error).toMatchObject({ code: "database_error" });
   });
 
   it("recognises Vercel Cron by its user agent and schedule header; anything else is manual", async () => {
@@ -70,7 +80,7 @@ describe("run history", () => {
   it("keeps history bounded but always keeps each job's latest success", async () => {
     const old = new Date(Date.now() - 200 * 86_400_000);
     for (const [status, days] of [["succeeded", 200], ["failed", 199], ["succeeded", 198], ["failed", 197]] as const) {
-      await sql().query("insert into export_ops_runs (run_id, job, trigger, started_at, finished_at, status) values ($1, 'export-log-cleanup', 'vercel_cron', $2, $2, $3)", [
+      await sql().query("insert into export_ops_runs (run_id, job, trigger, started_at, finished_at, deadline_at, status) values ($1, 'export-log-cleanup', 'vercel_cron', $2, $2, $2, $3)", [
         randomUUID(),
         new Date(Date.now() - days * 86_400_000),
         status,
@@ -123,7 +133,7 @@ describe("health and metrics", () => {
   const clock = fixedClock(now.toISOString());
 
   async function history(job: string, finishedAt: string, status = "succeeded") {
-    await sql().query("insert into export_ops_runs (run_id, job, trigger, started_at, finished_at, status) values ($1, $2, 'vercel_cron', $3::timestamptz - interval '2 seconds', $3, $4)", [
+    await sql().query("insert into export_ops_runs (run_id, job, trigger, started_at, finished_at, deadline_at, status) values ($1, $2, 'vercel_cron', $3::timestamptz - interval '2 seconds', $3, $3, $4)", [
       randomUUID(),
       job,
       finishedAt,
@@ -138,10 +148,10 @@ describe("health and metrics", () => {
     await history("export-file-cleanup", "2026-03-10T02:00:30Z");
     await history("export-log-cleanup", "2026-03-01T03:01:00Z");
     await history("export-metrics-aggregate", "2026-03-10T12:00:20Z");
-    const res = await get(healthDetailed({ clock }), CRON_SECRET);
+    const res = await get(healthDetailed({ clock }), HEALTH_TOKEN);
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toMatchObject({ status: "healthy", database: { reachable: true, latency_ms: expect.any(Number) }, alert_firing: false });
+    expect(body).toMatchObject({ status: "healthy", database: { reachable: true, latency_ms: expect.any(Number) }, alerts: {}, exports_stuck: 0 });
     expect(body.jobs.map((j: { job: string; status: string }) => [j.job, j.status])).toEqual([
       ["export-file-cleanup", "ok"],
       ["export-log-cleanup", "ok"],
@@ -153,7 +163,7 @@ describe("health and metrics", () => {
     await history("export-file-cleanup", "2026-03-10T02:00:30Z");
     await history("export-log-cleanup", "2026-03-01T03:01:00Z");
     await history("export-metrics-aggregate", "2026-03-10T09:00:00Z"); // the 10:00, 11:00 and 12:00 runs never came
-    const res = await get(healthDetailed({ clock }), CRON_SECRET);
+    const res = await get(healthDetailed({ clock }), HEALTH_TOKEN);
     expect(res.status).toBe(503);
     const body = await res.json();
     expect(body.status).toBe("unhealthy");
@@ -173,17 +183,19 @@ describe("health and metrics", () => {
     expect(text).toContain('export_ops_job_overdue{cron_job="export-file-cleanup"} 0');
   });
 
-  it("is degraded when a job never succeeded or its last run failed", async () => {
+  it("is degraded when a job's last real run failed; a job installed since its last scheduled time awaits its first run", async () => {
+    await sql().query("update export_ops_installation set installed_at = '2026-03-10T08:00:00Z'");
     await history("export-file-cleanup", "2026-03-10T02:00:30Z", "failed");
     await history("export-metrics-aggregate", "2026-03-10T12:00:20Z");
-    const body = await (await get(healthDetailed({ clock }), CRON_SECRET)).json();
+    const body = await (await get(healthDetailed({ clock }), HEALTH_TOKEN)).json();
     expect(body.status).toBe("degraded");
-    expect(body.jobs.map((j: { status: string }) => j.status)).toEqual(["never_succeeded", "never_succeeded", "ok"]);
+    expect(body.jobs.map((j: { status: string }) => j.status)).toEqual(["failing", "awaiting_first_run", "ok"]);
+    expect(body.jobs[1]).toMatchObject({ last_success_at: null, staleness_seconds: 4 * 3600 + 40 * 60 });
   });
 
   it("is unhealthy when the database cannot be reached, and says so without secrets", async () => {
     vi.stubEnv("SUPABASE_URL", "http://127.0.0.1:9");
-    const res = await get(healthDetailed({ clock }), CRON_SECRET);
+    const res = await get(healthDetailed({ clock }), HEALTH_TOKEN);
     expect(res.status).toBe(503);
     const body = await res.json();
     expect(body).toMatchObject({ status: "unhealthy", database: { reachable: false } });
@@ -220,13 +232,31 @@ describe("health and metrics", () => {
     expect([...used].filter((name) => !exposed.has(name))).toEqual([]);
   });
 
-  it("guards the scrape with its own token and refuses while METRICS_TOKEN is unset", async () => {
+  it("guards the scrape and detailed health with their own read-only tokens, never CRON_SECRET", async () => {
     expect((await get(prometheusMetrics())).status).toBe(401);
     expect((await get(prometheusMetrics(), CRON_SECRET)).status).toBe(401);
-    vi.stubEnv("METRICS_TOKEN", "");
-    const off = await get(prometheusMetrics(), METRICS_TOKEN);
-    expect(off.status).toBe(500);
-    expect((await off.json()).error).toEqual({ code: "config_error", message: "METRICS_TOKEN is not set: /api/metrics is off" });
+    expect((await get(prometheusMetrics(), HEALTH_TOKEN)).status).toBe(401);
     expect((await get(healthDetailed())).status).toBe(401);
+    expect((await get(healthDetailed(), CRON_SECRET)).status).toBe(401);
+    expect((await get(healthDetailed(), METRICS_TOKEN)).status).toBe(401);
+    expect((await get(healthDetailed(), HEALTH_TOKEN)).status).toBe(200);
+  });
+
+  it.each([
+    ["METRICS_TOKEN", prometheusMetrics, METRICS_TOKEN],
+    ["HEALTH_TOKEN", healthDetailed, HEALTH_TOKEN],
+  ] as const)("answers 404 while %s is unset or unusable, and reveals nothing of the environment before a caller is authenticated", async (name, route, token) => {
+    for (const value of ["", "short"]) {
+      vi.stubEnv(name, value);
+      const off = await get(route(), token);
+      expect(off.status).toBe(404);
+      expect(await off.json()).toMatchObject({ success: false, error: { code: "not_found", message: "Not found" } });
+    }
+    vi.stubEnv(name, token);
+    vi.stubEnv("SUPABASE_URL", "");
+    const anonymous = await get(route());
+    expect(anonymous.status).toBe(401);
+    expect(JSON.stringify(await anonymous.json())).not.toContain("SUPABASE_URL");
+    expect((await get(route(), token)).status).toBe(500);
   });
 });

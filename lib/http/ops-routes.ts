@@ -1,8 +1,10 @@
 /**
- * Handlers behind the operational routes: detailed health (CRON_SECRET bearer) and the Prometheus scrape
- * (METRICS_TOKEN bearer). Both read the database on each call; neither changes anything.
+ * Handlers behind the operational routes: detailed health (HEALTH_TOKEN bearer) and the Prometheus scrape
+ * (METRICS_TOKEN bearer). Each has its own read-only token, never CRON_SECRET, so a monitoring service cannot run
+ * a job; each answers 404 while its token is unset. Both read the database on each call and change nothing but
+ * closing runs that outlived their deadline as `abandoned`.
  */
-import { getCronSecret, getEnv, getMetricsToken, type Env } from "../env";
+import { getEnv, getReadToken, type Env } from "../env";
 import { jobs } from "../jobs";
 import { detailedHealth } from "../monitoring/health";
 import { renderMetrics } from "../monitoring/prometheus";
@@ -23,8 +25,9 @@ const dbFor = (overrides: OpsOverrides, env: Env) => (overrides.makeDb ? overrid
 export function healthDetailed(overrides: OpsOverrides = {}) {
   const clock = overrides.clock ?? systemClock;
   return (request: Request) =>
-    guarded(request, { secret: getCronSecret, name: "health", clock, logger: overrides.logger }, async () => {
-      const report = await detailedHealth(dbFor(overrides, getEnv()), jobs, () => clock.now());
+    guarded(request, { secret: () => getReadToken("HEALTH_TOKEN"), name: "health", clock, logger: overrides.logger }, async () => {
+      const env = getEnv();
+      const report = await detailedHealth(dbFor(overrides, env), jobs, clock, { stuckHours: env.EXPORT_STUCK_HOURS });
       return respond(report.status === "unhealthy" ? 503 : 200, { ...report });
     });
 }
@@ -33,13 +36,13 @@ export function healthDetailed(overrides: OpsOverrides = {}) {
 export function prometheusMetrics(overrides: OpsOverrides = {}) {
   const clock = overrides.clock ?? systemClock;
   return (request: Request) =>
-    guarded(request, { secret: getMetricsToken, name: "metrics", clock, logger: overrides.logger }, async () => {
+    guarded(request, { secret: () => getReadToken("METRICS_TOKEN"), name: "metrics", clock, logger: overrides.logger }, async () => {
       const env = getEnv();
       const { contentType, body } = await renderMetrics(
         dbFor(overrides, env),
         jobs,
-        { fileRetentionHours: env.EXPORT_FILE_RETENTION_HOURS, logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS },
-        () => clock.now(),
+        { fileRetentionHours: env.EXPORT_FILE_RETENTION_HOURS, logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS, stuckHours: env.EXPORT_STUCK_HOURS },
+        clock,
       );
       return new Response(body, { status: 200, headers: { "content-type": contentType, "cache-control": "no-store" } });
     });

@@ -41,7 +41,8 @@ export async function guarded(request: Request, options: GuardOptions, handler: 
     const { status, body } = publicError(error);
     // Failures inside a job were logged by its runner already.
     if (!(error && typeof error === "object" && loggedErrors.has(error))) {
-      const type = status === 401 ? "request_unauthorized" : status === 400 ? "request_invalid" : body.code === "config_error" ? "config_error" : "request_failed";
+      const type =
+        status === 401 ? "request_unauthorized" : status === 404 ? "endpoint_off" : status === 400 ? "request_invalid" : body.code === "config_error" ? "config_error" : "request_failed";
       const detail = status >= 500 && body.code !== "config_error" ? { err: error } : {};
       logger[status >= 500 ? "error" : "warn"]({ type, route: options.name, ...options.bindings, status, error: body, ...detail }, `${options.name}: ${body.message}`);
     }

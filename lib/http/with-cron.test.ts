@@ -20,9 +20,9 @@ function setup(run = vi.fn(async (_deps: unknown, _options: unknown) => ({ has_m
     schedule: "0 * * * *",
     maxDurationSeconds: 60,
     overlap: "parallel" as const,
-    graceMinutes: 10,
     optionsSchema: baseOptionsSchema.extend({ batch_size: z.coerce.number().int().min(1).max(1000).default(100) }),
     run,
+    progress: () => 1,
   });
   const capture = captureLogger({ secrets: [SECRET, SERVICE_KEY] });
   const handler = withCron(job, {

@@ -1,17 +1,19 @@
 /**
  * The wrapper every cron route uses: the CRON_SECRET bearer guard (./with-bearer.ts: fail closed, constant-time,
  * typed errors to statuses), query options parsed with the job's schema, the job run by lib/jobs/runner.ts, and
- * {success, result, timestamp} on success.
+ * {success, result, timestamp} on success. A call refused because CRON_SECRET itself is unusable is recorded as a
+ * `failed` run (`config_error`) when the database can be reached, so health, metrics and alerts show a
+ * misconfigured deployment; a call with a wrong bearer is only logged.
  */
 import { randomUUID } from "node:crypto";
 import { getDeadline } from "@vercel/functions";
 import type { z } from "zod";
 import { describeIssues, getCronSecret, getEnv, type Env } from "../env";
-import { ValidationError } from "../errors";
+import { ConfigError, ValidationError, publicError } from "../errors";
 import { deadlineFor, type JobDefinition, type JobResult } from "../jobs/job";
 import { executeJob, type Trigger } from "../jobs/runner";
 import { logger as rootLogger, type Logger } from "../logger";
-import { systemClock, type Clock, type JobDeps } from "../ports";
+import { sqlTime, systemClock, type Clock, type JobDeps } from "../ports";
 import { createSupabasePorts } from "../supabase";
 import { guarded, respond } from "./with-bearer";
 
@@ -53,6 +55,7 @@ export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefin
     const runId = randomUUID();
     const logger = overrides.logger ?? rootLogger;
     const guard = { secret: getCronSecret, name: job.id, clock, logger, bindings: { job: job.id, run_id: runId } };
+    await recordIfMisconfigured(job.id, runId, request, overrides, logger);
     return guarded(request, guard, async () => {
       const options = parseQuery(job.optionsSchema, new URL(request.url).searchParams);
       const env = getEnv();
@@ -62,4 +65,28 @@ export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefin
       return respond(200, { success: true, result, timestamp: clock.now().toISOString() });
     });
   };
+}
+
+/** Records a refused run when CRON_SECRET is unusable and the rest of the environment reaches the database. */
+async function recordIfMisconfigured(jobId: string, runId: string, request: Request, overrides: CronOverrides, logger: Logger): Promise<void> {
+  let refusal: ConfigError;
+  try {
+    getCronSecret();
+    return;
+  } catch (error) {
+    refusal = error as ConfigError;
+  }
+  try {
+    const env = getEnv();
+    const { db } = (overrides.makePorts ?? createSupabasePorts)(env);
+    await db.call("export_ops_record_refused_run", {
+      p_run_id: runId,
+      p_job: jobId,
+      p_trigger: triggerOf(request),
+      p_error: publicError(refusal).body,
+      ...sqlTime(overrides.clock ?? systemClock),
+    });
+  } catch (error) {
+    logger.warn({ type: "run_history_write_failed", job: jobId, run_id: runId, err: error }, `${jobId}: the refused call could not be recorded`);
+  }
 }

@@ -5,7 +5,7 @@
  * retention that no live export log points to.
  */
 import { z } from "zod";
-import type { JobDeps } from "../ports";
+import { sqlTime, type JobDeps } from "../ports";
 import { unsafePathReason } from "./export-paths";
 import { baseOptionsSchema, defineJob, queryBoolean } from "./job";
 
@@ -106,7 +106,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     const preview = await db.call<{ total: number; sample: ClaimedExport[] }>("export_ops_file_cleanup_preview", {
       p_retention_hours: retentionHours,
       p_sample_size: DRY_RUN_SAMPLE,
-      p_now: started.toISOString(),
+      ...sqlTime(clock),
     });
     result.total_found = preview.total;
     result.sample_paths = preview.sample.map((row) => printable(row.file_path));
@@ -166,7 +166,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
             p_expired: report.expired,
             p_failed: report.failed,
             p_lease_seconds: LEASE_SECONDS,
-            p_now: clock.now().toISOString(),
+            ...sqlTime(clock),
           });
           if (outcome.claimed.length < limit) exhausted = true;
           return { outcome, limit };
@@ -214,7 +214,7 @@ async function sweepOrphans(
       p_retention_hours: retentionHours,
       p_after: after,
       p_limit: MAX_BATCH,
-      p_now: clock.now().toISOString(),
+      ...sqlTime(clock),
     });
     if (rows.length === 0) return { found, deleted, hasMore: false };
     after = rows[rows.length - 1]!.name;
@@ -239,7 +239,7 @@ export const exportFileCleanup = defineJob({
   schedule: "0 2 * * *",
   maxDurationSeconds: 300,
   overlap: "parallel",
-  graceMinutes: 180,
   optionsSchema: exportFileCleanupOptionsSchema,
+  progress: (r) => r.deleted_count + r.logs_updated + r.orphans_deleted,
   run: runExportFileCleanup,
 });

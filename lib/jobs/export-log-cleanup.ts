@@ -99,7 +99,7 @@ export const exportLogCleanup = defineJob({
   schedule: "0 3 1 * *",
   maxDurationSeconds: 300,
   overlap: "skip",
-  graceMinutes: 1440,
   optionsSchema: exportLogCleanupOptionsSchema,
+  progress: (r) => r.deleted_count + r.archived_count + r.metrics_deleted,
   run: runExportLogCleanup,
 });

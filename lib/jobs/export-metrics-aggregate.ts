@@ -1,21 +1,23 @@
 /**
  * Hourly metrics aggregation. Rolls up every completed hour that has no rollup yet (so hours missed while the
  * cron did not fire are caught up, and a once-a-day schedule gives the same rollups), at most a week per run;
- * then evaluates the failure-rate alert as a state machine and sends the notification a transition owes.
+ * then evaluates the in-app alerts — failure rate, and exports stopped — each as a state machine, and sends the
+ * notification each transition owes.
  */
 import { z } from "zod";
-import { alertText, sendAlertWebhook, type AlertState } from "../monitoring/alert-webhook";
+import { ALERTS, alertText, sendAlertWebhook, type AlertName, type AlertPayload, type AlertState } from "../monitoring/alert-webhook";
 import { ExportMetricsService, type FailureAlertPayload } from "../monitoring/export-metrics";
-import type { JobDeps } from "../ports";
+import { sqlTime, type JobDeps } from "../ports";
 import { baseOptionsSchema, defineJob } from "./job";
 
 /** Hours rolled up per SQL call: keeps each call (one transaction) short. */
 export const HOURS_PER_CALL = 24;
 /** Hours rolled up per run at most (a week); the rest is reported as has_more. */
 export const MAX_HOURS_PER_RUN = 24 * 7;
-export const ALERT = "export_failure_rate";
-/** The failure-rate window the alert judges. */
+/** The failure-rate window the alert judges (or everything since its last evaluation, when that is longer). */
 export const ALERT_WINDOW_MINUTES = 60;
+/** The exports-stopped alert is judged only where the same hours had exports on this many of the previous 7 days. */
+export const SILENCE_BUSY_DAYS = 5;
 
 export const exportMetricsAggregateOptionsSchema = baseOptionsSchema.extend({
   max_hours: z.coerce.number({ error: "must be a number" }).int().min(1).max(MAX_HOURS_PER_RUN).default(MAX_HOURS_PER_RUN),
@@ -41,7 +43,11 @@ export interface ExportMetricsAggregateResult {
     state: AlertState;
     transition: "fired" | "resolved" | null;
   };
-  notification: { sent: boolean; state: AlertState; error?: string } | null;
+  exports_stopped: Pick<SilencePayload, "alert" | "judged" | "message" | "recent" | "busy_days" | "last_export_at"> & {
+    state: AlertState;
+    transition: "fired" | "resolved" | null;
+  };
+  notifications: { alert: AlertName; sent: boolean; state: AlertState; error?: string }[];
   has_more: boolean;
   dry_run: boolean;
   duration_ms: number;
@@ -63,8 +69,8 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
     const limit = options.dry_run ? options.max_hours : Math.min(HOURS_PER_CALL, options.max_hours - rolled.length);
     const step = await db.call<{ hours: (RolledHour | string)[]; remaining: number }>("export_ops_rollup_metrics", {
       p_max_hours: limit,
-      p_now: clock.now().toISOString(),
       p_dry_run: options.dry_run,
+      ...sqlTime(clock),
     });
     rolled.push(...step.hours);
     remaining = step.remaining;
@@ -73,22 +79,12 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
   } while (remaining > 0 && rolled.length < options.max_hours && clock.now().getTime() < deps.deadline);
   const hourOf = (h: RolledHour | string | undefined) => (h === undefined ? null : new Date(typeof h === "string" ? h : h.hour).toISOString());
 
-  // 2. Judge the failure rate, and move the alert's state (not in a dry run).
-  const payload = await metrics.checkFailureRate({ minutes: ALERT_WINDOW_MINUTES, now: clock.now() });
-  let state: AlertState = payload.alert ? "firing" : "ok";
-  let transition: "fired" | "resolved" | null = null;
-  let notification: ExportMetricsAggregateResult["notification"] = null;
-  if (!options.dry_run) {
-    const evaluated = await db.call<{ state: AlertState; transition: "fired" | "resolved" | null }>("export_ops_evaluate_alert", {
-      p_alert: ALERT,
-      p_firing: payload.judged ? payload.alert : null,
-      p_payload: payload,
-      p_now: clock.now().toISOString(),
-    });
-    ({ state, transition } = evaluated);
-    if (transition) logger.warn({ ...payload, type: "export_failure_alert", state, transition }, alertText(state, payload));
-    notification = await deliverNotification(deps);
-  }
+  // 2. Judge each alert, and move its state (not in a dry run).
+  const failure = await metrics.checkFailureRate({ minutes: ALERT_WINDOW_MINUTES, sinceLastEvaluationOf: "export_failure_rate", now: clock.sqlNow?.() });
+  const silence = await checkSilence(deps);
+  const failureState = await evaluate(deps, "export_failure_rate", failure, options.dry_run);
+  const silenceState = await evaluate(deps, "exports_stopped", silence, options.dry_run);
+  const notifications = options.dry_run ? [] : await deliverNotifications(deps);
 
   const finished = clock.now();
   return {
@@ -97,18 +93,26 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
     last_hour: hourOf(rolled[rolled.length - 1]),
     hours_pending: remaining,
     alert: {
-      state,
-      transition,
-      alert: payload.alert,
-      judged: payload.judged,
-      severity: payload.severity,
-      message: payload.message,
-      failure_rate: payload.failure_rate,
-      failed_count: payload.failed_count,
-      total_count: payload.total_count,
-      threshold: payload.threshold,
+      ...failureState,
+      alert: failure.alert,
+      judged: failure.judged,
+      severity: failure.severity,
+      message: failure.message,
+      failure_rate: failure.failure_rate,
+      failed_count: failure.failed_count,
+      total_count: failure.total_count,
+      threshold: failure.threshold,
     },
-    notification,
+    exports_stopped: {
+      ...silenceState,
+      alert: silence.alert,
+      judged: silence.judged,
+      message: silence.message,
+      recent: silence.recent,
+      busy_days: silence.busy_days,
+      last_export_at: silence.last_export_at,
+    },
+    notifications,
     has_more: !options.dry_run && remaining > 0,
     dry_run: options.dry_run,
     duration_ms: finished.getTime() - started.getTime(),
@@ -116,26 +120,89 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
   };
 }
 
-/** Sends the notification the alert owes (if a webhook is configured); a failure is recorded for the next run. */
-async function deliverNotification({ db, clock, logger, env }: Deps): Promise<ExportMetricsAggregateResult["notification"]> {
-  if (!env.ALERT_WEBHOOK_URL) return null;
-  const owed = await db.call<{ state: AlertState; payload: FailureAlertPayload | null; attempts: number } | null>("export_ops_claim_alert_notification", {
-    p_alert: ALERT,
-    p_lease_seconds: 60,
-    p_now: clock.now().toISOString(),
+export interface SilencePayload extends AlertPayload {
+  type: "exports_stopped_alert";
+  /** Exports recorded in the window. */
+  recent: number;
+  /** Of the previous 7 days, how many had exports in the same hours. */
+  busy_days: number;
+  last_export_at: string | null;
+  hours: number;
+}
+
+/** "No exports recorded for N hours", judged only where the same hours are usually busy. */
+async function checkSilence({ db, env, clock }: Deps): Promise<SilencePayload> {
+  const hours = env.EXPORT_SILENCE_ALERT_HOURS;
+  const s = await db.call<{ recent: number; busy_days: number; last_export_at: string | null; window_start: string; window_end: string }>(
+    "export_ops_export_silence",
+    { p_hours: hours, ...sqlTime(clock) },
+  );
+  const judged = s.busy_days >= SILENCE_BUSY_DAYS;
+  const alert = judged && s.recent === 0;
+  return {
+    type: "exports_stopped_alert",
+    severity: alert ? "high" : "info",
+    alert,
+    judged,
+    message: alert
+      ? `No exports recorded for ${hours} hours`
+      : judged
+        ? `Exports are being recorded (${s.recent} in the last ${hours} hours)`
+        : `Not judged: the same hours had exports on ${s.busy_days} of the previous 7 days (fewer than ${SILENCE_BUSY_DAYS})`,
+    figures: `${s.recent} exports in ${hours} hours; the same hours had exports on ${s.busy_days} of the previous 7 days`,
+    recent: s.recent,
+    busy_days: s.busy_days,
+    last_export_at: s.last_export_at,
+    hours,
+    window_start: new Date(s.window_start).toISOString(),
+    window_end: new Date(s.window_end).toISOString(),
+  };
+}
+
+/** Moves one alert's state machine (a dry run only reports what the state would be) and logs a transition. */
+async function evaluate(
+  { db, clock, logger }: Deps,
+  alert: AlertName,
+  payload: AlertPayload,
+  dryRun: boolean,
+): Promise<{ state: AlertState; transition: "fired" | "resolved" | null }> {
+  if (dryRun) return { state: payload.alert ? "firing" : "ok", transition: null };
+  const evaluated = await db.call<{ state: AlertState; transition: "fired" | "resolved" | null }>("export_ops_evaluate_alert", {
+    p_alert: alert,
+    p_firing: payload.judged ? payload.alert : null,
+    p_payload: payload,
+    ...sqlTime(clock),
   });
-  if (!owed) return null;
-  try {
-    await sendAlertWebhook(env.ALERT_WEBHOOK_URL, owed.state, owed.payload);
-    await db.call("export_ops_finish_alert_notification", { p_alert: ALERT, p_state: owed.state, p_error: null });
-    logger.info({ type: "alert_notification_sent", alert: ALERT, state: owed.state, attempts: owed.attempts + 1 });
-    return { sent: true, state: owed.state };
-  } catch (error) {
-    const message = (error as Error).message;
-    await db.call("export_ops_finish_alert_notification", { p_alert: ALERT, p_state: owed.state, p_error: message });
-    logger.warn({ type: "alert_notification_failed", alert: ALERT, state: owed.state, attempts: owed.attempts + 1, error: message });
-    return { sent: false, state: owed.state, error: message };
+  if (evaluated.transition) {
+    logger.warn({ ...payload, type: payload.type, alert_name: alert, state: evaluated.state, transition: evaluated.transition }, alertText(alert, evaluated.state, payload));
   }
+  return evaluated;
+}
+
+/** Sends the notifications the alerts owe (if a webhook is configured); a failure is recorded for the next run. */
+async function deliverNotifications({ db, clock, logger, env }: Deps): Promise<ExportMetricsAggregateResult["notifications"]> {
+  if (!env.ALERT_WEBHOOK_URL) return [];
+  const sent: ExportMetricsAggregateResult["notifications"] = [];
+  for (const alert of ALERTS) {
+    const owed = await db.call<{ state: AlertState; payload: AlertPayload | null; attempts: number } | null>("export_ops_claim_alert_notification", {
+      p_alert: alert,
+      p_lease_seconds: 60,
+      ...sqlTime(clock),
+    });
+    if (!owed) continue;
+    try {
+      await sendAlertWebhook(env.ALERT_WEBHOOK_URL, alert, owed.state, owed.payload);
+      await db.call("export_ops_finish_alert_notification", { p_alert: alert, p_state: owed.state, p_error: null });
+      logger.info({ type: "alert_notification_sent", alert, state: owed.state, attempts: owed.attempts + 1 });
+      sent.push({ alert, sent: true, state: owed.state });
+    } catch (error) {
+      const message = (error as Error).message;
+      await db.call("export_ops_finish_alert_notification", { p_alert: alert, p_state: owed.state, p_error: message });
+      logger.warn({ type: "alert_notification_failed", alert, state: owed.state, attempts: owed.attempts + 1, error: message });
+      sent.push({ alert, sent: false, state: owed.state, error: message });
+    }
+  }
+  return sent;
 }
 
 export const exportMetricsAggregate = defineJob({
@@ -144,7 +211,7 @@ export const exportMetricsAggregate = defineJob({
   schedule: "0 * * * *",
   maxDurationSeconds: 300,
   overlap: "skip",
-  graceMinutes: 30,
   optionsSchema: exportMetricsAggregateOptionsSchema,
+  progress: (r) => r.hours_rolled_up,
   run: runExportMetricsAggregate,
 });

@@ -27,11 +27,18 @@ export interface SkippedRun extends JobResult {
   lease_expires_at: string;
 }
 
-/** How a finished run is recorded: `partial` when it left work for the next run or some items failed. */
-export function runStatus(result: JobResult): "succeeded" | "partial" {
+export type RunOutcome = "succeeded" | "partial" | "failed";
+
+/**
+ * How a finished run is recorded: `succeeded` when all its work is done; `partial` when it made progress but left
+ * work (`has_more`) or had failures; `failed` when it had failures and made no progress at all (every batch it
+ * attempted failed). A run that threw is `failed` too (the runner records that).
+ */
+export function runOutcome(result: JobResult, progress: number): RunOutcome {
   const errors = result.errors;
-  const failed = typeof result.failed_count === "number" && result.failed_count > 0;
-  return result.has_more || failed || (Array.isArray(errors) && errors.length > 0) ? "partial" : "succeeded";
+  const failures = (typeof result.failed_count === "number" && result.failed_count > 0) || (Array.isArray(errors) && errors.length > 0);
+  if (failures && progress === 0) return "failed";
+  return failures || result.has_more ? "partial" : "succeeded";
 }
 
 export interface JobDefinition<Schema extends z.ZodType = z.ZodType, Result extends JobResult = JobResult> {
@@ -47,9 +54,9 @@ export interface JobDefinition<Schema extends z.ZodType = z.ZodType, Result exte
    * invocation while one runs is recorded and answered as skipped (a lease that a dead run's expiry frees).
    */
   overlap: "parallel" | "skip";
-  /** How late a run may be before health calls the job overdue (Vercel fires within the scheduled minute, or hour on Hobby). */
-  graceMinutes: number;
   optionsSchema: Schema;
+  /** The work a run did (items deleted, hours rolled up, ...): a run with failures and no progress is `failed`. */
+  progress(result: Result): number;
   run(deps: JobDeps, options: z.output<Schema>): Promise<Result>;
 }
 

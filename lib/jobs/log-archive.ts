@@ -8,7 +8,7 @@
  * for the next run, and the run stops (archival is failing; going on would only repeat it).
  */
 import { gunzipSync, gzipSync } from "node:zlib";
-import type { JobDeps } from "../ports";
+import { sqlTime, type JobDeps } from "../ports";
 
 /** Rows per archive object: bounds the memory a batch takes (the rows are held as JSON while verified). */
 export const ARCHIVE_BATCH = 5000;
@@ -69,7 +69,7 @@ export async function deleteLogsInBatches(
     if (!options.archiveBucket) {
       const step: { deleted: number; reached: string | null } = await db.call("export_ops_delete_logs", {
         p_limit: batchSize,
-        p_now: clock.now().toISOString(),
+        ...sqlTime(clock),
         p_after: after,
         ...scopeArgs(scope),
       });
@@ -83,7 +83,7 @@ export async function deleteLogsInBatches(
     const claimed = await db.call<ClaimedBatch>("export_ops_claim_log_batch", {
       p_limit: batchSize,
       p_lease_seconds: ARCHIVE_LEASE_SECONDS,
-      p_now: clock.now().toISOString(),
+      ...sqlTime(clock),
       p_after: after,
       ...scopeArgs(scope),
     });

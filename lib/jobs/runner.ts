@@ -9,8 +9,8 @@ import type { z } from "zod";
 import type { Env } from "../env";
 import { publicError } from "../errors";
 import type { Logger } from "../logger";
-import type { Clock, JobDeps } from "../ports";
-import { deadlineFor, runStatus, type JobDefinition, type JobResult, type SkippedRun } from "./job";
+import { sqlTime, type Clock, type JobDeps } from "../ports";
+import { deadlineFor, runOutcome, type JobDefinition, type JobResult, type SkippedRun } from "./job";
 
 export type Trigger = "vercel_cron" | "manual" | "script";
 
@@ -43,8 +43,9 @@ export async function executeJob<S extends z.ZodType, R extends JobResult>(
     p_job: job.id,
     p_trigger: context.trigger,
     p_dry_run: dryRun,
+    p_max_seconds: job.maxDurationSeconds,
     p_lease_seconds: job.overlap === "skip" ? job.maxDurationSeconds * 2 : null,
-    p_now: new Date(startedAt).toISOString(),
+    ...sqlTime(context.clock),
   });
   if (!start.started) {
     const skipped: SkippedRun = {
@@ -77,13 +78,17 @@ export async function executeJob<S extends z.ZodType, R extends JobResult>(
     if (error && typeof error === "object") loggedErrors.add(error);
     throw error;
   }
-  const status = runStatus(result);
+  const status = runOutcome(result, job.progress(result));
   await finish(db, runId, status, result, null, context.clock);
   const duration_ms = context.clock.now().getTime() - startedAt;
-  logger.info({ type: "job_completed", trigger: context.trigger, status, duration_ms, result }, `${job.id} completed`);
+  if (status === "failed") {
+    logger.error({ type: "job_failed", trigger: context.trigger, status, duration_ms, result }, `${job.id} failed: no progress, every attempt failed`);
+  } else {
+    logger.info({ type: "job_completed", trigger: context.trigger, status, duration_ms, result }, `${job.id} completed`);
+  }
   return result;
 }
 
 function finish(db: RunContext["ports"]["db"], runId: string, status: string, result: unknown, error: unknown, clock: Clock) {
-  return db.call("export_ops_finish_run", { p_run_id: runId, p_status: status, p_result: result, p_error: error, p_now: clock.now().toISOString() });
+  return db.call("export_ops_finish_run", { p_run_id: runId, p_status: status, p_result: result, p_error: error, ...sqlTime(clock) });
 }

@@ -1,28 +1,56 @@
 /**
- * Alert notifications: one Slack-compatible POST (`{"text": ...}` plus the structured alert) per transition.
- * Delivery failures throw; the aggregation job records them and retries on its next run.
+ * The in-app alerts and their notifications: one Slack-compatible POST (`{"text": ...}` plus the structured
+ * alert) per transition. Delivery failures throw; the aggregation job records them and retries on its next run.
  */
-import type { FailureAlertPayload } from "./export-metrics";
-
 export const WEBHOOK_TIMEOUT_MS = 5000;
+
+/** Every alert the hourly aggregation evaluates (each a state machine in export_ops_alerts). */
+export const ALERTS = ["export_failure_rate", "exports_stopped"] as const;
+export type AlertName = (typeof ALERTS)[number];
 
 export type AlertState = "ok" | "firing";
 
-export function alertText(state: AlertState, payload: FailureAlertPayload | null): string {
-  const figures = payload ? ` (${payload.failed_count} of ${payload.total_count} exports failed between ${payload.window_start} and ${payload.window_end})` : "";
+/** What every alert's evaluation carries; each alert adds its own figures. */
+export interface AlertPayload {
+  type: string;
+  severity: "info" | "high" | "critical";
+  /** The condition holds now. */
+  alert: boolean;
+  /** false when there was too little to judge by: the state is then kept. */
+  judged: boolean;
+  message: string;
+  /** The figures behind the judgement, in words ("3 of 25 exports failed"). */
+  figures: string;
+  window_start: string;
+  window_end: string;
+}
+
+const DEFAULT_TEXT: Record<AlertName, { firing: string; ok: string }> = {
+  export_failure_rate: { firing: "Export failure rate exceeds threshold", ok: "export failure rate is back within threshold" },
+  exports_stopped: { firing: "No exports recorded", ok: "exports are being recorded again" },
+};
+
+export function alertText(alert: AlertName, state: AlertState, payload: AlertPayload | null): string {
+  const figures = payload ? ` (${payload.figures} between ${payload.window_start} and ${payload.window_end})` : "";
   return state === "firing"
-    ? `:rotating_light: [${payload?.severity ?? "high"}] ${payload?.message ?? "Export failure rate exceeds threshold"}${figures}`
-    : `:white_check_mark: Resolved: ${payload?.message ?? "export failure rate is back within threshold"}${figures}`;
+    ? `:rotating_light: [${payload?.severity ?? "high"}] ${payload?.message ?? DEFAULT_TEXT[alert].firing}${figures}`
+    : `:white_check_mark: Resolved: ${payload?.message ?? DEFAULT_TEXT[alert].ok}${figures}`;
 }
 
 /** Errors name what went wrong, never the URL (a webhook URL is a secret). */
-export async function sendAlertWebhook(url: string, state: AlertState, payload: FailureAlertPayload | null, timeoutMs = WEBHOOK_TIMEOUT_MS): Promise<void> {
+export async function sendAlertWebhook(
+  url: string,
+  alert: AlertName,
+  state: AlertState,
+  payload: AlertPayload | null,
+  timeoutMs = WEBHOOK_TIMEOUT_MS,
+): Promise<void> {
   let res: Response;
   try {
     res = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ text: alertText(state, payload), export_ops: { alert: "export_failure_rate", state, ...payload } }),
+      body: JSON.stringify({ text: alertText(alert, state, payload), export_ops: { ...payload, alert, state } }),
       signal: AbortSignal.timeout(timeoutMs),
     });
     await res.body?.cancel();

@@ -9,6 +9,7 @@ import { ValidationError, publicError } from "../errors";
 import { logger as rootLogger, type Logger } from "../logger";
 import type { SqlApi } from "../ports";
 import { createSqlApi, type ServiceClient } from "../supabase";
+import type { AlertPayload } from "./alert-webhook";
 
 export const EXPORT_FORMATS = ["json", "jsonl", "csv", "markdown"] as const;
 /** Error messages are stored and logged up to this many characters; longer ones are cut and marked. */
@@ -49,7 +50,7 @@ export interface RecordResult {
   error?: { code: string; message: string };
 }
 
-export interface FailureAlertPayload {
+export interface FailureAlertPayload extends AlertPayload {
   type: "export_failure_alert";
   severity: "info" | "high" | "critical";
   alert: boolean;
@@ -150,12 +151,16 @@ export class ExportMetricsService {
   }
 
   /** The failure rate over the window ending at `now`, judged against the threshold and minimum sample. */
-  async checkFailureRate(window: { minutes?: number; now?: Date } = {}): Promise<FailureAlertPayload> {
-    const end = window.now ?? new Date();
-    const start = new Date(end.getTime() - (window.minutes ?? 60) * 60_000);
-    const counts = await this.db.call<{ total: number; failed: number }>("export_ops_failure_counts", {
-      p_from: start.toISOString(),
-      p_to: end.toISOString(),
+  /**
+   * Judges the failure rate over the last `minutes` by the database clock, or — with `sinceLastEvaluationOf` —
+   * over everything since that alert was last evaluated when that is longer ago (a daily schedule), so no period
+   * goes unjudged. `now` is for tests only: the database's clock is used otherwise.
+   */
+  async checkFailureRate(window: { minutes?: number; sinceLastEvaluationOf?: string; now?: Date } = {}): Promise<FailureAlertPayload> {
+    const counts = await this.db.call<{ total: number; failed: number; window_start: string; window_end: string }>("export_ops_failure_counts", {
+      p_minutes: window.minutes ?? 60,
+      p_alert: window.sinceLastEvaluationOf ?? null,
+      ...(window.now ? { p_now: window.now.toISOString() } : {}),
     });
     const { threshold, minSample } = this.config;
     const rate = counts.total > 0 ? counts.failed / counts.total : 0;
@@ -172,13 +177,14 @@ export class ExportMetricsService {
       alert,
       judged,
       message,
+      figures: `${counts.failed} of ${counts.total} exports failed`,
       failure_rate: Number(rate.toFixed(4)),
       failed_count: counts.failed,
       total_count: counts.total,
       threshold,
       min_sample: minSample,
-      window_start: start.toISOString(),
-      window_end: end.toISOString(),
+      window_start: new Date(counts.window_start).toISOString(),
+      window_end: new Date(counts.window_end).toISOString(),
     };
   }
 
@@ -195,8 +201,8 @@ export class ExportMetricsService {
   }
 
   /** Exports over the last `days` days (today included): total, average per day, and each day. */
-  volumeStats(days: number, now = new Date()): Promise<{ days: number; total: number; avg_per_day: number; per_day: { day: string; exports: number }[] }> {
-    return this.db.call("export_ops_volume_stats", { p_days: days, p_now: now.toISOString() });
+  volumeStats(days: number, now?: Date): Promise<{ days: number; total: number; avg_per_day: number; per_day: { day: string; exports: number }[] }> {
+    return this.db.call("export_ops_volume_stats", { p_days: days, ...(now ? { p_now: now.toISOString() } : {}) });
   }
 }
 

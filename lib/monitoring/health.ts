@@ -1,60 +1,89 @@
 /**
- * Detailed health from the run history: database reachable (with latency) and, per job, its last success, last
- * status, and whether it is overdue against its schedule (read from the job registry with cron-parser) plus a
- * grace period. `unhealthy` (HTTP 503) when the database is unreachable or a job is overdue; `degraded` when a
- * job's last run failed, a job has never succeeded, or the failure alert is firing.
+ * Detailed health from the run history: database reachable (with latency) and, per job, its last real run, last
+ * success, consecutive failures, and whether it is overdue against its schedule (read from the job registry with
+ * cron-parser) plus a grace period derived from the schedule. A job that has never succeeded counts its
+ * staleness from the install, so a cron that never fires turns overdue like one that stopped. `unhealthy` (HTTP
+ * 503) when the database is unreachable or a job is overdue; `degraded` when a job's last real run failed or was
+ * abandoned, an alert is firing, or exports are stuck in progress.
  */
 import { CronExpressionParser } from "cron-parser";
 import type { JobDefinition } from "../jobs/job";
-import type { SqlApi } from "../ports";
+import { sqlTime, type Clock, type SqlApi } from "../ports";
+
+export type RunStatus = "succeeded" | "partial" | "failed" | "abandoned";
 
 export interface JobRunSummary {
-  last_status: string | null;
+  /** The latest finished real run (dry runs and skipped invocations left out). */
+  last_status: RunStatus | null;
   last_started_at: string | null;
   last_finished_at: string | null;
   last_duration_ms: number | null;
   last_error: { code: string; message: string } | null;
+  /** The latest real run that made progress (`succeeded` or `partial`). */
   last_success_at: string | null;
+  /** Real runs `failed` or `abandoned` since the last success. */
+  consecutive_failures: number;
   running: number;
+  /** When export-ops was installed: staleness counts from here until the first success. */
+  installed_at: string | null;
   totals: Record<string, number>;
 }
 
 export interface JobHealth {
   job: string;
   schedule: string;
-  status: "ok" | "failing" | "never_succeeded" | "overdue";
+  status: "ok" | "failing" | "awaiting_first_run" | "overdue";
   last_success_at: string | null;
-  last_status: string | null;
+  last_status: RunStatus | null;
   last_started_at: string | null;
   last_duration_ms: number | null;
+  last_error: { code: string; message: string } | null;
+  consecutive_failures: number;
   /** The latest scheduled run that should have succeeded by now (schedule time + grace has passed). */
   expected_since: string;
+  /** Seconds since the last success, or since the install while there was none. */
   staleness_seconds: number | null;
   /** How stale the job may get: one schedule period plus the grace. */
   max_staleness_seconds: number;
+  grace_minutes: number;
 }
 
-export type JobForHealth = Pick<JobDefinition, "id" | "schedule" | "graceMinutes">;
+export type JobForHealth = Pick<JobDefinition, "id" | "schedule">;
+
+const MINUTE = 60_000;
+
+/** The schedule's period (the gap between its two latest runs before `at`), in ms. */
+function periodOf(schedule: string, at: Date): number {
+  const it = CronExpressionParser.parse(schedule, { currentDate: at, tz: "UTC" });
+  return it.prev().toDate().getTime() - it.prev().toDate().getTime();
+}
+
+/**
+ * How late a run may be: half the schedule's period, between 5 minutes and 3 hours. A daily or monthly job gets
+ * 3 hours, so it is not overdue during its own scheduled hour (Vercel Hobby fires any time in that hour); an
+ * hourly one 30 minutes.
+ */
+export function graceMinutesFor(schedule: string, at: Date = new Date()): number {
+  return Math.min(180, Math.max(5, Math.round(periodOf(schedule, at) / MINUTE / 2)));
+}
 
 /** The scheduled time before `now - grace`, and the longest gap between runs of the schedule (plus grace). */
-export function scheduleWindow(job: JobForHealth, now: Date): { expectedSince: Date; maxStalenessSeconds: number } {
-  const graceMs = job.graceMinutes * 60_000;
+export function scheduleWindow(job: JobForHealth, now: Date): { expectedSince: Date; maxStalenessSeconds: number; graceMinutes: number } {
+  const graceMinutes = graceMinutesFor(job.schedule, now);
+  const graceMs = graceMinutes * MINUTE;
   const prev = CronExpressionParser.parse(job.schedule, { currentDate: new Date(now.getTime() - graceMs), tz: "UTC" });
   const expectedSince = prev.prev().toDate();
   const before = prev.prev().toDate();
-  return { expectedSince, maxStalenessSeconds: Math.round((expectedSince.getTime() - before.getTime() + graceMs) / 1000) };
+  return { expectedSince, maxStalenessSeconds: Math.round((expectedSince.getTime() - before.getTime() + graceMs) / 1000), graceMinutes };
 }
 
 export function judgeJob(job: JobForHealth, run: JobRunSummary | undefined, now: Date): JobHealth {
-  const { expectedSince, maxStalenessSeconds } = scheduleWindow(job, now);
+  const { expectedSince, maxStalenessSeconds, graceMinutes } = scheduleWindow(job, now);
   const lastSuccess = run?.last_success_at ? new Date(run.last_success_at) : null;
-  const status: JobHealth["status"] = !lastSuccess
-    ? "never_succeeded"
-    : lastSuccess < expectedSince
-      ? "overdue"
-      : run?.last_status === "failed"
-        ? "failing"
-        : "ok";
+  const since = lastSuccess ?? (run?.installed_at ? new Date(run.installed_at) : null);
+  const failing = run?.last_status === "failed" || run?.last_status === "abandoned";
+  const status: JobHealth["status"] =
+    since && since < expectedSince ? "overdue" : failing ? "failing" : lastSuccess ? "ok" : "awaiting_first_run";
   return {
     job: job.id,
     schedule: job.schedule,
@@ -63,25 +92,36 @@ export function judgeJob(job: JobForHealth, run: JobRunSummary | undefined, now:
     last_status: run?.last_status ?? null,
     last_started_at: run?.last_started_at ?? null,
     last_duration_ms: run?.last_duration_ms ?? null,
+    last_error: run?.last_error ?? null,
+    consecutive_failures: run?.consecutive_failures ?? 0,
     expected_since: expectedSince.toISOString(),
-    staleness_seconds: lastSuccess ? Math.round((now.getTime() - lastSuccess.getTime()) / 1000) : null,
+    staleness_seconds: since ? Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000)) : null,
     max_staleness_seconds: maxStalenessSeconds,
+    grace_minutes: graceMinutes,
   };
 }
 
-export function jobRunSummaries(db: SqlApi, jobs: readonly JobForHealth[]): Promise<Record<string, JobRunSummary>> {
+/**
+ * The run history per job, after closing runs that outlived their deadline as `abandoned` (a read of health or
+ * metrics is one of the places a killed run is noticed).
+ */
+export async function jobRunSummaries(db: SqlApi, jobs: readonly JobForHealth[], clock: Clock): Promise<Record<string, JobRunSummary>> {
+  await db.call("export_ops_close_abandoned_runs", sqlTime(clock));
   return db.call<Record<string, JobRunSummary>>("export_ops_run_summary", { p_jobs: jobs.map((j) => j.id) });
 }
+
+export type AlertStates = Record<string, { state: "ok" | "firing"; changed_at: string; evaluated_at: string | null }>;
 
 export interface HealthReport {
   status: "healthy" | "degraded" | "unhealthy";
   timestamp: string;
   database: { reachable: boolean; latency_ms: number | null; error?: string };
-  alert_firing: boolean | null;
+  alerts: AlertStates | null;
+  exports_stuck: number | null;
   jobs: JobHealth[];
 }
 
-export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], now: () => Date): Promise<HealthReport> {
+export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], clock: Clock, config: { stuckHours: number }): Promise<HealthReport> {
   const started = Date.now();
   let database: HealthReport["database"];
   try {
@@ -89,19 +129,20 @@ export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], 
     database = { reachable: true, latency_ms: Date.now() - started };
   } catch (error) {
     database = { reachable: false, latency_ms: null, error: (error as Error).message };
-    return { status: "unhealthy", timestamp: now().toISOString(), database, alert_firing: null, jobs: [] };
+    return { status: "unhealthy", timestamp: clock.now().toISOString(), database, alerts: null, exports_stuck: null, jobs: [] };
   }
-  const [runs, alert] = await Promise.all([
-    jobRunSummaries(db, jobs),
-    db.call<{ state: string } | null>("export_ops_alert_status", { p_alert: "export_failure_rate" }),
+  const [runs, alerts, stuck] = await Promise.all([
+    jobRunSummaries(db, jobs, clock),
+    db.call<AlertStates>("export_ops_alert_status"),
+    db.call<number>("export_ops_exports_stuck", { p_hours: config.stuckHours, ...sqlTime(clock) }),
   ]);
-  const at = now();
+  const at = clock.now();
   const judged = jobs.map((job) => judgeJob(job, runs[job.id], at));
-  const alertFiring = alert?.state === "firing";
+  const firing = Object.values(alerts).some((a) => a.state === "firing");
   const status = judged.some((j) => j.status === "overdue")
     ? "unhealthy"
-    : alertFiring || judged.some((j) => j.status !== "ok")
+    : firing || stuck > 0 || judged.some((j) => j.status === "failing")
       ? "degraded"
       : "healthy";
-  return { status, timestamp: at.toISOString(), database, alert_firing: alertFiring, jobs: judged };
+  return { status, timestamp: at.toISOString(), database, alerts, exports_stuck: stuck, jobs: judged };
 }

@@ -5,16 +5,20 @@
  * Series about one job carry `cron_job` (not `job`, which Prometheus sets to the scrape job).
  */
 import { Counter, Gauge, Registry } from "prom-client";
-import type { SqlApi } from "../ports";
+import { sqlTime, type Clock, type SqlApi } from "../ports";
+import { ALERTS } from "./alert-webhook";
 import { judgeJob, jobRunSummaries, type JobForHealth } from "./health";
 
 interface OpsSnapshot {
   exports_last_hour: { format: string; status: string; count: number }[];
   durations_last_hour: { format: string; p50_ms: number; p95_ms: number }[];
-  alert_firing: boolean;
+  last_export_at: string | null;
+  exports_stuck: number;
+  alerts: Record<string, boolean>;
   file_cleanup_backlog: number;
   file_cleanup_failing: number;
   log_cleanup_backlog: number;
+  log_cleanup_oldest_at: string | null;
   rollup_hours_pending: number;
 }
 
@@ -35,30 +39,37 @@ const COUNTERS: Record<string, Record<string, { name: string; help: string }>> =
   },
 };
 
-export const RUN_STATUSES = ["succeeded", "partial", "failed", "skipped"] as const;
+export const RUN_STATUSES = ["succeeded", "partial", "failed", "abandoned", "skipped"] as const;
 
 export async function renderMetrics(
   db: SqlApi,
   jobs: readonly JobForHealth[],
-  config: { fileRetentionHours: number; logRetentionDays: number },
-  now: () => Date,
+  config: { fileRetentionHours: number; logRetentionDays: number; stuckHours: number },
+  clock: Clock,
 ): Promise<{ contentType: string; body: string }> {
   const started = Date.now();
   const [runs, ops] = await Promise.all([
-    jobRunSummaries(db, jobs),
-    db.call<OpsSnapshot>("export_ops_metrics_snapshot", { p_file_retention_hours: config.fileRetentionHours, p_log_retention_days: config.logRetentionDays }),
+    jobRunSummaries(db, jobs, clock),
+    db.call<OpsSnapshot>("export_ops_metrics_snapshot", {
+      p_file_retention_hours: config.fileRetentionHours,
+      p_log_retention_days: config.logRetentionDays,
+      p_stuck_hours: config.stuckHours,
+      ...sqlTime(clock),
+    }),
   ]);
-  const at = now();
+  const at = clock.now();
   const registry = new Registry();
   const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
 
-  const lastSuccess = gauge("export_ops_job_last_success_timestamp_seconds", "Unix time of the job's last successful (or partial) run", ["cron_job"]);
-  const lastDuration = gauge("export_ops_job_last_run_duration_seconds", "Duration of the job's last run", ["cron_job"]);
-  const lastFailed = gauge("export_ops_job_last_run_failed", "1 when the job's last run failed", ["cron_job"]);
-  const staleness = gauge("export_ops_job_staleness_seconds", "Seconds since the job's last successful run", ["cron_job"]);
+  const lastSuccess = gauge("export_ops_job_last_success_timestamp_seconds", "Unix time of the job's last real run that made progress (succeeded or partial)", ["cron_job"]);
+  const lastDuration = gauge("export_ops_job_last_run_duration_seconds", "Duration of the job's last real run", ["cron_job"]);
+  const lastFailed = gauge("export_ops_job_last_run_failed", "1 when the job's last real run failed or was abandoned", ["cron_job"]);
+  const consecutive = gauge("export_ops_job_consecutive_failures", "Real runs failed or abandoned since the job's last success", ["cron_job"]);
+  const staleness = gauge("export_ops_job_staleness_seconds", "Seconds since the job's last success, or since the install while it has never succeeded", ["cron_job"]);
   const maxStaleness = gauge("export_ops_job_max_staleness_seconds", "Staleness beyond which the job is overdue: its schedule period plus grace", ["cron_job"]);
-  const overdue = gauge("export_ops_job_overdue", "1 when the job's last success is older than its latest scheduled run plus grace", ["cron_job"]);
-  const runsTotal = new Counter({ name: "export_ops_job_runs_total", help: "Job runs by final status", labelNames: ["cron_job", "status"], registers: [registry] });
+  const overdue = gauge("export_ops_job_overdue", "1 when the job's last success (or the install) is older than its latest scheduled run plus grace", ["cron_job"]);
+  const runsTotal = new Counter({ name: "export_ops_job_runs_total", help: "Real job runs by outcome", labelNames: ["cron_job", "status"], registers: [registry] });
+  const dryRuns = new Counter({ name: "export_ops_job_dry_runs_total", help: "Dry runs of the job (never counted as its runs)", labelNames: ["cron_job"], registers: [registry] });
   const counters = new Map<string, Counter>();
 
   for (const job of jobs) {
@@ -67,11 +78,13 @@ export async function renderMetrics(
     const labels = { cron_job: job.id };
     maxStaleness.set(labels, health.max_staleness_seconds);
     overdue.set(labels, health.status === "overdue" ? 1 : 0);
-    lastFailed.set(labels, run?.last_status === "failed" ? 1 : 0);
+    lastFailed.set(labels, run?.last_status === "failed" || run?.last_status === "abandoned" ? 1 : 0);
+    consecutive.set(labels, health.consecutive_failures);
     if (health.last_success_at) lastSuccess.set(labels, Date.parse(health.last_success_at) / 1000);
     if (health.staleness_seconds !== null) staleness.set(labels, health.staleness_seconds);
     if (run?.last_duration_ms != null) lastDuration.set(labels, run.last_duration_ms / 1000);
     for (const status of RUN_STATUSES) runsTotal.inc({ cron_job: job.id, status }, run?.totals[`runs_${status}`] ?? 0);
+    dryRuns.inc(labels, run?.totals.dry_runs ?? 0);
     for (const [metric, spec] of Object.entries(COUNTERS[job.id] ?? {})) {
       const counter = counters.get(spec.name) ?? new Counter({ name: spec.name, help: spec.help, labelNames: ["cron_job"], registers: [registry] });
       counters.set(spec.name, counter);
@@ -94,10 +107,16 @@ export async function renderMetrics(
     p95.set({ format: d.format }, d.p95_ms / 1000);
   }
   gauge("export_ops_export_failure_rate_last_hour", "Failed / all exports in the last hour (0 when there were none)").set(total ? failed / total : 0);
-  gauge("export_ops_alert_firing", "1 while the alert is firing", ["alert"]).set({ alert: "export_failure_rate" }, ops.alert_firing ? 1 : 0);
+  const firing = gauge("export_ops_alert_firing", "1 while the in-app alert is firing", ["alert"]);
+  for (const alert of ALERTS) firing.set({ alert }, ops.alerts[alert] ? 1 : 0);
+  if (ops.last_export_at) gauge("export_ops_last_export_timestamp_seconds", "Unix time of the last export metric recorded").set(Date.parse(ops.last_export_at) / 1000);
+  gauge("export_ops_exports_stuck", "Exports queued or processing for longer than EXPORT_STUCK_HOURS").set(ops.exports_stuck);
   gauge("export_ops_file_cleanup_backlog", "Completed exports past retention whose files are not deleted yet").set(ops.file_cleanup_backlog);
   gauge("export_ops_file_cleanup_failing", "Completed exports whose file deletion has failed at least once").set(ops.file_cleanup_failing);
   gauge("export_ops_log_cleanup_backlog", "Export logs past retention not deleted yet").set(ops.log_cleanup_backlog);
+  gauge("export_ops_log_cleanup_backlog_age_seconds", "How long the oldest removable log has been past its retention (0 when none)").set(
+    ops.log_cleanup_oldest_at ? Math.max(0, (at.getTime() - Date.parse(ops.log_cleanup_oldest_at)) / 1000 - config.logRetentionDays * 86400) : 0,
+  );
   gauge("export_ops_rollup_backlog", "Completed hours of export metrics not rolled up yet").set(ops.rollup_hours_pending);
   gauge("export_ops_scrape_duration_seconds", "Time the database queries behind this scrape took").set((Date.now() - started) / 1000);
 

@@ -14,6 +14,8 @@ export interface NextApp {
   /** The app's JSON log lines (stdout lines that start with `{`), as they arrive. */
   jsonLines: string[];
   stop(): void;
+  /** Sends a signal to the app and its workers (SIGKILL: the platform killing a function mid-run). */
+  kill(signal: NodeJS.Signals): void;
 }
 
 export async function startNextApp(mode: "dev" | "start", env: Record<string, string>): Promise<NextApp> {
@@ -31,14 +33,15 @@ export async function startNextApp(mode: "dev" | "start", env: Record<string, st
     pending = lines.pop() ?? "";
     jsonLines.push(...lines.filter((l) => l.startsWith("{")));
   });
-  const stop = () => {
+  const kill = (signal: NodeJS.Signals) => {
     if (!child.pid || child.exitCode !== null) return;
     try {
-      process.kill(-child.pid, "SIGTERM");
+      process.kill(-child.pid, signal);
     } catch {
       // already gone
     }
   };
+  const stop = () => kill("SIGTERM");
   process.on("exit", stop);
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
@@ -52,5 +55,5 @@ export async function startNextApp(mode: "dev" | "start", env: Record<string, st
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  return { url, jsonLines, stop };
+  return { url, jsonLines, stop, kill };
 }

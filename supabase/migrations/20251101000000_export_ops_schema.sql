@@ -44,6 +44,8 @@ create index export_ops_logs_completed_idx on public.export_logs (completed_at) 
 create index export_ops_logs_created_idx on public.export_logs (created_at);
 -- RLS reads and per-user erasure
 create index export_ops_logs_user_idx on public.export_logs (user_id, created_at);
+-- stuck exports: in progress for too long
+create index export_ops_logs_in_progress_idx on public.export_logs (created_at) where status in ('queued', 'processing');
 -- orphan sweep: "does a live log point at this object?"
 create index export_ops_logs_file_path_idx on public.export_logs (file_path) where file_path is not null;
 

@@ -95,17 +95,6 @@ as $$
   )
 $$;
 
--- Failure counts over a window, for the alert.
-create function public.export_ops_failure_counts(p_from timestamptz, p_to timestamptz)
-returns jsonb
-language sql
-stable
-set search_path = ''
-as $$
-  select jsonb_build_object('total', count(*), 'failed', count(*) filter (where status = 'failed'))
-  from public.export_metrics where recorded_at >= p_from and recorded_at < p_to
-$$;
-
 -- Volume over the last p_days days (today included), with every day present.
 create function public.export_ops_volume_stats(p_days integer, p_now timestamptz default now())
 returns jsonb
@@ -131,6 +120,6 @@ as $$
   from days d left join counts c using (day)
 $$;
 revoke all on function public.export_ops_record_metric, public.export_ops_metrics_summary,
-  public.export_ops_failure_counts, public.export_ops_volume_stats from public, anon, authenticated;
+  public.export_ops_volume_stats from public, anon, authenticated;
 grant execute on function public.export_ops_record_metric, public.export_ops_metrics_summary,
-  public.export_ops_failure_counts, public.export_ops_volume_stats to service_role;
+  public.export_ops_volume_stats to service_role;

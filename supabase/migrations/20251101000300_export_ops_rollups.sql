@@ -84,7 +84,9 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_last timestamptz := date_trunc('hour', p_now) - interval '1 hour';
+  -- only hours that ended at least 5 minutes ago by the database clock: a metric stamped hh:59:59 whose
+  -- transaction commits a moment later is still in its hour's rollup
+  v_last timestamptz := date_trunc('hour', p_now - interval '5 minutes') - interval '1 hour';
   v_first timestamptz;
   v_hours timestamptz[];
   v_missing bigint;

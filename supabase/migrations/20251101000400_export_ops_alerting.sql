@@ -1,5 +1,6 @@
 -- export-ops: alerting. Owns `export_ops_alerts` (one state machine per alert: ok -> firing -> ok, with the
--- notification still owed when a webhook failed) and the functions that evaluate, notify and read it.
+-- notification still owed when a webhook failed), the reads each alert is judged on (failure rate, exports
+-- stopped), and the functions that evaluate, notify and read the state.
 
 create table public.export_ops_alerts (
   alert text primary key,
@@ -15,6 +16,46 @@ create table public.export_ops_alerts (
 alter table public.export_ops_alerts enable row level security;
 revoke all on table public.export_ops_alerts from public, anon, authenticated;
 grant all on table public.export_ops_alerts to service_role;
+
+-- Failure counts for the failure-rate alert, over the last p_minutes by the database clock, or — when p_alert was
+-- last evaluated longer ago than that (a daily schedule on Vercel Hobby) — over everything since that evaluation,
+-- so no period goes unjudged; at most the last 7 days.
+create function public.export_ops_failure_counts(p_minutes integer, p_alert text default null, p_now timestamptz default now())
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  with w as (
+    select greatest(least(p_now - make_interval(mins => p_minutes),
+                          coalesce((select a.evaluated_at from public.export_ops_alerts a where a.alert = p_alert), p_now)),
+                    p_now - interval '7 days') as since
+  )
+  select jsonb_build_object('total', count(m.id), 'failed', count(m.id) filter (where m.status = 'failed'),
+                            'window_start', w.since, 'window_end', p_now)
+  from w left join public.export_metrics m on m.recorded_at >= w.since and m.recorded_at < p_now
+  group by w.since
+$$;
+
+-- The exports-stopped alert: exports recorded in the last p_hours, on how many of the previous 7 days the same
+-- hours had exports (the alert is judged only for a product that is usually busy then), and the last export.
+create function public.export_ops_export_silence(p_hours integer, p_now timestamptz default now())
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'recent', (select count(*) from public.export_metrics m
+               where m.recorded_at >= p_now - make_interval(hours => p_hours) and m.recorded_at < p_now),
+    'busy_days', (select count(*) from generate_series(1, 7) d
+                  where exists (select 1 from public.export_metrics m
+                                where m.recorded_at >= p_now - make_interval(days => d, hours => p_hours)
+                                  and m.recorded_at < p_now - make_interval(days => d))),
+    'last_export_at', (select max(m.recorded_at) from public.export_metrics m),
+    'window_start', p_now - make_interval(hours => p_hours),
+    'window_end', p_now)
+$$;
 
 -- The failure-rate alert as a state machine. p_firing: true/false from the latest evaluation, null when there
 -- were too few exports to judge (the state is then kept). Returns the transition (`fired`, `resolved` or null);
@@ -75,18 +116,20 @@ as $$
   where alert = p_alert
 $$;
 
--- The state of one alert, for health.
-create function public.export_ops_alert_status(p_alert text)
+-- Every alert's state, for health and the ops page: {alert: {state, changed_at, evaluated_at}}.
+create function public.export_ops_alert_status()
 returns jsonb
 language sql
 stable
 set search_path = ''
 as $$
-  select jsonb_build_object('state', state, 'changed_at', changed_at, 'evaluated_at', evaluated_at)
-  from public.export_ops_alerts where alert = p_alert
+  select coalesce(jsonb_object_agg(alert, jsonb_build_object('state', state, 'changed_at', changed_at, 'evaluated_at', evaluated_at)), '{}')
+  from public.export_ops_alerts
 $$;
 
-revoke all on function public.export_ops_evaluate_alert, public.export_ops_claim_alert_notification,
+revoke all on function public.export_ops_failure_counts, public.export_ops_export_silence,
+  public.export_ops_evaluate_alert, public.export_ops_claim_alert_notification,
   public.export_ops_finish_alert_notification, public.export_ops_alert_status from public, anon, authenticated;
-grant execute on function public.export_ops_evaluate_alert, public.export_ops_claim_alert_notification,
+grant execute on function public.export_ops_failure_counts, public.export_ops_export_silence,
+  public.export_ops_evaluate_alert, public.export_ops_claim_alert_notification,
   public.export_ops_finish_alert_notification, public.export_ops_alert_status to service_role;

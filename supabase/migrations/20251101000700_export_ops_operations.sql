@@ -3,18 +3,24 @@
 -- Prometheus counters, and the reads behind /api/health/detailed and /api/metrics.
 
 -- Every invocation of every job: the dead man's switch and the run history behind health and /api/metrics.
+-- Outcomes: `succeeded` (all work done), `partial` (progress made, with failures or work left), `failed` (an
+-- error, or no progress while every attempted batch failed), `skipped` (another run held the lease), and
+-- `abandoned` (still `running` past `deadline_at`: its function was stopped or crashed). Dry runs are kept and
+-- flagged, and never count as a job's last run or last success. Times are the database's.
 create table public.export_ops_runs (
   run_id uuid primary key,
   job text not null,
   trigger text not null check (trigger in ('vercel_cron', 'manual', 'script')),
   started_at timestamptz not null default now(),
   finished_at timestamptz,
-  status text not null default 'running' check (status in ('running', 'succeeded', 'failed', 'partial', 'skipped')),
+  deadline_at timestamptz not null,
+  status text not null default 'running' check (status in ('running', 'succeeded', 'partial', 'failed', 'skipped', 'abandoned')),
   dry_run boolean not null default false,
   result jsonb,
   error jsonb
 );
 create index export_ops_runs_job_started_idx on public.export_ops_runs (job, started_at desc);
+create index export_ops_runs_running_idx on public.export_ops_runs (deadline_at) where status = 'running';
 
 -- One lease per job that must not overlap; a dead run's lease simply expires.
 create table public.export_ops_leases (
@@ -39,14 +45,53 @@ alter table public.export_ops_job_totals enable row level security;
 revoke all on table public.export_ops_runs, public.export_ops_leases, public.export_ops_job_totals from public, anon, authenticated;
 grant all on table public.export_ops_runs, public.export_ops_leases, public.export_ops_job_totals to service_role;
 
--- Starts a run: records it as `running`, or — when the job is leased (p_lease_seconds) and another live run
--- holds the lease — records it as `skipped` and says who holds it. The lease row is taken with
--- `on conflict ... where expired`, so of two simultaneous starts exactly one wins.
+-- Adds to a job's running totals.
+create function public.export_ops_count(p_job text, p_metric text, p_value bigint default 1)
+returns void
+language sql
+set search_path = ''
+as $$
+  insert into public.export_ops_job_totals (job, metric, value) values (p_job, p_metric, p_value)
+  on conflict (job, metric) do update set value = public.export_ops_job_totals.value + excluded.value
+$$;
+
+-- Closes every run still `running` past its deadline (its function's maxDuration plus a margin, set when it
+-- started) as `abandoned`, frees its lease and counts it. Called by every run start and every health or metrics
+-- read, so a run killed mid-way is closed within one invocation of any job or one scrape. Returns how many.
+create function public.export_ops_close_abandoned_runs(p_now timestamptz default now())
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_run record;
+  v_closed integer := 0;
+begin
+  for v_run in
+    update public.export_ops_runs
+    set status = 'abandoned', finished_at = p_now,
+        error = jsonb_build_object('code', 'abandoned',
+                                   'message', 'the run did not finish within its time limit: its function was stopped or crashed')
+    where status = 'running' and deadline_at < p_now
+    returning run_id, job, dry_run
+  loop
+    delete from public.export_ops_leases where run_id = v_run.run_id;
+    perform public.export_ops_count(v_run.job, case when v_run.dry_run then 'dry_runs' else 'runs_abandoned' end);
+    v_closed := v_closed + 1;
+  end loop;
+  return v_closed;
+end
+$$;
+
+-- Starts a run: records it as `running` with its deadline (p_max_seconds plus a minute), or — when the job is
+-- leased (p_lease_seconds) and another live run holds the lease — records it as `skipped` and says who holds it.
+-- The lease row is taken with `on conflict ... where expired`, so of two simultaneous starts exactly one wins.
 create function public.export_ops_start_run(
   p_run_id uuid,
   p_job text,
   p_trigger text,
   p_dry_run boolean,
+  p_max_seconds integer,
   p_lease_seconds integer default null,
   p_now timestamptz default now()
 )
@@ -58,6 +103,7 @@ declare
   v_holder uuid;
   v_until timestamptz;
 begin
+  perform public.export_ops_close_abandoned_runs(p_now);
   if p_lease_seconds is not null then
     insert into public.export_ops_leases as l (job, run_id, acquired_at, expires_at)
     values (p_job, p_run_id, p_now, p_now + make_interval(secs => p_lease_seconds))
@@ -66,22 +112,21 @@ begin
     returning l.run_id into v_holder;
     if v_holder is null then
       select run_id, expires_at into v_holder, v_until from public.export_ops_leases where job = p_job;
-      insert into public.export_ops_runs (run_id, job, trigger, started_at, finished_at, status, dry_run, result)
-      values (p_run_id, p_job, p_trigger, p_now, p_now, 'skipped', p_dry_run,
+      insert into public.export_ops_runs (run_id, job, trigger, started_at, finished_at, deadline_at, status, dry_run, result)
+      values (p_run_id, p_job, p_trigger, p_now, p_now, p_now, 'skipped', p_dry_run,
               jsonb_build_object('skipped', true, 'reason', 'another run holds the lease', 'held_by', v_holder, 'lease_expires_at', v_until));
-      insert into public.export_ops_job_totals (job, metric, value) values (p_job, 'runs_skipped', 1)
-      on conflict (job, metric) do update set value = public.export_ops_job_totals.value + 1;
+      perform public.export_ops_count(p_job, case when p_dry_run then 'dry_runs' else 'runs_skipped' end);
       return jsonb_build_object('started', false, 'held_by', v_holder, 'lease_expires_at', v_until);
     end if;
   end if;
-  insert into public.export_ops_runs (run_id, job, trigger, started_at, status, dry_run)
-  values (p_run_id, p_job, p_trigger, p_now, 'running', p_dry_run);
+  insert into public.export_ops_runs (run_id, job, trigger, started_at, deadline_at, status, dry_run)
+  values (p_run_id, p_job, p_trigger, p_now, p_now + make_interval(secs => p_max_seconds + 60), 'running', p_dry_run);
   return jsonb_build_object('started', true);
 end
 $$;
 
--- Finishes a run: its status, result and error; frees its lease; adds its counts to the totals (dry runs count
--- as runs, but their would-be deletions do not).
+-- Finishes a run: its status, result and error; frees its lease; adds its counts to the totals (a dry run is
+-- counted as a dry run, and its would-be deletions not at all).
 create function public.export_ops_finish_run(p_run_id uuid, p_status text, p_result jsonb default null, p_error jsonb default null, p_now timestamptz default now())
 returns void
 language plpgsql
@@ -97,19 +142,38 @@ begin
   returning job, dry_run into v_job, v_dry_run;
   if v_job is null then return; end if;
   delete from public.export_ops_leases where job = v_job and run_id = p_run_id;
-  insert into public.export_ops_job_totals (job, metric, value)
-  select v_job, 'runs_' || p_status, 1
-  union all
-  select v_job, r.key, (r.value #>> '{}')::bigint
+  perform public.export_ops_count(v_job, case when v_dry_run then 'dry_runs' else 'runs_' || p_status end);
+  perform public.export_ops_count(v_job, r.key, (r.value #>> '{}')::bigint)
   from jsonb_each(coalesce(p_result, '{}')) r
   where not v_dry_run
     and r.key in ('deleted_count', 'logs_updated', 'orphans_deleted', 'archived_count', 'metrics_deleted', 'hours_rolled_up', 'failed_count')
-    and jsonb_typeof(r.value) = 'number'
-  on conflict (job, metric) do update set value = public.export_ops_job_totals.value + excluded.value;
+    and jsonb_typeof(r.value) = 'number';
 end
 $$;
 
--- Run history is kept bounded: runs older than p_cutoff go, except each job's latest success (health needs it).
+-- A cron call refused because CRON_SECRET is unset or a placeholder: recorded as a `failed` run (so health,
+-- metrics and alerts show it), at most once a minute per job, so calls to a misconfigured deployment cannot flood
+-- the table. Returns whether it was recorded.
+create function public.export_ops_record_refused_run(p_run_id uuid, p_job text, p_trigger text, p_error jsonb, p_now timestamptz default now())
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform pg_advisory_xact_lock(hashtext('export_ops.record_refused_run'), hashtext(p_job));
+  if exists (select 1 from public.export_ops_runs
+             where job = p_job and status = 'failed' and error ->> 'code' = p_error ->> 'code'
+               and started_at > p_now - interval '1 minute') then
+    return false;
+  end if;
+  insert into public.export_ops_runs (run_id, job, trigger, started_at, finished_at, deadline_at, status, dry_run, error)
+  values (p_run_id, p_job, p_trigger, p_now, p_now, p_now, 'failed', false, p_error);
+  perform public.export_ops_count(p_job, 'runs_failed');
+  return true;
+end
+$$;
+
+-- Run history is kept bounded: runs older than p_cutoff go, except each job's latest real success (health needs it).
 create function public.export_ops_prune_runs(p_cutoff timestamptz)
 returns integer
 language plpgsql
@@ -120,15 +184,20 @@ declare
 begin
   delete from public.export_ops_runs r
   where r.started_at < p_cutoff
+    and r.status <> 'running'
     and r.run_id not in (
-      select distinct on (job) run_id from public.export_ops_runs where status = 'succeeded' order by job, started_at desc
+      select distinct on (job) run_id from public.export_ops_runs
+      where status in ('succeeded', 'partial') and not dry_run order by job, started_at desc
     );
   get diagnostics v_deleted = row_count;
   return v_deleted;
 end
 $$;
 
--- Per job: the latest run, the latest success, and whether a run is going on now.
+-- Per job, from real runs only (dry runs and skipped invocations left out): the latest finished run, the latest
+-- success (`succeeded` or `partial`: progress was made), the failed or abandoned runs since it, runs going on now,
+-- and the running totals; plus when export-ops was installed, which is where staleness counts from until a job's
+-- first success.
 create function public.export_ops_run_summary(p_jobs text[])
 returns jsonb
 language sql
@@ -141,21 +210,47 @@ as $$
     'last_finished_at', last.finished_at,
     'last_duration_ms', round(extract(epoch from last.finished_at - last.started_at) * 1000),
     'last_error', last.error,
-    'last_success_at', (select max(coalesce(s.finished_at, s.started_at)) from public.export_ops_runs s
-                        where s.job = j.job and s.status in ('succeeded', 'partial') and not s.dry_run),
-    'running', (select count(*) from public.export_ops_runs s where s.job = j.job and s.status = 'running'
-                  and s.started_at > now() - interval '1 hour'),
+    'last_success_at', ok.finished_at,
+    'consecutive_failures', (select count(*) from public.export_ops_runs f
+                             where f.job = j.job and not f.dry_run and f.status in ('failed', 'abandoned')
+                               and f.started_at > coalesce(ok.started_at, '-infinity')),
+    'running', (select count(*) from public.export_ops_runs s where s.job = j.job and s.status = 'running'),
+    'installed_at', (select i.installed_at from public.export_ops_installation i),
     'totals', coalesce((select jsonb_object_agg(t.metric, t.value) from public.export_ops_job_totals t where t.job = j.job), '{}')
   )), '{}')
   from unnest(p_jobs) as j (job)
   left join lateral (
-    select r.* from public.export_ops_runs r where r.job = j.job and r.status <> 'skipped' order by r.started_at desc limit 1
+    select r.* from public.export_ops_runs r
+    where r.job = j.job and not r.dry_run and r.status not in ('skipped', 'running')
+    order by r.started_at desc limit 1
   ) last on true
+  left join lateral (
+    select r.started_at, r.finished_at from public.export_ops_runs r
+    where r.job = j.job and not r.dry_run and r.status in ('succeeded', 'partial')
+    order by r.started_at desc limit 1
+  ) ok on true
+$$;
+
+-- Exports still `queued` or `processing` after p_hours: the host's export died without saying so.
+create function public.export_ops_exports_stuck(p_hours integer, p_now timestamptz default now())
+returns bigint
+language sql
+stable
+set search_path = ''
+as $$
+  select count(*) from public.export_logs
+  where status in ('queued', 'processing') and created_at < p_now - make_interval(hours => p_hours)
 $$;
 
 -- Everything /api/metrics exposes besides the jobs, in one call: the last hour's exports by format and status
--- and their p50/p95 durations, the alert's state, and the cleanup backlogs.
-create function public.export_ops_metrics_snapshot(p_file_retention_hours integer, p_log_retention_days integer, p_now timestamptz default now())
+-- and their p50/p95 durations, the last export's time, exports stuck in progress, the alerts' states, and the
+-- cleanup and rollup backlogs (with the age of the oldest log the log cleanup should have removed).
+create function public.export_ops_metrics_snapshot(
+  p_file_retention_hours integer,
+  p_log_retention_days integer,
+  p_stuck_hours integer,
+  p_now timestamptz default now()
+)
 returns jsonb
 language sql
 stable
@@ -173,21 +268,30 @@ as $$
             from public.export_metrics
             where status = 'completed' and recorded_at >= p_now - interval '1 hour' and recorded_at < p_now
             group by format) d), '[]'),
-    'alert_firing', coalesce((select state = 'firing' from public.export_ops_alerts where alert = 'export_failure_rate'), false),
+    'last_export_at', (select max(recorded_at) from public.export_metrics),
+    'exports_stuck', public.export_ops_exports_stuck(p_stuck_hours, p_now),
+    'alerts', (select coalesce(jsonb_object_agg(alert, state = 'firing'), '{}') from public.export_ops_alerts),
     'file_cleanup_backlog', (select count(*) from public.export_logs
                              where status = 'completed' and completed_at < p_now - make_interval(hours => p_file_retention_hours)),
     'file_cleanup_failing', (select count(*) from public.export_ops_file_cleanup c join public.export_logs l using (export_id)
                              where l.status = 'completed' and c.attempts > 0),
     'log_cleanup_backlog', (select count(*) from public.export_logs
                             where created_at < p_now - make_interval(days => p_log_retention_days)),
+    'log_cleanup_oldest_at', (select min(created_at) from public.export_logs
+                              where created_at < p_now - make_interval(days => p_log_retention_days)
+                                and public.export_ops_log_is_removable(status, file_path)),
     'rollup_hours_pending', (select count(*) from generate_series(
                                date_trunc('hour', coalesce((select min(recorded_at) from public.export_metrics), p_now)),
-                               date_trunc('hour', p_now) - interval '1 hour', interval '1 hour') h
+                               date_trunc('hour', p_now - interval '5 minutes') - interval '1 hour', interval '1 hour') h
                              where not exists (select 1 from public.export_ops_metric_hours r where r.hour = h))
   )
 $$;
 
-revoke all on function public.export_ops_start_run, public.export_ops_finish_run, public.export_ops_prune_runs,
-  public.export_ops_run_summary, public.export_ops_metrics_snapshot from public, anon, authenticated;
-grant execute on function public.export_ops_start_run, public.export_ops_finish_run, public.export_ops_prune_runs,
-  public.export_ops_run_summary, public.export_ops_metrics_snapshot to service_role;
+revoke all on function public.export_ops_count, public.export_ops_close_abandoned_runs, public.export_ops_start_run,
+  public.export_ops_finish_run, public.export_ops_record_refused_run, public.export_ops_prune_runs,
+  public.export_ops_run_summary, public.export_ops_exports_stuck, public.export_ops_metrics_snapshot
+  from public, anon, authenticated;
+grant execute on function public.export_ops_count, public.export_ops_close_abandoned_runs, public.export_ops_start_run,
+  public.export_ops_finish_run, public.export_ops_record_refused_run, public.export_ops_prune_runs,
+  public.export_ops_run_summary, public.export_ops_exports_stuck, public.export_ops_metrics_snapshot
+  to service_role;
