@@ -222,6 +222,10 @@ describe("health and metrics", () => {
   });
 
   it("exposes every metric the Grafana dashboard and the alert rules use", async () => {
+    // one export recorded, so the last export's time has a value
+    await sql().query(
+      "insert into export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms) values (gen_random_uuid(), gen_random_uuid(), 'csv', 'completed', 1, 'small', 10)",
+    );
     const text = await (await get(prometheusMetrics(), METRICS_TOKEN)).text();
     const exposed = new Set([...text.matchAll(/^# TYPE (\w+) /gm)].map((m) => m[1]));
     const used = new Set<string>();
