@@ -216,6 +216,24 @@ describe("exports stopped", () => {
   });
 });
 
+describe("a daily aggregation (Vercel Hobby)", () => {
+  it("judges the failure rate over the whole day since the alert's last evaluation, not only the last hour", async () => {
+    const day = new Date("2026-06-20T04:00:00Z");
+    const run = (hours: number) => runJob(exportMetricsAggregate, {}, { clock: fixedClock(new Date(day.getTime() + hours * 3_600_000).toISOString()) });
+    expect((await run(0)).alert).toMatchObject({ state: "ok", total_count: 0 });
+    // failures through the morning, a quiet last hour before the next daily run
+    await sql().query(
+      `insert into export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms, error_type, recorded_at)
+       select gen_random_uuid(), gen_random_uuid(), 'csv', case when g % 2 = 0 then 'failed' else 'completed' end, 1, 'small', 100,
+              case when g % 2 = 0 then 'TimeoutError' end, $1::timestamptz + make_interval(mins => g * 10)
+       from generate_series(1, 40) g`,
+      [new Date(day.getTime() + 2 * 3_600_000)],
+    );
+    const next = await run(24);
+    expect(next.alert).toMatchObject({ state: "firing", transition: "fired", failed_count: 20, total_count: 40 });
+  });
+});
+
 describe("stuck exports", () => {
   it("counts exports queued or processing longer than EXPORT_STUCK_HOURS, and health is degraded", async () => {
     await seedExports({ count: 2, status: "processing", ageHours: 30 });

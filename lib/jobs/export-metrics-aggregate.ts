@@ -207,7 +207,7 @@ async function deliverNotifications({ db, clock, logger, env }: Deps): Promise<E
 
 export const exportMetricsAggregate = defineJob({
   id: "export-metrics-aggregate",
-  description: "Rolls raw export metrics up per hour (catching up missed hours) and evaluates the failure-rate alert",
+  description: "Rolls raw export metrics up per hour (catching up missed hours) and evaluates the alerts (failure rate, exports stopped)",
   schedule: "0 * * * *",
   maxDurationSeconds: 300,
   overlap: "skip",
