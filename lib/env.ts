@@ -33,6 +33,7 @@ export const settingsSchema = z.object({
   EXPORT_FILE_RETENTION_HOURS: positiveInt(24),
   EXPORT_LOG_RETENTION_DAYS: positiveInt(30),
   EXPORT_METRICS_RETENTION_DAYS: positiveInt(90),
+  EXPORT_CLEANUP_MAX_ATTEMPTS: positiveInt(5),
   FAILURE_RATE_THRESHOLD: z.coerce
     .number({ error: "must be a number" })
     .gt(0, { error: "must be above 0" })

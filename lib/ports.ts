@@ -44,6 +44,12 @@ export function sqlTime(clock: Clock): { p_now?: string } {
   return clock.sqlNow ? { p_now: clock.sqlNow().toISOString() } : {};
 }
 
+/**
+ * How long any one call through a port may take before it is aborted (PostgREST, Storage). A run's deadline
+ * margin is counted in these: see deadlineFor in lib/jobs/job.ts.
+ */
+export const REQUEST_TIMEOUT_MS = 20_000;
+
 /** Everything a job may use; each job narrows this to the parts it needs. */
 export interface JobDeps {
   env: Env;

@@ -1,10 +1,12 @@
 /**
- * Erases one user's exports for a deletion request: their files, export logs and raw metrics.
+ * Erases one user's exports for a deletion request: their files, export logs, raw metrics, and their rows in
+ * every export-log archive object (each rewritten without them, checked, then put in place).
  *
- *   npm run erase-user -- <user-id> [--dry-run] [--archive]
+ *   npm run erase-user -- <user-id> [--dry-run] [--legal-hold]
  *
- * --archive writes the logs to EXPORT_ARCHIVE_BUCKET (under erasure/<user-id>/) before deleting them.
+ * Run it again while it answers `has_more: true` (logs in an archive batch another run is still writing).
  */
+import { parseArgs } from "node:util";
 import pino from "pino";
 import { getEnv } from "../lib/env";
 import { cleanupUserExportLogs } from "../lib/jobs/user-erasure";
@@ -12,22 +14,38 @@ import { createLogger } from "../lib/logger";
 import { systemClock } from "../lib/ports";
 import { createSupabasePorts } from "../lib/supabase";
 
-const args = process.argv.slice(2);
-const userId = args.find((a) => !a.startsWith("--"));
-const unknown = args.filter((a) => a.startsWith("--") && a !== "--dry-run" && a !== "--archive");
-if (!userId || unknown.length > 0) {
-  process.stderr.write(`usage: npm run erase-user -- <user-id> [--dry-run] [--archive]${unknown.length ? ` (unknown: ${unknown.join(" ")})` : ""}\n`);
+const usage = `usage: npm run erase-user -- <user-id> [--dry-run] [--legal-hold]
+
+  --dry-run     say what would be erased; change nothing
+  --legal-hold  KEEP A COPY: write the user's export logs to EXPORT_ARCHIVE_BUCKET under erasure/<user-id>/
+                and leave their rows in existing archive objects, for a legal hold. Without it nothing of the
+                user's exports is kept anywhere. Erasing again without it removes the copy too.
+`;
+
+let parsed: ReturnType<typeof parse>;
+function parse() {
+  return parseArgs({ allowPositionals: true, options: { "dry-run": { type: "boolean" }, "legal-hold": { type: "boolean" }, help: { type: "boolean" } } });
+}
+try {
+  parsed = parse();
+} catch (error) {
+  process.stderr.write(`erase-user: ${(error as Error).message}\n${usage}`);
   process.exit(2);
+}
+const [userId, ...extra] = parsed.positionals;
+if (parsed.values.help || !userId || extra.length > 0) {
+  process.stderr.write(usage);
+  process.exit(parsed.values.help ? 0 : 2);
 }
 try {
   const env = getEnv();
-  if (args.includes("--archive") && !env.EXPORT_ARCHIVE_BUCKET) throw new Error("--archive needs EXPORT_ARCHIVE_BUCKET");
   const logger = createLogger({ destination: pino.destination({ dest: 2, sync: true }) });
   const result = await cleanupUserExportLogs(
     { ...createSupabasePorts(env), env, clock: systemClock, logger, deadline: Number.POSITIVE_INFINITY },
-    { userId, dryRun: args.includes("--dry-run"), archiveBucket: args.includes("--archive") ? env.EXPORT_ARCHIVE_BUCKET : undefined },
+    { userId, dryRun: parsed.values["dry-run"] ?? false, legalHold: parsed.values["legal-hold"] ?? false },
   );
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (result.has_more) process.exitCode = 3;
 } catch (error) {
   process.stderr.write(`erase-user: ${(error as Error).message}\n`);
   process.exitCode = 1;

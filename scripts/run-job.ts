@@ -5,7 +5,10 @@
  *   npm run job -- export-file-cleanup --dry-run --retention-hours 48
  *
  * Flags are the job's query options in kebab-case (`--dry-run` = `?dry_run=true`), validated by the same
- * schema as the route.
+ * schema as the route. The file cleanup's quarantine is looked at and released here too:
+ *
+ *   npm run job -- export-file-cleanup --quarantined          # list quarantined exports, with their reasons
+ *   npm run job -- export-file-cleanup --release <export_id>  # let the next run try it again
  */
 import pino from "pino";
 import { getEnv } from "../lib/env";
@@ -27,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger({ destination: pino.destination({ dest: 2, sync: true }) });
   try {
+    if (job.id === "export-file-cleanup" && (flags[0] === "--quarantined" || flags[0] === "--release")) return await quarantine(flags);
     const options = parseQuery(job.optionsSchema, flagsToQuery(flags));
     const env = getEnv();
     const result = await executeJob(job, { env, ports: createSupabasePorts(env), clock: systemClock, logger, trigger: "script" }, options);
@@ -36,6 +40,24 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${job.id}: ${isAppError(error) || error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
+}
+
+/** The file cleanup's quarantine: list it, or release one export from it. */
+async function quarantine(flags: string[]): Promise<number> {
+  const { db } = createSupabasePorts(getEnv());
+  if (flags[0] === "--quarantined" && flags.length === 1) {
+    const list = await db.call<{ total: number; rows: unknown[] }>("export_ops_file_cleanup_quarantined", { p_limit: 100 });
+    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    return 0;
+  }
+  const id = flags[1];
+  if (flags.length !== 2 || !id || !/^[0-9a-f-]{36}$/i.test(id)) {
+    process.stderr.write("usage: npm run job -- export-file-cleanup --release <export_id>\n");
+    return 2;
+  }
+  const released = await db.call<boolean>("export_ops_file_cleanup_release", { p_export_id: id });
+  process.stdout.write(released ? `released ${id}: the next run tries it again\n` : `${id} is not quarantined\n`);
+  return released ? 0 : 1;
 }
 
 process.exitCode = await main(process.argv.slice(2));

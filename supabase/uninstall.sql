@@ -14,9 +14,12 @@ begin;
 
 drop function if exists
   public.export_ops_ping,
+  public.export_ops_file_in_use_by,
   public.export_ops_file_cleanup_batch,
   public.export_ops_file_cleanup_preview,
-  public.export_ops_find_orphan_objects,
+  public.export_ops_orphan_page,
+  public.export_ops_file_cleanup_quarantined,
+  public.export_ops_file_cleanup_release,
   public.export_ops_record_metric,
   public.export_ops_metrics_summary,
   public.export_ops_failure_counts,
@@ -39,6 +42,8 @@ drop function if exists
   public.export_ops_delete_metrics,
   public.export_ops_restore_logs,
   public.export_ops_user_files,
+  public.export_ops_user_erasure_state,
+  public.export_ops_archive_object_rewritten,
   public.export_ops_count,
   public.export_ops_close_abandoned_runs,
   public.export_ops_start_run,
@@ -46,6 +51,7 @@ drop function if exists
   public.export_ops_finish_run,
   public.export_ops_prune_runs,
   public.export_ops_run_summary,
+  public.export_ops_quarantined_count,
   public.export_ops_exports_stuck,
   public.export_ops_metrics_snapshot;
 
@@ -76,7 +82,9 @@ $$;
 
 drop table if exists
   public.export_ops_file_cleanup,
+  public.export_ops_orphan_cursor,
   public.export_ops_archive_claims,
+  public.export_ops_archive_objects,
   public.export_ops_metric_rollups,
   public.export_ops_metric_hours,
   public.export_ops_alerts,

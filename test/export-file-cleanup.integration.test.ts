@@ -31,7 +31,9 @@ describe("export-file-cleanup", () => {
     const expired = await seedExports({ count: 2500, ageHours: 30, withFiles: true });
     const fresh = await seedExports({ count: 20, ageHours: 2, withFiles: true });
     const failedOld = await seedExports({ count: 10, status: "failed", ageHours: 50, withFiles: true });
-    const processingOld = await seedExports({ count: 10, status: "processing", ageHours: 50, withFiles: true });
+    // in progress for 20 hours (not stuck yet), with a file already older than retention
+    const processing = await seedExports({ count: 10, status: "processing", ageHours: 20 });
+    await addObjects(paths(processing), 30);
     await standIn.clearRequests();
 
     const result = await runJob(exportFileCleanup, {});
@@ -43,10 +45,10 @@ describe("export-file-cleanup", () => {
     expect(rows[0].n).toBe(2500);
     const left = await objectNames();
     expect(paths(expired).filter((p) => left.has(p))).toEqual([]);
-    for (const kept of [fresh, processingOld]) expect(paths(kept).every((p) => left.has(p))).toBe(true);
+    for (const kept of [fresh, processing]) expect(paths(kept).every((p) => left.has(p))).toBe(true);
     expect(await statuses(ids(fresh))).toEqual({ completed: 20 });
     expect(await statuses(ids(failedOld))).toEqual({ failed: 10 });
-    expect(await statuses(ids(processingOld))).toEqual({ processing: 10 });
+    expect(await statuses(ids(processing))).toEqual({ processing: 10 });
     // failed exports' leftover files are orphans: swept once past retention
     expect(result.orphans_deleted).toBe(10);
 
@@ -151,7 +153,9 @@ describe("export-file-cleanup", () => {
     const expired = await seedExports({ count: 300, ageHours: 30, withFiles: true });
     const clock = fixedClock(new Date().toISOString());
     // a run that claimed a batch and died before deleting anything
-    await sql().query("select public.export_ops_file_cleanup_batch(gen_random_uuid(), 24, 200, '{}', '[]', 900, $1)", [clock.now().toISOString()]);
+    await sql().query("select public.export_ops_file_cleanup_batch(p_run_id => gen_random_uuid(), p_retention_hours => 24, p_limit => 200, p_now => $1)", [
+      clock.now().toISOString(),
+    ]);
 
     const during = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock });
     expect(during).toMatchObject({ total_found: 100, deleted_count: 100 });
@@ -180,7 +184,7 @@ describe("export-file-cleanup", () => {
     expect(await statuses(ids(expired))).toEqual({ expired: 2500 });
   });
 
-  describe("never sends an unsafe path to Storage", () => {
+  describe("never sends an unsafe path to Storage, and quarantines its export on first sight", () => {
     const owner = newUserId();
     const victim = newUserId();
     const victimFile = `${victim}/precious.jsonl`;
@@ -193,7 +197,7 @@ describe("export-file-cleanup", () => {
       ["a control character", `${owner}/x\u0007.jsonl`],
       ["a path longer than Storage allows", `${owner}/${"a".repeat(1030)}.jsonl`],
       ["another user's file", victimFile],
-    ])("skips and reports %s", async (_, unsafePath) => {
+    ])("quarantines %s", async (_, unsafePath) => {
       await addObjects([victimFile, `${owner}/x.jsonl`], 1);
       const [row] = await seedExports({ count: 1, ageHours: 30, userId: owner, paths: [unsafePath] });
       const safe = await seedExports({ count: 3, ageHours: 30, withFiles: true });
@@ -201,16 +205,19 @@ describe("export-file-cleanup", () => {
 
       const result = await runJob(exportFileCleanup, { sweep_orphans: "false" });
 
-      expect(result).toMatchObject({ total_found: 4, deleted_count: 3, failed_count: 1, errors_total: 1 });
-      expect(result.errors[0]).toMatchObject({ export_id: row!.export_id, reason: expect.stringMatching(/^skipped, unsafe path: /) });
+      // a permanent problem: quarantined with its reason, not a failure that makes the run partial
+      expect(result).toMatchObject({ total_found: 4, deleted_count: 3, failed_count: 0, errors_total: 0, quarantined_count: 1 });
       expect(await statuses([row!.export_id])).toEqual({ completed: 1 });
-      const { rows } = await sql().query("select last_error from export_ops_file_cleanup where export_id = $1", [row!.export_id]);
-      expect(rows[0].last_error).toMatch(/^unsafe path: /);
+      const { rows } = await sql().query("select quarantined_at, quarantine_reason from export_ops_file_cleanup where export_id = $1", [row!.export_id]);
+      expect(rows[0].quarantined_at).toBeInstanceOf(Date);
+      expect(rows[0].quarantine_reason).toMatch(/^unsafe path: /);
       expect(await statuses(ids(safe))).toEqual({ expired: 3 });
       // the Storage server's own record: only the safe paths were ever asked for
       const sent = (await deleteRequests()).flatMap((r) => r.prefixes ?? []);
       expect(sent.sort()).toEqual(paths(safe).sort());
       expect((await objectNames()).has(victimFile)).toBe(true);
+      // and left out of later runs
+      expect(await runJob(exportFileCleanup, { sweep_orphans: "false" })).toMatchObject({ total_found: 0, quarantined_count: 0 });
     });
   });
 

@@ -258,12 +258,12 @@ describe("per-user erasure", () => {
     expect(bobBefore).toEqual({ logs: 12, metrics: 12, files: 8 });
   });
 
-  it("archives the user's logs first when asked", async () => {
+  it("keeps a copy of the user's logs in the archive bucket under a legal hold, and only then", async () => {
     const alice = randomUUID();
     const { logs } = await userWithData(alice);
     const before = await snapshot(ids(logs));
-    const result = await cleanupUserExportLogs(deps(archiveEnv()), { userId: alice, archiveBucket: ARCHIVE });
-    expect(result).toMatchObject({ logs_deleted: 12, archived_count: 12 });
+    const result = await cleanupUserExportLogs(deps(archiveEnv()), { userId: alice, legalHold: true });
+    expect(result).toMatchObject({ logs_deleted: 12, archived_count: 12, legal_hold: true });
     expect(result.archive_objects).toHaveLength(1);
     expect(result.archive_objects[0]).toMatch(new RegExp(`^erasure/${alice}/.*\\.jsonl\\.gz$`));
     const archived = await archivedRows();

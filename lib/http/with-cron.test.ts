@@ -19,6 +19,7 @@ function setup(run = vi.fn(async (_deps: unknown, _options: unknown) => ({ has_m
     description: "a job for tests",
     schedule: "0 * * * *",
     maxDurationSeconds: 60,
+    callsAfterDeadline: 1,
     overlap: "parallel" as const,
     optionsSchema: baseOptionsSchema.extend({ batch_size: z.coerce.number().int().min(1).max(1000).default(100) }),
     run,

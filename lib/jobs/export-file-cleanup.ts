@@ -1,13 +1,15 @@
 /**
  * Daily export-file cleanup. Claims completed exports past retention in batches (one SQL call), deletes their
  * files with one Storage request per batch, and reports back (one SQL call) which are gone — those turn
- * `expired` — and which failed, to be retried by the next run. Then sweeps orphaned objects: files past
- * retention that no live export log points to.
+ * `expired` — which failed, to be retried by the next run, and which it quarantined (an unsafe path: never
+ * retried until an operator releases it). A file another export still uses is never deleted: SQL expires the
+ * older log at claim time and keeps the file. Then sweeps orphaned objects page by page from where the last run
+ * stopped: files past retention in the export layout that no live export log points to.
  */
 import { z } from "zod";
 import { sqlTime, type JobDeps } from "../ports";
 import { unsafePathReason } from "./export-paths";
-import { baseOptionsSchema, defineJob, queryBoolean } from "./job";
+import { baseOptionsSchema, defineJob, queryBoolean, queryInt } from "./job";
 
 /** Storage refuses more than 1000 names in one delete. */
 export const MAX_BATCH = 1000;
@@ -15,16 +17,19 @@ export const MAX_BATCH = 1000;
 export const CONCURRENCY = 4;
 /** Longer than any run may last, so only a dead run's claims ever expire and get picked up by another. */
 export const LEASE_SECONDS = 900;
-/** Orphan pages per run (of up to 1000 objects each). */
+/** Orphan-sweep pages per run, and objects looked at per page (the defaults of the options below). */
 export const ORPHAN_MAX_PAGES = 20;
+export const ORPHAN_PAGE_SIZE = 1000;
 /** Errors listed in the result; the counts always cover all of them. */
 export const MAX_ERRORS_REPORTED = 50;
 const DRY_RUN_SAMPLE = 20;
 
 export const exportFileCleanupOptionsSchema = baseOptionsSchema.extend({
-  retention_hours: z.coerce.number({ error: "must be a number" }).int().min(1).max(24 * 365).optional(),
-  batch_size: z.coerce.number({ error: "must be a number" }).int().min(1).max(MAX_BATCH).default(MAX_BATCH),
+  retention_hours: queryInt(1, 24 * 365).optional(),
+  batch_size: queryInt(1, MAX_BATCH).default(MAX_BATCH),
   sweep_orphans: queryBoolean.default(true),
+  orphan_pages: queryInt(1, 100).default(ORPHAN_MAX_PAGES),
+  orphan_page_size: queryInt(10, ORPHAN_PAGE_SIZE).default(ORPHAN_PAGE_SIZE),
 });
 export type ExportFileCleanupOptions = z.output<typeof exportFileCleanupOptionsSchema>;
 
@@ -39,13 +44,18 @@ interface ClaimedExport {
 interface BatchReport {
   expired: string[];
   failed: { export_id: string; error: string }[];
+  quarantined: { export_id: string; reason: string }[];
 }
 
 interface BatchOutcome {
   expired: number;
   failed: number;
+  quarantined: number;
+  kept_in_use: number;
   claimed: ClaimedExport[];
 }
+
+const emptyReport = (): BatchReport => ({ expired: [], failed: [], quarantined: [] });
 
 export interface CleanupError {
   export_id?: string;
@@ -59,6 +69,10 @@ export interface ExportFileCleanupResult {
   deleted_count: number;
   failed_count: number;
   logs_updated: number;
+  /** Logs expired without deleting their file, because another export still in use points at it. */
+  kept_in_use: number;
+  /** Exports quarantined by this run (an unsafe path, or Storage failing EXPORT_CLEANUP_MAX_ATTEMPTS times). */
+  quarantined_count: number;
   orphans_found: number;
   orphans_deleted: number;
   errors: CleanupError[];
@@ -87,6 +101,8 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     deleted_count: 0,
     failed_count: 0,
     logs_updated: 0,
+    kept_in_use: 0,
+    quarantined_count: 0,
     orphans_found: 0,
     orphans_deleted: 0,
     errors: [],
@@ -103,20 +119,23 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
   };
 
   if (options.dry_run) {
-    const preview = await db.call<{ total: number; sample: ClaimedExport[] }>("export_ops_file_cleanup_preview", {
+    const preview = await db.call<{ total: number; kept_in_use: number; sample: ClaimedExport[] }>("export_ops_file_cleanup_preview", {
       p_retention_hours: retentionHours,
       p_sample_size: DRY_RUN_SAMPLE,
       ...sqlTime(clock),
     });
     result.total_found = preview.total;
+    result.kept_in_use = preview.kept_in_use;
     result.sample_paths = preview.sample.map((row) => printable(row.file_path));
     for (const row of preview.sample) {
       const reason = unsafePathReason(row.file_path, row);
       if (reason) addError({ export_id: row.export_id, path: printable(row.file_path), reason: `would skip: ${reason}` });
     }
   } else {
-    // SQL calls go one at a time (so this run's own claims never contend); Storage deletes overlap.
+    // SQL calls go one at a time (so this run's own claims never contend); Storage deletes overlap. When one
+    // worker fails, the others stop before their next request and the run ends with that error.
     let exhausted = false;
+    let failure: { error: unknown } | undefined;
     let batchNo = 0;
     let sqlTurn: Promise<unknown> = Promise.resolve();
     const serially = <T>(call: () => Promise<T>): Promise<T> => {
@@ -126,14 +145,15 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     };
 
     const deleteBatch = async (batch: ClaimedExport[], n: number): Promise<BatchReport> => {
-      const report: BatchReport = { expired: [], failed: [] };
+      const report = emptyReport();
       const safe: ClaimedExport[] = [];
       for (const row of batch) {
         const reason = unsafePathReason(row.file_path, row);
         if (!reason) safe.push(row);
         else {
-          report.failed.push({ export_id: row.export_id, error: `unsafe path: ${reason}` });
-          addError({ export_id: row.export_id, path: printable(row.file_path), reason: `skipped, unsafe path: ${reason}` });
+          // permanent: retrying would fail the same way every run
+          report.quarantined.push({ export_id: row.export_id, reason: `unsafe path: ${reason}` });
+          logger.warn({ type: "file_cleanup_quarantined", export_id: row.export_id, path: printable(row.file_path), reason: `unsafe path: ${reason}` });
         }
       }
       if (safe.length > 0) {
@@ -149,41 +169,53 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
       }
       result.deleted_count += report.expired.length;
       result.failed_count += report.failed.length;
-      logger.debug({ type: "file_cleanup_batch", batch: n, claimed: batch.length, deleted: report.expired.length, failed: report.failed.length });
+      logger.debug({ type: "file_cleanup_batch", batch: n, claimed: batch.length, deleted: report.expired.length, failed: report.failed.length, quarantined: report.quarantined.length });
       return report;
     };
 
     const worker = async () => {
-      let report: BatchReport = { expired: [], failed: [] };
+      let report = emptyReport();
       for (;;) {
-        if ((exhausted || !timeLeft()) && report.expired.length + report.failed.length === 0) return;
+        const owed = report.expired.length + report.failed.length + report.quarantined.length > 0;
+        if (failure || ((exhausted || !timeLeft()) && !owed)) return;
         const { outcome, limit } = await serially(async () => {
-          const limit = !exhausted && timeLeft() ? options.batch_size : 0;
+          // a report still owed is sent (it loses nothing), but no new work is claimed once another worker failed
+          const limit = !exhausted && !failure && timeLeft() ? options.batch_size : 0;
           const outcome = await db.call<BatchOutcome>("export_ops_file_cleanup_batch", {
             p_run_id: runId,
             p_retention_hours: retentionHours,
             p_limit: limit,
             p_expired: report.expired,
             p_failed: report.failed,
+            p_quarantined: report.quarantined,
+            p_max_attempts: env.EXPORT_CLEANUP_MAX_ATTEMPTS,
             p_lease_seconds: LEASE_SECONDS,
             ...sqlTime(clock),
           });
-          if (outcome.claimed.length < limit) exhausted = true;
+          if (outcome.claimed.length + outcome.kept_in_use < limit) exhausted = true;
           return { outcome, limit };
         });
-        result.logs_updated += outcome.expired;
-        result.total_found += outcome.claimed.length;
-        if (limit === 0 || outcome.claimed.length === 0) return;
+        result.logs_updated += outcome.expired + outcome.kept_in_use;
+        result.kept_in_use += outcome.kept_in_use;
+        result.quarantined_count += outcome.quarantined;
+        result.total_found += outcome.claimed.length + outcome.kept_in_use;
+        report = emptyReport();
+        if (limit === 0 || outcome.claimed.length === 0) {
+          if (limit > 0 && outcome.kept_in_use > 0) continue; // a batch of shared files only: claim the next
+          return;
+        }
         report = await deleteBatch(outcome.claimed, (batchNo += 1));
       }
     };
+    const guarded = () => worker().catch((error: unknown) => void (failure ??= { error }));
 
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await Promise.all(Array.from({ length: CONCURRENCY }, guarded));
+    if (failure) throw failure.error;
     result.has_more = !exhausted;
   }
 
   if (options.sweep_orphans && timeLeft()) {
-    const orphans = await sweepOrphans(deps, bucket, retentionHours, options.dry_run, timeLeft, addError);
+    const orphans = await sweepOrphans(deps, options, retentionHours, timeLeft, addError);
     result.orphans_found = orphans.found;
     result.orphans_deleted = orphans.deleted;
     result.has_more ||= orphans.hasMore;
@@ -195,40 +227,44 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
   return result;
 }
 
-/** Walks the bucket's orphans by name in pages; deletes those in the export layout (unless a dry run). */
+/**
+ * Sweeps orphans page by page from where the last run stopped (a cursor kept in the database; a dry run reads
+ * from it without moving it). The export layout, retention and liveness are judged in SQL, so objects that are
+ * not exports never fill a page; the path rules are checked again here before anything is deleted. Reaching
+ * the end of the bucket wraps the cursor to the start and ends the sweep.
+ */
 async function sweepOrphans(
-  { db, storage, clock, logger }: Deps,
-  bucket: string,
+  { db, storage, clock, logger, env }: Deps,
+  options: Pick<ExportFileCleanupOptions, "dry_run" | "orphan_pages" | "orphan_page_size">,
   retentionHours: number,
-  dryRun: boolean,
   timeLeft: () => boolean,
   addError: (error: CleanupError) => void,
 ): Promise<{ found: number; deleted: number; hasMore: boolean }> {
-  let after = "";
+  const bucket = env.EXPORTS_BUCKET;
   let found = 0;
   let deleted = 0;
-  for (let page = 0; page < ORPHAN_MAX_PAGES; page += 1) {
+  for (let page = 0; page < options.orphan_pages; page += 1) {
     if (!timeLeft()) return { found, deleted, hasMore: true };
-    const rows = await db.call<{ name: string }[]>("export_ops_find_orphan_objects", {
+    const step = await db.call<{ orphans: string[]; scanned: number; from: string; wrapped: boolean }>("export_ops_orphan_page", {
       p_bucket: bucket,
       p_retention_hours: retentionHours,
-      p_after: after,
-      p_limit: MAX_BATCH,
+      p_stuck_hours: env.EXPORT_STUCK_HOURS,
+      p_scan: options.orphan_page_size,
+      p_advance: !options.dry_run,
       ...sqlTime(clock),
     });
-    if (rows.length === 0) return { found, deleted, hasMore: false };
-    after = rows[rows.length - 1]!.name;
-    const safe = rows.filter((row) => unsafePathReason(row.name) === null).map((row) => row.name);
+    const safe = step.orphans.filter((name) => unsafePathReason(name) === null);
     found += safe.length;
-    if (!dryRun && safe.length > 0) {
+    if (!options.dry_run && safe.length > 0) {
       try {
         deleted += (await storage.remove(bucket, safe)).length;
       } catch (error) {
-        addError({ reason: `orphan page ${page + 1} not deleted, will retry next run: ${(error as Error).message}` });
+        addError({ reason: `orphan page ${page + 1} not deleted, found again on the sweep's next lap: ${(error as Error).message}` });
       }
     }
-    logger.debug({ type: "orphan_sweep_page", page: page + 1, listed: rows.length, orphans: safe.length });
-    if (rows.length < MAX_BATCH) return { found, deleted, hasMore: false };
+    logger.debug({ type: "orphan_sweep_page", page: page + 1, scanned: step.scanned, orphans: safe.length, wrapped: step.wrapped });
+    // a dry run does not move the cursor: one page shows what the next sweep would find
+    if (step.wrapped || options.dry_run) return { found, deleted, hasMore: false };
   }
   return { found, deleted, hasMore: true };
 }
@@ -238,6 +274,7 @@ export const exportFileCleanup = defineJob({
   description: "Deletes export files past retention from Storage and marks their logs expired; sweeps orphaned files",
   schedule: "0 2 * * *",
   maxDurationSeconds: 300,
+  callsAfterDeadline: 3,
   overlap: "parallel",
   optionsSchema: exportFileCleanupOptionsSchema,
   progress: (r) => r.deleted_count + r.logs_updated + r.orphans_deleted,

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ExportMetricsService, type LogCleanupStats } from "../monitoring/export-metrics";
 import type { JobDeps } from "../ports";
-import { baseOptionsSchema, defineJob, queryBoolean } from "./job";
+import { baseOptionsSchema, defineJob, queryBoolean, queryInt } from "./job";
 import { deleteLogsInBatches } from "./log-archive";
 
 /** Raw metric rows deleted per SQL call. */
@@ -17,10 +17,10 @@ export const RUN_HISTORY_DAYS = 90;
 const DAY_MS = 86_400_000;
 
 export const exportLogCleanupOptionsSchema = baseOptionsSchema.extend({
-  retention_days: z.coerce.number({ error: "must be a number" }).int().min(1).max(3650).optional(),
-  metrics_retention_days: z.coerce.number({ error: "must be a number" }).int().min(1).max(3650).optional(),
+  retention_days: queryInt(1, 3650).optional(),
+  metrics_retention_days: queryInt(1, 3650).optional(),
   /** Default: 5,000 rows per archive object with archival, 20,000 per delete statement without. */
-  batch_size: z.coerce.number({ error: "must be a number" }).int().min(1).max(20_000).optional(),
+  batch_size: queryInt(1, 20_000).optional(),
   prune_metrics: queryBoolean.default(true),
 });
 
@@ -98,6 +98,7 @@ export const exportLogCleanup = defineJob({
   description: "Deletes export logs past retention (archiving them first when an archive bucket is set) and prunes old raw metrics",
   schedule: "0 3 1 * *",
   maxDurationSeconds: 300,
+  callsAfterDeadline: 4,
   overlap: "skip",
   optionsSchema: exportLogCleanupOptionsSchema,
   progress: (r) => r.deleted_count + r.archived_count + r.metrics_deleted,

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { ALERTS, alertText, sendAlertWebhook, type AlertName, type AlertPayload, type AlertState } from "../monitoring/alert-webhook";
 import { ExportMetricsService, type FailureAlertPayload } from "../monitoring/export-metrics";
 import { sqlTime, type JobDeps } from "../ports";
-import { baseOptionsSchema, defineJob } from "./job";
+import { baseOptionsSchema, defineJob, queryInt } from "./job";
 
 /** Hours rolled up per SQL call: keeps each call (one transaction) short. */
 export const HOURS_PER_CALL = 24;
@@ -20,7 +20,7 @@ export const ALERT_WINDOW_MINUTES = 60;
 export const SILENCE_BUSY_DAYS = 5;
 
 export const exportMetricsAggregateOptionsSchema = baseOptionsSchema.extend({
-  max_hours: z.coerce.number({ error: "must be a number" }).int().min(1).max(MAX_HOURS_PER_RUN).default(MAX_HOURS_PER_RUN),
+  max_hours: queryInt(1, MAX_HOURS_PER_RUN).default(MAX_HOURS_PER_RUN),
 });
 
 interface RolledHour {
@@ -210,6 +210,7 @@ export const exportMetricsAggregate = defineJob({
   description: "Rolls raw export metrics up per hour (catching up missed hours) and evaluates the alerts (failure rate, exports stopped)",
   schedule: "0 * * * *",
   maxDurationSeconds: 300,
+  callsAfterDeadline: 11,
   overlap: "skip",
   optionsSchema: exportMetricsAggregateOptionsSchema,
   progress: (r) => r.hours_rolled_up,

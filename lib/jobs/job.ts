@@ -3,10 +3,22 @@
  * The registry (./index.ts) lists the jobs; routes, vercel.json, scripts and health all read from it.
  */
 import { z } from "zod";
-import type { JobDeps } from "../ports";
+import { REQUEST_TIMEOUT_MS, type JobDeps } from "../ports";
 
-/** Query-string booleans: only these spellings, so `?dry_run=ture` is a 400 and not a silent `false`. */
-export const queryBoolean = z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).transform((v) => v === "true" || v === "1");
+/** Query-string booleans: `true` or `false` only, so `?dry_run=ture` or `=1` is a 400 and not a silent guess. */
+export const queryBoolean = z.enum(["true", "false"], { error: "must be true or false" }).transform((v) => v === "true");
+
+/**
+ * Query-string integers: decimal digits only, then bounds. `0x10`, `1e2`, ` 5`, `5.0` and `+5` are refused
+ * (a plain number coercion would read them as 16, 100 and 5).
+ */
+export function queryInt(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^[0-9]{1,9}$/, { error: "must be a whole number written in decimal digits" })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
+}
 
 /** Options every job accepts. Jobs extend this; unknown parameters are rejected (strict). */
 export const baseOptionsSchema = z.strictObject({
@@ -49,6 +61,8 @@ export interface JobDefinition<Schema extends z.ZodType = z.ZodType, Result exte
   schedule: string;
   /** Seconds; the route exports the same number as `maxDuration`. */
   maxDurationSeconds: number;
+  /** The most calls (SQL, Storage, webhook) a run may still make after its last look at the deadline. */
+  callsAfterDeadline: number;
   /**
    * `parallel`: safe to run alongside itself by design (its SQL claims disjoint work). `skip`: a second
    * invocation while one runs is recorded and answered as skipped (a lease that a dead run's expiry frees).
@@ -67,12 +81,13 @@ export function defineJob<Schema extends z.ZodType, Result extends JobResult>(jo
 
 /**
  * The time a job may use: its maxDuration, or the platform's own deadline for this invocation when that is
- * sooner (Vercel reports it), less a margin for the final SQL call, the response and the log.
+ * sooner (Vercel reports it), less a margin that covers every call the job may still make after its last look at
+ * the deadline (`callsAfterDeadline`, each up to REQUEST_TIMEOUT_MS) and the call that records its result, so the
+ * platform never cuts a run off before it has said how it ended.
  */
-export function deadlineFor(job: Pick<JobDefinition, "maxDurationSeconds">, startedAt: number, platformDeadline?: Date): number {
-  const budgetMs = job.maxDurationSeconds * 1000;
-  const margin = Math.min(30_000, budgetMs * 0.2);
-  const own = startedAt + budgetMs;
+export function deadlineFor(job: Pick<JobDefinition, "maxDurationSeconds" | "callsAfterDeadline">, startedAt: number, platformDeadline?: Date): number {
+  const margin = (job.callsAfterDeadline + 1) * REQUEST_TIMEOUT_MS;
+  const own = startedAt + job.maxDurationSeconds * 1000;
   const platform = platformDeadline?.getTime();
   return Math.min(own, platform !== undefined && Number.isFinite(platform) ? platform : own) - margin;
 }

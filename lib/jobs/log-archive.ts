@@ -32,6 +32,8 @@ type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline">;
 
 interface ClaimedBatch {
   batch: string | null;
+  /** The archive object's name (the batch key plus `.jsonl.gz`), recorded in the manifest. */
+  object: string | null;
   reclaimed: boolean;
   rows: ({ export_id: string } & Record<string, unknown>)[];
 }
@@ -50,7 +52,6 @@ export function decodeArchive(bytes: Uint8Array): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-export const archiveObjectName = (batch: string) => `${batch}.jsonl.gz`;
 
 /** Deletes the logs in scope, batch by batch, until none are left or the deadline comes. */
 export async function deleteLogsInBatches(
@@ -81,21 +82,22 @@ export async function deleteLogsInBatches(
     }
 
     const claimed = await db.call<ClaimedBatch>("export_ops_claim_log_batch", {
+      p_bucket: options.archiveBucket,
       p_limit: batchSize,
       p_lease_seconds: ARCHIVE_LEASE_SECONDS,
       ...sqlTime(clock),
       p_after: after,
       ...scopeArgs(scope),
     });
-    if (!claimed.batch || claimed.rows.length === 0) return { ...result, finished: true };
+    if (!claimed.batch || !claimed.object || claimed.rows.length === 0) return { ...result, finished: true };
     // a dead run's batch taken back may lie anywhere: only fresh batches move the walk forward
     if (!claimed.reclaimed) after = String(claimed.rows[claimed.rows.length - 1]!.created_at);
-    const name = archiveObjectName(claimed.batch);
+    const name = claimed.object;
     let verified: string[];
     try {
       await storage.upload(options.archiveBucket, name, encodeArchive(claimed.rows), { contentType: "application/gzip", upsert: true });
       const stored = decodeArchive(await storage.download(options.archiveBucket, name));
-      verified = checkArchive(stored, claimed.rows);
+      verified = verifyArchive(stored, claimed.rows);
     } catch (error) {
       await db.call("export_ops_release_log_batch", { p_batch: claimed.batch });
       result.errors.push(`archive ${name} not written or not verified, its ${claimed.rows.length} logs were kept: ${(error as Error).message}`);
@@ -111,14 +113,14 @@ export async function deleteLogsInBatches(
   return result;
 }
 
-/** The archive must hold exactly the claimed rows, as they were; returns their ids. */
-function checkArchive(stored: Record<string, unknown>[], claimed: ClaimedBatch["rows"]): string[] {
-  if (stored.length !== claimed.length) throw new Error(`archive holds ${stored.length} rows, expected ${claimed.length}`);
-  const expected = new Map(claimed.map((row) => [row.export_id, JSON.stringify(row)]));
+/** An archive read back must hold exactly the expected rows, as they were; returns their ids. */
+export function verifyArchive(stored: Record<string, unknown>[], expected: Record<string, unknown>[]): string[] {
+  if (stored.length !== expected.length) throw new Error(`archive holds ${stored.length} rows, expected ${expected.length}`);
+  const byId = new Map(expected.map((row) => [String(row.export_id), JSON.stringify(row)]));
   for (const row of stored) {
-    if (expected.get(String(row.export_id)) !== JSON.stringify(row)) throw new Error(`archive row ${String(row.export_id)} does not match the database`);
+    if (byId.get(String(row.export_id)) !== JSON.stringify(row)) throw new Error(`archive row ${String(row.export_id)} does not match`);
   }
-  return claimed.map((row) => row.export_id);
+  return expected.map((row) => String(row.export_id));
 }
 
 /** Puts an archive object's rows back into export_logs (rows already there are left alone). */

@@ -1,14 +1,22 @@
 /**
- * Per-user erasure, for a deletion request: deletes one user's export files, export logs (archived first when
- * an archive bucket is given) and raw export metrics. Files go first, through the same path checks as the file
- * cleanup, so a crash leaves logs that still point at any file not yet deleted; running it again finishes.
+ * Per-user erasure, for a deletion request: deletes one user's export files, export logs and raw export metrics,
+ * and removes their rows from every archive object that holds any (found in the archive manifest). Files go
+ * first, through the same path checks as the file cleanup, so a crash leaves logs that still point at any file
+ * not yet deleted. Each archive object is rewritten without the user's rows, the rewrite read back and checked,
+ * and only then put in place of the original; a crash at any step leaves either the original or the checked
+ * rewrite, and running the erasure again finishes. Logs in an archive batch another run is still writing are
+ * waited for: the result says `has_more` until that batch is written and rewritten too.
+ *
+ * With `legalHold`, the user's logs are first copied to the archive bucket under `erasure/<user_id>/` and their
+ * existing archive objects are left as they are: a copy is kept on purpose. Erasing again without it removes
+ * that copy too.
  */
 import { z } from "zod";
-import { ValidationError } from "../errors";
-import type { JobDeps } from "../ports";
+import { StorageError, ValidationError } from "../errors";
+import { sqlTime, type JobDeps } from "../ports";
 import { unsafePathReason } from "./export-paths";
 import { METRICS_BATCH } from "./export-log-cleanup";
-import { deleteLogsInBatches } from "./log-archive";
+import { decodeArchive, deleteLogsInBatches, encodeArchive, verifyArchive } from "./log-archive";
 
 const MAX_STORAGE_BATCH = 1000;
 
@@ -19,29 +27,44 @@ export interface ErasureResult {
   files_found: number;
   files_deleted: number;
   logs_deleted: number;
+  /** Logs copied to the archive bucket for a legal hold (0 otherwise). */
   archived_count: number;
   metrics_deleted: number;
   archive_objects: string[];
+  /** Archive objects rewritten without the user's rows (or deleted, when only their rows were in them). */
+  archive_objects_rewritten: number;
+  archive_rows_removed: number;
+  legal_hold: boolean;
   errors: string[];
+  /** Something of the user is still stored: in an archive batch being written, or after an error. Run again. */
   has_more: boolean;
   dry_run: boolean;
 }
 
 type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline" | "env">;
 
+interface ErasureState {
+  logs_left: number;
+  logs_in_flight: number;
+  archive_objects: { bucket: string; name: string; state: "writing" | "written"; in_flight: boolean }[];
+}
+
 export async function cleanupUserExportLogs(
   deps: Deps,
-  input: { userId: string; dryRun?: boolean; archiveBucket?: string },
+  input: { userId: string; dryRun?: boolean; legalHold?: boolean },
 ): Promise<ErasureResult> {
   const parsed = userIdSchema.safeParse(input.userId);
   if (!parsed.success) throw new ValidationError("Invalid user id: must be a UUID", { field: "user_id" });
   const userId = parsed.data.toLowerCase();
-  const { db, storage, env, logger } = deps;
+  const { db, storage, env, logger, clock } = deps;
   const bucket = env.EXPORTS_BUCKET;
+  const legalHold = input.legalHold ?? false;
+  if (legalHold && !env.EXPORT_ARCHIVE_BUCKET) throw new ValidationError("A legal hold needs EXPORT_ARCHIVE_BUCKET: the copy is kept there");
 
   const files = (await db.call<{ name: string }[]>("export_ops_user_files", { p_user_id: userId, p_bucket: bucket })).map((f) => f.name);
   // only the user's own folder, in the export layout: a log pointing elsewhere is reported, never followed
   const safe = files.filter((name) => unsafePathReason(name, { user_id: userId, format: formatOf(name) }) === null);
+  const before = await db.call<ErasureState>("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) });
   const result: ErasureResult = {
     user_id: userId,
     files_found: files.length,
@@ -49,7 +72,10 @@ export async function cleanupUserExportLogs(
     logs_deleted: 0,
     archived_count: 0,
     metrics_deleted: 0,
-    archive_objects: [],
+    archive_objects: legalHold ? [] : before.archive_objects.map((o) => o.name),
+    archive_objects_rewritten: 0,
+    archive_rows_removed: 0,
+    legal_hold: legalHold,
     errors: files.filter((f) => !safe.includes(f)).map((f) => `not deleted, outside the user's export folder: ${f.slice(0, 200)}`),
     has_more: false,
     dry_run: input.dryRun ?? false,
@@ -59,8 +85,9 @@ export async function cleanupUserExportLogs(
   for (let i = 0; i < safe.length; i += MAX_STORAGE_BATCH) {
     result.files_deleted += (await storage.remove(bucket, safe.slice(i, i + MAX_STORAGE_BATCH))).length;
   }
-  const logs = await deleteLogsInBatches(deps, { userId }, { archiveBucket: input.archiveBucket });
-  Object.assign(result, { logs_deleted: logs.deleted, archived_count: logs.archived, archive_objects: logs.archiveObjects });
+  const logs = await deleteLogsInBatches(deps, { userId }, { archiveBucket: legalHold ? env.EXPORT_ARCHIVE_BUCKET : undefined });
+  Object.assign(result, { logs_deleted: logs.deleted, archived_count: logs.archived });
+  if (legalHold) result.archive_objects = logs.archiveObjects;
   result.errors.push(...logs.errors);
   if (logs.finished) {
     let deleted: number;
@@ -69,9 +96,65 @@ export async function cleanupUserExportLogs(
       result.metrics_deleted += deleted;
     } while (deleted === METRICS_BATCH);
   }
-  result.has_more = !logs.finished;
+
+  const state = await db.call<ErasureState>("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) });
+  if (!legalHold) {
+    for (const object of state.archive_objects.filter((o) => !o.in_flight)) {
+      try {
+        const removed = await eraseFromArchiveObject(deps, userId, object);
+        result.archive_objects_rewritten += 1;
+        result.archive_rows_removed += removed;
+      } catch (error) {
+        result.errors.push(`archive ${object.name} still holds the user's rows, retried on the next erasure: ${(error as Error).message}`);
+      }
+    }
+  }
+  const inFlight = state.archive_objects.filter((o) => o.in_flight).length;
+  if (state.logs_in_flight > 0 || inFlight > 0) {
+    result.errors.push(
+      `${state.logs_in_flight} logs sit in ${inFlight} archive batches another run is writing: run the erasure again once it has finished (within 15 minutes)`,
+    );
+  }
+  result.has_more = !logs.finished || state.logs_left > 0 || inFlight > 0 || result.errors.some((e) => e.startsWith("archive "));
   logger.info({ type: "user_erasure", ...result, archive_objects: result.archive_objects.length });
   return result;
+}
+
+/**
+ * Rewrites one archive object without the user's rows: the rewrite is uploaded beside it, read back and checked,
+ * then uploaded in its place and checked again, and the manifest updated; an object left empty is deleted.
+ * Idempotent: after a crash at any step, running it again reaches the same end state. Returns the rows removed.
+ */
+async function eraseFromArchiveObject(
+  { db, storage }: Pick<Deps, "db" | "storage">,
+  userId: string,
+  object: { bucket: string; name: string },
+): Promise<number> {
+  const { bucket, name } = object;
+  const rewrite = `${name}.rewrite`;
+  let rows: Record<string, unknown>[];
+  try {
+    rows = decodeArchive(await storage.download(bucket, name));
+  } catch (error) {
+    // a batch whose run died before uploading has no object: nothing of the user is stored there
+    if (!(error instanceof StorageError && error.storageStatus === 404)) throw error;
+    rows = [];
+  }
+  const kept = rows.filter((row) => String(row.user_id).toLowerCase() !== userId);
+  if (kept.length === 0) {
+    await storage.remove(bucket, [name, rewrite]);
+  } else if (kept.length < rows.length) {
+    const bytes = encodeArchive(kept);
+    await storage.upload(bucket, rewrite, bytes, { contentType: "application/gzip", upsert: true });
+    verifyArchive(decodeArchive(await storage.download(bucket, rewrite)), kept);
+    await storage.upload(bucket, name, bytes, { contentType: "application/gzip", upsert: true });
+    verifyArchive(decodeArchive(await storage.download(bucket, name)), kept);
+    await storage.remove(bucket, [rewrite]);
+  } else {
+    await storage.remove(bucket, [rewrite]); // a crash after the replace may have left it
+  }
+  await db.call("export_ops_archive_object_rewritten", { p_bucket: bucket, p_name: name, p_user_id: userId, p_rows: kept.length });
+  return rows.length - kept.length;
 }
 
 /** The format a file name's extension stands for (the path check wants the owner's format). */

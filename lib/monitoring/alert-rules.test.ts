@@ -14,7 +14,7 @@ const checks = [...tests.matchAll(/alertname: (\w+)\n\s*exp_alerts:( \[\])?/g)].
 
 describe("alert rules", () => {
   it("are all there", () => {
-    expect(ruleNames.length).toBeGreaterThanOrEqual(11);
+    expect(ruleNames.length).toBeGreaterThanOrEqual(12);
   });
 
   it.each(ruleNames)("%s has a promtool test that fires it and one that keeps it quiet", (name) => {
@@ -29,6 +29,7 @@ describe("alert rules", () => {
       "export_ops_job_last_run_failed",
       "export_ops_file_cleanup_backlog",
       "export_ops_file_cleanup_failing",
+      "export_ops_file_cleanup_quarantined",
       "export_ops_log_cleanup_backlog_age_seconds",
       "export_ops_rollup_backlog",
       "export_ops_exports_stuck",

@@ -4,7 +4,7 @@
  * cron-parser) plus a grace period derived from the schedule. A job that has never succeeded counts its
  * staleness from the install, so a cron that never fires turns overdue like one that stopped. `unhealthy` (HTTP
  * 503) when the database is unreachable or a job is overdue; `degraded` when a job's last real run failed or was
- * abandoned, an alert is firing, or exports are stuck in progress.
+ * abandoned, an alert is firing, exports are stuck in progress, or the file cleanup quarantined exports.
  */
 import { CronExpressionParser } from "cron-parser";
 import type { JobDefinition } from "../jobs/job";
@@ -118,6 +118,8 @@ export interface HealthReport {
   database: { reachable: boolean; latency_ms: number | null; error?: string };
   alerts: AlertStates | null;
   exports_stuck: number | null;
+  /** Exports the file cleanup quarantined: an operator must look (`npm run job -- export-file-cleanup --quarantined`). */
+  file_cleanup_quarantined: number | null;
   jobs: JobHealth[];
 }
 
@@ -129,20 +131,21 @@ export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], 
     database = { reachable: true, latency_ms: Date.now() - started };
   } catch (error) {
     database = { reachable: false, latency_ms: null, error: (error as Error).message };
-    return { status: "unhealthy", timestamp: clock.now().toISOString(), database, alerts: null, exports_stuck: null, jobs: [] };
+    return { status: "unhealthy", timestamp: clock.now().toISOString(), database, alerts: null, exports_stuck: null, file_cleanup_quarantined: null, jobs: [] };
   }
-  const [runs, alerts, stuck] = await Promise.all([
+  const [runs, alerts, stuck, quarantined] = await Promise.all([
     jobRunSummaries(db, jobs, clock),
     db.call<AlertStates>("export_ops_alert_status"),
     db.call<number>("export_ops_exports_stuck", { p_hours: config.stuckHours, ...sqlTime(clock) }),
+    db.call<number>("export_ops_quarantined_count"),
   ]);
   const at = clock.now();
   const judged = jobs.map((job) => judgeJob(job, runs[job.id], at));
   const firing = Object.values(alerts).some((a) => a.state === "firing");
   const status = judged.some((j) => j.status === "overdue")
     ? "unhealthy"
-    : firing || stuck > 0 || judged.some((j) => j.status === "failing")
+    : firing || stuck > 0 || quarantined > 0 || judged.some((j) => j.status === "failing")
       ? "degraded"
       : "healthy";
-  return { status, timestamp: at.toISOString(), database, alerts, exports_stuck: stuck, jobs: judged };
+  return { status, timestamp: at.toISOString(), database, alerts, exports_stuck: stuck, file_cleanup_quarantined: quarantined, jobs: judged };
 }

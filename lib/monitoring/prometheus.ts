@@ -17,6 +17,7 @@ interface OpsSnapshot {
   alerts: Record<string, boolean>;
   file_cleanup_backlog: number;
   file_cleanup_failing: number;
+  file_cleanup_quarantined: number;
   log_cleanup_backlog: number;
   log_cleanup_oldest_at: string | null;
   rollup_hours_pending: number;
@@ -112,7 +113,10 @@ export async function renderMetrics(
   if (ops.last_export_at) gauge("export_ops_last_export_timestamp_seconds", "Unix time of the last export metric recorded").set(Date.parse(ops.last_export_at) / 1000);
   gauge("export_ops_exports_stuck", "Exports queued or processing for longer than EXPORT_STUCK_HOURS").set(ops.exports_stuck);
   gauge("export_ops_file_cleanup_backlog", "Completed exports past retention whose files are not deleted yet").set(ops.file_cleanup_backlog);
-  gauge("export_ops_file_cleanup_failing", "Completed exports whose file deletion has failed at least once").set(ops.file_cleanup_failing);
+  gauge("export_ops_file_cleanup_failing", "Completed exports whose file deletion has failed at least once (retried, not quarantined)").set(ops.file_cleanup_failing);
+  gauge("export_ops_file_cleanup_quarantined", "Exports the file cleanup quarantined (unsafe path, or Storage failing every attempt): an operator must look").set(
+    ops.file_cleanup_quarantined,
+  );
   gauge("export_ops_log_cleanup_backlog", "Export logs past retention not deleted yet").set(ops.log_cleanup_backlog);
   gauge("export_ops_log_cleanup_backlog_age_seconds", "How long the oldest removable log has been past its retention (0 when none)").set(
     ops.log_cleanup_oldest_at ? Math.max(0, (at.getTime() - Date.parse(ops.log_cleanup_oldest_at)) / 1000 - config.logRetentionDays * 86400) : 0,

@@ -5,8 +5,10 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 
 export type ServiceClient = SupabaseClient;
 
-/** Requests that hang are aborted, so a stuck Storage or PostgREST call cannot eat a job's whole budget. */
-export const REQUEST_TIMEOUT_MS = 20_000;
+import { REQUEST_TIMEOUT_MS } from "../ports";
+
+/** Requests that hang are aborted (after REQUEST_TIMEOUT_MS), so a stuck Storage or PostgREST call cannot eat a job's whole budget. */
+export { REQUEST_TIMEOUT_MS };
 
 function fetchWithTimeout(timeoutMs: number): typeof fetch {
   return (input, init) => {

@@ -1,5 +1,6 @@
 -- export-ops: the monthly export-log cleanup and its archive. Owns `export_ops_archive_claims` (which archive
--- batch a log row belongs to while it is being archived, under a lease) and the functions that count, claim,
+-- batch a log row belongs to while it is being archived, under a lease), `export_ops_archive_objects` (the
+-- manifest: every archive object, the users and time range it holds), and the functions that count, claim,
 -- delete and restore logs and prune raw metrics. Per-user erasure uses the same batch functions with a user.
 --
 -- Without archival a batch is one statement: delete up to p_limit eligible rows (skip locked), so concurrent runs
@@ -8,9 +9,10 @@
 -- the rows of that batch that the archive holds. A crash anywhere leaves the claims; the next run takes the
 -- batch back once its lease expires and writes the same object again, so an archive never duplicates.
 --
--- A log may go when it is past retention and its file is gone: `expired`, `failed`, or never given a file.
--- A log past retention that still points at a file is kept and counted (`kept_with_files`): the daily file
--- cleanup must delete the file first.
+-- A log may go when it is past retention and no file of its own may still exist: anything but a `completed`
+-- export with a file (`expired`, `failed`, never given a file, or `queued`/`processing` a month on: an export
+-- that died, whose file the orphan sweep removes). A completed log past retention that still points at a file
+-- is kept and counted (`kept_with_files`): the daily file cleanup must delete the file first.
 
 create table public.export_ops_archive_claims (
   export_id uuid primary key references public.export_logs (export_id) on delete cascade,
@@ -18,16 +20,35 @@ create table public.export_ops_archive_claims (
   claimed_until timestamptz not null
 );
 create index export_ops_archive_claims_batch_idx on public.export_ops_archive_claims (batch);
+
+-- The manifest of archive objects: recorded (`writing`) when a batch is claimed, so an object a crashed run left
+-- behind is known too, and `written` when its rows are deleted. Erasure finds a user's archived rows here.
+create table public.export_ops_archive_objects (
+  bucket text not null,
+  name text not null,
+  batch text not null,
+  state text not null default 'writing' check (state in ('writing', 'written')),
+  users uuid[] not null,
+  row_count integer not null,
+  oldest timestamptz,
+  newest timestamptz,
+  written_at timestamptz,
+  rewritten_at timestamptz,
+  primary key (bucket, name)
+);
+create index export_ops_archive_objects_users_idx on public.export_ops_archive_objects using gin (users);
+
 alter table public.export_ops_archive_claims enable row level security;
-revoke all on table public.export_ops_archive_claims from public, anon, authenticated;
-grant all on table public.export_ops_archive_claims to service_role;
+alter table public.export_ops_archive_objects enable row level security;
+revoke all on table public.export_ops_archive_claims, public.export_ops_archive_objects from public, anon, authenticated;
+grant all on table public.export_ops_archive_claims, public.export_ops_archive_objects to service_role;
 
 create function public.export_ops_log_is_removable(p_status text, p_file_path text)
 returns boolean
 language sql
 immutable
 set search_path = ''
-as $$ select p_status in ('expired', 'failed') or p_file_path is null $$;
+as $$ select p_status <> 'completed' or p_file_path is null $$;
 
 -- What a cleanup would do, without doing it: counts, age range and size (from Postgres) of the eligible logs
 -- and raw metrics. Metrics are eligible only for hours already rolled up, so pruning never loses a rollup.
@@ -103,9 +124,11 @@ end
 $$;
 
 -- Archival, step 1: claim a batch. A batch whose lease expired (its run died) is taken back first, whole and
--- under its old key; otherwise up to p_limit new rows from p_after on get a fresh key. Returns {batch, rows}
+-- under its old key; otherwise up to p_limit new rows from p_after on get a fresh key. The batch's object (named
+-- after its key, in p_bucket) goes into the manifest with the users it holds. Returns {batch, object, rows}
 -- (rows as stored, oldest first).
 create function public.export_ops_claim_log_batch(
+  p_bucket text,
   p_limit integer,
   p_cutoff timestamptz default null,
   p_user_id uuid default null,
@@ -166,13 +189,21 @@ begin
     from public.export_ops_archive_claims c join public.export_logs l on l.export_id = c.export_id
     where c.batch = v_batch
   ) r;
-  return json_build_object('batch', case when json_array_length(v_rows) > 0 then v_batch end, 'rows', v_rows,
-                           'reclaimed', v_reclaimed);
+  if json_array_length(v_rows) = 0 then
+    return json_build_object('batch', null, 'object', null, 'rows', v_rows, 'reclaimed', v_reclaimed);
+  end if;
+  insert into public.export_ops_archive_objects as o (bucket, name, batch, users, row_count, oldest, newest)
+  select p_bucket, v_batch || '.jsonl.gz', v_batch, array_agg(distinct l.user_id), count(*), min(l.created_at), max(l.created_at)
+  from public.export_ops_archive_claims c join public.export_logs l on l.export_id = c.export_id
+  where c.batch = v_batch
+  on conflict (bucket, name) do update
+    set users = excluded.users, row_count = excluded.row_count, oldest = excluded.oldest, newest = excluded.newest;
+  return json_build_object('batch', v_batch, 'object', v_batch || '.jsonl.gz', 'rows', v_rows, 'reclaimed', v_reclaimed);
 end
 $$;
 
--- Archival, step 3: delete the rows of a batch that its verified archive object holds. Rows of the batch not in
--- p_export_ids are released, never deleted.
+-- Archival, step 3: delete the rows of a batch that its verified archive object holds, and mark the object
+-- written in the manifest. Rows of the batch not in p_export_ids are released, never deleted.
 create function public.export_ops_delete_archived_logs(p_batch text, p_export_ids uuid[])
 returns integer
 language plpgsql
@@ -186,6 +217,7 @@ begin
   where c.batch = p_batch and c.export_id = l.export_id and l.export_id = any (p_export_ids);
   get diagnostics v_deleted = row_count;
   delete from public.export_ops_archive_claims where batch = p_batch;
+  update public.export_ops_archive_objects set state = 'written', written_at = now() where batch = p_batch;
   return v_deleted;
 end
 $$;

@@ -231,6 +231,14 @@ as $$
   ) ok on true
 $$;
 
+-- Exports the file cleanup quarantined (an unsafe path, or Storage failing attempt after attempt).
+create function public.export_ops_quarantined_count()
+returns bigint
+language sql
+stable
+set search_path = ''
+as $$ select count(*) from public.export_ops_file_cleanup where quarantined_at is not null $$;
+
 -- Exports still `queued` or `processing` after p_hours: the host's export died without saying so.
 create function public.export_ops_exports_stuck(p_hours integer, p_now timestamptz default now())
 returns bigint
@@ -271,10 +279,13 @@ as $$
     'last_export_at', (select max(recorded_at) from public.export_metrics),
     'exports_stuck', public.export_ops_exports_stuck(p_stuck_hours, p_now),
     'alerts', (select coalesce(jsonb_object_agg(alert, state = 'firing'), '{}') from public.export_ops_alerts),
-    'file_cleanup_backlog', (select count(*) from public.export_logs
-                             where status = 'completed' and completed_at < p_now - make_interval(hours => p_file_retention_hours)),
+    'file_cleanup_backlog', (select count(*) from public.export_logs l
+                             where l.status = 'completed' and l.completed_at < p_now - make_interval(hours => p_file_retention_hours)
+                               and not exists (select 1 from public.export_ops_file_cleanup c
+                                               where c.export_id = l.export_id and c.quarantined_at is not null)),
     'file_cleanup_failing', (select count(*) from public.export_ops_file_cleanup c join public.export_logs l using (export_id)
-                             where l.status = 'completed' and c.attempts > 0),
+                             where l.status = 'completed' and c.attempts > 0 and c.quarantined_at is null),
+    'file_cleanup_quarantined', public.export_ops_quarantined_count(),
     'log_cleanup_backlog', (select count(*) from public.export_logs
                             where created_at < p_now - make_interval(days => p_log_retention_days)),
     'log_cleanup_oldest_at', (select min(created_at) from public.export_logs
@@ -289,9 +300,9 @@ $$;
 
 revoke all on function public.export_ops_count, public.export_ops_close_abandoned_runs, public.export_ops_start_run,
   public.export_ops_finish_run, public.export_ops_record_refused_run, public.export_ops_prune_runs,
-  public.export_ops_run_summary, public.export_ops_exports_stuck, public.export_ops_metrics_snapshot
-  from public, anon, authenticated;
+  public.export_ops_run_summary, public.export_ops_quarantined_count, public.export_ops_exports_stuck,
+  public.export_ops_metrics_snapshot from public, anon, authenticated;
 grant execute on function public.export_ops_count, public.export_ops_close_abandoned_runs, public.export_ops_start_run,
   public.export_ops_finish_run, public.export_ops_record_refused_run, public.export_ops_prune_runs,
-  public.export_ops_run_summary, public.export_ops_exports_stuck, public.export_ops_metrics_snapshot
-  to service_role;
+  public.export_ops_run_summary, public.export_ops_quarantined_count, public.export_ops_exports_stuck,
+  public.export_ops_metrics_snapshot to service_role;

@@ -1,0 +1,130 @@
+/**
+ * Erasure is complete, against the local stack: a user's rows leave every archive object (rewritten, checked,
+ * put in place) while everyone else's stay exactly as they were; a crash between rewrite and replace is finished
+ * by a rerun; rows in an archive batch another run is writing are waited for and reported truthfully.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
+import { decodeArchive } from "../lib/jobs/log-archive";
+import { cleanupUserExportLogs } from "../lib/jobs/user-erasure";
+import { captureLogger, fixedClock } from "../lib/testing";
+import { objectNames, ports, resetData, runJob, seedExports, testEnv } from "./helpers/exports";
+import { closeSql, sql, standIn } from "./helpers/stack";
+
+const ARCHIVE = "export-archive";
+const env = () => testEnv({ EXPORT_ARCHIVE_BUCKET: ARCHIVE });
+const deps = () => ({ ...ports(), env: env(), clock: fixedClock(new Date().toISOString()), logger: captureLogger().logger, deadline: Number.POSITIVE_INFINITY });
+const [A, B] = ["0a000000-0000-4000-8000-00000000000a", "0b000000-0000-4000-8000-00000000000b"];
+
+beforeEach(async () => {
+  await standIn.clearFaults();
+  await resetData();
+  await sql().query("truncate export_ops_archive_objects");
+});
+afterAll(closeSql);
+
+/** Every archive object and its rows. */
+async function archives(): Promise<Map<string, Record<string, unknown>[]>> {
+  const out = new Map<string, Record<string, unknown>[]>();
+  for (const name of [...(await objectNames(ARCHIVE))].sort()) out.set(name, decodeArchive(await ports().storage.download(ARCHIVE, name)));
+  return out;
+}
+
+/** 30 old logs of A and B interleaved, archived by the monthly cleanup in three objects; B's rows as archived. */
+async function archivedHistory(): Promise<Map<string, Record<string, unknown>>> {
+  for (let i = 0; i < 15; i += 1) {
+    await seedExports({ count: 1, userId: A, status: "expired", ageHours: 40 * 24 + i * 2 });
+    await seedExports({ count: 1, userId: B, status: "expired", ageHours: 40 * 24 + i * 2 + 1 });
+  }
+  const cleanup = await runJob(exportLogCleanup, { batch_size: "10", prune_metrics: "false" }, { env: env() });
+  expect(cleanup).toMatchObject({ archived_count: 30, has_more: false });
+  const objects = await archives();
+  expect(objects.size).toBe(3);
+  for (const rows of objects.values()) expect(new Set(rows.map((r) => r.user_id))).toEqual(new Set([A, B]));
+  return new Map([...objects.values()].flat().filter((r) => r.user_id === B).map((r) => [String(r.export_id), r]));
+}
+
+/** The end state every erasure of A must reach: no row of A anywhere, every row of B as it was. */
+async function expectErased(bRows: Map<string, Record<string, unknown>>) {
+  const objects = await archives();
+  expect([...objects.keys()].every((name) => name.endsWith(".jsonl.gz"))).toBe(true); // no rewrite left behind
+  const rows = [...objects.values()].flat();
+  expect(rows.filter((r) => r.user_id === A)).toEqual([]);
+  expect(new Map(rows.map((r) => [String(r.export_id), r]))).toEqual(bRows);
+  const manifest = await sql().query("select name, users, row_count from export_ops_archive_objects order by name");
+  expect(manifest.rows.map((m) => m.name)).toEqual([...objects.keys()]);
+  expect(manifest.rows.every((m) => m.users.length === 1 && m.users[0] === B && m.row_count === 5)).toBe(true);
+  expect((await sql().query("select count(*)::int as n from export_logs where user_id = $1", [A])).rows[0].n).toBe(0);
+}
+
+describe("erasure through archives", () => {
+  it("removes the user's rows from every archive object and keeps everyone else's, verified", async () => {
+    const bRows = await archivedHistory();
+    await seedExports({ count: 3, userId: A, status: "expired", ageHours: 5 * 24 }); // not archived yet
+    const result = await cleanupUserExportLogs(deps(), { userId: A });
+    expect(result).toMatchObject({ logs_deleted: 3, archive_objects_rewritten: 3, archive_rows_removed: 15, errors: [], has_more: false });
+    await expectErased(bRows);
+
+    // idempotent: nothing more to do, nothing changes
+    expect(await cleanupUserExportLogs(deps(), { userId: A })).toMatchObject({ archive_objects_rewritten: 0, has_more: false });
+    await expectErased(bRows);
+  });
+
+  it("finishes after a crash between writing the checked rewrite and replacing the original", async () => {
+    const bRows = await archivedHistory();
+    const first = [...(await archives()).keys()][0]!;
+    // the rewrite of the first object is written, then its read-back fails: the original is never replaced
+    await standIn.addFault({ method: "GET", pathPrefix: `/storage/v1/object/${ARCHIVE}/${first}.rewrite`, status: 500, times: 1 });
+    const crashed = await cleanupUserExportLogs(deps(), { userId: A });
+    expect(crashed.has_more).toBe(true);
+    expect(crashed.errors).toEqual([expect.stringMatching(new RegExp(`^archive ${first} still holds the user's rows`))]);
+    const midway = await archives();
+    expect(midway.get(first)!.some((r) => r.user_id === A)).toBe(true);
+    expect(midway.has(`${first}.rewrite`)).toBe(true);
+
+    const rerun = await cleanupUserExportLogs(deps(), { userId: A });
+    expect(rerun).toMatchObject({ archive_objects_rewritten: 1, archive_rows_removed: 5, errors: [], has_more: false });
+    await expectErased(bRows);
+  });
+
+  it("waits for an archive batch another run is writing, says so, and erases it once written", async () => {
+    await seedExports({ count: 4, userId: A, status: "expired", ageHours: 40 * 24 });
+    await seedExports({ count: 4, userId: B, status: "expired", ageHours: 40 * 24 });
+    // another run has claimed them and is writing their archive object right now
+    await sql().query("select export_ops_claim_log_batch(p_bucket => $1, p_limit => 100, p_cutoff => now() - interval '30 days')", [ARCHIVE]);
+
+    const waiting = await cleanupUserExportLogs(deps(), { userId: A });
+    expect(waiting).toMatchObject({ logs_deleted: 0, has_more: true });
+    expect(waiting.errors).toEqual([expect.stringContaining("4 logs sit in 1 archive batches another run is writing")]);
+
+    // that run dies; the next monthly run takes its batch back and writes it
+    await sql().query("update export_ops_archive_claims set claimed_until = now() - interval '1 second'");
+    await runJob(exportLogCleanup, { prune_metrics: "false" }, { env: env() });
+    const written = [...(await archives()).values()].flat();
+    expect(written.filter((r) => r.user_id === A)).toHaveLength(4);
+
+    const done = await cleanupUserExportLogs(deps(), { userId: A });
+    expect(done).toMatchObject({ archive_objects_rewritten: 1, archive_rows_removed: 4, has_more: false, errors: [] });
+    const rows = [...(await archives()).values()].flat();
+    expect(rows.map((r) => r.user_id)).toEqual([B, B, B, B]);
+  });
+
+  it("under a legal hold keeps a copy and leaves existing archives alone; erasing again without it removes all", async () => {
+    const bRows = await archivedHistory();
+    await seedExports({ count: 2, userId: A, status: "expired", ageHours: 5 * 24 });
+    const held = await cleanupUserExportLogs(deps(), { userId: A, legalHold: true });
+    expect(held).toMatchObject({ legal_hold: true, archived_count: 2, archive_objects_rewritten: 0, has_more: false });
+    expect(held.archive_objects).toEqual([expect.stringMatching(new RegExp(`^erasure/${A}/`))]);
+    expect([...(await archives()).values()].flat().filter((r) => r.user_id === A)).toHaveLength(17);
+
+    const released = await cleanupUserExportLogs(deps(), { userId: A });
+    expect(released).toMatchObject({ archive_objects_rewritten: 4, archive_rows_removed: 17, has_more: false });
+    await expectErased(bRows);
+  });
+});
+
+it("knows nothing of an unrelated user id", async () => {
+  const result = await cleanupUserExportLogs(deps(), { userId: randomUUID() });
+  expect(result).toMatchObject({ files_found: 0, logs_deleted: 0, archive_objects: [], has_more: false });
+});
