@@ -133,14 +133,20 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     }
   } else {
     // SQL calls go one at a time (so this run's own claims never contend); Storage deletes overlap. When one
-    // worker fails, the others stop before their next request and the run ends with that error.
+    // worker fails, the others stop before their next request and the run ends with that error: a report not
+    // sent loses nothing (those rows keep their claims until the lease ends; the next run finds their files
+    // gone, which counts as deleted, and expires them).
     let exhausted = false;
     let failure: { error: unknown } | undefined;
     let batchNo = 0;
     let sqlTurn: Promise<unknown> = Promise.resolve();
-    const serially = <T>(call: () => Promise<T>): Promise<T> => {
-      const next = sqlTurn.then(call);
-      sqlTurn = next.catch(() => undefined);
+    // A failed call is recorded before the next queued call may start, so that call is never made.
+    const serially = <T>(call: () => Promise<T>): Promise<T | undefined> => {
+      const next = sqlTurn.then(() => (failure ? undefined : call())).catch((error: unknown) => {
+        failure ??= { error };
+        return undefined;
+      });
+      sqlTurn = next;
       return next;
     };
 
@@ -178,9 +184,8 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
       for (;;) {
         const owed = report.expired.length + report.failed.length + report.quarantined.length > 0;
         if (failure || ((exhausted || !timeLeft()) && !owed)) return;
-        const { outcome, limit } = await serially(async () => {
-          // a report still owed is sent (it loses nothing), but no new work is claimed once another worker failed
-          const limit = !exhausted && !failure && timeLeft() ? options.batch_size : 0;
+        const turn = await serially(async () => {
+          const limit = !exhausted && timeLeft() ? options.batch_size : 0;
           const outcome = await db.call<BatchOutcome>("export_ops_file_cleanup_batch", {
             p_run_id: runId,
             p_retention_hours: retentionHours,
@@ -195,6 +200,8 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
           if (outcome.claimed.length + outcome.kept_in_use < limit) exhausted = true;
           return { outcome, limit };
         });
+        if (!turn) return; // this call failed, or another one did while this worker waited for its turn
+        const { outcome, limit } = turn;
         result.logs_updated += outcome.expired + outcome.kept_in_use;
         result.kept_in_use += outcome.kept_in_use;
         result.quarantined_count += outcome.quarantined;

@@ -1,0 +1,91 @@
+/**
+ * The file cleanup's worker pool with in-memory fakes of the ports: batches in flight, the deadline, and a worker
+ * failing while others run. (Its SQL and Storage behaviour is tested against the local stack in test/.)
+ */
+import { describe, expect, it } from "vitest";
+import { parseEnv } from "../env";
+import { DatabaseError } from "../errors";
+import type { ObjectStorage, SqlApi } from "../ports";
+import { captureLogger, fixedClock } from "../testing";
+import { exportFileCleanupOptionsSchema, runExportFileCleanup } from "./export-file-cleanup";
+
+const USER = "5b0c6a8e-3f0e-4a57-9a39-1d1f8c7e2b10";
+const env = parseEnv({ SUPABASE_URL: "http://localhost:54321", SUPABASE_SERVICE_ROLE_KEY: "k".repeat(40) });
+
+/** A database with `total` expired exports that hands them out in claims, and a log of every call. */
+function fakeDb(total: number, options: { failOnCall?: number } = {}) {
+  const calls: { fn: string; limit?: number; expired: number }[] = [];
+  let next = 0;
+  const db: SqlApi = {
+    async call<T>(fn: string, args: Record<string, unknown> = {}): Promise<T> {
+      calls.push({ fn, limit: args.p_limit as number | undefined, expired: ((args.p_expired as string[] | undefined) ?? []).length });
+      await new Promise((r) => setTimeout(r, 1));
+      if (options.failOnCall === calls.length) throw new DatabaseError(`${fn} failed: connection reset`);
+      if (fn !== "export_ops_file_cleanup_batch") throw new Error(`unexpected ${fn}`);
+      const limit = args.p_limit as number;
+      const claimed = Array.from({ length: Math.max(0, Math.min(limit, total - next)) }, () => {
+        const id = `00000000-0000-4000-8000-${String((next += 1)).padStart(12, "0")}`;
+        return { export_id: id, user_id: USER, format: "json", file_path: `${USER}/${id}.json`, cleanup_attempts: 0 };
+      });
+      return { expired: (args.p_expired as string[]).length, failed: 0, quarantined: 0, kept_in_use: 0, claimed } as T;
+    },
+  };
+  return { db, calls };
+}
+
+/** Storage whose deletes take `ms` each; records how many were in flight at once. */
+function fakeStorage(ms: number) {
+  let inFlight = 0;
+  const stats = { deletes: 0, maxInFlight: 0 };
+  const storage: ObjectStorage = {
+    async remove(_bucket, paths) {
+      stats.deletes += 1;
+      stats.maxInFlight = Math.max(stats.maxInFlight, (inFlight += 1));
+      await new Promise((r) => setTimeout(r, ms));
+      inFlight -= 1;
+      return paths;
+    },
+    list: async () => [],
+    upload: async () => {},
+    download: async () => new Uint8Array(),
+  };
+  return { storage, stats };
+}
+
+const options = (query: Record<string, string> = {}) => exportFileCleanupOptionsSchema.parse({ sweep_orphans: "false", ...query });
+const deps = (db: SqlApi, storage: ObjectStorage, deadline = Number.POSITIVE_INFINITY) => ({
+  db,
+  storage,
+  env,
+  clock: fixedClock("2026-06-01T02:00:00Z"),
+  logger: captureLogger().logger,
+  runId: "11111111-1111-4111-8111-111111111111",
+  deadline,
+});
+
+describe("the file cleanup's workers", () => {
+  it("keep up to 4 Storage deletes in flight and report every batch back", async () => {
+    const { db, calls } = fakeDb(2500);
+    const { storage, stats } = fakeStorage(20);
+    const result = await runExportFileCleanup(deps(db, storage), options({ batch_size: "100" }));
+    expect(result).toMatchObject({ total_found: 2500, deleted_count: 2500, has_more: false });
+    expect(stats).toEqual({ deletes: 25, maxInFlight: 4 });
+    expect(calls.reduce((n, c) => n + c.expired, 0)).toBe(2500); // every deletion reported
+  });
+
+  it("stop taking work at the deadline and say has_more", async () => {
+    const { db } = fakeDb(2500);
+    const { storage } = fakeStorage(1);
+    const result = await runExportFileCleanup(deps(db, storage, 0), options());
+    expect(result).toMatchObject({ total_found: 0, has_more: true });
+  });
+
+  it("stop before their next request when one of them fails, and the run fails with that error", async () => {
+    const { db, calls } = fakeDb(10_000, { failOnCall: 3 });
+    const { storage } = fakeStorage(30);
+    const error = await runExportFileCleanup(deps(db, storage), options({ batch_size: "100" })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseError);
+    // three SQL calls were made (the third failed); the other workers made none after it
+    expect(calls).toHaveLength(3);
+  });
+});
