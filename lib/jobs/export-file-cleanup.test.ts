@@ -13,7 +13,7 @@ const USER = "5b0c6a8e-3f0e-4a57-9a39-1d1f8c7e2b10";
 const env = parseEnv({ SUPABASE_URL: "http://localhost:54321", SUPABASE_SERVICE_ROLE_KEY: "k".repeat(40) });
 
 /** A database with `total` expired exports that hands them out in claims, and a log of every call. */
-function fakeDb(total: number, options: { failOnCall?: number } = {}) {
+function fakeDb(total: number, options: { failOnCall?: number; shortClaims?: number } = {}) {
   const calls: { fn: string; limit?: number; expired: number }[] = [];
   let next = 0;
   const db: SqlApi = {
@@ -22,12 +22,13 @@ function fakeDb(total: number, options: { failOnCall?: number } = {}) {
       await new Promise((r) => setTimeout(r, 1));
       if (options.failOnCall === calls.length) throw new DatabaseError(`${fn} failed: connection reset`);
       if (fn !== "export_ops_file_cleanup_batch") throw new Error(`unexpected ${fn}`);
-      const limit = args.p_limit as number;
+      // other runs hold some rows: the first claims come back short although more rows wait
+      const limit = calls.length <= (options.shortClaims ?? 0) ? Math.floor((args.p_limit as number) / 3) : (args.p_limit as number);
       const claimed = Array.from({ length: Math.max(0, Math.min(limit, total - next)) }, () => {
         const id = `00000000-0000-4000-8000-${String((next += 1)).padStart(12, "0")}`;
         return { export_id: id, user_id: USER, format: "json", file_path: `${USER}/${id}.json`, cleanup_attempts: 0 };
       });
-      return { expired: (args.p_expired as string[]).length, failed: 0, quarantined: 0, kept_in_use: 0, claimed } as T;
+      return { expired: (args.p_expired as string[]).length, failed: 0, quarantined: 0, kept_in_use: 0, more: next < total, claimed } as T;
     },
   };
   return { db, calls };
@@ -71,6 +72,13 @@ describe("the file cleanup's workers", () => {
     expect(result).toMatchObject({ total_found: 2500, deleted_count: 2500, has_more: false });
     expect(stats).toEqual({ deletes: 25, maxInFlight: 4 });
     expect(calls.reduce((n, c) => n + c.expired, 0)).toBe(2500); // every deletion reported
+  });
+
+  it("keep claiming after short batches while rows still wait (concurrent runs hold some), and finish them all", async () => {
+    const { db } = fakeDb(1200, { shortClaims: 4 });
+    const { storage } = fakeStorage(2);
+    const result = await runExportFileCleanup(deps(db, storage), options({ batch_size: "100" }));
+    expect(result).toMatchObject({ total_found: 1200, deleted_count: 1200, has_more: false });
   });
 
   it("stop taking work at the deadline and say has_more", async () => {

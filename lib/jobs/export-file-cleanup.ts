@@ -15,6 +15,8 @@ import { baseOptionsSchema, defineJob, queryBoolean, queryInt } from "./job";
 export const MAX_BATCH = 1000;
 /** Batches in flight at once: bounds the Storage and PostgREST requests a run makes concurrently. */
 export const CONCURRENCY = 4;
+/** Empty claims in a row, while other runs hold the waiting rows, before this run leaves those rows to them. */
+export const CONTENDED_CLAIMS = 3;
 /** Longer than any run may last, so only a dead run's claims ever expire and get picked up by another. */
 export const LEASE_SECONDS = 900;
 /** Orphan-sweep pages per run, and objects looked at per page (the defaults of the options below). */
@@ -52,6 +54,8 @@ interface BatchOutcome {
   failed: number;
   quarantined: number;
   kept_in_use: number;
+  /** Rows still waiting for a claim after this one (a short batch is not the end while other runs hold rows). */
+  more: boolean;
   claimed: ClaimedExport[];
 }
 
@@ -136,7 +140,11 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     // worker fails, the others stop before their next request and the run ends with that error: a report not
     // sent loses nothing (those rows keep their claims until the lease ends; the next run finds their files
     // gone, which counts as deleted, and expires them).
-    let exhausted = false;
+    /** Nothing waits for a claim any more. */
+    let done = false;
+    /** Claims in a row that found work waiting but got none of it (other runs held it), and giving up on it. */
+    let contended = 0;
+    let yielded = false;
     let failure: { error: unknown } | undefined;
     let batchNo = 0;
     let sqlTurn: Promise<unknown> = Promise.resolve();
@@ -183,9 +191,9 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
       let report = emptyReport();
       for (;;) {
         const owed = report.expired.length + report.failed.length + report.quarantined.length > 0;
-        if (failure || ((exhausted || !timeLeft()) && !owed)) return;
+        if (failure || ((done || yielded || !timeLeft()) && !owed)) return;
         const turn = await serially(async () => {
-          const limit = !exhausted && timeLeft() ? options.batch_size : 0;
+          const limit = !done && !yielded && timeLeft() ? options.batch_size : 0;
           const outcome = await db.call<BatchOutcome>("export_ops_file_cleanup_batch", {
             p_run_id: runId,
             p_retention_hours: retentionHours,
@@ -197,7 +205,12 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
             p_lease_seconds: LEASE_SECONDS,
             ...sqlTime(clock),
           });
-          if (outcome.claimed.length + outcome.kept_in_use < limit) exhausted = true;
+          if (limit > 0) {
+            // a short batch is not the end while concurrent runs hold rows: only "nothing waits" is
+            done ||= !outcome.more;
+            contended = outcome.claimed.length + outcome.kept_in_use === 0 ? contended + 1 : 0;
+            yielded ||= outcome.more && contended >= CONTENDED_CLAIMS;
+          }
           return { outcome, limit };
         });
         if (!turn) return; // this call failed, or another one did while this worker waited for its turn
@@ -207,9 +220,11 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
         result.quarantined_count += outcome.quarantined;
         result.total_found += outcome.claimed.length + outcome.kept_in_use;
         report = emptyReport();
-        if (limit === 0 || outcome.claimed.length === 0) {
-          if (limit > 0 && outcome.kept_in_use > 0) continue; // a batch of shared files only: claim the next
-          return;
+        if (limit === 0) return;
+        if (outcome.claimed.length === 0) {
+          // shared files only, or rows other runs were claiming: look again (after a moment, when contended)
+          if (contended > 0) await new Promise((r) => setTimeout(r, 50 * contended));
+          continue;
         }
         report = await deleteBatch(outcome.claimed, (batchNo += 1));
       }
@@ -218,7 +233,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
 
     await Promise.all(Array.from({ length: CONCURRENCY }, guarded));
     if (failure) throw failure.error;
-    result.has_more = !exhausted;
+    result.has_more = !done;
   }
 
   if (options.sweep_orphans && timeLeft()) {

@@ -170,6 +170,12 @@ begin
 
   return jsonb_build_object(
     'expired', v_expired, 'failed', v_failed, 'quarantined', v_quarantined + v_worn_out, 'kept_in_use', v_kept,
+    -- a short batch is not the end when concurrent runs hold rows: is anything still waiting for a claim?
+    'more', p_limit > 0 and exists (
+      select 1 from public.export_logs l
+      where l.status = 'completed' and l.completed_at < v_cutoff
+        and not exists (select 1 from public.export_ops_file_cleanup c
+                        where c.export_id = l.export_id and (c.claimed_until >= p_now or c.quarantined_at is not null))),
     'claimed', coalesce((select jsonb_agg(c - 'in_use_by') from jsonb_array_elements(v_claimed) c
                          where c ->> 'in_use_by' is null), '[]'::jsonb));
 end

@@ -64,7 +64,7 @@ export interface SeedOptions {
   /** Hours since completion (completed rows) or creation. */
   ageHours: number;
   format?: "json" | "jsonl" | "csv" | "markdown";
-  /** Put an object at each path in storage.objects (rows only; the stand-in's deletes work on rows). */
+  /** Upload a file to each path through the Storage API (see addObjects). */
   withFiles?: boolean;
   userId?: string;
   /** Paths to use instead of the canonical `<user>/<export>.<ext>`. */
@@ -93,15 +93,27 @@ export async function seedExports(options: SeedOptions): Promise<{ export_id: st
   return rows;
 }
 
-/** Objects as Storage would have recorded them (metadata rows), created `ageHours` ago. */
+const MIME: Record<string, string> = { json: "application/json", jsonl: "application/x-ndjson", csv: "text/csv", md: "text/markdown" };
+
+/**
+ * Files, uploaded through the Storage API with bytes (as the host app writes them), then dated `ageHours` back
+ * (Supabase lets SQL update storage.objects, only deletes are refused). 32 uploads at a time.
+ */
 export async function addObjects(names: string[], ageHours = 0, bucket = BUCKET): Promise<void> {
-  await sql().query(
-    `insert into storage.objects (bucket_id, name, metadata, created_at, updated_at)
-     select $1, n, jsonb_build_object('size', 1024, 'mimetype', 'application/jsonl'), now() - make_interval(hours => $3), now()
-     from unnest($2::text[]) n
-     on conflict (bucket_id, name) do nothing`,
-    [bucket, names, ageHours],
-  );
+  const storage = ports().storage;
+  const queue = [...new Set(names)];
+  const upload = async () => {
+    for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
+      const ext = name.slice(name.lastIndexOf(".") + 1);
+      await storage.upload(bucket, name, `export file ${name}\n`, { contentType: MIME[ext] ?? "text/plain", upsert: true });
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, upload));
+  await sql().query("update storage.objects set created_at = now() - make_interval(hours => $3) where bucket_id = $1 and name = any($2::text[])", [
+    bucket,
+    names,
+    ageHours,
+  ]);
 }
 
 export async function objectNames(bucket = BUCKET): Promise<Set<string>> {
