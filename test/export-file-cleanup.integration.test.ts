@@ -55,7 +55,7 @@ describe("export-file-cleanup", () => {
     expect((await deleteRequests()).every((r) => (r.prefixes?.length ?? 0) <= 1000)).toBe(true);
   });
 
-  it("makes about 2 requests per 1,000 files (one Storage delete, one SQL call per batch)", async () => {
+  it("makes about 2 requests per 1,000 files (one Storage delete, one SQL call per batch, after a small probe)", async () => {
     await seedExports({ count: 10_000, ageHours: 30, withFiles: true });
     await standIn.clearRequests();
 
@@ -67,7 +67,8 @@ describe("export-file-cleanup", () => {
     const sqlCalls = requests.filter((r) => r.path.startsWith("/rest/v1/")).length;
     const perThousand = ((storageCalls + sqlCalls) / 10_000) * 1000;
     console.info(`file cleanup: ${storageCalls} Storage + ${sqlCalls} PostgREST requests for 10,000 files = ${perThousand.toFixed(1)} per 1,000`);
-    expect(storageCalls).toBe(10);
+    // a probe of 100, then batches of 1,000 while Storage stays fast
+    expect(storageCalls).toBeLessThanOrEqual(11);
     expect(perThousand).toBeLessThanOrEqual(3);
   });
 
@@ -95,16 +96,17 @@ describe("export-file-cleanup", () => {
 
     const first = await runJob(exportFileCleanup, { batch_size: "500", sweep_orphans: "false" }, { clock });
 
-    expect(first).toMatchObject({ total_found: 2500, deleted_count: 2000, logs_updated: 2000, failed_count: 500, has_more: false });
+    // the first delete (the probe batch of 100) fails
+    expect(first).toMatchObject({ total_found: 2500, deleted_count: 2400, logs_updated: 2400, failed_count: 100, has_more: false });
     expect(first.errors).toHaveLength(1);
-    expect(first.errors[0]?.reason).toMatch(/^batch \d of 500 files not deleted, will retry next run/);
-    expect(await statuses(ids(expired))).toEqual({ expired: 2000, completed: 500 });
+    expect(first.errors[0]?.reason).toMatch(/^batch 1 of 100 files not deleted, will retry next run/);
+    expect(await statuses(ids(expired))).toEqual({ expired: 2400, completed: 100 });
     const { rows } = await sql().query(
       `select l.file_path, c.attempts, c.last_error from export_logs l join export_ops_file_cleanup c using (export_id)
        where l.export_id = any($1) and l.status = 'completed'`,
       [ids(expired)],
     );
-    expect(rows).toHaveLength(500);
+    expect(rows).toHaveLength(100);
     expect(rows.every((r) => r.attempts === 1 && r.last_error.includes("storage remove failed"))).toBe(true);
     const left = await objectNames();
     expect(rows.every((r) => left.has(r.file_path))).toBe(true);
@@ -112,7 +114,7 @@ describe("export-file-cleanup", () => {
     // the same run would not take them again; a run after the lease has expired does
     clock.advance(16 * 60 * 1000);
     const second = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock });
-    expect(second).toMatchObject({ total_found: 500, deleted_count: 500, logs_updated: 500, failed_count: 0 });
+    expect(second).toMatchObject({ total_found: 100, deleted_count: 100, logs_updated: 100, failed_count: 0 });
     expect(await statuses(ids(expired))).toEqual({ expired: 2500 });
     expect(await objectNames()).toHaveProperty("size", 0);
   });

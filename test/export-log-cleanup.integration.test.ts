@@ -158,6 +158,23 @@ describe("export-log-cleanup with archival", () => {
   });
 });
 
+describe("an archive bucket that refuses archive objects", () => {
+  it.each([
+    ["a MIME type other than gzip", "{text/plain}", null, /refuses application\/gzip: add it to the bucket's allowed MIME types/],
+    ["a file size limit below an archive object", "{application/gzip}", 100, /over the file size limit of the archive bucket narrow-archive: raise/],
+  ])("stops archival with an error naming the bucket and the setting when it allows only %s, deleting nothing", async (_, mime, size, message) => {
+    await sql().query("insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types) values ('narrow-archive', 'narrow-archive', false, $2, $1) on conflict (id) do update set file_size_limit = excluded.file_size_limit, allowed_mime_types = excluded.allowed_mime_types", [mime, size]);
+    const old = await seedExports({ count: 30, status: "expired", ageHours: 40 * DAY });
+    const result = await runJob(exportLogCleanup, { prune_metrics: "false" }, { env: testEnv({ EXPORT_ARCHIVE_BUCKET: "narrow-archive" }) });
+    expect(result).toMatchObject({ deleted_count: 0, archived_count: 0, has_more: true });
+    expect(result.errors).toEqual([expect.stringMatching(message)]);
+    expect(result.errors[0]).toContain("narrow-archive");
+    expect(await remaining(ids(old))).toBe(30);
+    const run = await sql().query("select status from export_ops_runs where job = 'export-log-cleanup' order by started_at desc limit 1");
+    expect(run.rows[0].status).toBe("failed");
+  });
+});
+
 describe("export-log-cleanup without archival", () => {
   it("deletes eligible logs in short batches and keeps newer ones and ones whose files still exist", async () => {
     const old = await seedExports({ count: 12_345, status: "expired", ageHours: 31 * DAY });

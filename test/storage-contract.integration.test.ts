@@ -1,7 +1,8 @@
 /**
- * Contract tests: the Storage stand-in answers like Supabase Storage (../shared reference: status codes, error
- * bodies, exact-name deletes, the 1000-name limit, metadata in storage.objects). Run them against a real
- * project (TEST_SUPABASE_* env) to check the stand-in has not drifted.
+ * Contract tests: the Storage stand-in answers like Supabase Storage v1.70 (the version it models; see
+ * docs/STORAGE.md for what older servers do differently): status codes, error bodies with `code`, exact-name
+ * deletes, the 1000-name limit, bucket limits (size, MIME types, the global upload limit), metadata in
+ * storage.objects. Run them against a real project (TEST_SUPABASE_* env) to check the stand-in has not drifted.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
@@ -29,8 +30,13 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 }
 
 afterAll(async () => {
-  const { rows } = await sql().query<{ name: string }>("select name from storage.objects where bucket_id = $1 and name like $2", [bucket, `${user}/%`]);
-  if (rows.length) await call("DELETE", `/object/${bucket}`, { prefixes: rows.map((r) => r.name) });
+  const limited = `limits-${user.slice(0, 8)}`;
+  for (const b of [bucket, limited]) {
+    const { rows } = await sql().query<{ name: string }>("select name from storage.objects where bucket_id = $1 and name like $2", [b, `${user}/%`]);
+    if (rows.length) await call("DELETE", `/object/${b}`, { prefixes: rows.map((r) => r.name) });
+  }
+  // an empty bucket, removed the way supabase/uninstall.sql does
+  await sql().query("begin; select set_config('storage.allow_delete_query', 'true', true); delete from storage.buckets where id = '" + limited + "'; commit;");
   await closeSql();
 });
 
@@ -128,6 +134,53 @@ describe("list", () => {
     const [first, second] = [await page(0), await page(2)];
     expect(first.json).toHaveLength(2);
     expect(second.json).toHaveLength(1);
+  });
+});
+
+describe("bucket limits", () => {
+  const limited = `limits-${user.slice(0, 8)}`;
+  const upload = (name: string, body: string | Uint8Array<ArrayBuffer>, contentType: string) =>
+    fetch(`${base}/object/${limited}/${user}/${name}`, { method: "POST", headers: { ...serviceHeaders, "content-type": contentType }, body });
+  const before = async () => {
+    await sql().query(
+      "insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types) values ($1, $1, false, 16, '{application/json,image/*}') on conflict (id) do nothing",
+      [limited],
+    );
+  };
+
+  it("accepts an upload within the bucket's size and MIME types, wildcards included", async () => {
+    await before();
+    expect((await upload("ok.json", '{"a":1}', "application/json")).status).toBe(200);
+    expect((await upload("ok.png", new Uint8Array([137, 80, 78, 71]), "image/png")).status).toBe(200);
+  });
+
+  it("refuses an upload over the bucket's file_size_limit: HTTP 400, statusCode 413", async () => {
+    await before();
+    const res = await upload("big.json", JSON.stringify({ a: "x".repeat(40) }), "application/json");
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ statusCode: "413", error: "Payload too large", message: "The object exceeded the maximum allowed size" });
+  });
+
+  it("refuses a MIME type outside allowed_mime_types: HTTP 400, statusCode 415, invalid_mime_type", async () => {
+    await before();
+    const res = await upload("note.txt", "hi", "text/plain");
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ statusCode: "415", error: "invalid_mime_type", message: "mime type text/plain is not supported" });
+  });
+
+  it("refuses an upload over the global limit (50 MB) in a bucket with no limit of its own", async () => {
+    const res = await fetch(`${base}/object/${bucket}/${user}/huge.json`, {
+      method: "POST",
+      headers: { ...serviceHeaders, "content-type": "application/json" },
+      body: new Uint8Array(50 * 1024 * 1024 + 1),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ statusCode: "413" });
+  });
+
+  it("is how the migrations create the archive bucket: gzip only, 50 MB", async () => {
+    const { rows } = await sql().query("select file_size_limit::int as size, allowed_mime_types as mime from storage.buckets where id = 'export-archive'");
+    expect(rows).toEqual([{ size: 52428800, mime: ["application/gzip"] }]);
   });
 });
 

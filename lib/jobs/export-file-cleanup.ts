@@ -7,7 +7,7 @@
  * stopped: files past retention in the export layout that no live export log points to.
  */
 import { z } from "zod";
-import { sqlTime, type JobDeps } from "../ports";
+import { REQUEST_TIMEOUT_MS, sqlTime, type JobDeps } from "../ports";
 import { unsafePathReason } from "./export-paths";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt } from "./job";
 
@@ -17,6 +17,15 @@ export const MAX_BATCH = 1000;
 export const CONCURRENCY = 4;
 /** Empty claims in a row, while other runs hold the waiting rows, before this run leaves those rows to them. */
 export const CONTENDED_CLAIMS = 3;
+/**
+ * How long one Storage bulk delete should take: a quarter of the request timeout. A real Storage takes 1–8 s per
+ * 1,000 names, more under load; batches shrink to what Storage manages in this time, and grow back when it is
+ * fast, so a slow Storage never turns deletes that did happen into timeouts. The first batch is a small probe,
+ * sent before the other workers start.
+ */
+export const TARGET_DELETE_MS = REQUEST_TIMEOUT_MS / 4;
+export const PROBE_BATCH = 100;
+export const MIN_BATCH = 50;
 /** Longer than any run may last, so only a dead run's claims ever expire and get picked up by another. */
 export const LEASE_SECONDS = 900;
 /** Orphan-sweep pages per run, and objects looked at per page (the defaults of the options below). */
@@ -173,7 +182,9 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
       if (safe.length > 0) {
         try {
           // Names Storage does not list were already gone: either way the file no longer exists.
+          const began = performance.now();
           await storage.remove(bucket, safe.map((row) => row.file_path!));
+          resize(safe.length, performance.now() - began);
           report.expired = safe.map((row) => row.export_id);
         } catch (error) {
           const message = (error as Error).message;
@@ -183,17 +194,27 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
       }
       result.deleted_count += report.expired.length;
       result.failed_count += report.failed.length;
-      logger.debug({ type: "file_cleanup_batch", batch: n, claimed: batch.length, deleted: report.expired.length, failed: report.failed.length, quarantined: report.quarantined.length });
+      logger.debug({ type: "file_cleanup_batch", batch: n, batch_size: batchSize, claimed: batch.length, deleted: report.expired.length, failed: report.failed.length, quarantined: report.quarantined.length });
       return report;
     };
 
-    const worker = async () => {
+    // batch size follows what Storage takes (see TARGET_DELETE_MS)
+    let batchSize = Math.min(options.batch_size, PROBE_BATCH);
+    const resize = (names: number, ms: number) => {
+      const fits = Math.floor((names * TARGET_DELETE_MS) / Math.max(ms, 1));
+      batchSize = Math.max(MIN_BATCH, Math.min(options.batch_size, fits));
+    };
+    let probed: () => void = () => {};
+    const probe = new Promise<void>((resolve) => (probed = resolve));
+
+    const worker = async (n: number) => {
+      if (n > 0) await probe; // the others start once the first batch has shown how fast Storage is
       let report = emptyReport();
       for (;;) {
         const owed = report.expired.length + report.failed.length + report.quarantined.length > 0;
         if (failure || ((done || yielded || !timeLeft()) && !owed)) return;
         const turn = await serially(async () => {
-          const limit = !done && !yielded && timeLeft() ? options.batch_size : 0;
+          const limit = !done && !yielded && timeLeft() ? batchSize : 0;
           const outcome = await db.call<BatchOutcome>("export_ops_file_cleanup_batch", {
             p_run_id: runId,
             p_retention_hours: retentionHours,
@@ -227,11 +248,15 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
           continue;
         }
         report = await deleteBatch(outcome.claimed, (batchNo += 1));
+        probed();
       }
     };
-    const guarded = () => worker().catch((error: unknown) => void (failure ??= { error }));
+    const guarded = (n: number) =>
+      worker(n)
+        .catch((error: unknown) => void (failure ??= { error }))
+        .finally(() => n === 0 && probed()); // however the first worker ends, the others go on
 
-    await Promise.all(Array.from({ length: CONCURRENCY }, guarded));
+    await Promise.all(Array.from({ length: CONCURRENCY }, (_, n) => guarded(n)));
     if (failure) throw failure.error;
     result.has_more = !done;
   }

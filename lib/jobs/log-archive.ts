@@ -8,6 +8,7 @@
  * for the next run, and the run stops (archival is failing; going on would only repeat it).
  */
 import { gunzipSync, gzipSync } from "node:zlib";
+import { StorageError } from "../errors";
 import { sqlTime, type JobDeps } from "../ports";
 
 /** Rows per archive object: bounds the memory a batch takes (the rows are held as JSON while verified). */
@@ -94,13 +95,15 @@ export async function deleteLogsInBatches(
     if (!claimed.reclaimed) after = String(claimed.rows[claimed.rows.length - 1]!.created_at);
     const name = claimed.object;
     let verified: string[];
+    const bytes = encodeArchive(claimed.rows);
     try {
-      await storage.upload(options.archiveBucket, name, encodeArchive(claimed.rows), { contentType: "application/gzip", upsert: true });
+      await storage.upload(options.archiveBucket, name, bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
       const stored = decodeArchive(await storage.download(options.archiveBucket, name));
       verified = verifyArchive(stored, claimed.rows);
     } catch (error) {
       await db.call("export_ops_release_log_batch", { p_batch: claimed.batch });
-      result.errors.push(`archive ${name} not written or not verified, its ${claimed.rows.length} logs were kept: ${(error as Error).message}`);
+      const reason = bucketRefusal(error, options.archiveBucket, bytes.length) ?? (error as Error).message;
+      result.errors.push(`archive ${name} not written or not verified, its ${claimed.rows.length} logs were kept: ${reason}`);
       logger.warn({ type: "log_archive_failed", object: name, rows: claimed.rows.length, error: (error as Error).message });
       return result;
     }
@@ -111,6 +114,20 @@ export async function deleteLogsInBatches(
     logger.debug({ type: "log_cleanup_batch", object: name, rows: claimed.rows.length, deleted });
   }
   return result;
+}
+
+export const ARCHIVE_CONTENT_TYPE = "application/gzip";
+
+/** A bucket that refuses archive objects, in words that name the bucket and the setting to change. */
+function bucketRefusal(error: unknown, bucket: string, size: number): string | undefined {
+  if (!(error instanceof StorageError)) return undefined;
+  if (error.storageStatus === 415) {
+    return `the archive bucket ${bucket} refuses ${ARCHIVE_CONTENT_TYPE}: add it to the bucket's allowed MIME types (Storage → bucket → Edit)`;
+  }
+  if (error.storageStatus === 413) {
+    return `the archive object (${size} bytes) is over the file size limit of the archive bucket ${bucket}: raise the bucket's file size limit, or lower batch_size`;
+  }
+  return undefined;
 }
 
 /** An archive read back must hold exactly the expected rows, as they were; returns their ids. */

@@ -16,7 +16,7 @@ import { StorageError, ValidationError } from "../errors";
 import { sqlTime, type JobDeps } from "../ports";
 import { unsafePathReason } from "./export-paths";
 import { METRICS_BATCH } from "./export-log-cleanup";
-import { decodeArchive, deleteLogsInBatches, encodeArchive, verifyArchive } from "./log-archive";
+import { ARCHIVE_CONTENT_TYPE, decodeArchive, deleteLogsInBatches, encodeArchive, verifyArchive } from "./log-archive";
 
 const MAX_STORAGE_BATCH = 1000;
 
@@ -145,9 +145,9 @@ async function eraseFromArchiveObject(
     await storage.remove(bucket, [name, rewrite]);
   } else if (kept.length < rows.length) {
     const bytes = encodeArchive(kept);
-    await storage.upload(bucket, rewrite, bytes, { contentType: "application/gzip", upsert: true });
+    await storage.upload(bucket, rewrite, bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
     verifyArchive(decodeArchive(await storage.download(bucket, rewrite)), kept);
-    await storage.upload(bucket, name, bytes, { contentType: "application/gzip", upsert: true });
+    await storage.upload(bucket, name, bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
     verifyArchive(decodeArchive(await storage.download(bucket, name)), kept);
     await storage.remove(bucket, [rewrite]);
   } else {

