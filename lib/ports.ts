@@ -19,7 +19,7 @@ export interface StoredObject {
 }
 
 export interface ObjectStorage {
-  /** Deletes exact names (at most 1000 per call); resolves to the names that existed and were deleted. */
+  /** Deletes exact names (sent 1,000 per request); resolves to the names that existed and were deleted. */
   remove(bucket: string, paths: string[]): Promise<string[]>;
   /** One page of a folder listing; sub-folders come back with `id: null`. */
   list(bucket: string, prefix: string, page: { limit: number; offset: number }): Promise<StoredObject[]>;

@@ -10,7 +10,7 @@ import { decodeArchive } from "../lib/jobs/log-archive";
 import { cleanupUserExportLogs } from "../lib/jobs/user-erasure";
 import { captureLogger, fixedClock } from "../lib/testing";
 import { objectNames, ports, resetData, runJob, seedExports, testEnv } from "./helpers/exports";
-import { closeSql, sql, standIn } from "./helpers/stack";
+import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
 
 const ARCHIVE = "export-archive";
 const env = () => testEnv({ EXPORT_ARCHIVE_BUCKET: ARCHIVE });
@@ -71,7 +71,7 @@ describe("erasure through archives", () => {
     await expectErased(bRows);
   });
 
-  it("finishes after a crash between writing the checked rewrite and replacing the original", async () => {
+  itStandIn("fault injection")("finishes after a crash between writing the checked rewrite and replacing the original", async () => {
     const bRows = await archivedHistory();
     const first = [...(await archives()).keys()][0]!;
     // the rewrite of the first object is written, then its read-back fails: the original is never replaced

@@ -9,7 +9,7 @@ import { decodeArchive, restoreArchive } from "../lib/jobs/log-archive";
 import { cleanupUserExportLogs } from "../lib/jobs/user-erasure";
 import { captureLogger, fixedClock, tickingClock } from "../lib/testing";
 import { addObjects, objectNames, ports, resetData, runJob, runWithoutLease, seedExports, testEnv } from "./helpers/exports";
-import { closeSql, sql, standIn } from "./helpers/stack";
+import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
 
 const ARCHIVE = "export-archive";
 const archiveEnv = () => testEnv({ EXPORT_ARCHIVE_BUCKET: ARCHIVE });
@@ -81,7 +81,7 @@ describe("export-log-cleanup with archival", () => {
     for (const [id, row] of before) sameRow(row, archived.rows.get(id)!);
   });
 
-  it("deletes nothing of a batch whose archive upload failed, and the next run finishes with one object per batch", async () => {
+  itStandIn("fault injection")("deletes nothing of a batch whose archive upload failed, and the next run finishes with one object per batch", async () => {
     const old = await seedExports({ count: 12_000, status: "expired", ageHours: 40 * DAY });
     await standIn.addFault({ method: "POST", pathPrefix: `/storage/v1/object/${ARCHIVE}/`, status: 500, times: 1 });
     const clock = fixedClock(new Date().toISOString());
@@ -101,7 +101,7 @@ describe("export-log-cleanup with archival", () => {
     expect(archived.copies).toBe(12_000);
   });
 
-  it("after a crash between upload and delete, a rerun leaves one archive object per batch and loses or repeats no row", async () => {
+  itStandIn("fault injection")("after a crash between upload and delete, a rerun leaves one archive object per batch and loses or repeats no row", async () => {
     const old = await seedExports({ count: 11_000, status: "expired", ageHours: 40 * DAY });
     const before = await snapshot(ids(old));
     // the process dies after writing the first batch's archive, before deleting its rows

@@ -10,7 +10,7 @@ import { exportMetricsAggregate } from "../lib/jobs/export-metrics-aggregate";
 import { ExportMetricsService, MAX_ERROR_MESSAGE, countRange } from "../lib/monitoring/export-metrics";
 import { captureLogger, fixedClock } from "../lib/testing";
 import { ports, resetData, runJob, runWithoutLease, testEnv } from "./helpers/exports";
-import { closeSql, sql, standIn } from "./helpers/stack";
+import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
 
 const T0 = new Date("2026-01-10T00:00:00.000Z");
 const at = (hours: number, minutes = 0) => new Date(T0.getTime() + hours * 3_600_000 + minutes * 60_000);
@@ -166,7 +166,7 @@ describe("logExportMetric", () => {
     expect(rows[0].error_message.endsWith("…[truncated]")).toBe(true);
   });
 
-  it("never fails the caller's export when the database write fails: logs and reports it", async () => {
+  itStandIn("fault injection")("never fails the caller's export when the database write fails: logs and reports it", async () => {
     const { svc, capture } = service();
     await standIn.addFault({ pathPrefix: "/rest/v1/rpc/export_ops_record_metric", status: 503, times: 1 });
     const metric = valid();

@@ -10,7 +10,7 @@ import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { captureLogger, fixedClock } from "../lib/testing";
 import { BUCKET, addObjects, newUserId, objectNames, ports, resetData, runJob, seedExports, testEnv } from "./helpers/exports";
-import { closeSql, sql, stack, standIn } from "./helpers/stack";
+import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 
 beforeEach(async () => {
   await standIn.clearFaults();
@@ -103,7 +103,7 @@ describe("quarantine", () => {
     expect(await status(bad!.export_id)).toBe("expired");
   }, 60_000);
 
-  it("retries a Storage failure with the attempts and last error kept, and quarantines after the configured attempts", async () => {
+  itStandIn("fault injection")("retries a Storage failure with the attempts and last error kept, and quarantines after the configured attempts", async () => {
     await seedExports({ count: 3, ageHours: 30, withFiles: true });
     await standIn.addFault({ method: "DELETE", pathPrefix: `/storage/v1/object/${BUCKET}`, status: 500, times: 10 });
     const clock = fixedClock(new Date().toISOString());
@@ -179,7 +179,7 @@ describe("exports stuck in progress", () => {
 describe("a slow Storage that deletes part of a batch", () => {
   const deletes = async () => (await standIn.requests()).filter((r) => r.method === "DELETE" && r.path === `/storage/v1/object/${BUCKET}`);
 
-  it("deletes 10,000 files at 8 s per 1,000 names without a timeout: batches shrink to what Storage manages", async () => {
+  itStandIn("a slow or failing Storage")("deletes 10,000 files at 8 s per 1,000 names without a timeout: batches shrink to what Storage manages", async () => {
     const expired = await seedExports({ count: 10_000, ageHours: 30, withFiles: true });
     await standIn.clearRequests();
     await standIn.setStorage({ deleteMsPerName: 8 });
@@ -192,7 +192,7 @@ describe("a slow Storage that deletes part of a batch", () => {
     expect((await sql().query("select count(*)::int as n from export_logs where export_id = any($1) and status = 'expired'", [expired.map((r) => r.export_id)])).rows[0].n).toBe(10_000);
   }, 240_000);
 
-  it("loses track of nothing when a bulk delete fails after deleting half its names: the next run finishes", async () => {
+  itStandIn("a slow or failing Storage")("loses track of nothing when a bulk delete fails after deleting half its names: the next run finishes", async () => {
     const expired = await seedExports({ count: 100, ageHours: 30, withFiles: true });
     await standIn.setStorage({ failAfterNames: 50, failTimes: 1 });
     const clock = fixedClock(new Date().toISOString());

@@ -10,7 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { postgresMajor } from "../scripts/local-stack";
 import { applySqlFile, migrations, UNINSTALL_SQL } from "../scripts/local-stack/migrate";
 import { ADA, catalogSnapshot, freshDatabase, hostBehaviour, hostPart, isExportOps, type HostDatabase } from "./helpers/host-database";
-import { closeSql, sql, stack, userHeaders } from "./helpers/stack";
+import { closeSql, itStandIn, sql, stack, userHeaders } from "./helpers/stack";
 
 let db: HostDatabase | undefined;
 afterEach(async () => {
@@ -26,7 +26,7 @@ async function installAll(client: HostDatabase["client"]): Promise<void> {
 const uninstall = (client: HostDatabase["client"]) => applySqlFile(client, "uninstall", readFileSync(UNINSTALL_SQL, "utf8"));
 
 describe("installing into a host's project", () => {
-  it.runIf(stack.standIn)("runs on the Postgres major the local stack was asked for (17, or 15 with EXPORT_OPS_PG_MAJOR=15)", async () => {
+  itStandIn("the Postgres major chosen")("runs on the Postgres major the local stack was asked for (17, or 15 with EXPORT_OPS_PG_MAJOR=15)", async () => {
     const { rows } = await sql().query("select current_setting('server_version_num')::int / 10000 as major");
     expect(rows[0].major).toBe(postgresMajor());
   });
@@ -111,7 +111,7 @@ describe("through the real PostgREST of the local stack (host fixture installed 
     }
   });
 
-  it("still serves the host's RPC and RLS to its users", async () => {
+  itStandIn("the host app fixture")("still serves the host's RPC and RLS to its users", async () => {
     const res = await fetch(`${stack.SUPABASE_URL}/rest/v1/rpc/my_project_count`, {
       method: "POST",
       headers: { ...userHeaders(ADA), "content-type": "application/json" },
@@ -121,7 +121,7 @@ describe("through the real PostgREST of the local stack (host fixture installed 
     expect(await res.json()).toBe(2);
   });
 
-  it("holds only Supabase's own default privileges: none that the migrations created", async () => {
+  itStandIn("the host app fixture")("holds only Supabase's own default privileges: none that the migrations created", async () => {
     const { rows } = await sql().query(
       "select coalesce(defaclnamespace::regnamespace::text, '') as schema, defaclobjtype as type from pg_default_acl order by 1, 2",
     );
@@ -196,6 +196,16 @@ describe("uninstalling", () => {
     expect(after.functions.filter((f) => isExportOps(f.name))).toEqual([]);
     const { rows } = await db.client.query("select count(*)::int as n from public.export_logs");
     expect(rows[0].n).toBe(1);
+  });
+
+  it("works the same on an older Storage whose tables let SQL delete (no protect-delete trigger, before v1.35)", async () => {
+    db = await freshDatabase();
+    await db.client.query("drop trigger protect_buckets_delete on storage.buckets; drop trigger protect_objects_delete on storage.objects");
+    const before = await catalogSnapshot(db.client);
+    await installWithData(db.client);
+    await db.client.query("set export_ops.uninstall_drop_export_logs = 'true'");
+    await uninstall(db.client);
+    expect(await catalogSnapshot(db.client)).toEqual(before);
   });
 
   it("keeps a bucket it created while it still holds objects, and a second run changes nothing more", async () => {

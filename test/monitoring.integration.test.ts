@@ -12,7 +12,7 @@ import { withCron } from "../lib/http/with-cron";
 import { exportFileCleanup, exportLogCleanup, exportMetricsAggregate } from "../lib/jobs";
 import { captureLogger, fixedClock } from "../lib/testing";
 import { invokeJob, resetData, runJob, seedExports, testEnv } from "./helpers/exports";
-import { closeSql, sql, stack, standIn } from "./helpers/stack";
+import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 
 const HEALTH_TOKEN = "monitoring-test-health-token";
 const METRICS_TOKEN = "monitoring-test-metrics-token";
@@ -43,7 +43,7 @@ async function runs(job: string) {
 }
 
 describe("run outcomes", () => {
-  it("records a run whose every Storage delete failed as failed, keeps health from calling it ok, and a later dry run changes none of that", async () => {
+  itStandIn("fault injection")("records a run whose every Storage delete failed as failed, keeps health from calling it ok, and a later dry run changes none of that", async () => {
     await seedExports({ count: 30, ageHours: 30, withFiles: true });
     await runJob(exportFileCleanup, { sweep_orphans: "false" }); // a success first: the job was fine yesterday
     await seedExports({ count: 30, ageHours: 30, withFiles: true });

@@ -10,7 +10,7 @@ import { withCron } from "../lib/http/with-cron";
 import { exportFileCleanup, exportLogCleanup, exportMetricsAggregate } from "../lib/jobs";
 import { captureLogger, fixedClock } from "../lib/testing";
 import { invokeJob, resetData, runJob, seedExports } from "./helpers/exports";
-import { closeSql, sql, stack, standIn } from "./helpers/stack";
+import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 
 const CRON_SECRET = "operations-test-cron-secret";
 const METRICS_TOKEN = "operations-test-metrics-token";
@@ -48,7 +48,7 @@ describe("run history", () => {
     expect(real.deleted_count).toBe(5);
   });
 
-  it("records progress with failures as partial, failures without progress as failed, and a run that threw as failed", async () => {
+  itStandIn("fault injection")("records progress with failures as partial, failures without progress as failed, and a run that threw as failed", async () => {
     await seedExports({ count: 3, ageHours: 30, withFiles: true });
     // one batch of three fails: some progress
     await standIn.addFault({ method: "DELETE", pathPrefix: "/storage/v1/object/exports", status: 500, times: 1 });

@@ -100,6 +100,37 @@ describe("ObjectStorage", () => {
     expect(error).toMatchObject({ storageStatus: 404, status: 502 });
   });
 
+  describe("copes with older Storage servers (docs/STORAGE.md)", () => {
+    it("reads the real status from `statusCode` when the body has no `code` (before v1.67)", async () => {
+      server.use(
+        http.get(`${URL_}/storage/v1/object/exports/u/missing.json`, () =>
+          HttpResponse.json({ statusCode: "404", error: "not_found", message: "Object not found" }, { status: 400 }),
+        ),
+      );
+      const error = await createObjectStorage(client()).download("exports", "u/missing.json").catch((e: unknown) => e);
+      expect(error).toMatchObject({ storageStatus: 404 });
+    });
+
+    it("never sends more than 1,000 names in one delete, whether or not the server has that limit (v1.60)", async () => {
+      server.use(
+        http.delete(`${URL_}/storage/v1/object/exports`, async ({ request }) => {
+          await record(request);
+          const { prefixes } = (await request.json()) as { prefixes: string[] };
+          return HttpResponse.json(prefixes.map((name) => ({ name, bucket_id: "exports", owner: "", user_metadata: {} })));
+        }),
+      );
+      const names = Array.from({ length: 2500 }, (_, i) => `u/${i}.json`);
+      const removed = await createObjectStorage(client()).remove("exports", names);
+      expect(seen.map((r) => (r.body as { prefixes: string[] }).prefixes.length)).toEqual([1000, 1000, 500]);
+      expect(removed).toEqual(names);
+    });
+
+    it("takes the older bulk-delete answer (`owner: \"\"`, no `code`) and reports only the names it lists", async () => {
+      server.use(http.delete(`${URL_}/storage/v1/object/exports`, () => HttpResponse.json([{ name: "u/a.json", bucket_id: "exports", owner: "", user_metadata: {} }])));
+      expect(await createObjectStorage(client()).remove("exports", ["u/a.json", "u/gone.json"])).toEqual(["u/a.json"]);
+    });
+  });
+
   it("turns a 500 into a StorageError", async () => {
     server.use(http.delete(`${URL_}/storage/v1/object/exports`, () => HttpResponse.json({ statusCode: "500", error: "internal", message: "boom" }, { status: 500 })));
     const error = await createObjectStorage(client()).remove("exports", ["u/a.json"]).catch((e: unknown) => e);

@@ -8,6 +8,9 @@ interface StorageLikeError {
   statusCode?: string;
 }
 
+/** Storage (v1.60 on) refuses more than this many names in one bulk delete. */
+export const MAX_NAMES_PER_DELETE = 1000;
+
 /** Storage sends every 4xx as HTTP 400 with the real code in the body's `statusCode`; keep the real one. */
 function storageFailure(operation: string, error: StorageLikeError | Error): StorageError {
   const e = error as StorageLikeError;
@@ -33,9 +36,13 @@ async function unwrapStorage<T>(operation: string, call: Promise<{ data: T | nul
 export function createObjectStorage(client: ServiceClient): ObjectStorage {
   return {
     async remove(bucket, paths) {
-      if (paths.length === 0) return [];
-      const removed = await unwrapStorage("remove", client.storage.from(bucket).remove(paths));
-      return removed.map((o) => o.name);
+      // current Storage refuses more than 1,000 names per request, older servers do not: never rely on either
+      const removed: string[] = [];
+      for (let i = 0; i < paths.length; i += MAX_NAMES_PER_DELETE) {
+        const rows = await unwrapStorage("remove", client.storage.from(bucket).remove(paths.slice(i, i + MAX_NAMES_PER_DELETE)));
+        removed.push(...rows.map((o) => o.name));
+      }
+      return removed;
     },
     async list(bucket, prefix, page) {
       const entries = await unwrapStorage(
