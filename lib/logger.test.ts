@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { captureLogger } from "./testing";
+import { captureLogger } from "../test/doubles";
 
 describe("logger", () => {
   it("writes one JSON object per line with level as a word and an ISO time", () => {

@@ -5,12 +5,19 @@
  *   npm run archive -- print logs/2026/11/01/logs-20261101T030000-<id>.jsonl.gz
  *   npm run archive -- restore logs/2026/11/01/logs-20261101T030000-<id>.jsonl.gz
  */
+import { parseArgs } from "node:util";
 import { getEnv } from "../lib/env";
 import { decodeArchive, restoreArchive } from "../lib/jobs/log-archive";
 import { createSupabasePorts } from "../lib/supabase";
 
-const [command, name] = process.argv.slice(2);
-if (!name || (command !== "print" && command !== "restore")) {
+let positionals: string[] = [];
+try {
+  ({ positionals } = parseArgs({ allowPositionals: true, options: {}, strict: true }));
+} catch (error) {
+  process.stderr.write(`archive: ${(error as Error).message}\n`);
+}
+const [command, name, ...extra] = positionals;
+if (!name || extra.length > 0 || (command !== "print" && command !== "restore")) {
   process.stderr.write("usage: npm run archive -- print|restore <object name>\n");
   process.exit(2);
 }

@@ -1,18 +1,29 @@
-/** `--dry-run --retention-hours 48` → `dry_run=true&retention_hours=48`: CLI flags as a job's query options. */
-export function flagsToQuery(args: string[]): URLSearchParams {
+/**
+ * A job's command line as its query options, parsed with node:util `parseArgs`: `--dry-run --retention-hours 48`
+ * → `dry_run=true&retention_hours=48`. The flags come from the job's options schema (kebab-case; a boolean option
+ * is a bare flag), so an unknown flag, a missing value or a stray argument is refused before anything runs, and
+ * the values are then validated by the same schema as the route.
+ */
+import { parseArgs } from "node:util";
+import type { z } from "zod";
+
+const kebab = (key: string) => key.replaceAll("_", "-");
+
+/** Whether an option of the schema takes `true` (a bare flag on the command line). */
+function isBoolean(field: z.ZodType): boolean {
+  const parsed = field.safeParse("true");
+  return parsed.success && typeof parsed.data === "boolean";
+}
+
+export function argsToQuery(schema: z.ZodObject, args: string[], extra: Record<string, { type: "boolean" | "string" }> = {}) {
+  const options = Object.fromEntries(
+    Object.entries(schema.shape as Record<string, z.ZodType>).map(([key, field]) => [kebab(key), { type: isBoolean(field) ? ("boolean" as const) : ("string" as const) }]),
+  );
+  const { values } = parseArgs({ args, options: { ...options, ...extra }, strict: true, allowPositionals: false });
   const query = new URLSearchParams();
-  for (let i = 0; i < args.length; i += 1) {
-    const arg = args[i]!;
-    if (!arg.startsWith("--")) throw new Error(`unexpected argument ${arg}`);
-    const [name, inline] = arg.slice(2).split("=", 2) as [string, string | undefined];
-    const next = args[i + 1];
-    let value = inline;
-    if (value === undefined) {
-      const takesNext = next !== undefined && !next.startsWith("--");
-      value = takesNext ? next : "true";
-      if (takesNext) i += 1;
-    }
-    query.append(name.replaceAll("-", "_"), value);
+  for (const [name, value] of Object.entries(values)) {
+    if (name in extra || value === undefined) continue;
+    query.append(name.replaceAll("-", "_"), String(value));
   }
-  return query;
+  return { query, extra: Object.fromEntries(Object.keys(extra).map((k) => [k, values[k]])) };
 }

@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { getEnv } from "../lib/env";
-import { cleanupUserExportLogs } from "../lib/jobs/user-erasure";
+import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
 import { createLogger } from "../lib/logger";
 import { systemClock } from "../lib/ports";
 import { createSupabasePorts } from "../lib/supabase";

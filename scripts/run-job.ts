@@ -19,7 +19,8 @@ import { executeJob } from "../lib/jobs/runner";
 import { createLogger } from "../lib/logger";
 import { systemClock } from "../lib/ports";
 import { createSupabasePorts } from "../lib/supabase";
-import { flagsToQuery } from "./cli-args";
+import type { z } from "zod";
+import { argsToQuery } from "./cli-args";
 
 async function main(argv: string[]): Promise<number> {
   const [id, ...flags] = argv;
@@ -30,8 +31,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger({ destination: pino.destination({ dest: 2, sync: true }) });
   try {
-    if (job.id === "export-file-cleanup" && (flags[0] === "--quarantined" || flags[0] === "--release")) return await quarantine(flags);
-    const options = parseQuery(job.optionsSchema, flagsToQuery(flags));
+    const quarantineFlags: Record<string, { type: "boolean" | "string" }> =
+      job.id === "export-file-cleanup" ? { quarantined: { type: "boolean" }, release: { type: "string" } } : {};
+    const { query, extra } = argsToQuery(job.optionsSchema as z.ZodObject, flags, quarantineFlags);
+    if (extra.quarantined || extra.release !== undefined) return await quarantine(extra as { quarantined?: boolean; release?: string }, query);
+    const options = parseQuery(job.optionsSchema, query);
     const env = getEnv();
     const result = await executeJob(job, { env, ports: createSupabasePorts(env), clock: systemClock, logger, trigger: "script" }, options);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -43,16 +47,20 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** The file cleanup's quarantine: list it, or release one export from it. */
-async function quarantine(flags: string[]): Promise<number> {
+async function quarantine(flags: { quarantined?: boolean; release?: string }, rest: URLSearchParams): Promise<number> {
+  if ((flags.quarantined && flags.release !== undefined) || [...rest.keys()].length > 0) {
+    process.stderr.write("usage: npm run job -- export-file-cleanup --quarantined | --release <export_id>\n");
+    return 2;
+  }
   const { db } = createSupabasePorts(getEnv());
-  if (flags[0] === "--quarantined" && flags.length === 1) {
+  if (flags.quarantined) {
     const list = await db.call<{ total: number; rows: unknown[] }>("export_ops_file_cleanup_quarantined", { p_limit: 100 });
     process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
     return 0;
   }
-  const id = flags[1];
-  if (flags.length !== 2 || !id || !/^[0-9a-f-]{36}$/i.test(id)) {
-    process.stderr.write("usage: npm run job -- export-file-cleanup --release <export_id>\n");
+  const id = flags.release!;
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+    process.stderr.write(`--release takes an export id (a UUID), got ${JSON.stringify(id.slice(0, 60))}\n`);
     return 2;
   }
   const released = await db.call<boolean>("export_ops_file_cleanup_release", { p_export_id: id });

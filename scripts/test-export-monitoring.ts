@@ -14,6 +14,7 @@
 import { randomUUID } from "node:crypto";
 import { getEnv, parseEnv, type Env } from "../lib/env";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
+import { logCleanupStats } from "../lib/jobs/export-log-cleanup";
 import { exportPath } from "../lib/jobs/export-paths";
 import { executeJob } from "../lib/jobs/runner";
 import { createLogger } from "../lib/logger";
@@ -51,6 +52,7 @@ async function configured(): Promise<{ env: Env; stack?: Stack }> {
 const { env, stack } = await configured();
 const client = createServiceClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY);
 const storage = createObjectStorage(client);
+const db = createSqlApi(client);
 const metrics = createExportMetricsService(client, { logger: quiet, threshold: env.FAILURE_RATE_THRESHOLD, minSample: env.FAILURE_RATE_MIN_SAMPLE });
 const userId = randomUUID();
 const exportId = randomUUID();
@@ -64,7 +66,7 @@ const exact = stack !== undefined;
 const expectDelta = (what: string, delta: number, expected: number) =>
   assert(exact ? delta === expected : delta >= expected, `${what}: expected ${exact ? "" : "at least "}${expected} more, got ${delta}`);
 const alertBefore = await metrics.checkFailureRate({ minutes: 60 });
-const statsBefore = await metrics.logCleanupStats({ logDays: env.EXPORT_LOG_RETENTION_DAYS, metricDays: env.EXPORT_METRICS_RETENTION_DAYS });
+const statsBefore = await logCleanupStats(db, { logDays: env.EXPORT_LOG_RETENTION_DAYS, metricDays: env.EXPORT_METRICS_RETENTION_DAYS });
 
 try {
   await check("create a test export (log row and file)", async () => {
@@ -119,7 +121,7 @@ try {
   await check("file cleanup dry run", async () => {
     const r = await executeJob(
       exportFileCleanup,
-      { env, ports: { db: createSqlApi(client), storage }, clock: systemClock, logger: quiet, trigger: "script", runId: dryRunId },
+      { env, ports: { db, storage }, clock: systemClock, logger: quiet, trigger: "script", runId: dryRunId },
       exportFileCleanup.optionsSchema.parse({ dry_run: "true" }),
     );
     assert(r.dry_run && r.deleted_count === 0, "the dry run changed something");
@@ -134,7 +136,7 @@ try {
       { export_id: oldLogIds[1], user_id: userId, format: "csv", status: "completed", created_at: old, completed_at: old, file_path: `${userId}/${oldLogIds[1]}.csv` },
     ]);
     assert(!error, `insert old logs: ${error?.message}`);
-    const s = await metrics.logCleanupStats({ logDays: env.EXPORT_LOG_RETENTION_DAYS, metricDays: env.EXPORT_METRICS_RETENTION_DAYS });
+    const s = await logCleanupStats(db, { logDays: env.EXPORT_LOG_RETENTION_DAYS, metricDays: env.EXPORT_METRICS_RETENTION_DAYS });
     expectDelta("eligible logs", s.logs_eligible - statsBefore.logs_eligible, 1);
     expectDelta("logs kept with files", s.logs_kept_with_files - statsBefore.logs_kept_with_files, 1);
     assert(s.logs_bytes > statsBefore.logs_bytes, "the eligible logs' size did not grow");

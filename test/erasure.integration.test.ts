@@ -7,8 +7,8 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { decodeArchive } from "../lib/jobs/log-archive";
-import { cleanupUserExportLogs } from "../lib/jobs/user-erasure";
-import { captureLogger, fixedClock } from "../lib/testing";
+import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
+import { captureLogger, fixedClock } from "./doubles";
 import { objectNames, ports, resetData, runJob, seedExports, testEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
 

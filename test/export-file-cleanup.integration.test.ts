@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
-import { fixedClock, tickingClock } from "../lib/testing";
+import { fixedClock, tickingClock } from "./doubles";
 import { BUCKET, addObjects, newUserId, objectNames, resetData, runJob, seedExports } from "./helpers/exports";
 import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 

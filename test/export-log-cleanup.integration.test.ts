@@ -6,8 +6,8 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { DatabaseError, ValidationError } from "../lib/errors";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { decodeArchive, restoreArchive } from "../lib/jobs/log-archive";
-import { cleanupUserExportLogs } from "../lib/jobs/user-erasure";
-import { captureLogger, fixedClock, tickingClock } from "../lib/testing";
+import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
+import { captureLogger, fixedClock, tickingClock } from "./doubles";
 import { addObjects, objectNames, ports, resetData, runJob, runWithoutLease, seedExports, testEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ValidationError } from "../lib/errors";
 import { exportMetricsAggregate } from "../lib/jobs/export-metrics-aggregate";
 import { ExportMetricsService, MAX_ERROR_MESSAGE, countRange } from "../lib/monitoring/export-metrics";
-import { captureLogger, fixedClock } from "../lib/testing";
+import { captureLogger, fixedClock } from "./doubles";
 import { ports, resetData, runJob, runWithoutLease, testEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vites
 import { withCron } from "../lib/http/with-cron";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
-import { captureLogger, fixedClock } from "../lib/testing";
+import { captureLogger, fixedClock } from "./doubles";
 import { BUCKET, addObjects, newUserId, objectNames, ports, resetData, runJob, seedExports, testEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vites
 import { healthDetailed, prometheusMetrics } from "../lib/http/ops-routes";
 import { withCron } from "../lib/http/with-cron";
 import { exportFileCleanup, exportLogCleanup, exportMetricsAggregate } from "../lib/jobs";
-import { captureLogger, fixedClock } from "../lib/testing";
+import { captureLogger, fixedClock } from "./doubles";
 import { invokeJob, resetData, runJob, seedExports, testEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 

@@ -8,7 +8,7 @@ import { DatabaseError } from "../lib/errors";
 import { healthDetailed, prometheusMetrics } from "../lib/http/ops-routes";
 import { withCron } from "../lib/http/with-cron";
 import { exportFileCleanup, exportLogCleanup, exportMetricsAggregate } from "../lib/jobs";
-import { captureLogger, fixedClock } from "../lib/testing";
+import { captureLogger, fixedClock } from "./doubles";
 import { invokeJob, resetData, runJob, seedExports } from "./helpers/exports";
 import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 

@@ -5,9 +5,8 @@
  * errors as a generic 500 whose detail goes to the log only.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { UnauthorizedError, publicError } from "../errors";
+import { UnauthorizedError, loggedErrors, publicError } from "../errors";
 import { logger as rootLogger, type Logger } from "../logger";
-import { loggedErrors } from "../jobs/runner";
 import type { Clock } from "../ports";
 
 const sha256 = (value: string) => createHash("sha256").update(value).digest();

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { DatabaseError } from "../errors";
 import { baseOptionsSchema, defineJob } from "../jobs/job";
-import { captureLogger, fixedClock } from "../testing";
+import { captureLogger, fixedClock } from "../../test/doubles";
 import { withCron } from "./with-cron";
 
 const SECRET = "s3cret-value-for-tests-0123456789";

@@ -48,9 +48,10 @@ export function parseQuery<S extends z.ZodType>(schema: S, params: URLSearchPara
   return parsed.data;
 }
 
-/** Wraps a job as a GET route handler. */
+/** Wraps a job as a GET route handler; the handler says which job it runs (`handler.job`). */
 export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefinition<S, R>, overrides: CronOverrides = {}) {
-  return async function handler(request: Request): Promise<Response> {
+  return Object.assign(handler, { job });
+  async function handler(request: Request): Promise<Response> {
     const clock = overrides.clock ?? systemClock;
     const runId = randomUUID();
     const logger = overrides.logger ?? rootLogger;
@@ -64,7 +65,7 @@ export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefin
       const result = await executeJob(job, { env, ports, clock, logger, trigger: triggerOf(request), runId, deadline }, options);
       return respond(200, { success: true, result, timestamp: clock.now().toISOString() });
     });
-  };
+  }
 }
 
 /** Records a refused run when CRON_SECRET is unusable and the rest of the environment reaches the database. */

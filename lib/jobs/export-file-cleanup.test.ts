@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseEnv } from "../env";
 import { DatabaseError } from "../errors";
 import type { ObjectStorage, SqlApi } from "../ports";
-import { captureLogger, fixedClock } from "../testing";
+import { captureLogger, fixedClock } from "../../test/doubles";
 import { exportFileCleanupOptionsSchema, runExportFileCleanup } from "./export-file-cleanup";
 
 const USER = "5b0c6a8e-3f0e-4a57-9a39-1d1f8c7e2b10";

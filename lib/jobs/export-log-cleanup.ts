@@ -5,8 +5,7 @@
  * older than 90 days.
  */
 import { z } from "zod";
-import { ExportMetricsService, type LogCleanupStats } from "../monitoring/export-metrics";
-import type { JobDeps } from "../ports";
+import type { JobDeps, SqlApi } from "../ports";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt } from "./job";
 import { deleteLogsInBatches } from "./log-archive";
 
@@ -41,12 +40,39 @@ export interface ExportLogCleanupResult {
   timestamp: string;
 }
 
+export interface LogCleanupStats {
+  log_cutoff: string;
+  metric_cutoff: string;
+  logs_eligible: number;
+  logs_kept_with_files: number;
+  oldest_log: string | null;
+  newest_log: string | null;
+  logs_bytes: number;
+  metrics_eligible: number;
+  oldest_metric: string | null;
+  newest_metric: string | null;
+  metrics_bytes: number;
+}
+
+/**
+ * What the monthly log cleanup would delete now, without deleting: counts, oldest and newest, and size in bytes
+ * (from Postgres) of the export logs and raw metrics past their retention.
+ */
+export function logCleanupStats(db: SqlApi, retention: { logDays: number; metricDays: number }, now = new Date()): Promise<LogCleanupStats> {
+  const day = 86_400_000;
+  return db.call<LogCleanupStats>("export_ops_log_cleanup_stats", {
+    p_log_cutoff: new Date(now.getTime() - retention.logDays * day).toISOString(),
+    p_metric_cutoff: new Date(now.getTime() - retention.metricDays * day).toISOString(),
+  });
+}
+
 type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline" | "env">;
 
 export async function runExportLogCleanup(deps: Deps, options: z.output<typeof exportLogCleanupOptionsSchema>): Promise<ExportLogCleanupResult> {
   const { db, clock, env } = deps;
   const started = clock.now();
-  const stats = await new ExportMetricsService(db, deps.logger).logCleanupStats(
+  const stats = await logCleanupStats(
+    db,
     { logDays: options.retention_days ?? env.EXPORT_LOG_RETENTION_DAYS, metricDays: options.metrics_retention_days ?? env.EXPORT_METRICS_RETENTION_DAYS },
     started,
   );

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { ALERTS, alertText, sendAlertWebhook, type AlertName, type AlertPayload, type AlertState } from "../monitoring/alert-webhook";
-import { ExportMetricsService, type FailureAlertPayload } from "../monitoring/export-metrics";
+import { judgeFailureRate, judgeSilence, type FailureAlertPayload, type SilencePayload } from "../monitoring/alerts";
 import { sqlTime, type JobDeps } from "../ports";
 import { baseOptionsSchema, defineJob, queryInt } from "./job";
 
@@ -16,8 +16,6 @@ export const HOURS_PER_CALL = 24;
 export const MAX_HOURS_PER_RUN = 24 * 7;
 /** The failure-rate window the alert judges (or everything since its last evaluation, when that is longer). */
 export const ALERT_WINDOW_MINUTES = 60;
-/** The exports-stopped alert is judged only where the same hours had exports on this many of the previous 7 days. */
-export const SILENCE_BUSY_DAYS = 5;
 
 export const exportMetricsAggregateOptionsSchema = baseOptionsSchema.extend({
   max_hours: queryInt(1, MAX_HOURS_PER_RUN).default(MAX_HOURS_PER_RUN),
@@ -59,7 +57,6 @@ type Deps = Pick<JobDeps, "db" | "clock" | "logger" | "deadline" | "env">;
 export async function runExportMetricsAggregate(deps: Deps, options: z.output<typeof exportMetricsAggregateOptionsSchema>): Promise<ExportMetricsAggregateResult> {
   const { db, clock, logger, env } = deps;
   const started = clock.now();
-  const metrics = new ExportMetricsService(db, logger, { threshold: env.FAILURE_RATE_THRESHOLD, minSample: env.FAILURE_RATE_MIN_SAMPLE });
 
   // 1. Roll up missing hours, oldest first.
   const rolled: (RolledHour | string)[] = [];
@@ -80,8 +77,12 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
   const hourOf = (h: RolledHour | string | undefined) => (h === undefined ? null : new Date(typeof h === "string" ? h : h.hour).toISOString());
 
   // 2. Judge each alert, and move its state (not in a dry run).
-  const failure = await metrics.checkFailureRate({ minutes: ALERT_WINDOW_MINUTES, sinceLastEvaluationOf: "export_failure_rate", now: clock.sqlNow?.() });
-  const silence = await checkSilence(deps);
+  const failure = await judgeFailureRate(
+    db,
+    { threshold: env.FAILURE_RATE_THRESHOLD, minSample: env.FAILURE_RATE_MIN_SAMPLE },
+    { minutes: ALERT_WINDOW_MINUTES, sinceLastEvaluationOf: "export_failure_rate", now: clock.sqlNow?.() },
+  );
+  const silence = await judgeSilence(db, env.EXPORT_SILENCE_ALERT_HOURS, clock);
   const failureState = await evaluate(deps, "export_failure_rate", failure, options.dry_run);
   const silenceState = await evaluate(deps, "exports_stopped", silence, options.dry_run);
   const notifications = options.dry_run ? [] : await deliverNotifications(deps);
@@ -117,45 +118,6 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
     dry_run: options.dry_run,
     duration_ms: finished.getTime() - started.getTime(),
     timestamp: finished.toISOString(),
-  };
-}
-
-export interface SilencePayload extends AlertPayload {
-  type: "exports_stopped_alert";
-  /** Exports recorded in the window. */
-  recent: number;
-  /** Of the previous 7 days, how many had exports in the same hours. */
-  busy_days: number;
-  last_export_at: string | null;
-  hours: number;
-}
-
-/** "No exports recorded for N hours", judged only where the same hours are usually busy. */
-async function checkSilence({ db, env, clock }: Deps): Promise<SilencePayload> {
-  const hours = env.EXPORT_SILENCE_ALERT_HOURS;
-  const s = await db.call<{ recent: number; busy_days: number; last_export_at: string | null; window_start: string; window_end: string }>(
-    "export_ops_export_silence",
-    { p_hours: hours, ...sqlTime(clock) },
-  );
-  const judged = s.busy_days >= SILENCE_BUSY_DAYS;
-  const alert = judged && s.recent === 0;
-  return {
-    type: "exports_stopped_alert",
-    severity: alert ? "high" : "info",
-    alert,
-    judged,
-    message: alert
-      ? `No exports recorded for ${hours} hours`
-      : judged
-        ? `Exports are being recorded (${s.recent} in the last ${hours} hours)`
-        : `Not judged: the same hours had exports on ${s.busy_days} of the previous 7 days (fewer than ${SILENCE_BUSY_DAYS})`,
-    figures: `${s.recent} exports in ${hours} hours; the same hours had exports on ${s.busy_days} of the previous 7 days`,
-    recent: s.recent,
-    busy_days: s.busy_days,
-    last_export_at: s.last_export_at,
-    hours,
-    window_start: new Date(s.window_start).toISOString(),
-    window_end: new Date(s.window_end).toISOString(),
   };
 }
 

@@ -27,4 +27,9 @@ describe("job registry", () => {
     expect(source).toContain(`export const maxDuration = ${job.maxDurationSeconds};`);
     expect(source).toContain('export const dynamic = "force-dynamic";');
   });
+
+  it.each(jobs.map((j) => [j.id, j] as const))("the route of %s runs that job and no other", async (id, job) => {
+    const route = (await import(path.join(root, "app/api/cron", id, "route.ts"))) as { GET: { job?: unknown } };
+    expect(route.GET.job).toBe(job);
+  });
 });

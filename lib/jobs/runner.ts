@@ -7,15 +7,13 @@
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import type { Env } from "../env";
-import { publicError } from "../errors";
+import { loggedErrors, publicError } from "../errors";
 import type { Logger } from "../logger";
 import { sqlTime, type Clock, type JobDeps } from "../ports";
 import { deadlineFor, runOutcome, type JobDefinition, type JobResult, type SkippedRun } from "./job";
 
 export type Trigger = "vercel_cron" | "manual" | "script";
 
-/** Errors the runner has already logged (as `job_failed`), so the HTTP layer does not log them again. */
-export const loggedErrors = new WeakSet<object>();
 
 export interface RunContext {
   env: Env;

@@ -1,7 +1,8 @@
 /**
  * ExportMetricsService: the library a host app calls from its export endpoint (one metric per finished or
- * failed export), and what the hourly aggregation uses to summarise and judge the failure rate. Every figure is
- * computed in SQL (supabase/migrations/*_export_metrics.sql); nothing loads rows into Node.
+ * failed export, in the background with `waitUntil`), with summaries of any period for its own dashboards. The
+ * only module that imports @vercel/functions; the jobs never import it (they judge alerts with ./alerts). Every
+ * figure is computed in SQL; nothing loads rows into Node.
  */
 import { waitUntil } from "@vercel/functions";
 import { z } from "zod";
@@ -9,7 +10,9 @@ import { ValidationError, publicError } from "../errors";
 import { logger as rootLogger, type Logger } from "../logger";
 import type { SqlApi } from "../ports";
 import { createSqlApi, type ServiceClient } from "../supabase";
-import type { AlertPayload } from "./alert-webhook";
+import { judgeFailureRate, type FailureAlertPayload, type MetricsConfig } from "./alerts";
+
+export type { FailureAlertPayload, MetricsConfig } from "./alerts";
 
 export const EXPORT_FORMATS = ["json", "jsonl", "csv", "markdown"] as const;
 /** Error messages are stored and logged up to this many characters; longer ones are cut and marked. */
@@ -50,30 +53,8 @@ export interface RecordResult {
   error?: { code: string; message: string };
 }
 
-export interface FailureAlertPayload extends AlertPayload {
-  type: "export_failure_alert";
-  severity: "info" | "high" | "critical";
-  alert: boolean;
-  /** false when there were fewer exports than the minimum sample: nothing is judged. */
-  judged: boolean;
-  message: string;
-  failure_rate: number;
-  failed_count: number;
-  total_count: number;
-  threshold: number;
-  min_sample: number;
-  window_start: string;
-  window_end: string;
-}
 
-export interface MetricsConfig {
-  /** Failure rate (fraction) above which the alert fires. */
-  threshold: number;
-  /** Fewest exports in the window before the rate is judged. */
-  minSample: number;
-}
 
-const pct = (rate: number) => `${(rate * 100).toFixed(2)}%`;
 
 /** Validates a metric; a ValidationError names the first bad field. */
 export function parseMetric(input: ExportMetricInput): ExportMetric {
@@ -150,54 +131,12 @@ export class ExportMetricsService {
     return this.db.call<RollupSummary>("export_ops_rollup_summary", { p_from: period.from.toISOString(), p_to: period.to.toISOString() });
   }
 
-  /** The failure rate over the window ending at `now`, judged against the threshold and minimum sample. */
   /**
-   * Judges the failure rate over the last `minutes` by the database clock, or — with `sinceLastEvaluationOf` —
-   * over everything since that alert was last evaluated when that is longer ago (a daily schedule), so no period
-   * goes unjudged. `now` is for tests only: the database's clock is used otherwise.
+   * Judges the failure rate over the last `minutes` (see judgeFailureRate in ./alerts): the same judgement the
+   * hourly job makes, for a host app or an operator's check.
    */
-  async checkFailureRate(window: { minutes?: number; sinceLastEvaluationOf?: string; now?: Date } = {}): Promise<FailureAlertPayload> {
-    const counts = await this.db.call<{ total: number; failed: number; window_start: string; window_end: string }>("export_ops_failure_counts", {
-      p_minutes: window.minutes ?? 60,
-      p_alert: window.sinceLastEvaluationOf ?? null,
-      ...(window.now ? { p_now: window.now.toISOString() } : {}),
-    });
-    const { threshold, minSample } = this.config;
-    const rate = counts.total > 0 ? counts.failed / counts.total : 0;
-    const judged = counts.total >= minSample;
-    const alert = judged && rate > threshold;
-    const message = !judged
-      ? `Too few exports to judge the failure rate (${counts.total} < ${minSample})`
-      : alert
-        ? `Export failure rate (${pct(rate)}) exceeds threshold (${pct(threshold)})`
-        : `Export failure rate (${pct(rate)}) is within threshold (${pct(threshold)})`;
-    return {
-      type: "export_failure_alert",
-      severity: !alert ? "info" : rate >= Math.min(1, threshold * 2) ? "critical" : "high",
-      alert,
-      judged,
-      message,
-      figures: `${counts.failed} of ${counts.total} exports failed`,
-      failure_rate: Number(rate.toFixed(4)),
-      failed_count: counts.failed,
-      total_count: counts.total,
-      threshold,
-      min_sample: minSample,
-      window_start: new Date(counts.window_start).toISOString(),
-      window_end: new Date(counts.window_end).toISOString(),
-    };
-  }
-
-  /**
-   * What the monthly log cleanup would delete now, without deleting: counts, oldest and newest, and size in bytes
-   * (from Postgres) of the export logs and raw metrics past their retention.
-   */
-  logCleanupStats(retention: { logDays: number; metricDays: number }, now = new Date()): Promise<LogCleanupStats> {
-    const day = 86_400_000;
-    return this.db.call<LogCleanupStats>("export_ops_log_cleanup_stats", {
-      p_log_cutoff: new Date(now.getTime() - retention.logDays * day).toISOString(),
-      p_metric_cutoff: new Date(now.getTime() - retention.metricDays * day).toISOString(),
-    });
+  checkFailureRate(window: { minutes?: number; sinceLastEvaluationOf?: string; now?: Date } = {}): Promise<FailureAlertPayload> {
+    return judgeFailureRate(this.db, this.config, window);
   }
 
   /** Exports over the last `days` days (today included): total, average per day, and each day. */
@@ -230,19 +169,6 @@ export interface MetricsSummary {
   failures_by_error_type: Record<string, number>;
 }
 
-export interface LogCleanupStats {
-  log_cutoff: string;
-  metric_cutoff: string;
-  logs_eligible: number;
-  logs_kept_with_files: number;
-  oldest_log: string | null;
-  newest_log: string | null;
-  logs_bytes: number;
-  metrics_eligible: number;
-  oldest_metric: string | null;
-  newest_metric: string | null;
-  metrics_bytes: number;
-}
 
 export interface RollupSummary {
   from: string;

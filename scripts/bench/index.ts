@@ -12,6 +12,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import pg from "pg";
 import { startStack, type StackEnv } from "../local-stack";
 
@@ -27,12 +28,19 @@ function sizes(value: string | undefined, fallback: number[]): number[] {
   });
 }
 
-const args = process.argv.slice(2);
-const flag = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const quick = args.includes("--quick");
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean" },
+    metrics: { type: "string" },
+    logs: { type: "string" },
+    files: { type: "string" },
+    repeat: { type: "string" },
+    only: { type: "string" },
+  },
+  strict: true,
+});
+const flag = (name: "metrics" | "logs" | "files" | "repeat" | "only") => args[name];
+const quick = args.quick ?? false;
 const plan = {
   aggregate: sizes(flag("metrics"), quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]),
   rollup: sizes(flag("metrics"), quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]),

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { parseEnv, type Env } from "../../lib/env";
 import { executeJob } from "../../lib/jobs/runner";
 import type { JobDefinition, JobResult, SkippedRun } from "../../lib/jobs/job";
-import { captureLogger } from "../../lib/testing";
+import { captureLogger } from "../doubles";
 import { systemClock, type Clock } from "../../lib/ports";
 import { createObjectStorage, createServiceClient, createSqlApi } from "../../lib/supabase";
 import { serviceHeaders, sql, stack } from "./stack";

@@ -1,7 +1,7 @@
-/** Test doubles for the ports, shared by unit tests: a fixed clock and a logger that keeps its JSON lines. */
+/** Test doubles for the ports, shared by unit and integration tests: a fixed clock and a logger that keeps its JSON lines. */
 import { Writable } from "node:stream";
-import { createLogger } from "./logger";
-import type { Clock } from "./ports";
+import { createLogger } from "../lib/logger";
+import type { Clock } from "../lib/ports";
 
 export function fixedClock(iso: string): Clock & { advance(ms: number): void } {
   let now = new Date(iso).getTime();

@@ -14,9 +14,9 @@
 import { z } from "zod";
 import { StorageError, ValidationError } from "../errors";
 import { sqlTime, type JobDeps } from "../ports";
-import { unsafePathReason } from "./export-paths";
-import { METRICS_BATCH } from "./export-log-cleanup";
-import { ARCHIVE_CONTENT_TYPE, decodeArchive, deleteLogsInBatches, encodeArchive, verifyArchive } from "./log-archive";
+import { unsafePathReason } from "../jobs/export-paths";
+import { METRICS_BATCH } from "../jobs/export-log-cleanup";
+import { ARCHIVE_CONTENT_TYPE, decodeArchive, deleteLogsInBatches, encodeArchive, verifyArchive } from "../jobs/log-archive";
 
 const MAX_STORAGE_BATCH = 1000;
 

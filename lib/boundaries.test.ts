@@ -1,0 +1,86 @@
+/**
+ * Module boundaries, checked on the import graph (not by convention): jobs and erasure reach the database and
+ * Storage only through the ports — never supabase-js or Vercel, directly or through another module; only
+ * lib/supabase imports supabase-js; the host app's metrics library and the cron wrapper are the only importers of
+ * @vercel/functions; the HTTP guard does not import the job runner.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = path.resolve(__dirname, "..");
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(path.join(root, dir)).flatMap((name) => {
+    const rel = path.join(dir, name);
+    if (statSync(path.join(root, rel)).isDirectory()) return sourceFiles(rel);
+    return /\.tsx?$/.test(name) && !/\.test\.tsx?$/.test(name) ? [rel] : [];
+  });
+}
+
+/** The module specifiers a file imports (static and dynamic, type-only ones left out: they vanish at build). */
+function importsOf(file: string): string[] {
+  const source = readFileSync(path.join(root, file), "utf8");
+  const specs = [...source.matchAll(/^\s*(?:import|export)\s+(?!type\s)(?:[^"';]*?\sfrom\s+)?["']([^"']+)["']/gm)].map((m) => m[1]!);
+  const dynamic = [...source.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!);
+  return [...specs, ...dynamic];
+}
+
+function resolve(from: string, spec: string): string | undefined {
+  if (!spec.startsWith(".") && !spec.startsWith("@/")) return undefined; // a package
+  const base = spec.startsWith("@/") ? path.join(root, spec.slice(2)) : path.resolve(path.dirname(path.join(root, from)), spec);
+  for (const candidate of [base, `${base}.ts`, `${base}.tsx`, path.join(base, "index.ts")]) {
+    if (existsSync(candidate) && statSync(candidate).isFile()) return path.relative(root, candidate);
+  }
+  throw new Error(`${from}: cannot resolve ${spec}`);
+}
+
+/** Every package a file reaches through its local imports, with the path that leads there. */
+function reachablePackages(start: string): Map<string, string[]> {
+  const packages = new Map<string, string[]>();
+  const seen = new Set<string>();
+  const walk = (file: string, trail: string[]) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const spec of importsOf(file)) {
+      const local = resolve(file, spec);
+      if (local) walk(local, [...trail, local]);
+      else if (!packages.has(spec)) packages.set(spec, trail);
+    }
+  };
+  walk(start, [start]);
+  return packages;
+}
+
+const libFiles = sourceFiles("lib");
+const jobFiles = [...sourceFiles("lib/jobs"), ...sourceFiles("lib/erasure")];
+
+describe("module boundaries", () => {
+  it("finds the modules it checks", () => {
+    expect(jobFiles.length).toBeGreaterThan(6);
+    expect(importsOf("lib/jobs/index.ts")).toContain("./export-file-cleanup");
+  });
+
+  it.each(jobFiles)("%s reaches neither supabase-js, Vercel nor Next, directly or through another module", (file) => {
+    const reached = reachablePackages(file);
+    const forbidden = [...reached.entries()].filter(([pkg]) => /^(@supabase\/|@vercel\/|next($|\/))/.test(pkg));
+    expect(forbidden.map(([pkg, trail]) => `${pkg} via ${trail.join(" -> ")}`)).toEqual([]);
+  });
+
+  it("lets only lib/supabase import supabase-js", () => {
+    const importers = libFiles.filter((f) => importsOf(f).some((s) => s.startsWith("@supabase/")));
+    expect(importers.every((f) => f.startsWith("lib/supabase/"))).toBe(true);
+    expect(importers.length).toBeGreaterThan(0);
+  });
+
+  it("lets only the host app's metrics library and the cron wrapper import @vercel/functions", () => {
+    const importers = libFiles.filter((f) => importsOf(f).some((s) => s.startsWith("@vercel/")));
+    expect(importers.sort()).toEqual(["lib/http/with-cron.ts", "lib/monitoring/export-metrics.ts"]);
+  });
+
+  it("keeps the HTTP guard apart from the job runner", () => {
+    expect(reachablePackages("lib/http/with-bearer.ts").size).toBeGreaterThan(0);
+    const local = importsOf("lib/http/with-bearer.ts").map((s) => resolve("lib/http/with-bearer.ts", s)).filter(Boolean);
+    expect(local.filter((f) => f!.startsWith("lib/jobs/"))).toEqual([]);
+  });
+});
