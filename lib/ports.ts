@@ -4,10 +4,15 @@
  */
 import type { Env } from "./env";
 import type { Logger } from "./logger";
+import type { SqlArgs, SqlFunction, SqlResult } from "./sql-api";
 
-/** The SQL API: every database operation is a Postgres function called by name with named arguments. */
+/**
+ * The SQL API: every database operation is a Postgres function called by name with named arguments, typed from
+ * the list in ./sql-api.ts (arguments and result), and validated there at the adapter.
+ */
 export interface SqlApi {
-  call<T = unknown>(fn: string, args?: Record<string, unknown>): Promise<T>;
+  // arguments may be left out only where every argument has a default
+  call<F extends SqlFunction>(fn: F, ...args: {} extends SqlArgs<F> ? [args?: SqlArgs<F>] : [args: SqlArgs<F>]): Promise<SqlResult<F>>;
 }
 
 export interface StoredObject {

@@ -54,7 +54,7 @@ async function quarantine(flags: { quarantined?: boolean; release?: string }, re
   }
   const { db } = createSupabasePorts(getEnv());
   if (flags.quarantined) {
-    const list = await db.call<{ total: number; rows: unknown[] }>("export_ops_file_cleanup_quarantined", { p_limit: 100 });
+    const list = await db.call("export_ops_file_cleanup_quarantined", { p_limit: 100 });
     process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
     return 0;
   }
@@ -63,7 +63,7 @@ async function quarantine(flags: { quarantined?: boolean; release?: string }, re
     process.stderr.write(`--release takes an export id (a UUID), got ${JSON.stringify(id.slice(0, 60))}\n`);
     return 2;
   }
-  const released = await db.call<boolean>("export_ops_file_cleanup_release", { p_export_id: id });
+  const released = await db.call("export_ops_file_cleanup_release", { p_export_id: id });
   process.stdout.write(released ? `released ${id}: the next run tries it again\n` : `${id} is not quarantined\n`);
   return released ? 0 : 1;
 }

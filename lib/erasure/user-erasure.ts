@@ -61,10 +61,10 @@ export async function cleanupUserExportLogs(
   const legalHold = input.legalHold ?? false;
   if (legalHold && !env.EXPORT_ARCHIVE_BUCKET) throw new ValidationError("A legal hold needs EXPORT_ARCHIVE_BUCKET: the copy is kept there");
 
-  const files = (await db.call<{ name: string }[]>("export_ops_user_files", { p_user_id: userId, p_bucket: bucket })).map((f) => f.name);
+  const files = (await db.call("export_ops_user_files", { p_user_id: userId, p_bucket: bucket })).map((f) => f.name);
   // only the user's own folder, in the export layout: a log pointing elsewhere is reported, never followed
   const safe = files.filter((name) => unsafePathReason(name, { user_id: userId, format: formatOf(name) }) === null);
-  const before = await db.call<ErasureState>("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) });
+  const before = await db.call("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) });
   const result: ErasureResult = {
     user_id: userId,
     files_found: files.length,
@@ -92,12 +92,12 @@ export async function cleanupUserExportLogs(
   if (logs.finished) {
     let deleted: number;
     do {
-      deleted = await db.call<number>("export_ops_delete_metrics", { p_user_id: userId, p_limit: METRICS_BATCH });
+      deleted = await db.call("export_ops_delete_metrics", { p_user_id: userId, p_limit: METRICS_BATCH });
       result.metrics_deleted += deleted;
     } while (deleted === METRICS_BATCH);
   }
 
-  const state = await db.call<ErasureState>("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) });
+  const state = await db.call("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) });
   if (!legalHold) {
     for (const object of state.archive_objects.filter((o) => !o.in_flight)) {
       try {

@@ -132,7 +132,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
   };
 
   if (options.dry_run) {
-    const preview = await db.call<{ total: number; kept_in_use: number; sample: ClaimedExport[] }>("export_ops_file_cleanup_preview", {
+    const preview = await db.call("export_ops_file_cleanup_preview", {
       p_retention_hours: retentionHours,
       p_sample_size: DRY_RUN_SAMPLE,
       ...sqlTime(clock),
@@ -215,7 +215,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
         if (failure || ((done || yielded || !timeLeft()) && !owed)) return;
         const turn = await serially(async () => {
           const limit = !done && !yielded && timeLeft() ? batchSize : 0;
-          const outcome = await db.call<BatchOutcome>("export_ops_file_cleanup_batch", {
+          const outcome = await db.call("export_ops_file_cleanup_batch", {
             p_run_id: runId,
             p_retention_hours: retentionHours,
             p_limit: limit,
@@ -292,7 +292,7 @@ async function sweepOrphans(
   let deleted = 0;
   for (let page = 0; page < options.orphan_pages; page += 1) {
     if (!timeLeft()) return { found, deleted, hasMore: true };
-    const step = await db.call<{ orphans: string[]; scanned: number; from: string; wrapped: boolean }>("export_ops_orphan_page", {
+    const step = await db.call("export_ops_orphan_page", {
       p_bucket: bucket,
       p_retention_hours: retentionHours,
       p_stuck_hours: env.EXPORT_STUCK_HOURS,

@@ -60,7 +60,7 @@ export interface LogCleanupStats {
  */
 export function logCleanupStats(db: SqlApi, retention: { logDays: number; metricDays: number }, now = new Date()): Promise<LogCleanupStats> {
   const day = 86_400_000;
-  return db.call<LogCleanupStats>("export_ops_log_cleanup_stats", {
+  return db.call("export_ops_log_cleanup_stats", {
     p_log_cutoff: new Date(now.getTime() - retention.logDays * day).toISOString(),
     p_metric_cutoff: new Date(now.getTime() - retention.metricDays * day).toISOString(),
   });
@@ -105,12 +105,12 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
     if (logs.finished && options.prune_metrics) {
       let deleted: number;
       do {
-        deleted = await db.call<number>("export_ops_delete_metrics", { p_cutoff: metricCutoff.toISOString(), p_limit: METRICS_BATCH });
+        deleted = await db.call("export_ops_delete_metrics", { p_cutoff: metricCutoff.toISOString(), p_limit: METRICS_BATCH });
         result.metrics_deleted += deleted;
       } while (deleted === METRICS_BATCH && clock.now().getTime() < deps.deadline);
       result.has_more = deleted === METRICS_BATCH;
     }
-    result.runs_pruned = await db.call<number>("export_ops_prune_runs", { p_cutoff: new Date(started.getTime() - RUN_HISTORY_DAYS * DAY_MS).toISOString() });
+    result.runs_pruned = await db.call("export_ops_prune_runs", { p_cutoff: new Date(started.getTime() - RUN_HISTORY_DAYS * DAY_MS).toISOString() });
   }
 
   const finished = clock.now();

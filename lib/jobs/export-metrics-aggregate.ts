@@ -64,7 +64,7 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
   do {
     // a dry run asks once for everything this run would do; a real run goes a day per call
     const limit = options.dry_run ? options.max_hours : Math.min(HOURS_PER_CALL, options.max_hours - rolled.length);
-    const step = await db.call<{ hours: (RolledHour | string)[]; remaining: number }>("export_ops_rollup_metrics", {
+    const step = await db.call("export_ops_rollup_metrics", {
       p_max_hours: limit,
       p_dry_run: options.dry_run,
       ...sqlTime(clock),
@@ -129,7 +129,7 @@ async function evaluate(
   dryRun: boolean,
 ): Promise<{ state: AlertState; transition: "fired" | "resolved" | null }> {
   if (dryRun) return { state: payload.alert ? "firing" : "ok", transition: null };
-  const evaluated = await db.call<{ state: AlertState; transition: "fired" | "resolved" | null }>("export_ops_evaluate_alert", {
+  const evaluated = await db.call("export_ops_evaluate_alert", {
     p_alert: alert,
     p_firing: payload.judged ? payload.alert : null,
     p_payload: payload,
@@ -146,7 +146,7 @@ async function deliverNotifications({ db, clock, logger, env }: Deps): Promise<E
   if (!env.ALERT_WEBHOOK_URL) return [];
   const sent: ExportMetricsAggregateResult["notifications"] = [];
   for (const alert of ALERTS) {
-    const owed = await db.call<{ state: AlertState; payload: AlertPayload | null; attempts: number } | null>("export_ops_claim_alert_notification", {
+    const owed = await db.call("export_ops_claim_alert_notification", {
       p_alert: alert,
       p_lease_seconds: 60,
       ...sqlTime(clock),

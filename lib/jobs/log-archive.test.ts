@@ -21,13 +21,13 @@ describe("verifyArchive", () => {
 describe("deleteLogsInBatches with archival", () => {
   it("deletes nothing, releases the batch and stops when the object read back does not match", async () => {
     const calls: string[] = [];
-    const db: SqlApi = {
-      async call<T>(fn: string): Promise<T> {
+    const db = {
+      async call(fn: string) {
         calls.push(fn);
-        if (fn === "export_ops_claim_log_batch") return { batch: "logs/b1", object: "logs/b1.jsonl.gz", rows, reclaimed: false } as T;
-        return null as T;
+        if (fn === "export_ops_claim_log_batch") return { batch: "logs/b1", object: "logs/b1.jsonl.gz", rows, reclaimed: false };
+        return null;
       },
-    };
+    } as unknown as SqlApi;
     const stored = new Map<string, Uint8Array>();
     const storage: ObjectStorage = {
       remove: async () => [],

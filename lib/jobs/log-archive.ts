@@ -82,7 +82,7 @@ export async function deleteLogsInBatches(
       continue;
     }
 
-    const claimed = await db.call<ClaimedBatch>("export_ops_claim_log_batch", {
+    const claimed = await db.call("export_ops_claim_log_batch", {
       p_bucket: options.archiveBucket,
       p_limit: batchSize,
       p_lease_seconds: ARCHIVE_LEASE_SECONDS,
@@ -107,7 +107,7 @@ export async function deleteLogsInBatches(
       logger.warn({ type: "log_archive_failed", object: name, rows: claimed.rows.length, error: (error as Error).message });
       return result;
     }
-    const deleted = await db.call<number>("export_ops_delete_archived_logs", { p_batch: claimed.batch, p_export_ids: verified });
+    const deleted = await db.call("export_ops_delete_archived_logs", { p_batch: claimed.batch, p_export_ids: verified });
     result.deleted += deleted;
     result.archived += deleted;
     result.archiveObjects.push(name);
@@ -145,7 +145,7 @@ export async function restoreArchive(deps: Pick<JobDeps, "db" | "storage">, buck
   const rows = decodeArchive(await deps.storage.download(bucket, name));
   let restored = 0;
   for (let i = 0; i < rows.length; i += 1000) {
-    restored += await deps.db.call<number>("export_ops_restore_logs", { p_rows: rows.slice(i, i + 1000) });
+    restored += await deps.db.call("export_ops_restore_logs", { p_rows: rows.slice(i, i + 1000) });
   }
   return { rows: rows.length, restored };
 }

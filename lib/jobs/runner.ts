@@ -36,7 +36,7 @@ export async function executeJob<S extends z.ZodType, R extends JobResult>(
   const logger = context.logger.child({ job: job.id, run_id: runId });
   const dryRun = Boolean((options as { dry_run?: boolean }).dry_run);
   const { db } = context.ports;
-  const start = await db.call<{ started: boolean; held_by?: string; lease_expires_at?: string }>("export_ops_start_run", {
+  const start = await db.call("export_ops_start_run", {
     p_run_id: runId,
     p_job: job.id,
     p_trigger: context.trigger,

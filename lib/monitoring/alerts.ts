@@ -53,7 +53,7 @@ export async function judgeFailureRate(
   config: MetricsConfig,
   window: { minutes?: number; sinceLastEvaluationOf?: string; now?: Date } = {},
 ): Promise<FailureAlertPayload> {
-  const counts = await db.call<{ total: number; failed: number; window_start: string; window_end: string }>("export_ops_failure_counts", {
+  const counts = await db.call("export_ops_failure_counts", {
     p_minutes: window.minutes ?? 60,
     p_alert: window.sinceLastEvaluationOf ?? null,
     ...(window.now ? { p_now: window.now.toISOString() } : {}),
@@ -86,7 +86,7 @@ export async function judgeFailureRate(
 
 /** "No exports recorded for N hours", judged only where the same hours are usually busy. */
 export async function judgeSilence(db: SqlApi, hours: number, clock: Clock): Promise<SilencePayload> {
-  const s = await db.call<{ recent: number; busy_days: number; last_export_at: string | null; window_start: string; window_end: string }>(
+  const s = await db.call(
     "export_ops_export_silence",
     { p_hours: hours, ...sqlTime(clock) },
   );

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { ValidationError, publicError } from "../errors";
 import { logger as rootLogger, type Logger } from "../logger";
 import type { SqlApi } from "../ports";
+import type { SqlResult } from "../sql-api";
 import { createSqlApi, type ServiceClient } from "../supabase";
 import { judgeFailureRate, type FailureAlertPayload, type MetricsConfig } from "./alerts";
 
@@ -93,7 +94,7 @@ export class ExportMetricsService {
 
   private async store(metric: ExportMetric): Promise<RecordResult> {
     try {
-      const stored = await this.db.call<{ inserted: boolean; recorded_at: string }>("export_ops_record_metric", {
+      const stored = await this.db.call("export_ops_record_metric", {
         p_export_id: metric.export_id,
         p_user_id: metric.user_id,
         p_format: metric.format,
@@ -119,7 +120,7 @@ export class ExportMetricsService {
 
   /** Totals, rates, duration and size figures, volumes, distribution, top users and failures for [from, to). */
   aggregate(period: { from: Date; to: Date; topUsers?: number }): Promise<MetricsSummary> {
-    return this.db.call<MetricsSummary>("export_ops_metrics_summary", {
+    return this.db.call("export_ops_metrics_summary", {
       p_from: period.from.toISOString(),
       p_to: period.to.toISOString(),
       p_top_users: period.topUsers ?? 10,
@@ -128,7 +129,7 @@ export class ExportMetricsService {
 
   /** The same duration figures read from hourly rollups only (percentiles from the duration histograms). */
   aggregateFromRollups(period: { from: Date; to: Date }): Promise<RollupSummary> {
-    return this.db.call<RollupSummary>("export_ops_rollup_summary", { p_from: period.from.toISOString(), p_to: period.to.toISOString() });
+    return this.db.call("export_ops_rollup_summary", { p_from: period.from.toISOString(), p_to: period.to.toISOString() });
   }
 
   /**
@@ -145,39 +146,11 @@ export class ExportMetricsService {
   }
 }
 
-interface DurationFigures {
-  count: number;
-  avg_ms: number;
-  p50_ms: number;
-  p95_ms: number;
-}
+/** Everything a dashboard wants about a period, from the raw metrics (the shape is the SQL API's: lib/sql-api.ts). */
+export type MetricsSummary = SqlResult<"export_ops_metrics_summary">;
+/** Totals and duration percentiles of a period from the hourly rollups alone. */
+export type RollupSummary = SqlResult<"export_ops_rollup_summary">;
 
-export interface MetricsSummary {
-  from: string;
-  to: string;
-  total_exports: number;
-  successful_exports: number;
-  failed_exports: number;
-  success_rate: number | null;
-  duration_by_format: Record<string, DurationFigures>;
-  duration_by_count_range: Record<string, DurationFigures>;
-  file_size_by_format: Record<string, { avg_bytes: number; max_bytes: number }>;
-  volume_by_hour: { hour: string; total: number; failed: number }[];
-  volume_by_day: { day: string; total: number; failed: number }[];
-  format_distribution: Record<string, { count: number; share: number }>;
-  top_users: { user_id: string; exports: number }[];
-  failures_by_error_type: Record<string, number>;
-}
-
-
-export interface RollupSummary {
-  from: string;
-  to: string;
-  hours: number;
-  total_exports: number;
-  failed_exports: number;
-  duration_by_format: Record<string, DurationFigures>;
-}
 
 /** For a host app: the service over its own service-role Supabase client. */
 export function createExportMetricsService(

@@ -107,7 +107,7 @@ export function judgeJob(job: JobForHealth, run: JobRunSummary | undefined, now:
  */
 export async function jobRunSummaries(db: SqlApi, jobs: readonly JobForHealth[], clock: Clock): Promise<Record<string, JobRunSummary>> {
   await db.call("export_ops_close_abandoned_runs", sqlTime(clock));
-  return db.call<Record<string, JobRunSummary>>("export_ops_run_summary", { p_jobs: jobs.map((j) => j.id) });
+  return db.call("export_ops_run_summary", { p_jobs: jobs.map((j) => j.id) });
 }
 
 export type AlertStates = Record<string, { state: "ok" | "firing"; changed_at: string; evaluated_at: string | null }>;
@@ -135,9 +135,9 @@ export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], 
   }
   const [runs, alerts, stuck, quarantined] = await Promise.all([
     jobRunSummaries(db, jobs, clock),
-    db.call<AlertStates>("export_ops_alert_status"),
-    db.call<number>("export_ops_exports_stuck", { p_hours: config.stuckHours, ...sqlTime(clock) }),
-    db.call<number>("export_ops_quarantined_count"),
+    db.call("export_ops_alert_status"),
+    db.call("export_ops_exports_stuck", { p_hours: config.stuckHours, ...sqlTime(clock) }),
+    db.call("export_ops_quarantined_count"),
   ]);
   const at = clock.now();
   const judged = jobs.map((job) => judgeJob(job, runs[job.id], at));

@@ -51,7 +51,7 @@ export async function renderMetrics(
   const started = Date.now();
   const [runs, ops] = await Promise.all([
     jobRunSummaries(db, jobs, clock),
-    db.call<OpsSnapshot>("export_ops_metrics_snapshot", {
+    db.call("export_ops_metrics_snapshot", {
       p_file_retention_hours: config.fileRetentionHours,
       p_log_retention_days: config.logRetentionDays,
       p_stuck_hours: config.stuckHours,

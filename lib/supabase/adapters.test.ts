@@ -27,35 +27,60 @@ async function record(request: Request) {
 const client = () => createServiceClient(URL_, KEY, { timeoutMs: 200 });
 
 describe("SqlApi", () => {
-  it("POSTs named arguments to /rest/v1/rpc/<fn> with the service key", async () => {
+  const pong = { now: "2026-06-01T02:00:00+00:00", role: "service_role", server_version: "17.10" };
+
+  it("POSTs named arguments to /rest/v1/rpc/<fn> with the service key, and returns the checked result", async () => {
     server.use(
-      http.post(`${URL_}/rest/v1/rpc/claim_batch`, async ({ request }) => {
+      http.post(`${URL_}/rest/v1/rpc/export_ops_orphan_page`, async ({ request }) => {
         await record(request);
-        return HttpResponse.json([{ export_id: "e1" }]);
+        return HttpResponse.json({ orphans: ["u/a.json"], scanned: 10, from: "", wrapped: false });
       }),
     );
-    const rows = await createSqlApi(client()).call("claim_batch", { p_limit: 10 });
-    expect(rows).toEqual([{ export_id: "e1" }]);
-    expect(seen[0]).toMatchObject({ method: "POST", body: { p_limit: 10 } });
+    const page = await createSqlApi(client()).call("export_ops_orphan_page", { p_bucket: "exports", p_retention_hours: 24, p_stuck_hours: 24 });
+    expect(page).toEqual({ orphans: ["u/a.json"], scanned: 10, from: "", wrapped: false });
+    expect(seen[0]).toMatchObject({ method: "POST", body: { p_bucket: "exports", p_retention_hours: 24, p_stuck_hours: 24 } });
     expect(seen[0]?.headers.get("apikey")).toBe(KEY);
     expect(seen[0]?.headers.get("authorization")).toBe(`Bearer ${KEY}`);
   });
 
+  it("refuses a malformed result with a DatabaseError naming the function and the field", async () => {
+    server.use(http.post(`${URL_}/rest/v1/rpc/export_ops_orphan_page`, () => HttpResponse.json({ orphans: "u/a.json", scanned: 10, from: "", wrapped: false })));
+    const error = await createSqlApi(client())
+      .call("export_ops_orphan_page", { p_bucket: "exports", p_retention_hours: 24, p_stuck_hours: 24 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect((error as Error).message).toMatch(/^export_ops_orphan_page returned a malformed result: orphans: /);
+  });
+
+  it("refuses bad arguments before sending anything", async () => {
+    const error = await createSqlApi(client())
+      .call("export_ops_exports_stuck", { p_hours: 1.5 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect((error as Error).message).toMatch(/^export_ops_exports_stuck called with bad arguments: p_hours: /);
+    expect(seen).toEqual([]);
+  });
+
   it("turns a PostgREST error body into a DatabaseError with its code", async () => {
     server.use(
-      http.post(`${URL_}/rest/v1/rpc/nope`, () =>
-        HttpResponse.json({ code: "PGRST202", message: "Could not find the function public.nope", details: null, hint: null }, { status: 404 }),
+      http.post(`${URL_}/rest/v1/rpc/export_ops_ping`, () =>
+        HttpResponse.json({ code: "PGRST202", message: "Could not find the function public.export_ops_ping", details: null, hint: null }, { status: 404 }),
       ),
     );
-    const error = await createSqlApi(client()).call("nope").catch((e: unknown) => e);
+    const error = await createSqlApi(client()).call("export_ops_ping").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
     expect(error).toMatchObject({ code: "database_error", status: 502, dbCode: "PGRST202" });
-    expect((error as Error).message).toContain("nope failed: Could not find the function");
+    expect((error as Error).message).toContain("export_ops_ping failed: Could not find the function");
   });
 
   it("turns a network failure into a DatabaseError", async () => {
-    server.use(http.post(`${URL_}/rest/v1/rpc/down`, () => HttpResponse.error()));
-    await expect(createSqlApi(client()).call("down")).rejects.toBeInstanceOf(DatabaseError);
+    server.use(http.post(`${URL_}/rest/v1/rpc/export_ops_ping`, () => HttpResponse.error()));
+    await expect(createSqlApi(client()).call("export_ops_ping")).rejects.toBeInstanceOf(DatabaseError);
+  });
+
+  it("passes a well-formed answer through", async () => {
+    server.use(http.post(`${URL_}/rest/v1/rpc/export_ops_ping`, () => HttpResponse.json(pong)));
+    expect(await createSqlApi(client()).call("export_ops_ping")).toEqual(pong);
   });
 });
 

@@ -1,5 +1,7 @@
+import type { z } from "zod";
 import { DatabaseError } from "../errors";
 import type { SqlApi } from "../ports";
+import { sqlFunctions, type SqlFunction } from "../sql-api";
 import type { ServiceClient } from "./client";
 
 interface PostgrestLikeError {
@@ -18,16 +20,32 @@ export function unwrap<T>(fn: string, response: { data: T | null; error: Postgre
   return response.data as T;
 }
 
-/** The SQL API over supabase-js `rpc()`. */
+/** Where a value fails a schema: "p_limit: must be at most 1000" or "claimed.0.export_id: Invalid input". */
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  return `${issue.path.join(".") || "(value)"}: ${issue.message}`;
+}
+
+/**
+ * The SQL API over supabase-js `rpc()`, checked against the contract in lib/sql-api.ts both ways: arguments before
+ * they are sent, and the result before anyone reads it.
+ */
 export function createSqlApi(client: ServiceClient): SqlApi {
-  return {
-    async call<T>(fn: string, args: Record<string, unknown> = {}): Promise<T> {
-      try {
-        return unwrap<T>(fn, await client.rpc(fn, args));
-      } catch (error) {
-        if (error instanceof DatabaseError) throw error;
-        throw new DatabaseError(`${fn} failed: ${(error as Error).message}`, { cause: error });
-      }
-    },
-  };
+  async function call(fn: SqlFunction, args: Record<string, unknown> = {}): Promise<unknown> {
+    const contract = sqlFunctions[fn];
+    if (!contract) throw new DatabaseError(`${fn} is not in the SQL API (lib/sql-api.ts)`);
+    const input = contract.args.safeParse(args);
+    if (!input.success) throw new DatabaseError(`${fn} called with bad arguments: ${firstIssue(input.error)}`);
+    let data: unknown;
+    try {
+      data = unwrap(fn, await client.rpc(fn, input.data));
+    } catch (error) {
+      if (error instanceof DatabaseError) throw error;
+      throw new DatabaseError(`${fn} failed: ${(error as Error).message}`, { cause: error });
+    }
+    const output = contract.result.safeParse(data);
+    if (!output.success) throw new DatabaseError(`${fn} returned a malformed result: ${firstIssue(output.error)}`);
+    return output.data;
+  }
+  return { call: call as SqlApi["call"] };
 }

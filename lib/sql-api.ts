@@ -1,0 +1,247 @@
+/**
+ * The contract between TypeScript and SQL: every SQL function export-ops calls (supabase/migrations), with a zod
+ * schema of its named arguments and one of its result. The SqlApi port is typed from this list, the adapter
+ * validates every result against it (a malformed result is a DatabaseError naming the function and the field),
+ * and test/sql-api-contract.integration.test.ts checks it against `pg_proc`: every listed function exists with
+ * these argument names, and every export-ops function is listed (or named below as internal to SQL).
+ */
+import { z } from "zod";
+import type { AlertPayload } from "./monitoring/alert-webhook";
+
+const time = z.string();
+const uuid = z.string();
+/** `p_now`: the time SQL takes as "now"; tests only (production leaves time to the database). */
+const now = { p_now: time.optional() };
+const count = z.number().int();
+const jsonObject = z.record(z.string(), z.unknown());
+
+const fn = <A extends z.ZodRawShape, R extends z.ZodType>(args: A, result: R) => ({ args: z.strictObject(args), result });
+
+const runSummary = z.looseObject({
+  last_status: z.enum(["succeeded", "partial", "failed", "abandoned"]).nullable(),
+  last_started_at: time.nullable(),
+  last_finished_at: time.nullable(),
+  last_duration_ms: z.number().nullable(),
+  last_error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  last_success_at: time.nullable(),
+  consecutive_failures: count,
+  running: count,
+  installed_at: time.nullable(),
+  totals: z.record(z.string(), z.number()),
+});
+
+const claimedExport = z.looseObject({ export_id: uuid, user_id: uuid, format: z.string(), file_path: z.string().nullable(), cleanup_attempts: count });
+const logRow = z.looseObject({ export_id: uuid, user_id: uuid, created_at: time });
+const alertTransition = z.object({ previous: z.enum(["ok", "firing"]), state: z.enum(["ok", "firing"]), transition: z.enum(["fired", "resolved"]).nullable() });
+/** An alert's payload as the app wrote it (json in, json out). */
+const alertPayload = z.custom<AlertPayload>((v) => typeof v === "object" && v !== null && !Array.isArray(v), { error: "must be an object" });
+const durations = z.record(z.string(), z.object({ count: z.number(), avg_ms: z.number().nullable(), p50_ms: z.number().nullable(), p95_ms: z.number().nullable() }));
+
+export const sqlFunctions = {
+  // schema
+  export_ops_ping: fn({}, z.object({ now: time, role: z.string(), server_version: z.string() })),
+  // file cleanup
+  export_ops_file_cleanup_batch: fn(
+    {
+      p_run_id: uuid,
+      p_retention_hours: count,
+      p_limit: count,
+      p_expired: z.array(uuid).optional(),
+      p_failed: z.array(z.object({ export_id: uuid, error: z.string() })).optional(),
+      p_quarantined: z.array(z.object({ export_id: uuid, reason: z.string() })).optional(),
+      p_max_attempts: count.optional(),
+      p_lease_seconds: count.optional(),
+      ...now,
+    },
+    z.object({ expired: count, failed: count, quarantined: count, kept_in_use: count, more: z.boolean(), claimed: z.array(claimedExport) }),
+  ),
+  export_ops_file_cleanup_preview: fn(
+    { p_retention_hours: count, p_sample_size: count.optional(), ...now },
+    z.object({ total: count, kept_in_use: count, sample: z.array(claimedExport.partial({ cleanup_attempts: true })) }),
+  ),
+  export_ops_orphan_page: fn(
+    { p_bucket: z.string(), p_retention_hours: count, p_stuck_hours: count, p_scan: count.optional(), p_advance: z.boolean().optional(), ...now },
+    z.object({ orphans: z.array(z.string()), scanned: count, from: z.string(), wrapped: z.boolean() }),
+  ),
+  export_ops_file_cleanup_quarantined: fn(
+    { p_limit: count.optional() },
+    z.object({ total: count, rows: z.array(z.looseObject({ export_id: uuid, quarantine_reason: z.string().nullable() })) }),
+  ),
+  export_ops_file_cleanup_release: fn({ p_export_id: uuid }, z.boolean()),
+  // metrics
+  export_ops_record_metric: fn(
+    {
+      p_export_id: uuid,
+      p_user_id: uuid,
+      p_format: z.string(),
+      p_status: z.string(),
+      p_conversation_count: count,
+      p_count_range: z.string(),
+      p_duration_ms: count,
+      p_file_size_bytes: z.number().nullable().optional(),
+      p_error_type: z.string().nullable().optional(),
+      p_error_message: z.string().nullable().optional(),
+    },
+    z.object({ inserted: z.boolean(), recorded_at: time }),
+  ),
+  export_ops_metrics_summary: fn(
+    { p_from: time, p_to: time, p_top_users: count.optional() },
+    z.object({
+      from: time,
+      to: time,
+      total_exports: count,
+      successful_exports: count,
+      failed_exports: count,
+      success_rate: z.number().nullable(),
+      duration_by_format: durations,
+      duration_by_count_range: durations,
+      file_size_by_format: z.record(z.string(), z.object({ avg_bytes: z.number(), max_bytes: z.number() })),
+      volume_by_hour: z.array(z.object({ hour: time, total: count, failed: count })),
+      volume_by_day: z.array(z.object({ day: z.string(), total: count, failed: count })),
+      format_distribution: z.record(z.string(), z.object({ count, share: z.number() })),
+      top_users: z.array(z.object({ user_id: uuid, exports: count })),
+      failures_by_error_type: z.record(z.string(), count),
+    }),
+  ),
+  export_ops_volume_stats: fn(
+    { p_days: count, ...now },
+    z.object({ days: count, total: count, avg_per_day: z.number(), per_day: z.array(z.object({ day: z.string(), exports: count })) }),
+  ),
+  // rollups
+  export_ops_rollup_metrics: fn(
+    { p_max_hours: count, p_dry_run: z.boolean().optional(), ...now },
+    z.object({
+      hours: z.array(
+        z.union([
+          time,
+          z.object({
+            hour: time,
+            total_exports: count,
+            successful_exports: count,
+            failed_exports: count,
+            success_rate: z.number().nullable(),
+            avg_duration_by_format: z.record(z.string(), z.number()),
+          }),
+        ]),
+      ),
+      remaining: count,
+      dry_run: z.boolean().optional(),
+    }),
+  ),
+  export_ops_rollup_summary: fn(
+    { p_from: time, p_to: time },
+    z.object({ from: time, to: time, hours: count, total_exports: count, failed_exports: count, duration_by_format: durations }),
+  ),
+  // alerting
+  export_ops_failure_counts: fn(
+    { p_minutes: count, p_alert: z.string().nullable().optional(), ...now },
+    z.object({ total: count, failed: count, window_start: time, window_end: time }),
+  ),
+  export_ops_export_silence: fn(
+    { p_hours: count, ...now },
+    z.object({ recent: count, busy_days: count, last_export_at: time.nullable(), window_start: time, window_end: time }),
+  ),
+  export_ops_evaluate_alert: fn({ p_alert: z.string(), p_firing: z.boolean().nullable(), p_payload: alertPayload, ...now }, alertTransition),
+  export_ops_claim_alert_notification: fn(
+    { p_alert: z.string(), p_lease_seconds: count.optional(), ...now },
+    z.object({ state: z.enum(["ok", "firing"]), changed_at: time, payload: alertPayload.nullable(), attempts: count }).nullable(),
+  ),
+  export_ops_finish_alert_notification: fn({ p_alert: z.string(), p_state: z.string(), p_error: z.string().nullable().optional() }, z.null()),
+  export_ops_alert_status: fn(
+    {},
+    z.record(z.string(), z.object({ state: z.enum(["ok", "firing"]), changed_at: time, evaluated_at: time.nullable() })),
+  ),
+  // log cleanup and archive
+  export_ops_log_cleanup_stats: fn(
+    { p_log_cutoff: time, p_metric_cutoff: time },
+    z.object({
+      log_cutoff: time,
+      metric_cutoff: time,
+      logs_eligible: count,
+      logs_kept_with_files: count,
+      oldest_log: time.nullable(),
+      newest_log: time.nullable(),
+      logs_bytes: z.number(),
+      metrics_eligible: count,
+      oldest_metric: time.nullable(),
+      newest_metric: time.nullable(),
+      metrics_bytes: z.number(),
+    }),
+  ),
+  export_ops_delete_logs: fn(
+    { p_limit: count, p_cutoff: time.nullable().optional(), p_user_id: uuid.nullable().optional(), p_after: time.nullable().optional(), ...now },
+    z.object({ deleted: count, reached: time.nullable() }),
+  ),
+  export_ops_claim_log_batch: fn(
+    {
+      p_bucket: z.string(),
+      p_limit: count,
+      p_cutoff: time.nullable().optional(),
+      p_user_id: uuid.nullable().optional(),
+      p_lease_seconds: count.optional(),
+      p_after: time.nullable().optional(),
+      ...now,
+    },
+    z.object({ batch: z.string().nullable(), object: z.string().nullable(), rows: z.array(logRow), reclaimed: z.boolean() }),
+  ),
+  export_ops_delete_archived_logs: fn({ p_batch: z.string(), p_export_ids: z.array(uuid) }, count),
+  export_ops_release_log_batch: fn({ p_batch: z.string() }, z.null()),
+  export_ops_delete_metrics: fn({ p_limit: count, p_cutoff: time.nullable().optional(), p_user_id: uuid.nullable().optional() }, count),
+  export_ops_restore_logs: fn({ p_rows: z.array(jsonObject) }, count),
+  // erasure
+  export_ops_user_files: fn({ p_user_id: uuid, p_bucket: z.string() }, z.array(z.object({ name: z.string() }))),
+  export_ops_user_erasure_state: fn(
+    { p_user_id: uuid, ...now },
+    z.object({
+      logs_left: count,
+      logs_in_flight: count,
+      archive_objects: z.array(z.object({ bucket: z.string(), name: z.string(), state: z.enum(["writing", "written"]), in_flight: z.boolean() })),
+    }),
+  ),
+  export_ops_archive_object_rewritten: fn({ p_bucket: z.string(), p_name: z.string(), p_user_id: uuid, p_rows: count }, z.null()),
+  // operations
+  export_ops_close_abandoned_runs: fn({ ...now }, count),
+  export_ops_start_run: fn(
+    { p_run_id: uuid, p_job: z.string(), p_trigger: z.string(), p_dry_run: z.boolean(), p_max_seconds: count, p_lease_seconds: count.nullable().optional(), ...now },
+    z.object({ started: z.boolean(), held_by: uuid.optional(), lease_expires_at: time.optional() }),
+  ),
+  export_ops_finish_run: fn(
+    { p_run_id: uuid, p_status: z.string(), p_result: z.unknown().optional(), p_error: z.unknown().optional(), ...now },
+    z.null(),
+  ),
+  export_ops_record_refused_run: fn({ p_run_id: uuid, p_job: z.string(), p_trigger: z.string(), p_error: jsonObject, ...now }, z.boolean()),
+  export_ops_prune_runs: fn({ p_cutoff: time }, count),
+  export_ops_run_summary: fn({ p_jobs: z.array(z.string()) }, z.record(z.string(), runSummary)),
+  export_ops_quarantined_count: fn({}, count),
+  export_ops_exports_stuck: fn({ p_hours: count, ...now }, count),
+  export_ops_metrics_snapshot: fn(
+    { p_file_retention_hours: count, p_log_retention_days: count, p_stuck_hours: count, ...now },
+    z.object({
+      exports_last_hour: z.array(z.object({ format: z.string(), status: z.string(), count })),
+      durations_last_hour: z.array(z.object({ format: z.string(), p50_ms: z.number(), p95_ms: z.number() })),
+      last_export_at: time.nullable(),
+      exports_stuck: count,
+      alerts: z.record(z.string(), z.boolean()),
+      file_cleanup_backlog: count,
+      file_cleanup_failing: count,
+      file_cleanup_quarantined: count,
+      log_cleanup_backlog: count,
+      log_cleanup_oldest_at: time.nullable(),
+      rollup_hours_pending: count,
+    }),
+  ),
+} as const;
+
+/** export-ops functions that only other SQL functions call (never through PostgREST). */
+export const internalSqlFunctions = [
+  "export_ops_count",
+  "export_ops_duration_bounds",
+  "export_ops_histogram_quantile",
+  "export_ops_log_is_removable",
+  "export_ops_file_in_use_by",
+] as const;
+
+type Functions = typeof sqlFunctions;
+export type SqlFunction = keyof Functions;
+export type SqlArgs<F extends SqlFunction> = z.input<Functions[F]["args"]>;
+export type SqlResult<F extends SqlFunction> = z.output<Functions[F]["result"]>;
