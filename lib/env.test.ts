@@ -34,6 +34,7 @@ describe("parseEnv", () => {
       ALERT_WEBHOOK_URL: undefined,
       METRICS_TOKEN: undefined,
       HEALTH_TOKEN: undefined,
+      VERCEL_AUTOMATION_BYPASS_SECRET: undefined,
       LOG_LEVEL: "info",
     });
   });

@@ -45,6 +45,8 @@ export const settingsSchema = z.object({
   ALERT_WEBHOOK_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),
   HEALTH_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),
+  // set by Vercel when "Protection Bypass for Automation" is on: lets a run's continuation through Deployment Protection
+  VERCEL_AUTOMATION_BYPASS_SECRET: optionalText,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -106,7 +108,7 @@ export function assertBuildEnv(): void {
   parseWith(envSchema, process.env);
 }
 
-const secretNames = ["CRON_SECRET", "SUPABASE_SERVICE_ROLE_KEY", "METRICS_TOKEN", "HEALTH_TOKEN", "ALERT_WEBHOOK_URL"] as const;
+const secretNames = ["CRON_SECRET", "SUPABASE_SERVICE_ROLE_KEY", "METRICS_TOKEN", "HEALTH_TOKEN", "ALERT_WEBHOOK_URL", "VERCEL_AUTOMATION_BYPASS_SECRET"] as const;
 
 /** Current values of the secret variables, for the logger's last-line scrub (short values are ignored). */
 export function secretValues(): string[] {

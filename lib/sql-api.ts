@@ -210,6 +210,7 @@ export const sqlFunctions = {
     z.null(),
   ),
   export_ops_record_refused_run: fn({ p_run_id: uuid, p_job: z.string(), p_trigger: z.string(), p_error: jsonObject, ...now }, z.boolean()),
+  export_ops_continuation_allowed: fn({ p_job: z.string(), p_max_per_day: count, ...now }, z.boolean()),
   export_ops_prune_runs: fn({ p_cutoff: time }, count),
   export_ops_run_summary: fn({ p_jobs: z.array(z.string()) }, z.record(z.string(), runSummary)),
   export_ops_quarantined_count: fn({}, count),

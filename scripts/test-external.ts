@@ -35,8 +35,9 @@ try {
     child.on("exit", (c) => resolve(c ?? 1));
   });
   const { readFileSync } = await import("node:fs");
-  const r = JSON.parse(readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number };
+  const r = JSON.parse(readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTotalTests: number };
   console.log(`external mode: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} not applicable`);
+  if (r.numFailedTests > 0 || r.numTotalTests === 0) code = code || 1;
 } finally {
   await stack.stop();
 }

@@ -48,6 +48,7 @@ drop function if exists
   public.export_ops_close_abandoned_runs,
   public.export_ops_start_run,
   public.export_ops_record_refused_run,
+  public.export_ops_continuation_allowed,
   public.export_ops_finish_run,
   public.export_ops_prune_runs,
   public.export_ops_run_summary,

@@ -86,7 +86,7 @@ describe("withCron authorization", () => {
     expect(capture.lines()).toContainEqual(expect.objectContaining({ type: "config_error", level: "error" }));
   });
 
-  it("runs the job with the exact bearer and answers {success, result, timestamp}", async () => {
+  it("runs the job with the exact bearer and answers {success, result, continuation, timestamp}", async () => {
     const { run, call, capture } = setup();
     const res = await call(bearer(SECRET));
     expect(res.status).toBe(200);
@@ -94,6 +94,7 @@ describe("withCron authorization", () => {
     expect(await res.json()).toEqual({
       success: true,
       result: { has_more: false, dry_run: false, deleted_count: 3 },
+      continuation: null,
       timestamp: "2026-01-01T02:00:00.000Z",
     });
     expect(run).toHaveBeenCalledOnce();

@@ -3,10 +3,12 @@
  * typed errors to statuses), query options parsed with the job's schema, the job run by lib/jobs/runner.ts, and
  * {success, result, timestamp} on success. A call refused because CRON_SECRET itself is unusable is recorded as a
  * `failed` run (`config_error`) when the database can be reached, so health, metrics and alerts show a
- * misconfigured deployment; a call with a wrong bearer is only logged.
+ * misconfigured deployment; a call with a wrong bearer is only logged. A run that stopped on its time budget
+ * with work left calls its own route again after the response (./continuation.ts), so a backlog finishes the
+ * same day instead of at the next schedule.
  */
 import { randomUUID } from "node:crypto";
-import { getDeadline } from "@vercel/functions";
+import { getDeadline, waitUntil } from "@vercel/functions";
 import type { z } from "zod";
 import { describeIssues, getCronSecret, getEnv, type Env } from "../env";
 import { ConfigError, ValidationError, publicError } from "../errors";
@@ -15,6 +17,7 @@ import { executeJob, type Trigger } from "../jobs/runner";
 import { logger as rootLogger, type Logger } from "../logger";
 import { sqlTime, systemClock, type Clock, type JobDeps } from "../ports";
 import { createSupabasePorts } from "../supabase";
+import { CONTINUATION_PARAM, continueLater } from "./continuation";
 import { guarded, respond } from "./with-bearer";
 
 export interface CronOverrides {
@@ -22,10 +25,18 @@ export interface CronOverrides {
   makePorts?: (env: Env) => Pick<JobDeps, "db" | "storage">;
   clock?: Clock;
   logger?: Logger;
+  /** Tests only: the run's deadline from its start (instead of maxDuration less the margin). */
+  deadline?: (startedAt: number) => number;
+  /** Keeps the function alive for work after the response; Vercel's `waitUntil` by default. */
+  waitUntil?: (promise: Promise<unknown>) => void;
 }
 
-/** Vercel Cron sends its own user agent and the schedule that fired; anything else is a person or a script. */
+/**
+ * Vercel Cron sends its own user agent and the schedule that fired; a continuation says so in its query (it
+ * carries the bearer like any call); anything else is a person or a script.
+ */
 export function triggerOf(request: Request): Trigger {
+  if (new URL(request.url).searchParams.get(CONTINUATION_PARAM) === "true") return "continuation";
   const fromVercel = request.headers.get("user-agent")?.includes("vercel-cron/") && request.headers.has("x-vercel-cron-schedule");
   return fromVercel ? "vercel_cron" : "manual";
 }
@@ -34,6 +45,7 @@ export function triggerOf(request: Request): Trigger {
 export function parseQuery<S extends z.ZodType>(schema: S, params: URLSearchParams): z.output<S> {
   const raw: Record<string, string> = {};
   for (const [key, value] of params) {
+    if (key === CONTINUATION_PARAM) continue; // the trigger, not an option
     if (key in raw) throw new ValidationError(`Query parameter ${key} is given more than once`, { parameter: key });
     raw[key] = value;
   }
@@ -61,9 +73,20 @@ export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefin
       const options = parseQuery(job.optionsSchema, new URL(request.url).searchParams);
       const env = getEnv();
       const ports = (overrides.makePorts ?? createSupabasePorts)(env);
-      const deadline = deadlineFor(job, clock.now().getTime(), getDeadline());
+      const startedAt = clock.now().getTime();
+      const deadline = overrides.deadline ? overrides.deadline(startedAt) : deadlineFor(job, startedAt, getDeadline());
       const result = await executeJob(job, { env, ports, clock, logger, trigger: triggerOf(request), runId, deadline }, options);
-      return respond(200, { success: true, result, timestamp: clock.now().toISOString() });
+      const continuation = await continueLater({
+        job: job.id,
+        request,
+        result,
+        db: ports.db,
+        secret: getCronSecret(),
+        bypass: env.VERCEL_AUTOMATION_BYPASS_SECRET,
+        logger: logger.child({ job: job.id, run_id: runId }),
+        waitUntil: overrides.waitUntil ?? waitUntil,
+      });
+      return respond(200, { success: true, result, continuation, timestamp: clock.now().toISOString() });
     });
   }
 }

@@ -12,7 +12,7 @@ import type { Logger } from "../logger";
 import { sqlTime, type Clock, type JobDeps } from "../ports";
 import { deadlineFor, runOutcome, type JobDefinition, type JobResult, type SkippedRun } from "./job";
 
-export type Trigger = "vercel_cron" | "manual" | "script";
+export type Trigger = "vercel_cron" | "manual" | "script" | "continuation";
 
 
 export interface RunContext {

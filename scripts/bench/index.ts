@@ -174,7 +174,7 @@ try {
     await explain("file cleanup claim (export_ops_file_cleanup_batch)", "select export_id from export_logs where status = 'completed' and completed_at < now() - interval '24 hours' and not exists (select 1 from export_ops_file_cleanup c where c.export_id = export_logs.export_id and c.claimed_until >= now()) order by completed_at limit 1000 for update skip locked", "export_ops_logs_completed_idx"),
     await explain("log cleanup batch (export_ops_delete_logs)", "select export_id from export_logs where created_at < now() - interval '30 days' and public.export_ops_log_is_removable(status, file_path) and not exists (select 1 from export_ops_archive_claims c where c.export_id = export_logs.export_id and c.claimed_until >= now()) order by created_at limit 5000 for update skip locked", "export_ops_logs_created_idx"),
     await explain("metrics summary for a day (export_ops_metrics_summary)", `select * from export_metrics where recorded_at >= '${BENCH_DAY}' and recorded_at < '${BENCH_DAY}'::timestamptz + interval '1 hour'`, "export_ops_metrics_recorded_idx"),
-    await explain("orphan sweep (export_ops_find_orphan_objects)", "select 1 from export_logs l where l.file_path = 'x/y.json' and l.status in ('queued', 'processing', 'completed')", "export_ops_logs_file_path_idx"),
+    await explain("orphan sweep (export_ops_orphan_page)", "select 1 from export_logs l where l.file_path = 'x/y.json' and l.status in ('queued', 'processing', 'completed')", "export_ops_logs_file_path_idx"),
   ];
   console.log(`\n${table.join("\n")}\n\nIndex use (EXPLAIN):\n${checks.join("\n")}\n\nrepeats: ${repeat}; total time ${Math.round((Date.now() - started) / 1000)} s`);
 } finally {

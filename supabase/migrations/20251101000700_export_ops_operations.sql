@@ -10,7 +10,7 @@
 create table public.export_ops_runs (
   run_id uuid primary key,
   job text not null,
-  trigger text not null check (trigger in ('vercel_cron', 'manual', 'script')),
+  trigger text not null check (trigger in ('vercel_cron', 'manual', 'script', 'continuation')),
   started_at timestamptz not null default now(),
   finished_at timestamptz,
   deadline_at timestamptz not null,
@@ -173,6 +173,18 @@ begin
 end
 $$;
 
+-- Whether a job may continue its backlog once more today (continuations counted per UTC day, so a backlog
+-- finishes the same day but a job that always has work left cannot call itself without end).
+create function public.export_ops_continuation_allowed(p_job text, p_max_per_day integer, p_now timestamptz default now())
+returns boolean
+language sql
+stable
+set search_path = ''
+as $$
+  select count(*) < p_max_per_day from public.export_ops_runs
+  where job = p_job and trigger = 'continuation' and started_at >= date_trunc('day', p_now at time zone 'UTC') at time zone 'UTC'
+$$;
+
 -- Run history is kept bounded: runs older than p_cutoff go, except each job's latest real success (health needs it).
 create function public.export_ops_prune_runs(p_cutoff timestamptz)
 returns integer
@@ -299,10 +311,10 @@ as $$
 $$;
 
 revoke all on function public.export_ops_count, public.export_ops_close_abandoned_runs, public.export_ops_start_run,
-  public.export_ops_finish_run, public.export_ops_record_refused_run, public.export_ops_prune_runs,
-  public.export_ops_run_summary, public.export_ops_quarantined_count, public.export_ops_exports_stuck,
-  public.export_ops_metrics_snapshot from public, anon, authenticated;
+  public.export_ops_finish_run, public.export_ops_record_refused_run, public.export_ops_continuation_allowed,
+  public.export_ops_prune_runs, public.export_ops_run_summary, public.export_ops_quarantined_count,
+  public.export_ops_exports_stuck, public.export_ops_metrics_snapshot from public, anon, authenticated;
 grant execute on function public.export_ops_count, public.export_ops_close_abandoned_runs, public.export_ops_start_run,
-  public.export_ops_finish_run, public.export_ops_record_refused_run, public.export_ops_prune_runs,
-  public.export_ops_run_summary, public.export_ops_quarantined_count, public.export_ops_exports_stuck,
-  public.export_ops_metrics_snapshot to service_role;
+  public.export_ops_finish_run, public.export_ops_record_refused_run, public.export_ops_continuation_allowed,
+  public.export_ops_prune_runs, public.export_ops_run_summary, public.export_ops_quarantined_count,
+  public.export_ops_exports_stuck, public.export_ops_metrics_snapshot to service_role;
