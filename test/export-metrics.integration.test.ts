@@ -242,6 +242,45 @@ describe("hourly rollups", () => {
       hour: r.hour.toISOString(),
     }));
 
+  it("writes each hour's figures per format and count range exactly as the raw rows give them: counts, sums, histogram, failures", async () => {
+    const rows = makeRows(1500, 0, 3);
+    await insertRows(rows);
+    await runJob(exportMetricsAggregate, {}, { clock: fixedClock(at(3, 6).toISOString()) });
+    const bounds = [100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000, 300000];
+    const hourOf = (r: Row) => new Date(Math.floor(r.recorded_at.getTime() / 3_600_000) * 3_600_000).toISOString();
+    const groups = groupBy(rows, (r) => `${hourOf(r)}|${r.format}|${countRange(r.conversation_count)}`);
+    const expected = Object.entries(groups)
+      .map(([key, g]) => {
+        const [hour, format, count_range] = key.split("|");
+        const ok = g.filter((r) => r.status === "completed");
+        const histogram = new Array(bounds.length + 1).fill(0);
+        for (const r of ok) histogram[bounds.filter((b) => b <= r.duration_ms).length] += 1;
+        const failures = groupBy(g.filter((r) => r.status === "failed"), (r) => r.error_type ?? "unknown");
+        return {
+          key: `${hour}|${format}|${count_range}`,
+          total: g.length,
+          completed: ok.length,
+          failed: g.length - ok.length,
+          duration_sum_ms: ok.reduce((n, r) => n + r.duration_ms, 0),
+          duration_max_ms: Math.max(0, ...ok.map((r) => r.duration_ms)),
+          duration_histogram: histogram,
+          file_size_count: ok.filter((r) => r.file_size_bytes !== null).length,
+          file_size_sum: ok.reduce((n, r) => n + (r.file_size_bytes ?? 0), 0),
+          failures_by_error_type: Object.fromEntries(Object.entries(failures).map(([k, v]) => [k, v.length])),
+        };
+      })
+      .sort((a, b) => a.key.localeCompare(b.key));
+    const { rows: stored } = await sql().query(
+      `select hour, format, count_range, total, completed, failed, duration_sum_ms::float8 as duration_sum_ms, duration_max_ms,
+              duration_histogram, file_size_count, file_size_sum::float8 as file_size_sum, failures_by_error_type
+       from export_ops_metric_rollups`,
+    );
+    const actual = stored
+      .map(({ hour, format, count_range, ...figures }) => ({ key: `${hour.toISOString()}|${format}|${count_range}`, ...figures }))
+      .sort((a, b) => a.key.localeCompare(b.key));
+    expect(actual).toEqual(expected);
+  });
+
   it("rolls every completed hour up once, catches up a missed 5-hour gap exactly once, and matches the raw rows", async () => {
     const rows = makeRows(800, 0, 10);
     await insertRows(rows);

@@ -87,6 +87,7 @@ declare
   -- only hours that ended at least 5 minutes ago by the database clock: a metric stamped hh:59:59 whose
   -- transaction commits a moment later is still in its hour's rollup
   v_last timestamptz := date_trunc('hour', p_now - interval '5 minutes') - interval '1 hour';
+  v_bounds integer[] := public.export_ops_duration_bounds();
   v_first timestamptz;
   v_hours timestamptz[];
   v_missing bigint;
@@ -119,42 +120,39 @@ begin
     select hour, total, completed, failed, p_now from totals
     on conflict (hour) do nothing
     returning hour, total, completed, failed
+  ), cells as (
+    -- one pass over the hours' rows: the finest grouping (with each completed export's histogram bucket and each
+    -- failure's error type); every figure of a rollup row is then read from these few cells
+    select k.hour, m.format, m.count_range, m.status,
+           case when m.status = 'completed' then width_bucket(m.duration_ms, v_bounds) + 1 end as bucket,
+           case when m.status = 'failed' then coalesce(m.error_type, 'unknown') end as error_type,
+           count(*)::integer as n, sum(m.duration_ms) as duration_sum, max(m.duration_ms) as duration_max,
+           count(m.file_size_bytes)::integer as size_count, sum(m.file_size_bytes) as size_sum, max(m.file_size_bytes) as size_max
+    from marked k
+    join public.export_metrics m on m.recorded_at >= k.hour and m.recorded_at < k.hour + interval '1 hour'
+    group by 1, 2, 3, 4, 5, 6
+  ), groups as (
+    select hour, format, count_range,
+           sum(n)::integer as total,
+           coalesce(sum(n) filter (where status = 'completed'), 0)::integer as completed,
+           coalesce(sum(n) filter (where status = 'failed'), 0)::integer as failed,
+           coalesce(sum(duration_sum) filter (where status = 'completed'), 0) as duration_sum_ms,
+           coalesce(max(duration_max) filter (where status = 'completed'), 0) as duration_max_ms,
+           coalesce(sum(size_count) filter (where status = 'completed'), 0)::integer as file_size_count,
+           coalesce(sum(size_sum) filter (where status = 'completed'), 0) as file_size_sum,
+           max(size_max) filter (where status = 'completed') as file_size_max,
+           coalesce(jsonb_object_agg(bucket, n) filter (where status = 'completed'), '{}') as buckets,
+           coalesce(jsonb_object_agg(error_type, n) filter (where status = 'failed'), '{}') as failures
+    from cells
+    group by 1, 2, 3
   ), detail as (
     insert into public.export_ops_metric_rollups (hour, format, count_range, total, completed, failed, duration_sum_ms,
       duration_max_ms, duration_histogram, file_size_count, file_size_sum, file_size_max, failures_by_error_type)
     select g.hour, g.format, g.count_range, g.total, g.completed, g.failed, g.duration_sum_ms, g.duration_max_ms,
-           (select array_agg(coalesce(b.n, 0) order by i)
-              from generate_series(1, array_length(public.export_ops_duration_bounds(), 1) + 1) i
-              left join (
-                select width_bucket(m2.duration_ms, public.export_ops_duration_bounds()) + 1 as bucket, count(*)::integer as n
-                from public.export_metrics m2
-                where m2.recorded_at >= g.hour and m2.recorded_at < g.hour + interval '1 hour'
-                  and m2.format = g.format and m2.count_range = g.count_range and m2.status = 'completed'
-                group by 1
-              ) b on b.bucket = i),
-           g.file_size_count, g.file_size_sum, g.file_size_max,
-           (select coalesce(jsonb_object_agg(e.error_type, e.n), '{}')
-              from (
-                select coalesce(m3.error_type, 'unknown') as error_type, count(*) as n
-                from public.export_metrics m3
-                where m3.recorded_at >= g.hour and m3.recorded_at < g.hour + interval '1 hour'
-                  and m3.format = g.format and m3.count_range = g.count_range and m3.status = 'failed'
-                group by 1
-              ) e)
-    from (
-      select k.hour, m.format, m.count_range,
-             count(*)::integer as total,
-             count(*) filter (where m.status = 'completed')::integer as completed,
-             count(*) filter (where m.status = 'failed')::integer as failed,
-             coalesce(sum(m.duration_ms) filter (where m.status = 'completed'), 0) as duration_sum_ms,
-             coalesce(max(m.duration_ms) filter (where m.status = 'completed'), 0) as duration_max_ms,
-             count(m.file_size_bytes) filter (where m.status = 'completed')::integer as file_size_count,
-             coalesce(sum(m.file_size_bytes) filter (where m.status = 'completed'), 0) as file_size_sum,
-             max(m.file_size_bytes) filter (where m.status = 'completed') as file_size_max
-      from marked k
-      join public.export_metrics m on m.recorded_at >= k.hour and m.recorded_at < k.hour + interval '1 hour'
-      group by k.hour, m.format, m.count_range
-    ) g
+           (select array_agg(coalesce((g.buckets ->> i::text)::integer, 0) order by i)
+              from generate_series(1, array_length(v_bounds, 1) + 1) i),
+           g.file_size_count, g.file_size_sum, g.file_size_max, g.failures
+    from groups g
     returning hour, format, completed, duration_sum_ms
   )
   select coalesce(jsonb_agg(jsonb_build_object(
