@@ -53,6 +53,7 @@ export const sqlFunctions = {
       p_lease_seconds: count.optional(),
       ...now,
     },
+    // more: rows still wait for a claim (a short batch is not the end while other runs hold rows)
     z.object({ expired: count, failed: count, quarantined: count, kept_in_use: count, more: z.boolean(), claimed: z.array(claimedExport) }),
   ),
   export_ops_file_cleanup_preview: fn(

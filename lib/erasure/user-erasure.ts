@@ -14,6 +14,7 @@
 import { z } from "zod";
 import { StorageError, ValidationError } from "../errors";
 import { sqlTime, type JobDeps } from "../ports";
+import type { SqlResult } from "../sql-api";
 import { unsafePathReason } from "../jobs/export-paths";
 import { METRICS_BATCH } from "../jobs/export-log-cleanup";
 import { ARCHIVE_CONTENT_TYPE, decodeArchive, deleteLogsInBatches, encodeArchive, verifyArchive } from "../jobs/log-archive";
@@ -43,11 +44,7 @@ export interface ErasureResult {
 
 type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline" | "env">;
 
-interface ErasureState {
-  logs_left: number;
-  logs_in_flight: number;
-  archive_objects: { bucket: string; name: string; state: "writing" | "written"; in_flight: boolean }[];
-}
+type ErasureState = SqlResult<"export_ops_user_erasure_state">;
 
 export async function cleanupUserExportLogs(
   deps: Deps,

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { REQUEST_TIMEOUT_MS, sqlTime, type JobDeps } from "../ports";
+import type { SqlResult } from "../sql-api";
 import { unsafePathReason } from "./export-paths";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt } from "./job";
 
@@ -44,29 +45,13 @@ export const exportFileCleanupOptionsSchema = baseOptionsSchema.extend({
 });
 export type ExportFileCleanupOptions = z.output<typeof exportFileCleanupOptionsSchema>;
 
-interface ClaimedExport {
-  export_id: string;
-  user_id: string;
-  format: string;
-  file_path: string | null;
-  cleanup_attempts: number;
-}
-
 interface BatchReport {
   expired: string[];
   failed: { export_id: string; error: string }[];
   quarantined: { export_id: string; reason: string }[];
 }
 
-interface BatchOutcome {
-  expired: number;
-  failed: number;
-  quarantined: number;
-  kept_in_use: number;
-  /** Rows still waiting for a claim after this one (a short batch is not the end while other runs hold rows). */
-  more: boolean;
-  claimed: ClaimedExport[];
-}
+type ClaimedExport = SqlResult<"export_ops_file_cleanup_batch">["claimed"][number];
 
 const emptyReport = (): BatchReport => ({ expired: [], failed: [], quarantined: [] });
 

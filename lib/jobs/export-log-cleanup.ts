@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { JobDeps, SqlApi } from "../ports";
+import type { SqlResult } from "../sql-api";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt } from "./job";
 import { deleteLogsInBatches } from "./log-archive";
 
@@ -40,19 +41,7 @@ export interface ExportLogCleanupResult {
   timestamp: string;
 }
 
-export interface LogCleanupStats {
-  log_cutoff: string;
-  metric_cutoff: string;
-  logs_eligible: number;
-  logs_kept_with_files: number;
-  oldest_log: string | null;
-  newest_log: string | null;
-  logs_bytes: number;
-  metrics_eligible: number;
-  oldest_metric: string | null;
-  newest_metric: string | null;
-  metrics_bytes: number;
-}
+export type LogCleanupStats = SqlResult<"export_ops_log_cleanup_stats">;
 
 /**
  * What the monthly log cleanup would delete now, without deleting: counts, oldest and newest, and size in bytes

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { ALERTS, alertText, sendAlertWebhook, type AlertName, type AlertPayload, type AlertState } from "../monitoring/alert-webhook";
 import { judgeFailureRate, judgeSilence, type FailureAlertPayload, type SilencePayload } from "../monitoring/alerts";
 import { sqlTime, type JobDeps } from "../ports";
+import type { SqlResult } from "../sql-api";
 import { baseOptionsSchema, defineJob, queryInt } from "./job";
 
 /** Hours rolled up per SQL call: keeps each call (one transaction) short. */
@@ -21,14 +22,8 @@ export const exportMetricsAggregateOptionsSchema = baseOptionsSchema.extend({
   max_hours: queryInt(1, MAX_HOURS_PER_RUN).default(MAX_HOURS_PER_RUN),
 });
 
-interface RolledHour {
-  hour: string;
-  total_exports: number;
-  successful_exports: number;
-  failed_exports: number;
-  success_rate: number | null;
-  avg_duration_by_format: Record<string, number>;
-}
+/** An hour rolled up (a dry run lists the hours it would roll up as plain times instead). */
+type RolledHour = Exclude<SqlResult<"export_ops_rollup_metrics">["hours"][number], string>;
 
 export interface ExportMetricsAggregateResult {
   [key: string]: unknown;

@@ -10,6 +10,7 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import { StorageError } from "../errors";
 import { sqlTime, type JobDeps } from "../ports";
+import type { SqlResult } from "../sql-api";
 
 /** Rows per archive object: bounds the memory a batch takes (the rows are held as JSON while verified). */
 export const ARCHIVE_BATCH = 5000;
@@ -31,13 +32,8 @@ export interface BatchDeletion {
 
 type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline">;
 
-interface ClaimedBatch {
-  batch: string | null;
-  /** The archive object's name (the batch key plus `.jsonl.gz`), recorded in the manifest. */
-  object: string | null;
-  reclaimed: boolean;
-  rows: ({ export_id: string } & Record<string, unknown>)[];
-}
+/** A claimed batch: its key, its archive object's name (the key plus `.jsonl.gz`, in the manifest) and its rows. */
+type ClaimedBatch = SqlResult<"export_ops_claim_log_batch">;
 
 const scopeArgs = (scope: LogScope) => ({ p_cutoff: scope.cutoff?.toISOString() ?? null, p_user_id: scope.userId ?? null });
 

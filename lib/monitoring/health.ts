@@ -9,25 +9,14 @@
 import { CronExpressionParser } from "cron-parser";
 import type { JobDefinition } from "../jobs/job";
 import { sqlTime, type Clock, type SqlApi } from "../ports";
+import type { SqlResult } from "../sql-api";
 
-export type RunStatus = "succeeded" | "partial" | "failed" | "abandoned";
-
-export interface JobRunSummary {
-  /** The latest finished real run (dry runs and skipped invocations left out). */
-  last_status: RunStatus | null;
-  last_started_at: string | null;
-  last_finished_at: string | null;
-  last_duration_ms: number | null;
-  last_error: { code: string; message: string } | null;
-  /** The latest real run that made progress (`succeeded` or `partial`). */
-  last_success_at: string | null;
-  /** Real runs `failed` or `abandoned` since the last success. */
-  consecutive_failures: number;
-  running: number;
-  /** When export-ops was installed: staleness counts from here until the first success. */
-  installed_at: string | null;
-  totals: Record<string, number>;
-}
+/**
+ * One job's run history (export_ops_run_summary): its latest finished real run, latest success (`succeeded` or
+ * `partial`), real runs failed or abandoned since, and the install time staleness counts from until then.
+ */
+export type JobRunSummary = SqlResult<"export_ops_run_summary">[string];
+export type RunStatus = NonNullable<JobRunSummary["last_status"]>;
 
 export interface JobHealth {
   job: string;
@@ -110,7 +99,7 @@ export async function jobRunSummaries(db: SqlApi, jobs: readonly JobForHealth[],
   return db.call("export_ops_run_summary", { p_jobs: jobs.map((j) => j.id) });
 }
 
-export type AlertStates = Record<string, { state: "ok" | "firing"; changed_at: string; evaluated_at: string | null }>;
+export type AlertStates = SqlResult<"export_ops_alert_status">;
 
 export interface HealthReport {
   status: "healthy" | "degraded" | "unhealthy";

@@ -9,20 +9,6 @@ import { sqlTime, type Clock, type SqlApi } from "../ports";
 import { ALERTS } from "./alert-webhook";
 import { judgeJob, jobRunSummaries, type JobForHealth } from "./health";
 
-interface OpsSnapshot {
-  exports_last_hour: { format: string; status: string; count: number }[];
-  durations_last_hour: { format: string; p50_ms: number; p95_ms: number }[];
-  last_export_at: string | null;
-  exports_stuck: number;
-  alerts: Record<string, boolean>;
-  file_cleanup_backlog: number;
-  file_cleanup_failing: number;
-  file_cleanup_quarantined: number;
-  log_cleanup_backlog: number;
-  log_cleanup_oldest_at: string | null;
-  rollup_hours_pending: number;
-}
-
 /** export_ops_job_totals metric → exposed counter, per job (the same result field means different things per job). */
 const COUNTERS: Record<string, Record<string, { name: string; help: string }>> = {
   "export-file-cleanup": {
