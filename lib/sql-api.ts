@@ -228,7 +228,7 @@ export const sqlFunctions = {
       file_cleanup_failing: count,
       file_cleanup_quarantined: count,
       log_cleanup_backlog: count,
-      log_cleanup_oldest_at: time.nullable(),
+      log_cleanup_backlog_age_seconds: z.number(),
       rollup_hours_pending: count,
     }),
   ),

@@ -6,6 +6,7 @@
  * on any failure. CI runs it; `npm run test:external`.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startStack } from "./local-stack";
@@ -34,7 +35,6 @@ try {
     );
     child.on("exit", (c) => resolve(c ?? 1));
   });
-  const { readFileSync } = await import("node:fs");
   const r = JSON.parse(readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTotalTests: number };
   console.log(`external mode: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} not applicable`);
   if (r.numFailedTests > 0 || r.numTotalTests === 0) code = code || 1;

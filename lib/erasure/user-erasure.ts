@@ -95,6 +95,7 @@ export async function cleanupUserExportLogs(
   }
 
   const state = await db.call("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) });
+  let archivesLeft = 0;
   if (!legalHold) {
     for (const object of state.archive_objects.filter((o) => !o.in_flight)) {
       try {
@@ -102,6 +103,7 @@ export async function cleanupUserExportLogs(
         result.archive_objects_rewritten += 1;
         result.archive_rows_removed += removed;
       } catch (error) {
+        archivesLeft += 1;
         result.errors.push(`archive ${object.name} still holds the user's rows, retried on the next erasure: ${(error as Error).message}`);
       }
     }
@@ -112,7 +114,7 @@ export async function cleanupUserExportLogs(
       `${state.logs_in_flight} logs sit in ${inFlight} archive batches another run is writing: run the erasure again once it has finished (within 15 minutes)`,
     );
   }
-  result.has_more = !logs.finished || state.logs_left > 0 || inFlight > 0 || result.errors.some((e) => e.startsWith("archive "));
+  result.has_more = !logs.finished || state.logs_left > 0 || inFlight > 0 || archivesLeft > 0;
   logger.info({ type: "user_erasure", ...result, archive_objects: result.archive_objects.length });
   return result;
 }

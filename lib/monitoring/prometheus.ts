@@ -105,7 +105,7 @@ export async function renderMetrics(
   );
   gauge("export_ops_log_cleanup_backlog", "Export logs past retention not deleted yet").set(ops.log_cleanup_backlog);
   gauge("export_ops_log_cleanup_backlog_age_seconds", "How long the oldest removable log has been past its retention (0 when none)").set(
-    ops.log_cleanup_oldest_at ? Math.max(0, (at.getTime() - Date.parse(ops.log_cleanup_oldest_at)) / 1000 - config.logRetentionDays * 86400) : 0,
+    ops.log_cleanup_backlog_age_seconds,
   );
   gauge("export_ops_rollup_backlog", "Completed hours of export metrics not rolled up yet").set(ops.rollup_hours_pending);
   gauge("export_ops_scrape_duration_seconds", "Time the database queries behind this scrape took").set((Date.now() - started) / 1000);

@@ -60,27 +60,24 @@ $$;
 -- read, so a run killed mid-way is closed within one invocation of any job or one scrape. Returns how many.
 create function public.export_ops_close_abandoned_runs(p_now timestamptz default now())
 returns integer
-language plpgsql
+language sql
 set search_path = ''
 as $$
-declare
-  v_run record;
-  v_closed integer := 0;
-begin
-  for v_run in
+  with closed as (
     update public.export_ops_runs
     set status = 'abandoned', finished_at = p_now,
         error = jsonb_build_object('code', 'abandoned',
                                    'message', 'the run did not finish within its time limit: its function was stopped or crashed')
     where status = 'running' and deadline_at < p_now
     returning run_id, job, dry_run
-  loop
-    delete from public.export_ops_leases where run_id = v_run.run_id;
-    perform public.export_ops_count(v_run.job, case when v_run.dry_run then 'dry_runs' else 'runs_abandoned' end);
-    v_closed := v_closed + 1;
-  end loop;
-  return v_closed;
-end
+  ), freed as (
+    delete from public.export_ops_leases l using closed c where l.run_id = c.run_id
+  ), counted as (
+    insert into public.export_ops_job_totals as t (job, metric, value)
+    select job, case when dry_run then 'dry_runs' else 'runs_abandoned' end, count(*) from closed group by 1, 2
+    on conflict (job, metric) do update set value = t.value + excluded.value
+  )
+  select count(*)::integer from closed
 $$;
 
 -- Starts a run: records it as `running` with its deadline (p_max_seconds plus a minute), or — when the job is
@@ -300,9 +297,12 @@ as $$
     'file_cleanup_quarantined', public.export_ops_quarantined_count(),
     'log_cleanup_backlog', (select count(*) from public.export_logs
                             where created_at < p_now - make_interval(days => p_log_retention_days)),
-    'log_cleanup_oldest_at', (select min(created_at) from public.export_logs
-                              where created_at < p_now - make_interval(days => p_log_retention_days)
-                                and public.export_ops_log_is_removable(status, file_path)),
+    -- how long the oldest log the cleanup could remove has been past its retention (0 when none)
+    'log_cleanup_backlog_age_seconds', coalesce((
+      select extract(epoch from p_now - make_interval(days => p_log_retention_days) - min(created_at))
+      from public.export_logs
+      where created_at < p_now - make_interval(days => p_log_retention_days)
+        and public.export_ops_log_is_removable(status, file_path)), 0),
     'rollup_hours_pending', (select count(*) from generate_series(
                                date_trunc('hour', coalesce((select min(recorded_at) from public.export_metrics), p_now)),
                                date_trunc('hour', p_now - interval '5 minutes') - interval '1 hour', interval '1 hour') h
