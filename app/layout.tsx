@@ -5,7 +5,7 @@ export const metadata = { title: "export-ops", description: "Cleanup, metrics an
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body style={{ fontFamily: "system-ui, sans-serif", margin: "2rem", maxWidth: 760 }}>{children}</body>
+      <body style={{ fontFamily: "system-ui, sans-serif", margin: "2rem" }}>{children}</body>
     </html>
   );
 }

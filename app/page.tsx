@@ -2,7 +2,7 @@ import { jobs } from "@/lib/jobs";
 
 export default function Home() {
   return (
-    <main>
+    <main style={{ maxWidth: 760 }}>
       <h1>export-ops</h1>
       <p>Scheduled cleanup, metrics and alerting for file exports. The jobs run as Vercel Cron routes:</p>
       <ul>
@@ -13,7 +13,7 @@ export default function Home() {
         ))}
       </ul>
       <p>
-        Liveness: <code>GET /api/health</code>
+        Liveness: <code>GET /api/health</code>. Operators: the <a href="/ops">ops page</a> (sign in with HEALTH_TOKEN).
       </p>
     </main>
   );

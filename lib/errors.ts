@@ -5,6 +5,7 @@
 export const errorStatus = {
   bad_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   config_error: 500,
   database_error: 502,
@@ -55,6 +56,13 @@ export class NotFoundError extends AppError {
 export class UnauthorizedError extends AppError {
   constructor(message = "Missing or invalid bearer token") {
     super("unauthorized", message);
+  }
+}
+
+/** A request refused whoever sends it (a cross-site form post). */
+export class ForbiddenError extends AppError {
+  constructor(message: string) {
+    super("forbidden", message);
   }
 }
 

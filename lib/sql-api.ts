@@ -35,6 +35,19 @@ const logRow = z.looseObject({ export_id: uuid, user_id: uuid, created_at: time 
 const alertTransition = z.object({ previous: z.enum(["ok", "firing"]), state: z.enum(["ok", "firing"]), transition: z.enum(["fired", "resolved"]).nullable() });
 /** An alert's payload as the app wrote it (json in, json out). */
 const alertPayload = z.custom<AlertPayload>((v) => typeof v === "object" && v !== null && !Array.isArray(v), { error: "must be an object" });
+const alertStatus = z.record(z.string(), z.object({ state: z.enum(["ok", "firing"]), changed_at: time, evaluated_at: time.nullable() }));
+const pageRun = z.object({
+  run_id: uuid,
+  job: z.string(),
+  trigger: z.string(),
+  status: z.enum(["running", "succeeded", "partial", "failed", "skipped", "abandoned"]),
+  dry_run: z.boolean(),
+  started_at: time,
+  duration_ms: z.number().nullable(),
+  has_more: z.boolean(),
+  counts: z.record(z.string(), z.number()),
+  error: z.object({ code: z.string().optional(), message: z.string().optional() }).loose().nullable(),
+});
 const durations = z.record(z.string(), z.object({ count: z.number(), avg_ms: z.number().nullable(), p50_ms: z.number().nullable(), p95_ms: z.number().nullable() }));
 
 export const sqlFunctions = {
@@ -148,10 +161,7 @@ export const sqlFunctions = {
     z.object({ state: z.enum(["ok", "firing"]), changed_at: time, payload: alertPayload.nullable(), attempts: count }).nullable(),
   ),
   export_ops_finish_alert_notification: fn({ p_alert: z.string(), p_state: z.string(), p_error: z.string().nullable().optional() }, z.null()),
-  export_ops_alert_status: fn(
-    {},
-    z.record(z.string(), z.object({ state: z.enum(["ok", "firing"]), changed_at: time, evaluated_at: time.nullable() })),
-  ),
+  export_ops_alert_status: fn({}, alertStatus),
   // log cleanup and archive
   export_ops_log_cleanup_stats: fn(
     { p_log_cutoff: time, p_metric_cutoff: time },
@@ -232,6 +242,56 @@ export const sqlFunctions = {
       rollup_hours_pending: count,
     }),
   ),
+  // ops page: one read per panel, each bounded (counts stop at p_cap, lists take a limit)
+  export_ops_page_jobs: fn(
+    { p_jobs: z.array(z.string()), p_file_retention_hours: count, p_log_retention_days: count, p_cap: count.optional(), ...now },
+    z.record(
+      z.string(),
+      runSummary.extend({ last_run_id: uuid.nullable(), last_trigger: z.string().nullable(), has_more: z.boolean(), backlog: count }),
+    ),
+  ),
+  export_ops_page_runs: fn({ p_limit: count.optional() }, z.array(pageRun)),
+  export_ops_page_run: fn(
+    { p_run_id: uuid },
+    pageRun
+      .omit({ counts: true, has_more: true })
+      .extend({ finished_at: time.nullable(), deadline_at: time, result: z.unknown() })
+      .nullable(),
+  ),
+  export_ops_page_exports: fn(
+    { ...now },
+    z.object({
+      per_hour: z.array(z.object({ hour: time, completed: count.nullable(), failed: count.nullable() })),
+      per_day: z.array(z.object({ day: z.string(), completed: count, failed: count, hours: count })),
+      success_rate_24h: z.number().nullable(),
+      success_rate_30d: z.number().nullable(),
+      total_24h: count,
+      total_30d: count,
+      p95_by_format: z.array(z.object({ format: z.string(), completed: count, p95_ms: z.number().nullable() })),
+      failures_by_error_type: z.array(z.object({ error_type: z.string(), count })),
+    }),
+  ),
+  export_ops_page_alerts: fn(
+    { p_limit: count.optional() },
+    z.object({
+      alerts: alertStatus,
+      transitions: z.array(z.object({ alert: z.string(), state: z.enum(["ok", "firing"]), at: time, message: z.string().nullable() })),
+    }),
+  ),
+  export_ops_page_cleanup: fn(
+    { p_bucket: z.string(), p_log_retention_days: count, p_cap: count.optional(), ...now },
+    z.object({
+      files_deleted_per_day: z.array(z.object({ day: z.string(), files: count, orphans: count })),
+      quarantined: count,
+      log_backlog: count,
+      log_backlog_age_seconds: z.number(),
+      archive_objects_30d: count,
+      archive_objects_total: count,
+      archived_rows_30d: count,
+      storage_objects: count,
+      storage_bytes: z.number(),
+    }),
+  ),
 } as const;
 
 /** export-ops functions that only other SQL functions call (never through PostgREST). */
@@ -241,6 +301,8 @@ export const internalSqlFunctions = [
   "export_ops_histogram_quantile",
   "export_ops_log_is_removable",
   "export_ops_file_in_use_by",
+  "export_ops_log_backlog",
+  "export_ops_record_alert_transition",
 ] as const;
 
 type Functions = typeof sqlFunctions;

@@ -54,7 +54,14 @@ drop function if exists
   public.export_ops_run_summary,
   public.export_ops_quarantined_count,
   public.export_ops_exports_stuck,
-  public.export_ops_metrics_snapshot;
+  public.export_ops_metrics_snapshot,
+  public.export_ops_log_backlog,
+  public.export_ops_page_jobs,
+  public.export_ops_page_runs,
+  public.export_ops_page_run,
+  public.export_ops_page_exports,
+  public.export_ops_page_alerts,
+  public.export_ops_page_cleanup;
 
 -- Buckets export-ops created, while they hold no object (a bucket with files is kept and named in a notice;
 -- empty it through the Storage API and delete it in the dashboard). Supabase refuses SQL deletes from its
@@ -82,6 +89,7 @@ end
 $$;
 
 drop table if exists
+  public.export_ops_alert_transitions,
   public.export_ops_file_cleanup,
   public.export_ops_orphan_cursor,
   public.export_ops_archive_claims,
@@ -94,6 +102,9 @@ drop table if exists
   public.export_ops_job_totals,
   public.export_metrics,
   public.export_ops_installation;
+
+-- trigger functions go after the tables whose triggers use them
+drop function if exists public.export_ops_record_alert_transition;
 
 do $$
 begin

@@ -12,14 +12,17 @@ const rest = (path: string, headers: Record<string, string>, init: RequestInit =
 
 const userA = randomUUID();
 const userB = randomUUID();
-/** Each export-ops function with every argument named (as null), so PostgREST resolves it and checks EXECUTE. */
+/**
+ * Each export-ops function with every argument named (as null), so PostgREST resolves it and checks EXECUTE.
+ * Trigger functions are left out: nobody can call them (PostgREST does not expose them) and EXECUTE is revoked.
+ */
 let functions: { name: string; args: Record<string, null> }[] = [];
 
 beforeAll(async () => {
   const { rows } = await sql().query<{ name: string; arg_names: string[] | null; arg_modes: string[] | null }>(
     `select p.proname as name, p.proargnames as arg_names, p.proargmodes::text[] as arg_modes
      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-     where n.nspname = 'public' and p.prokind = 'f' and p.proname like 'export\\_ops\\_%' order by 1`,
+     where n.nspname = 'public' and p.prokind = 'f' and p.prorettype <> 'trigger'::regtype and p.proname like 'export\\_ops\\_%' order by 1`,
   );
   functions = rows.map((r) => ({
     name: r.name,
@@ -66,6 +69,16 @@ describe("SQL API grants", () => {
         });
       }
     }
+  });
+
+  it("grants no one but the owner the trigger functions", async () => {
+    const { rows } = await sql().query<{ name: string; role: string; allowed: boolean }>(
+      `select p.proname as name, r.role, has_function_privilege(r.role, p.oid, 'execute') as allowed
+       from pg_proc p, unnest(array['anon', 'authenticated', 'service_role']) r (role)
+       where p.pronamespace = 'public'::regnamespace and p.prorettype = 'trigger'::regtype and p.proname like 'export\\_ops\\_%'`,
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.filter((r) => r.allowed)).toEqual([]);
   });
 
   it("lets service_role execute them", async () => {

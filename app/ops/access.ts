@@ -1,0 +1,26 @@
+// The ops views' gate: 404 while HEALTH_TOKEN is unset (as detailed health), the sign-in form without a valid
+// session cookie, and the database port once signed in.
+import { cookies } from "next/headers";
+import { notFound } from "next/navigation";
+import { getEnv, type Env } from "@/lib/env";
+import { publicError } from "@/lib/errors";
+import { opsAccess } from "@/lib/http/ops-session";
+import { SESSION_COOKIE } from "@/lib/ops/session";
+import type { SqlApi } from "@/lib/ports";
+import { createSupabasePorts } from "@/lib/supabase";
+
+export async function opsGate(): Promise<"signed_out" | "signed_in"> {
+  const access = opsAccess((await cookies()).get(SESSION_COOKIE)?.value);
+  if (access === "off") notFound();
+  return access;
+}
+
+/** Runs a read with the deployment's env and database; a failure becomes a message safe to show. */
+export async function opsRead<T>(read: (db: SqlApi, env: Env) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; message: string }> {
+  try {
+    const env = getEnv();
+    return { ok: true, value: await read(createSupabasePorts(env).db, env) };
+  } catch (error) {
+    return { ok: false, message: publicError(error).body.message };
+  }
+}

@@ -1,0 +1,25 @@
+// /ops: export health at a glance (jobs, alerts, exports, cleanup, recent runs), server-rendered from the SQL API
+// behind HEALTH_TOKEN. Not scheduled; for people.
+import { jobs } from "@/lib/jobs";
+import { loadOpsPage } from "@/lib/ops/page-data";
+import { systemClock } from "@/lib/ports";
+import { opsGate, opsRead } from "./access";
+import { Dashboard } from "./dashboard";
+import { OpsShell, ReadFailed, SignIn } from "./shell";
+
+export const dynamic = "force-dynamic";
+export const maxDuration = 30;
+export const metadata = { title: "export-ops · ops", robots: { index: false } };
+
+export default async function OpsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  if ((await opsGate()) === "signed_out") return <SignIn refused={(await searchParams).sign_in === "refused"} />;
+  const data = await opsRead((db, env) =>
+    loadOpsPage(
+      db,
+      jobs,
+      { exportsBucket: env.EXPORTS_BUCKET, fileRetentionHours: env.EXPORT_FILE_RETENTION_HOURS, logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS },
+      systemClock,
+    ),
+  );
+  return <OpsShell>{data.ok ? <Dashboard data={data.value} /> : <ReadFailed message={data.message} />}</OpsShell>;
+}
