@@ -27,6 +27,17 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          // `npm run test:browser`, after `npm run build`: Chromium against the built app. Not part of `npm test`.
+          name: "browser",
+          include: ["test/browser/**/*.browser.test.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+        },
+      },
     ],
   },
 });

@@ -1,8 +1,9 @@
 /**
  * `npm run demo`: the whole system end to end on this machine. Starts the local Supabase stack, seeds ~40 days
  * of export history (with real files in Storage), starts the Next.js app, calls every cron route over HTTP the
- * way Vercel Cron does, and prints the responses, what changed, and the app's structured log lines. Everything
- * it started is stopped at the end, or on Ctrl-C.
+ * way Vercel Cron does, and prints the responses, what changed, and the app's structured log lines. Last, it
+ * prints the ops page's address and token; in a terminal it keeps everything up until Ctrl-C, without one (CI) it
+ * stops. Everything it started is stopped at the end, or on Ctrl-C.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
@@ -155,6 +156,13 @@ try {
     const { time, level, type, job, run_id, trigger, msg, result } = JSON.parse(line) as Record<string, unknown>;
     const summary = result ? ` result=${JSON.stringify(result).slice(0, 140)}…` : "";
     console.log(`${time} ${level} type=${type} job=${job ?? "-"} trigger=${trigger ?? "-"} run_id=${run_id ?? "-"} ${msg ?? ""}${summary}`);
+  }
+
+  step("The ops page");
+  console.log(`Open ${appUrl}/ops and sign in with the health token: ${healthToken}`);
+  if (process.stdin.isTTY && process.stdout.isTTY) {
+    console.log("The app and the stack stay up until Ctrl-C.");
+    await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
   }
 } finally {
   step("Shutting down");

@@ -1,0 +1,211 @@
+/**
+ * The ops page in a real browser (Chromium through playwright-core) against the built app (`next start`) on the
+ * local stack with the demo's data: signed out → the sign-in form; a wrong token → refused; the right token →
+ * every panel, with figures equal to what the SQL API returns for the same data; a run's detail; sign-out. Also
+ * prints the page's server time (median of 5 requests) and, with UPDATE_SCREENSHOT=1, writes the README's
+ * screenshot (docs/ops-page.png).
+ *
+ * Needs `npm run build` first, and a Chromium: CHROMIUM_PATH, else /usr/bin/chromium (Debian's `chromium`), else
+ * the one `npx playwright-core install chromium` downloads.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import pg from "pg";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jobs } from "../../lib/jobs";
+import { createLogger } from "../../lib/logger";
+import { createExportMetricsService } from "../../lib/monitoring/export-metrics";
+import { loadOpsPage, type OpsPageData } from "../../lib/ops/page-data";
+import { systemClock } from "../../lib/ports";
+import { createServiceClient, createSqlApi } from "../../lib/supabase";
+import { seedDemo } from "../../scripts/demo-seed";
+import { startStack, type Stack } from "../../scripts/local-stack";
+import { startNextApp, type NextApp } from "../../scripts/local-stack/next-app";
+
+const root = path.resolve(__dirname, "../..");
+const HEALTH_TOKEN = randomBytes(24).toString("base64url");
+const CRON_SECRET = randomBytes(24).toString("base64url");
+
+function chromiumPath(): string | undefined {
+  const configured = process.env.CHROMIUM_PATH;
+  if (configured) return configured;
+  return existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : undefined; // else Playwright's own download
+}
+
+let stack: Stack;
+let app: NextApp;
+let browser: Browser;
+
+async function cron(jobId: string): Promise<void> {
+  const res = await fetch(`${app.url}/api/cron/${jobId}`, { headers: { authorization: `Bearer ${CRON_SECRET}`, "user-agent": "vercel-cron/1.0" } });
+  expect(res.status).toBe(200);
+}
+
+/** Waits until no run is going on (a run that stops on its budget calls its route again after answering). */
+async function settle(): Promise<void> {
+  const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
+  await db.connect();
+  try {
+    for (let quiet = 0, tries = 0; quiet < 3 && tries < 240; tries += 1) {
+      const { rows } = await db.query<{ n: number }>("select count(*)::int as n from export_ops_runs where status = 'running'");
+      quiet = rows[0]!.n === 0 ? quiet + 1 : 0;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await db.end();
+  }
+}
+
+beforeAll(async () => {
+  if (!existsSync(path.join(root, ".next/BUILD_ID"))) throw new Error("no build: run `npm run build` before `npm run test:browser`");
+  stack = await startStack({ quiet: true });
+  await seedDemo(stack.env);
+  app = await startNextApp("start", {
+    SUPABASE_URL: stack.env.SUPABASE_URL,
+    SUPABASE_SERVICE_ROLE_KEY: stack.env.SUPABASE_SERVICE_ROLE_KEY,
+    CRON_SECRET,
+    HEALTH_TOKEN,
+    EXPORT_ARCHIVE_BUCKET: "export-archive",
+    LOG_LEVEL: "warn",
+  });
+  // The demo's day: every job once (the hourly job catches up on 40 days through its continuations), then a burst
+  // of failures fires the alert.
+  for (const job of jobs) {
+    await cron(job.id);
+    await settle();
+  }
+  const metrics = createExportMetricsService(createServiceClient(stack.env.SUPABASE_URL, stack.env.SUPABASE_SERVICE_ROLE_KEY), {
+    logger: createLogger({ level: "silent" }),
+  });
+  for (let i = 0; i < 30; i += 1) {
+    const failed = i < 12;
+    await metrics.logExportMetric({
+      export_id: randomUUID(), user_id: randomUUID(), format: "csv", conversation_count: 40, duration_ms: 2400,
+      status: failed ? "failed" : "completed", file_size_bytes: failed ? null : 20_000,
+      ...(failed ? { error_type: "StorageError", error_message: "upload to the exports bucket failed" } : {}),
+    });
+  }
+  await cron("export-metrics-aggregate");
+  await settle();
+  browser = await chromium.launch({ executablePath: chromiumPath() });
+}, 600_000);
+
+afterAll(async () => {
+  await browser?.close();
+  app?.stop();
+  await stack?.stop();
+});
+
+/** The SQL API's answer for the same data, read the way the page reads it. */
+function expected(): Promise<OpsPageData> {
+  const db = createSqlApi(createServiceClient(stack.env.SUPABASE_URL, stack.env.SUPABASE_SERVICE_ROLE_KEY));
+  return loadOpsPage(db, jobs, { exportsBucket: "exports", fileRetentionHours: 24, logRetentionDays: 30 }, systemClock);
+}
+
+const field = (page: Page, scope: string, name: string) => page.locator(`${scope} data[data-field="${name}"]`).first().getAttribute("value");
+
+async function signIn(page: Page, token: string) {
+  await page.goto(`${app.url}/ops`);
+  await page.getByLabel("Health token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForLoadState("networkidle");
+}
+
+describe("the ops page in Chromium", () => {
+  it("shows only the sign-in form without a session", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${app.url}/ops`);
+    await expect(page.getByLabel("Health token").isVisible()).resolves.toBe(true);
+    expect(await page.locator("h2").count()).toBe(0);
+    expect(await page.content()).not.toContain("export-file-cleanup");
+    await page.close();
+  });
+
+  it("refuses a wrong token with a clear message, and puts no token in the URL", async () => {
+    const page = await browser.newPage();
+    await signIn(page, `${HEALTH_TOKEN}-wrong`);
+    await expect(page.locator("p[role=alert]").textContent()).resolves.toContain("That token was refused");
+    expect(page.url()).toBe(`${app.url}/ops?sign_in=refused`);
+    expect((await page.context().cookies()).filter((c) => c.name === "export_ops_session")).toEqual([]);
+    await page.close();
+  });
+
+  it("shows every panel with the SQL API's figures once signed in, a run's detail, and signs out", async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    await signIn(page, HEALTH_TOKEN);
+    expect(page.url()).toBe(`${app.url}/ops`);
+    const [cookie] = (await context.cookies()).filter((c) => c.name === "export_ops_session");
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/ops" });
+    expect(cookie!.value).not.toContain(HEALTH_TOKEN);
+
+    const want = await expected();
+    for (const heading of ["Jobs", "Alerts", "Exports", "Cleanup", "Recent runs"]) {
+      await expect(page.getByRole("heading", { level: 2, name: heading }).isVisible()).resolves.toBe(true);
+    }
+    for (const job of want.jobs) {
+      const row = `tr[data-job="${job.id}"]`;
+      expect(await field(page, row, "status")).toBe(job.health.status);
+      expect(await field(page, row, "last_status")).toBe(job.health.last_status);
+      expect(Number(await field(page, row, "backlog"))).toBe(job.backlog);
+    }
+    for (const [name, alert] of Object.entries(want.alerts.alerts)) expect(await field(page, `tr[data-alert="${name}"]`, "alert_state")).toBe(alert.state);
+    expect(await page.locator("tr[data-transition]").count()).toBe(want.alerts.transitions.length);
+    expect(want.alerts.alerts.export_failure_rate?.state).toBe("firing");
+
+    for (const name of ["total_24h", "total_30d"] as const) expect(Number(await field(page, "section", name))).toBe(want.exports[name]);
+    for (const name of ["success_rate_24h", "success_rate_30d"] as const) {
+      expect(await field(page, "section", name)).toBe(want.exports[name] === null ? "" : String(want.exports[name]));
+    }
+    for (const f of want.exports.p95_by_format) expect(Number(await field(page, `tr[data-format="${f.format}"]`, "p95_ms"))).toBe(f.p95_ms);
+    for (const f of want.exports.failures_by_error_type) expect(Number(await field(page, `tr[data-error-type="${f.error_type}"]`, "failures"))).toBe(f.count);
+    expect(want.exports.failures_by_error_type.length).toBeGreaterThan(0);
+
+    for (const name of ["storage_objects", "storage_bytes", "quarantined", "log_backlog", "archive_objects_total", "archive_objects_30d"] as const) {
+      expect(Number(await field(page, "section", name))).toBe(want.cleanup[name]);
+    }
+    const deleted = want.cleanup.files_deleted_per_day.reduce((s, d) => s + d.files + d.orphans, 0);
+    expect(deleted).toBeGreaterThan(0);
+    expect(Number(await field(page, "section", "files_deleted_30d"))).toBe(deleted);
+
+    const runIds = await page.locator("tr[data-run]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-run")));
+    expect(runIds).toEqual(want.runs.map((r) => r.run_id));
+
+    // charts drawn by Recharts in the browser, and local times on hover once the page's script ran
+    expect(await page.locator("figure.chart .recharts-wrapper").count()).toBe(3);
+    expect(await page.locator("figure.chart .recharts-bar-rectangle").count()).toBeGreaterThan(0);
+    expect(await page.locator("time").first().getAttribute("title")).toMatch(/your time/);
+
+      const screenshot = process.env.UPDATE_SCREENSHOT === "1" ? path.join(root, "docs/ops-page.png") : path.join(root, ".next/ops-page.png");
+    await mkdir(path.dirname(screenshot), { recursive: true });
+    await page.screenshot({ path: screenshot, fullPage: true });
+
+    await page.locator("tr[data-run] a").first().click();
+    await page.waitForLoadState("networkidle");
+    expect(await page.locator('[data-field="run_id"]').textContent()).toBe(runIds[0]);
+    expect(await page.locator('[data-field="result"]').textContent()).toContain('"has_more"');
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForLoadState("networkidle");
+    await expect(page.getByLabel("Health token").isVisible()).resolves.toBe(true);
+    expect((await context.cookies()).filter((c) => c.name === "export_ops_session")).toEqual([]);
+    await page.goto(`${app.url}/ops`);
+    await expect(page.getByLabel("Health token").isVisible()).resolves.toBe(true);
+
+    // the page's server time with the demo's data: measured and printed, never asserted
+    const times: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const started = performance.now();
+      const res = await fetch(`${app.url}/ops`, { headers: { cookie: `export_ops_session=${cookie!.value}` } });
+      const html = await res.text();
+      if (i > 0) times.push(performance.now() - started); // the first warms the route
+      expect(html).toContain("Recent runs");
+    }
+    times.sort((a, b) => a - b);
+    console.log(`ops page: ${times[Math.floor(times.length / 2)]!.toFixed(0)} ms server time (median of ${times.length} requests, demo data, next start)`);
+    await context.close();
+  });
+});
