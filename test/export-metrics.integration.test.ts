@@ -225,6 +225,29 @@ describe("aggregate", () => {
     expect(s.failures_by_error_type).toEqual(Object.fromEntries(Object.entries(groupBy(failed, (r) => r.error_type!)).map(([k, g]) => [k, g.length])));
   });
 
+  it("gives exact percentiles at the edges: one or two exports, equal durations, durations on every duration-key boundary", async () => {
+    const base = makeRows(1, 0, 1)[0]!;
+    const row = (format: Row["format"], duration_ms: number, conversation_count: number): Row => ({
+      ...base, export_id: randomUUID(), format, status: "completed", duration_ms, conversation_count, recorded_at: at(0, 10),
+    });
+    const rows = [
+      row("json", 4321, 5), // alone in its format and its count range
+      row("jsonl", 700, 500), row("jsonl", 700, 500), // two, equal
+      ...[0, 999, 1000, 1009, 1010, 9999, 10000, 10099, 10100, 99999, 100000, 100999, 101000, 300000, 1_000_000].map((d) => row("csv", d, 500)),
+      ...Array.from({ length: 40 }, (_, i) => row("markdown", i < 30 ? 2500 : 2500 + i, 2000)), // ties across the middle
+    ];
+    await insertRows(rows);
+    const s = await service().svc.aggregate({ from: at(0), to: at(1) });
+    for (const [format, group] of Object.entries(groupBy(rows, (r) => r.format))) {
+      const d = group.map((r) => r.duration_ms);
+      expect(s.duration_by_format[format], format).toMatchObject({ count: d.length, p50_ms: percentile(d, 0.5), p95_ms: percentile(d, 0.95) });
+    }
+    for (const [range, group] of Object.entries(groupBy(rows, (r) => countRange(r.conversation_count)))) {
+      const d = group.map((r) => r.duration_ms);
+      expect(s.duration_by_count_range[range], range).toMatchObject({ count: d.length, p50_ms: percentile(d, 0.5), p95_ms: percentile(d, 0.95) });
+    }
+  });
+
   it("reports volume over N days with every day present", async () => {
     await insertRows(makeRows(70, -24 * 3, 0));
     const { svc } = service();
