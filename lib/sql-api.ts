@@ -31,7 +31,6 @@ const runSummary = z.looseObject({
 });
 
 const claimedExport = z.looseObject({ export_id: uuid, user_id: uuid, format: z.string(), file_path: z.string().nullable(), cleanup_attempts: count });
-const logRow = z.looseObject({ export_id: uuid, user_id: uuid, created_at: time });
 const alertTransition = z.object({ previous: z.enum(["ok", "firing"]), state: z.enum(["ok", "firing"]), transition: z.enum(["fired", "resolved"]).nullable() });
 /** An alert's payload as the app wrote it (json in, json out). */
 const alertPayload = z.custom<AlertPayload>((v) => typeof v === "object" && v !== null && !Array.isArray(v), { error: "must be an object" });
@@ -179,6 +178,7 @@ export const sqlFunctions = {
       metrics_bytes: z.number(),
     }),
   ),
+  export_ops_log_cleanup_counts: fn({ p_log_cutoff: time }, z.object({ log_cutoff: time, logs_eligible: count, logs_kept_with_files: count })),
   export_ops_delete_logs: fn(
     { p_limit: count, p_cutoff: time.nullable().optional(), p_user_id: uuid.nullable().optional(), p_after: time.nullable().optional(), ...now },
     z.object({ deleted: count, reached: time.nullable() }),
@@ -193,7 +193,16 @@ export const sqlFunctions = {
       p_after: time.nullable().optional(),
       ...now,
     },
-    z.object({ batch: z.string().nullable(), object: z.string().nullable(), rows: z.array(logRow), reclaimed: z.boolean() }),
+    // the batch as its archive object holds it: JSON Lines, one row per line, oldest first
+    z.object({
+      batch: z.string().nullable(),
+      object: z.string().nullable(),
+      count,
+      lines: z.string(),
+      ids: z.array(uuid),
+      last_created_at: time.nullable(),
+      reclaimed: z.boolean(),
+    }),
   ),
   export_ops_delete_archived_logs: fn({ p_batch: z.string(), p_export_ids: z.array(uuid) }, count),
   export_ops_release_log_batch: fn({ p_batch: z.string() }, z.null()),
@@ -303,6 +312,7 @@ export const internalSqlFunctions = [
   "export_ops_file_in_use_by",
   "export_ops_log_backlog",
   "export_ops_record_alert_transition",
+  "export_ops_forget_deleted_logs",
 ] as const;
 
 type Functions = typeof sqlFunctions;

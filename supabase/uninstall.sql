@@ -12,6 +12,15 @@
 -- transaction: it removes everything or nothing. Running it twice is harmless.
 begin;
 
+-- export-ops' trigger on export_logs (which may be kept)
+do $$
+begin
+  if to_regclass('public.export_logs') is not null then
+    drop trigger if exists export_ops_forget_deleted_logs on public.export_logs;
+  end if;
+end
+$$;
+
 drop function if exists
   public.export_ops_ping,
   public.export_ops_file_in_use_by,
@@ -56,6 +65,7 @@ drop function if exists
   public.export_ops_exports_stuck,
   public.export_ops_metrics_snapshot,
   public.export_ops_log_backlog,
+  public.export_ops_log_cleanup_counts,
   public.export_ops_page_jobs,
   public.export_ops_page_runs,
   public.export_ops_page_run,
@@ -104,7 +114,7 @@ drop table if exists
   public.export_ops_installation;
 
 -- trigger functions go after the tables whose triggers use them
-drop function if exists public.export_ops_record_alert_transition;
+drop function if exists public.export_ops_record_alert_transition, public.export_ops_forget_deleted_logs;
 
 do $$
 begin

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { DatabaseError, ValidationError } from "../lib/errors";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
-import { decodeArchive, restoreArchive } from "../lib/jobs/log-archive";
+import { ARCHIVE_BATCH, decodeArchive, restoreArchive } from "../lib/jobs/log-archive";
 import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
 import { captureLogger, fixedClock, tickingClock } from "./doubles";
 import { addObjects, objectNames, ports, resetData, runJob, runWithoutLease, seedExports, testEnv } from "./helpers/exports";
@@ -69,7 +69,7 @@ describe("export-log-cleanup with archival", () => {
     const result = await runJob(exportLogCleanup, {}, { env: archiveEnv() });
 
     expect(result).toMatchObject({ total_eligible: 25_000, kept_with_files: 50, deleted_count: 25_000, archived_count: 25_000, errors: [], has_more: false });
-    expect(result.archive_objects).toHaveLength(5);
+    expect(result.archive_objects).toHaveLength(Math.ceil(25_000 / ARCHIVE_BATCH));
     expect(await remaining(ids(old))).toBe(0);
     expect(await remaining(ids(recent))).toBe(300);
     expect(await remaining(ids(withFiles))).toBe(50);
@@ -82,45 +82,47 @@ describe("export-log-cleanup with archival", () => {
   });
 
   itStandIn("fault injection")("deletes nothing of a batch whose archive upload failed, and the next run finishes with one object per batch", async () => {
-    const old = await seedExports({ count: 12_000, status: "expired", ageHours: 40 * DAY });
+    const n = 2 * ARCHIVE_BATCH + 2000;
+    const old = await seedExports({ count: n, status: "expired", ageHours: 40 * DAY });
     await standIn.addFault({ method: "POST", pathPrefix: `/storage/v1/object/${ARCHIVE}/`, status: 500, times: 1 });
     const clock = fixedClock(new Date().toISOString());
 
     const failed = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock });
     expect(failed).toMatchObject({ deleted_count: 0, archived_count: 0, has_more: true });
     expect(failed.errors).toHaveLength(1);
-    expect(failed.errors[0]).toMatch(/^archive logs\/.*\.jsonl\.gz not written or not verified, its 5000 logs were kept/);
-    expect(await remaining(ids(old))).toBe(12_000);
+    expect(failed.errors[0]).toMatch(new RegExp(`^archive logs/.*\\.jsonl\\.gz not written or not verified, its ${ARCHIVE_BATCH} logs were kept`));
+    expect(await remaining(ids(old))).toBe(n);
 
     const rerun = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock });
-    expect(rerun).toMatchObject({ deleted_count: 12_000, archived_count: 12_000, has_more: false });
+    expect(rerun).toMatchObject({ deleted_count: n, archived_count: n, has_more: false });
     // the failed batch was retried under its own name
     expect(rerun.archive_objects[0]).toBe(failed.errors[0]!.match(/^archive (\S+) /)![1]);
     const archived = await archivedRows();
     expect(archived.objects).toHaveLength(3);
-    expect(archived.copies).toBe(12_000);
+    expect(archived.copies).toBe(n);
   });
 
   itStandIn("fault injection")("after a crash between upload and delete, a rerun leaves one archive object per batch and loses or repeats no row", async () => {
-    const old = await seedExports({ count: 11_000, status: "expired", ageHours: 40 * DAY });
+    const n = 2 * ARCHIVE_BATCH + 1000;
+    const old = await seedExports({ count: n, status: "expired", ageHours: 40 * DAY });
     const before = await snapshot(ids(old));
     // the process dies after writing the first batch's archive, before deleting its rows
     await standIn.addFault({ pathPrefix: "/rest/v1/rpc/export_ops_delete_archived_logs", status: 503, times: 1 });
     const clock = fixedClock(new Date().toISOString());
     const crash = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock }).catch((e: unknown) => e);
     expect(crash).toBeInstanceOf(DatabaseError);
-    expect(await remaining(ids(old))).toBe(11_000);
+    expect(await remaining(ids(old))).toBe(n);
     const afterCrash = await archivedRows();
     expect(afterCrash.objects).toHaveLength(1);
 
     clock.advance(16 * 60_000); // the dead run's lease expires
     const rerun = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock });
-    expect(rerun).toMatchObject({ deleted_count: 11_000, has_more: false });
+    expect(rerun).toMatchObject({ deleted_count: n, has_more: false });
     expect(rerun.archive_objects[0]).toBe(afterCrash.objects[0]);
 
     const archived = await archivedRows();
     expect(archived.objects).toHaveLength(3);
-    expect(archived.copies).toBe(11_000);
+    expect(archived.copies).toBe(n);
     for (const [id, row] of before) sameRow(row, archived.rows.get(id)!);
     expect(await remaining(ids(old))).toBe(0);
   });
@@ -302,5 +304,23 @@ describe("per-user erasure", () => {
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as Error).message).toBe("Invalid user id: must be a UUID");
     expect(await holdings(alice)).toEqual({ logs: 12, metrics: 12, files: 8 });
+  });
+});
+
+describe("side rows", () => {
+  it("go with their log whoever deletes it, one statement for many logs, and no other log's side rows go", async () => {
+    const logs = await seedExports({ count: 3000, status: "expired", ageHours: 40 * DAY });
+    const [gone, kept] = [ids(logs.slice(0, 2500)), ids(logs.slice(2500))];
+    for (const table of ["export_ops_file_cleanup", "export_ops_archive_claims"]) {
+      const columns = table === "export_ops_file_cleanup" ? "(export_id)" : "(export_id, batch, claimed_until)";
+      const values = table === "export_ops_file_cleanup" ? "select unnest($1::uuid[])" : "select unnest($1::uuid[]), 'logs/test', now()";
+      await sql().query(`insert into ${table} ${columns} ${values}`, [[...gone, ...kept]]);
+    }
+    // the host app deletes logs itself
+    await sql().query("delete from export_logs where export_id = any($1::uuid[])", [gone]);
+    for (const table of ["export_ops_file_cleanup", "export_ops_archive_claims"]) {
+      const { rows } = await sql().query<{ id: string }>(`select export_id as id from ${table}`);
+      expect(rows.map((r) => r.id).sort(), table).toEqual([...kept].sort());
+    }
   });
 });

@@ -17,7 +17,7 @@ import { sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-api";
 import { unsafePathReason } from "../jobs/export-paths";
 import { METRICS_BATCH } from "../jobs/export-log-cleanup";
-import { ARCHIVE_CONTENT_TYPE, decodeArchive, deleteLogsInBatches, encodeArchive, verifyArchive } from "../jobs/log-archive";
+import { ARCHIVE_CONTENT_TYPE, archiveText, decodeArchive, deleteLogsInBatches, encodeArchive, verifyArchive } from "../jobs/log-archive";
 
 const MAX_STORAGE_BATCH = 1000;
 
@@ -143,11 +143,12 @@ async function eraseFromArchiveObject(
   if (kept.length === 0) {
     await storage.remove(bucket, [name, rewrite]);
   } else if (kept.length < rows.length) {
+    const text = archiveText(kept);
     const bytes = encodeArchive(kept);
     await storage.upload(bucket, rewrite, bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
-    verifyArchive(decodeArchive(await storage.download(bucket, rewrite)), kept);
+    verifyArchive(await storage.download(bucket, rewrite), text);
     await storage.upload(bucket, name, bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
-    verifyArchive(decodeArchive(await storage.download(bucket, name)), kept);
+    verifyArchive(await storage.download(bucket, name), text);
     await storage.remove(bucket, [rewrite]);
   } else {
     await storage.remove(bucket, [rewrite]); // a crash after the replace may have left it

@@ -48,10 +48,9 @@ export type LogCleanupStats = SqlResult<"export_ops_log_cleanup_stats">;
  * (from Postgres) of the export logs and raw metrics past their retention.
  */
 export function logCleanupStats(db: SqlApi, retention: { logDays: number; metricDays: number }, now = new Date()): Promise<LogCleanupStats> {
-  const day = 86_400_000;
   return db.call("export_ops_log_cleanup_stats", {
-    p_log_cutoff: new Date(now.getTime() - retention.logDays * day).toISOString(),
-    p_metric_cutoff: new Date(now.getTime() - retention.metricDays * day).toISOString(),
+    p_log_cutoff: new Date(now.getTime() - retention.logDays * DAY_MS).toISOString(),
+    p_metric_cutoff: new Date(now.getTime() - retention.metricDays * DAY_MS).toISOString(),
   });
 }
 
@@ -60,17 +59,15 @@ type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline" | "
 export async function runExportLogCleanup(deps: Deps, options: z.output<typeof exportLogCleanupOptionsSchema>): Promise<ExportLogCleanupResult> {
   const { db, clock, env } = deps;
   const started = clock.now();
-  const stats = await logCleanupStats(
-    db,
-    { logDays: options.retention_days ?? env.EXPORT_LOG_RETENTION_DAYS, metricDays: options.metrics_retention_days ?? env.EXPORT_METRICS_RETENTION_DAYS },
-    started,
-  );
-  // the cutoffs the statistics were computed for are the ones the cleanup uses
-  const logCutoff = new Date(stats.log_cutoff);
-  const metricCutoff = new Date(stats.metric_cutoff);
+  const retention = { logDays: options.retention_days ?? env.EXPORT_LOG_RETENTION_DAYS, metricDays: options.metrics_retention_days ?? env.EXPORT_METRICS_RETENTION_DAYS };
+  // A dry run reports the full statistics (sizes, age range); a real run needs only two counts of them.
+  const stats = options.dry_run ? await logCleanupStats(db, retention, started) : undefined;
+  const counts = stats ?? (await db.call("export_ops_log_cleanup_counts", { p_log_cutoff: new Date(started.getTime() - retention.logDays * DAY_MS).toISOString() }));
+  const logCutoff = new Date(counts.log_cutoff);
+  const metricCutoff = new Date(started.getTime() - retention.metricDays * DAY_MS);
   const result: ExportLogCleanupResult = {
-    total_eligible: stats.logs_eligible,
-    kept_with_files: stats.logs_kept_with_files,
+    total_eligible: counts.logs_eligible,
+    kept_with_files: counts.logs_kept_with_files,
     archived_count: 0,
     deleted_count: 0,
     metrics_deleted: 0,
@@ -83,7 +80,7 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
     timestamp: "",
   };
 
-  if (options.dry_run) result.stats = stats;
+  if (stats) result.stats = stats;
   else {
     const logs = await deleteLogsInBatches(deps, { cutoff: logCutoff }, { batchSize: options.batch_size, archiveBucket: env.EXPORT_ARCHIVE_BUCKET });
     result.deleted_count = logs.deleted;

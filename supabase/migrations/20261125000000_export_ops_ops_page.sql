@@ -43,7 +43,7 @@ as $$
   select count(*) from (
     select 1 from public.export_logs l
     where l.created_at < p_now - make_interval(days => p_log_retention_days)
-      and public.export_ops_log_is_removable(l.status, l.file_path)
+      and (l.status <> 'completed' or l.file_path is null) -- export_ops_log_is_removable, written out for the planner
     limit p_cap) x
 $$;
 
@@ -226,7 +226,7 @@ as $$
     'log_backlog', public.export_ops_log_backlog(p_log_retention_days, p_cap, p_now),
     'log_backlog_age_seconds', coalesce((select extract(epoch from cutoff.at - min(l.created_at))
                                          from public.export_logs l, cutoff
-                                         where l.created_at < cutoff.at and public.export_ops_log_is_removable(l.status, l.file_path)
+                                         where l.created_at < cutoff.at and (l.status <> 'completed' or l.file_path is null)
                                          group by cutoff.at), 0),
     'archive_objects_30d', (select count(*) from public.export_ops_archive_objects where state = 'written' and written_at >= p_now - interval '30 days'),
     'archive_objects_total', (select count(*) from public.export_ops_archive_objects where state = 'written'),
