@@ -2,12 +2,15 @@
  * `npm run bench`: export-ops' jobs against the naive implementations (./naive.ts), on the local stack, side by
  * side in one run on one machine. For each case and size N it seeds the data, runs the two implementations
  * alternately (each run in a fresh process, so its peak memory is its own), and prints wall time (median, min,
- * max), rows per second, Storage and PostgREST requests, peak memory, and the ratio naive / export-ops. Then it
- * checks with EXPLAIN that the jobs' queries use their indexes.
+ * max), rows per second, Storage and PostgREST requests, peak memory and what the job adds above the idle
+ * process, and the ratio naive / export-ops. Then the plans of the statements the SQL functions really run
+ * (auto_explain, ./plans.ts), the ops page's server time (./ops-page.tsx), and a line per target saying whether
+ * this run met it (./targets.ts).
  *
  *   npm run bench -- --quick                      # small sizes, under 5 minutes
  *   npm run bench -- --metrics 10k,100k,1m --logs 10k,100k,1m --files 10k,100k --repeat 3
  *   npm run bench -- --only log-cleanup --logs 100k --repeat 1
+ *   npm run bench -- --only plans,ops-page
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
@@ -15,6 +18,9 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { startStack, type StackEnv } from "../local-stack";
+import { opsPageTimes } from "./ops-page";
+import { capturePlans, planChecks, seedForPlans } from "./plans";
+import { formatVerdicts, judgeTargets, type Figures, type PageFigures } from "./targets";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BENCH_DAY = "2026-01-15T00:00:00.000Z";
@@ -50,10 +56,12 @@ const plan = {
 const repeat = Number(flag("repeat") ?? (quick ? 2 : 3));
 const only = flag("only")?.split(",");
 if (only) for (const key of Object.keys(plan)) if (!only.includes(key)) delete plan[key as keyof typeof plan];
+const phase = (name: "plans" | "ops-page") => !only || only.includes(name);
 
 interface Sample {
   wall_ms: number;
   max_rss_mb: number;
+  idle_rss_mb: number;
   storage: number;
   rest: number;
 }
@@ -97,7 +105,7 @@ async function seed(db: pg.Client, benchCase: string, n: number): Promise<void> 
   await db.query("vacuum analyze export_logs, export_metrics");
 }
 
-function runChild(env: StackEnv, benchCase: string, impl: string, n: number): Promise<{ wall_ms: number; max_rss_mb: number }> {
+function runChild(env: StackEnv, benchCase: string, impl: string, n: number): Promise<{ wall_ms: number; max_rss_mb: number; idle_rss_mb: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/bench/run-one.ts"), benchCase, impl, String(n)], {
       cwd: root,
@@ -127,9 +135,12 @@ db.on("error", () => {});
 await db.connect();
 const started = Date.now();
 const table: string[] = [
-  "| job | N | implementation | median s | min s | max s | rows/s | Storage req | PostgREST req | peak RSS MB | naive / export-ops |",
-  "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  "| job | N | implementation | median s | min s | max s | rows/s | Storage req | PostgREST req | peak RSS MB | job above idle MB | naive / export-ops |",
+  "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
 ];
+const figures: Figures = {};
+const page: PageFigures = {};
+let plans: string[] = [];
 try {
   for (const [benchCase, ns] of Object.entries(plan)) {
     for (const n of ns) {
@@ -145,7 +156,7 @@ try {
           const [childCase, childImpl] = impl === "export-ops (archive)" ? ["log-cleanup-archive", "export-ops"] : [benchCase, impl];
           const result = await runChild(stack.env, childCase!, childImpl!, n);
           samples[impl]!.push({ ...result, ...(await requests(stack.env)) });
-          process.stderr.write(`${benchCase} n=${human(n)} ${impl}: ${fmt(result.wall_ms)} s, ${result.max_rss_mb.toFixed(0)} MB\n`);
+          process.stderr.write(`${benchCase} n=${human(n)} ${impl}: ${fmt(result.wall_ms)} s, ${result.max_rss_mb.toFixed(0)} MB (${(result.max_rss_mb - result.idle_rss_mb).toFixed(0)} above idle)\n`);
         }
       }
       const ops = median(samples["export-ops"]!.map((s) => s.wall_ms));
@@ -153,30 +164,40 @@ try {
         const s = samples[impl]!;
         const wall = s.map((x) => x.wall_ms);
         const med = median(wall);
+        const f = {
+          median_ms: med,
+          rows_per_s: n / (med / 1000),
+          peak_rss_mb: Math.max(...s.map((x) => x.max_rss_mb)),
+          above_idle_mb: Math.max(...s.map((x) => x.max_rss_mb - x.idle_rss_mb)),
+          storage: median(s.map((x) => x.storage)),
+          rest: median(s.map((x) => x.rest)),
+        };
+        ((figures[benchCase] ??= {})[n] ??= {})[impl] = f;
         table.push(
-          `| ${benchCase} | ${human(n)} | ${impl} | ${fmt(med)} | ${fmt(Math.min(...wall))} | ${fmt(Math.max(...wall))} | ${Math.round(n / (med / 1000)).toLocaleString("en-US")} | ${median(s.map((x) => x.storage))} | ${median(s.map((x) => x.rest))} | ${Math.max(...s.map((x) => x.max_rss_mb)).toFixed(0)} | ${impl === "naive" ? `${(med / ops).toFixed(1)}×` : "—"} |`,
+          `| ${benchCase} | ${human(n)} | ${impl} | ${fmt(med)} | ${fmt(Math.min(...wall))} | ${fmt(Math.max(...wall))} | ${Math.round(f.rows_per_s).toLocaleString("en-US")} | ${f.storage} | ${f.rest} | ${f.peak_rss_mb.toFixed(0)} | ${f.above_idle_mb.toFixed(0)} | ${impl === "naive" ? `${(med / ops).toFixed(1)}×` : "—"} |`,
         );
       }
     }
   }
 
-  // The jobs' set queries, as the SQL functions run them, must use their indexes.
-  await seed(db, "log-cleanup", 200_000);
-  await seed(db, "aggregate", 200_000);
-  await db.query("update export_logs set status = 'completed', completed_at = now() - interval '30 hours' where export_id in (select export_id from export_logs limit 20000)");
-  await db.query("vacuum analyze export_logs");
-  const explain = async (what: string, sql: string, expected: string) => {
-    const { rows } = await db.query(`explain ${sql}`);
-    const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
-    return `- ${what}: ${plan.includes(expected) ? `uses \`${expected}\`` : `DOES NOT use ${expected}:\n${plan}`}`;
-  };
-  const checks = [
-    await explain("file cleanup claim (export_ops_file_cleanup_batch)", "select export_id from export_logs where status = 'completed' and completed_at < now() - interval '24 hours' and not exists (select 1 from export_ops_file_cleanup c where c.export_id = export_logs.export_id and c.claimed_until >= now()) order by completed_at limit 1000 for update skip locked", "export_ops_logs_completed_idx"),
-    await explain("log cleanup batch (export_ops_delete_logs)", "select export_id from export_logs where created_at < now() - interval '30 days' and public.export_ops_log_is_removable(status, file_path) and not exists (select 1 from export_ops_archive_claims c where c.export_id = export_logs.export_id and c.claimed_until >= now()) order by created_at limit 5000 for update skip locked", "export_ops_logs_created_idx"),
-    await explain("metrics summary for a day (export_ops_metrics_summary)", `select * from export_metrics where recorded_at >= '${BENCH_DAY}' and recorded_at < '${BENCH_DAY}'::timestamptz + interval '1 hour'`, "export_ops_metrics_recorded_idx"),
-    await explain("orphan sweep (export_ops_orphan_page)", "select 1 from export_logs l where l.file_path = 'x/y.json' and l.status in ('queued', 'processing', 'completed')", "export_ops_logs_file_path_idx"),
-  ];
-  console.log(`\n${table.join("\n")}\n\nIndex use (EXPLAIN):\n${checks.join("\n")}\n\nrepeats: ${repeat}; total time ${Math.round((Date.now() - started) / 1000)} s`);
+  if (phase("plans")) {
+    process.stderr.write("plans: seeding a mixed history, then each SQL function once with auto_explain\n");
+    await seedForPlans(db, BENCH_DAY);
+    plans = await capturePlans(db, planChecks(BENCH_DAY));
+  }
+  if (phase("ops-page")) {
+    process.stderr.write("ops page: the demo's data, then 1M metric rows rolled up\n");
+    Object.assign(page, await opsPageTimes(stack.env, db));
+  }
+
+  const out = [`\n${table.join("\n")}`];
+  if (plans.length > 0) out.push(`Plans of the statements the functions run (auto_explain):\n${plans.join("\n")}`);
+  if (page.demo_ms !== undefined) {
+    out.push(`Ops page server time (every panel's read through PostgREST + React render, median of 5): ${page.demo_ms.toFixed(0)} ms at the demo's size, ${page.million_ms!.toFixed(0)} ms with 1M metric rows rolled up`);
+  }
+  out.push(`Targets:\n${formatVerdicts(judgeTargets(figures, page))}`);
+  out.push(`repeats: ${repeat}; total time ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(out.join("\n\n"));
 } finally {
   await db.end().catch(() => {});
   await stack.stop();

@@ -1,6 +1,8 @@
 /**
  * One benchmark run in a fresh process (so its peak memory is its own): `tsx run-one.ts <case> <impl> <n>` with
- * the stack's env. Prints one JSON line: {wall_ms, processed, max_rss_mb}.
+ * the stack's env. Prints one JSON line: {wall_ms, processed, max_rss_mb, idle_rss_mb} — the process's peak
+ * memory, and its memory before the job started (Node, tsx, supabase-js and the job's modules loaded), so the
+ * difference is what the job itself adds.
  */
 import { createClient } from "@supabase/supabase-js";
 import { parseEnv } from "../../lib/env";
@@ -24,6 +26,7 @@ const deps = (overrides: Record<string, string> = {}) => {
 };
 const plain = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, { auth: { persistSession: false } });
 
+const idle_rss_mb = process.memoryUsage().rss / 1024 / 1024;
 const started = performance.now();
 let processed = 0;
 switch (`${benchCase}/${impl}`) {
@@ -68,5 +71,5 @@ switch (`${benchCase}/${impl}`) {
 }
 const wall_ms = performance.now() - started;
 if (processed !== n) throw new Error(`${benchCase}/${impl} processed ${processed} of ${n}`);
-process.stdout.write(`${JSON.stringify({ wall_ms, processed, max_rss_mb: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.stdout.write(`${JSON.stringify({ wall_ms, processed, max_rss_mb: process.resourceUsage().maxRSS / 1024, idle_rss_mb })}\n`);
 process.exit(0);

@@ -7,8 +7,8 @@
 -- migration) is replaced with the same arguments: it now returns the batch as the archive's JSON Lines text
 -- itself (with the ids and the count), so the app compresses and compares text instead of parsing and
 -- re-serialising every row, and the removable rule is written out where the planner can use it.
--- `export_ops_delete_archived_logs` matches the batch's ids with a hash join instead of a search through the id
--- array for every row.
+-- `export_ops_delete_archived_logs` matches the batch's ids with a join instead of a search through the id array
+-- for every row, and deletes by primary key.
 
 alter table public.export_ops_file_cleanup drop constraint export_ops_file_cleanup_export_id_fkey;
 alter table public.export_ops_archive_claims drop constraint export_ops_archive_claims_export_id_fkey;
@@ -19,8 +19,10 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  delete from public.export_ops_file_cleanup c using gone g where c.export_id = g.export_id;
-  delete from public.export_ops_archive_claims c using gone g where c.export_id = g.export_id;
+  -- one primary-key probe per deleted log (a transition table has no statistics, so a join could be planned as a
+  -- scan of the side table for every deleted log)
+  delete from public.export_ops_file_cleanup where export_id = any (array(select export_id from gone));
+  delete from public.export_ops_archive_claims where export_id = any (array(select export_id from gone));
   return null;
 end
 $$;
@@ -119,13 +121,16 @@ language plpgsql
 set search_path = ''
 as $$
 declare
+  v_ids uuid[];
   v_deleted integer;
 begin
-  delete from public.export_logs l
-  using public.export_ops_archive_claims c, unnest(p_export_ids) as v (export_id)
-  where c.batch = p_batch and c.export_id = l.export_id and v.export_id = l.export_id;
-  get diagnostics v_deleted = row_count;
+  -- the batch's rows the archive holds; then the claims go, then those logs, each by its primary key
+  select array_agg(c.export_id) into v_ids
+  from public.export_ops_archive_claims c join unnest(p_export_ids) as v (export_id) on v.export_id = c.export_id
+  where c.batch = p_batch;
   delete from public.export_ops_archive_claims where batch = p_batch;
+  delete from public.export_logs where export_id = any (coalesce(v_ids, '{}'));
+  get diagnostics v_deleted = row_count;
   update public.export_ops_archive_objects set state = 'written', written_at = now() where batch = p_batch;
   return v_deleted;
 end
