@@ -14,6 +14,33 @@ function Figure({ field, value, children }: { field: string; value: number | str
   );
 }
 
+function Head({ cols }: { cols: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {cols.map((col) => (
+          <th key={col} scope="col">
+            {col}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+/** A chart's figures as a table, folded under it: it reads without JavaScript. */
+function DetailsTable({ cols, children }: { cols: string[]; children: ReactNode }) {
+  return (
+    <details>
+      <summary>Table</summary>
+      <table>
+        <Head cols={cols} />
+        <tbody>{children}</tbody>
+      </table>
+    </details>
+  );
+}
+
 function Empty({ children }: { children: ReactNode }) {
   return <p className="empty">{children}</p>;
 }
@@ -30,18 +57,7 @@ function Jobs({ data }: { data: OpsPageData }) {
     <section aria-labelledby="jobs">
       <h2 id="jobs">Jobs</h2>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Job</th>
-            <th scope="col">Schedule</th>
-            <th scope="col">Status</th>
-            <th scope="col">Last run</th>
-            <th scope="col">Last success</th>
-            <th scope="col">Staleness / limit</th>
-            <th scope="col">Next run</th>
-            <th scope="col">Backlog</th>
-          </tr>
-        </thead>
+        <Head cols={["Job", "Schedule", "Status", "Last run", "Last success", "Staleness / limit", "Next run", "Backlog"]} />
         <tbody>
           {data.jobs.map((job) => (
             <tr key={job.id} data-job={job.id}>
@@ -107,17 +123,7 @@ function Runs({ data }: { data: OpsPageData }) {
       ) : (
         <table>
           <caption>The latest {data.runs.length} runs of every job</caption>
-          <thead>
-            <tr>
-              <th scope="col">Started</th>
-              <th scope="col">Job</th>
-              <th scope="col">Trigger</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Duration</th>
-              <th scope="col">Counts</th>
-              <th scope="col">Error</th>
-            </tr>
-          </thead>
+          <Head cols={["Started", "Job", "Trigger", "Outcome", "Duration", "Counts", "Error"]} />
           <tbody>
             {data.runs.map((run) => (
               <tr key={run.run_id} data-run={run.run_id}>
@@ -172,70 +178,39 @@ function Exports({ data }: { data: OpsPageData }) {
       )}
       <h3>Per hour, last 48 hours</h3>
       <ExportsChart title="Exports per hour" points={exports.per_hour.map((h) => ({ label: h.hour.slice(11, 16), completed: h.completed ?? 0, failed: h.failed ?? 0 }))} />
-      <details>
-        <summary>Table</summary>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Hour</th>
-              <th scope="col">Completed</th>
-              <th scope="col">Failed</th>
-            </tr>
-          </thead>
-          <tbody>
-            {exports.per_hour.map((h) => (
-              <tr key={h.hour}>
-                <td>
-                  <Time iso={h.hour} />
-                </td>
-                {h.completed === null ? (
-                  <td colSpan={2}>not rolled up yet</td>
-                ) : (
-                  <>
-                    <td>{int(h.completed)}</td>
-                    <td>{int(h.failed ?? 0)}</td>
-                  </>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </details>
+      <DetailsTable cols={["Hour", "Completed", "Failed"]}>
+        {exports.per_hour.map((h) => (
+          <tr key={h.hour}>
+            <td>
+              <Time iso={h.hour} />
+            </td>
+            {h.completed === null ? (
+              <td colSpan={2}>not rolled up yet</td>
+            ) : (
+              <>
+                <td>{int(h.completed)}</td>
+                <td>{int(h.failed ?? 0)}</td>
+              </>
+            )}
+          </tr>
+        ))}
+      </DetailsTable>
       <h3>Per day, last 30 days</h3>
       <ExportsChart title="Exports per day" points={exports.per_day.map((d) => ({ label: d.day.slice(5), completed: d.completed, failed: d.failed }))} />
-      <details>
-        <summary>Table</summary>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Day (UTC)</th>
-              <th scope="col">Completed</th>
-              <th scope="col">Failed</th>
-              <th scope="col">Hours rolled up</th>
-            </tr>
-          </thead>
-          <tbody>
-            {exports.per_day.map((d) => (
-              <tr key={d.day}>
-                <td>{d.day}</td>
-                <td>{int(d.completed)}</td>
-                <td>{int(d.failed)}</td>
-                <td>{d.hours}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </details>
+      <DetailsTable cols={["Day (UTC)", "Completed", "Failed", "Hours rolled up"]}>
+        {exports.per_day.map((d) => (
+          <tr key={d.day}>
+            <td>{d.day}</td>
+            <td>{int(d.completed)}</td>
+            <td>{int(d.failed)}</td>
+            <td>{d.hours}</td>
+          </tr>
+        ))}
+      </DetailsTable>
       <div className="pair">
         <table>
           <caption>p95 duration by format, 30 days</caption>
-          <thead>
-            <tr>
-              <th scope="col">Format</th>
-              <th scope="col">Completed</th>
-              <th scope="col">p95</th>
-            </tr>
-          </thead>
+          <Head cols={["Format", "Completed", "p95"]} />
           <tbody>
             {exports.p95_by_format.length === 0 ? (
               <tr>
@@ -256,12 +231,7 @@ function Exports({ data }: { data: OpsPageData }) {
         </table>
         <table>
           <caption>Failures by error type, 30 days</caption>
-          <thead>
-            <tr>
-              <th scope="col">Error type</th>
-              <th scope="col">Failures</th>
-            </tr>
-          </thead>
+          <Head cols={["Error type", "Failures"]} />
           <tbody>
             {exports.failures_by_error_type.length === 0 ? (
               <tr>
@@ -293,14 +263,7 @@ function Alerts({ data }: { data: OpsPageData }) {
         <Empty>No alert evaluated yet — the hourly export-metrics-aggregate job judges the failure rate and whether exports stopped.</Empty>
       ) : (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Alert</th>
-              <th scope="col">State</th>
-              <th scope="col">Since</th>
-              <th scope="col">Last evaluated</th>
-            </tr>
-          </thead>
+          <Head cols={["Alert", "State", "Since", "Last evaluated"]} />
           <tbody>
             {alerts.map(([name, alert]) => (
               <tr key={name} data-alert={name}>
@@ -324,14 +287,7 @@ function Alerts({ data }: { data: OpsPageData }) {
         <Empty>No alert has fired yet.</Empty>
       ) : (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Alert</th>
-              <th scope="col">Became</th>
-              <th scope="col">Message</th>
-            </tr>
-          </thead>
+          <Head cols={["When", "Alert", "Became", "Message"]} />
           <tbody>
             {data.alerts.transitions.map((t) => (
               <tr key={`${t.alert}-${t.at}-${t.state}`} data-transition={t.alert}>
@@ -398,27 +354,15 @@ function Cleanup({ data }: { data: OpsPageData }) {
       </table>
       <h3>Files deleted per day, last 30 days</h3>
       <FilesDeletedChart points={cleanup.files_deleted_per_day.map((d) => ({ label: d.day.slice(5), files: d.files, orphans: d.orphans }))} />
-      <details>
-        <summary>Table</summary>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Day (UTC)</th>
-              <th scope="col">Expired files</th>
-              <th scope="col">Orphans</th>
-            </tr>
-          </thead>
-          <tbody>
-            {cleanup.files_deleted_per_day.map((d) => (
-              <tr key={d.day}>
-                <td>{d.day}</td>
-                <td>{int(d.files)}</td>
-                <td>{int(d.orphans)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </details>
+      <DetailsTable cols={["Day (UTC)", "Expired files", "Orphans"]}>
+        {cleanup.files_deleted_per_day.map((d) => (
+          <tr key={d.day}>
+            <td>{d.day}</td>
+            <td>{int(d.files)}</td>
+            <td>{int(d.orphans)}</td>
+          </tr>
+        ))}
+      </DetailsTable>
     </section>
   );
 }
