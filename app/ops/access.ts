@@ -4,6 +4,7 @@ import { cookies } from "next/headers";
 import { notFound } from "next/navigation";
 import { getEnv, type Env } from "@/lib/env";
 import { publicError } from "@/lib/errors";
+import { logger } from "@/lib/logger";
 import { opsAccess } from "@/lib/http/ops-session";
 import { SESSION_COOKIE } from "@/lib/ops/session";
 import type { SqlApi } from "@/lib/ports";
@@ -21,6 +22,8 @@ export async function opsRead<T>(read: (db: SqlApi, env: Env) => Promise<T>): Pr
     const env = getEnv();
     return { ok: true, value: await read(createSupabasePorts(env).db, env) };
   } catch (error) {
-    return { ok: false, message: publicError(error).body.message };
+    const { body } = publicError(error);
+    logger.error({ type: "ops_page_failed", error: body, err: error }, `ops page: ${body.message}`);
+    return { ok: false, message: body.message };
   }
 }
