@@ -1,40 +1,26 @@
 "use client";
-// The ops page's charts (Recharts). Each has a table of the same figures next to it, which reads without JavaScript.
+// The ops page's charts (Recharts): stacked bars per hour or day. Each has a table of the same figures under it,
+// which reads without JavaScript.
 import { Bar, BarChart, CartesianGrid, Legend, Tooltip, XAxis, YAxis } from "recharts";
 
-export interface StackedPoint {
-  label: string;
-  completed: number;
-  failed: number;
+export interface Series {
+  key: string;
+  name: string;
+  color: string;
 }
 
-export function ExportsChart({ points, title }: { points: StackedPoint[]; title: string }) {
+export function StackedBars({ title, points, series, height = 200 }: { title: string; points: Record<string, string | number>[]; series: Series[]; height?: number }) {
   return (
     <figure className="chart" aria-label={title}>
-      <BarChart width={720} height={200} data={points} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
+      <BarChart width={720} height={height} data={points} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
         <CartesianGrid strokeDasharray="3 3" vertical={false} />
         <XAxis dataKey="label" tick={{ fontSize: 11 }} interval="preserveStartEnd" minTickGap={24} />
         <YAxis allowDecimals={false} tick={{ fontSize: 11 }} width={48} />
         <Tooltip />
         <Legend />
-        <Bar dataKey="completed" stackId="exports" fill="#2f855a" name="completed" isAnimationActive={false} />
-        <Bar dataKey="failed" stackId="exports" fill="#c53030" name="failed" isAnimationActive={false} />
-      </BarChart>
-    </figure>
-  );
-}
-
-export function FilesDeletedChart({ points }: { points: { label: string; files: number; orphans: number }[] }) {
-  return (
-    <figure className="chart" aria-label="Files deleted per day">
-      <BarChart width={720} height={160} data={points} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
-        <CartesianGrid strokeDasharray="3 3" vertical={false} />
-        <XAxis dataKey="label" tick={{ fontSize: 11 }} minTickGap={24} />
-        <YAxis allowDecimals={false} tick={{ fontSize: 11 }} width={48} />
-        <Tooltip />
-        <Legend />
-        <Bar dataKey="files" stackId="deleted" fill="#2b6cb0" name="expired files" isAnimationActive={false} />
-        <Bar dataKey="orphans" stackId="deleted" fill="#805ad5" name="orphans" isAnimationActive={false} />
+        {series.map((s) => (
+          <Bar key={s.key} dataKey={s.key} stackId="stack" fill={s.color} name={s.name} isAnimationActive={false} />
+        ))}
       </BarChart>
     </figure>
   );

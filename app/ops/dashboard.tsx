@@ -2,7 +2,7 @@
 // Figures are wrapped in <data value> with a data-field name, so the browser test compares them with the SQL API.
 import type { ReactNode } from "react";
 import type { OpsJob, OpsPageData } from "@/lib/ops/page-data";
-import { ExportsChart, FilesDeletedChart } from "./charts";
+import { StackedBars, type Series } from "./charts";
 import { bytes, capped, duration, int, percent } from "./format";
 import { Time } from "./local-time";
 
@@ -13,6 +13,15 @@ function Figure({ field, value, children }: { field: string; value: number | str
     </data>
   );
 }
+
+const exportSeries: Series[] = [
+  { key: "completed", name: "completed", color: "#2f855a" },
+  { key: "failed", name: "failed", color: "#c53030" },
+];
+const deletedSeries: Series[] = [
+  { key: "files", name: "expired files", color: "#2b6cb0" },
+  { key: "orphans", name: "orphans", color: "#805ad5" },
+];
 
 function Head({ cols }: { cols: string[] }) {
   return (
@@ -177,7 +186,7 @@ function Exports({ data }: { data: OpsPageData }) {
         </Empty>
       )}
       <h3>Per hour, last 48 hours</h3>
-      <ExportsChart title="Exports per hour" points={exports.per_hour.map((h) => ({ label: h.hour.slice(11, 16), completed: h.completed ?? 0, failed: h.failed ?? 0 }))} />
+      <StackedBars title="Exports per hour" series={exportSeries} points={exports.per_hour.map((h) => ({ label: h.hour.slice(11, 16), completed: h.completed ?? 0, failed: h.failed ?? 0 }))} />
       <DetailsTable cols={["Hour", "Completed", "Failed"]}>
         {exports.per_hour.map((h) => (
           <tr key={h.hour}>
@@ -196,7 +205,7 @@ function Exports({ data }: { data: OpsPageData }) {
         ))}
       </DetailsTable>
       <h3>Per day, last 30 days</h3>
-      <ExportsChart title="Exports per day" points={exports.per_day.map((d) => ({ label: d.day.slice(5), completed: d.completed, failed: d.failed }))} />
+      <StackedBars title="Exports per day" series={exportSeries} points={exports.per_day.map((d) => ({ label: d.day.slice(5), completed: d.completed, failed: d.failed }))} />
       <DetailsTable cols={["Day (UTC)", "Completed", "Failed", "Hours rolled up"]}>
         {exports.per_day.map((d) => (
           <tr key={d.day}>
@@ -353,7 +362,7 @@ function Cleanup({ data }: { data: OpsPageData }) {
         </tbody>
       </table>
       <h3>Files deleted per day, last 30 days</h3>
-      <FilesDeletedChart points={cleanup.files_deleted_per_day.map((d) => ({ label: d.day.slice(5), files: d.files, orphans: d.orphans }))} />
+      <StackedBars title="Files deleted per day" series={deletedSeries} height={160} points={cleanup.files_deleted_per_day.map((d) => ({ label: d.day.slice(5), files: d.files, orphans: d.orphans }))} />
       <DetailsTable cols={["Day (UTC)", "Expired files", "Orphans"]}>
         {cleanup.files_deleted_per_day.map((d) => (
           <tr key={d.day}>
