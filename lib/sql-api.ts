@@ -14,6 +14,7 @@ const uuid = z.string();
 const now = { p_now: time.optional() };
 const count = z.number().int();
 const jsonObject = z.record(z.string(), z.unknown());
+const isObject = (value: unknown) => typeof value === "object" && value !== null && !Array.isArray(value);
 
 const fn = <A extends z.ZodRawShape, R extends z.ZodType>(args: A, result: R) => ({ args: z.strictObject(args), result });
 
@@ -180,8 +181,15 @@ export const sqlFunctions = {
   ),
   export_ops_log_cleanup_counts: fn({ p_log_cutoff: time }, z.object({ log_cutoff: time, logs_eligible: count, logs_kept_with_files: count })),
   export_ops_delete_logs: fn(
-    { p_limit: count, p_cutoff: time.nullable().optional(), p_user_id: uuid.nullable().optional(), p_after: time.nullable().optional(), ...now },
-    z.object({ deleted: count, reached: time.nullable() }),
+    {
+      p_limit: count,
+      p_cutoff: time.nullable().optional(),
+      p_user_id: uuid.nullable().optional(),
+      p_after: time.nullable().optional(),
+      p_after_id: uuid.nullable().optional(),
+      ...now,
+    },
+    z.object({ deleted: count, reached: time.nullable(), reached_id: uuid.nullable() }),
   ),
   export_ops_claim_log_batch: fn(
     {
@@ -191,20 +199,24 @@ export const sqlFunctions = {
       p_user_id: uuid.nullable().optional(),
       p_lease_seconds: count.optional(),
       p_after: time.nullable().optional(),
+      p_after_id: uuid.nullable().optional(),
       ...now,
     },
-    // the batch as its archive object holds it: JSON Lines, one row per line, oldest first
+    // the next batch starts after its last log
     z.object({
       batch: z.string().nullable(),
       object: z.string().nullable(),
       count,
-      lines: z.string(),
-      ids: z.array(uuid),
       last_created_at: time.nullable(),
+      last_export_id: uuid.nullable(),
       reclaimed: z.boolean(),
     }),
   ),
-  export_ops_delete_archived_logs: fn({ p_batch: z.string(), p_export_ids: z.array(uuid) }, count),
+  // oldest first, as its archive object holds them
+  // (each row checked to be an object, not key by key: a batch is 10,000 rows, and its archive is checked whole)
+  export_ops_archive_batch_rows: fn({ p_batch: z.string() }, z.array(z.custom<Record<string, unknown>>(isObject, "Invalid input: expected object"))),
+  // only once the batch's archive object was read back and holds exactly its rows
+  export_ops_delete_archived_logs: fn({ p_batch: z.string() }, count),
   export_ops_release_log_batch: fn({ p_batch: z.string() }, z.null()),
   export_ops_delete_metrics: fn({ p_limit: count, p_cutoff: time.nullable().optional(), p_user_id: uuid.nullable().optional() }, count),
   export_ops_restore_logs: fn({ p_rows: z.array(jsonObject) }, count),

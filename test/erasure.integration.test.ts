@@ -99,7 +99,7 @@ describe("erasure through archives", () => {
     expect(waiting.errors).toEqual([expect.stringContaining("4 logs sit in 1 archive batches another run is writing")]);
 
     // that run dies; the next monthly run takes its batch back and writes it
-    await sql().query("update export_ops_archive_claims set claimed_until = now() - interval '1 second'");
+    await sql().query("update export_ops_archive_batches set claimed_until = now() - interval '1 second'");
     await runJob(exportLogCleanup, { prune_metrics: "false" }, { env: env() });
     const written = [...(await archives()).values()].flat();
     expect(written.filter((r) => r.user_id === A)).toHaveLength(4);

@@ -124,7 +124,7 @@ describe("row level security", () => {
   });
 
   const ownTables = ["export_ops_runs", "export_ops_leases", "export_ops_alerts", "export_ops_job_totals", "export_ops_metric_hours",
-    "export_ops_metric_rollups", "export_ops_file_cleanup", "export_ops_archive_claims", "export_ops_installation"];
+    "export_ops_metric_rollups", "export_ops_file_cleanup", "export_ops_archive_batches", "export_ops_installation"];
 
   it.each(["export_logs", "export_metrics", ...ownTables])(
     "gives anon nothing of %s",

@@ -21,6 +21,11 @@ export function planChecks(day: string): PlanCheck[] {
     { fn: "export_ops_file_cleanup_batch", call: "select export_ops_file_cleanup_batch(gen_random_uuid(), 24, 1000)", expects: "export_ops_logs_completed_idx" },
     { fn: "export_ops_delete_logs", call: "select export_ops_delete_logs(20000, now() - interval '30 days')", expects: "export_ops_logs_created_idx" },
     { fn: "export_ops_claim_log_batch", call: "select export_ops_claim_log_batch('export-archive', 10000, now() - interval '30 days')", expects: "export_ops_logs_created_idx" },
+    {
+      fn: "export_ops_archive_batch_rows",
+      call: "select count(*) from export_ops_archive_batch_rows(export_ops_claim_log_batch('export-archive', 10000, now() - interval '30 days') ->> 'batch')",
+      expects: "export_logs_pkey",
+    },
     { fn: "export_ops_orphan_page", call: "select export_ops_orphan_page('exports', 24, 24, 1000, false)", expects: "export_ops_logs_file_path_idx" },
     { fn: "export_ops_metrics_summary", call: `select export_ops_metrics_summary('${day}', '${day}'::timestamptz + interval '1 day')`, expects: "export_ops_metrics_recorded_idx" },
     { fn: "export_ops_rollup_metrics", call: `select export_ops_rollup_metrics(24, '${day}'::timestamptz + interval '1 day 6 minutes')`, expects: "export_ops_metrics_recorded_idx" },

@@ -123,7 +123,7 @@ export async function objectNames(bucket = BUCKET): Promise<Set<string>> {
 
 /** Empties the export tables and the buckets (through the Storage API, as Supabase requires). */
 export async function resetData(): Promise<void> {
-  await sql().query("truncate export_logs, export_ops_file_cleanup, export_ops_archive_claims, export_metrics, export_ops_metric_hours, export_ops_metric_rollups, export_ops_runs, export_ops_leases, export_ops_job_totals, export_ops_alerts, export_ops_alert_transitions, export_ops_archive_objects");
+  await sql().query("truncate export_logs, export_ops_file_cleanup, export_ops_archive_batches, export_metrics, export_ops_metric_hours, export_ops_metric_rollups, export_ops_runs, export_ops_leases, export_ops_job_totals, export_ops_alerts, export_ops_alert_transitions, export_ops_archive_objects");
   await sql().query("update export_ops_installation set installed_at = now()");
   for (const bucket of [BUCKET, "export-archive"]) {
     const names = [...(await objectNames(bucket))];
