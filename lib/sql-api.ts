@@ -181,15 +181,8 @@ export const sqlFunctions = {
   ),
   export_ops_log_cleanup_counts: fn({ p_log_cutoff: time }, z.object({ log_cutoff: time, logs_eligible: count, logs_kept_with_files: count })),
   export_ops_delete_logs: fn(
-    {
-      p_limit: count,
-      p_cutoff: time.nullable().optional(),
-      p_user_id: uuid.nullable().optional(),
-      p_after: time.nullable().optional(),
-      p_after_id: uuid.nullable().optional(),
-      ...now,
-    },
-    z.object({ deleted: count, reached: time.nullable(), reached_id: uuid.nullable() }),
+    { p_limit: count, p_cutoff: time.nullable().optional(), p_user_id: uuid.nullable().optional(), p_after: time.nullable().optional(), ...now },
+    z.object({ deleted: count, reached: time.nullable() }),
   ),
   export_ops_claim_log_batch: fn(
     {
@@ -199,16 +192,14 @@ export const sqlFunctions = {
       p_user_id: uuid.nullable().optional(),
       p_lease_seconds: count.optional(),
       p_after: time.nullable().optional(),
-      p_after_id: uuid.nullable().optional(),
       ...now,
     },
-    // the next batch starts after its last log
+    // the next batch starts from its newest log's time
     z.object({
       batch: z.string().nullable(),
       object: z.string().nullable(),
       count,
       last_created_at: time.nullable(),
-      last_export_id: uuid.nullable(),
       reclaimed: z.boolean(),
     }),
   ),

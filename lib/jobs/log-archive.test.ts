@@ -39,7 +39,7 @@ describe("deleteLogsInBatches with archival", () => {
         calls.push(args.p_batch ? `${fn} ${args.p_batch}` : fn);
         if (fn === "export_ops_claim_log_batch") {
           const batch = names.shift() ?? null;
-          return { batch, object: batch && `${batch}.jsonl.gz`, count: batch ? 2 : 0, last_created_at: rows[1]!.created_at, last_export_id: "e2", reclaimed: false };
+          return { batch, object: batch && `${batch}.jsonl.gz`, count: batch ? 2 : 0, last_created_at: rows[1]!.created_at, reclaimed: false };
         }
         if (fn === "export_ops_archive_batch_rows") return rows;
         return null;

@@ -66,11 +66,16 @@ export async function deleteLogsInBatches(
   const batchSize = options.batchSize ?? DELETE_BATCH;
   const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
   // each batch starts where the previous one reached, so no batch re-reads what earlier ones deleted
-  let after: { p_after: string | null; p_after_id: string | null } = { p_after: null, p_after_id: null };
+  let after: string | null = null;
   while (clock.now().getTime() < deps.deadline) {
-    const step = await db.call("export_ops_delete_logs", { p_limit: batchSize, ...sqlTime(clock), ...after, ...scopeArgs(scope) });
+    const step: { deleted: number; reached: string | null } = await db.call("export_ops_delete_logs", {
+      p_limit: batchSize,
+      ...sqlTime(clock),
+      p_after: after,
+      ...scopeArgs(scope),
+    });
     result.deleted += step.deleted;
-    after = { p_after: step.reached, p_after_id: step.reached_id };
+    after = step.reached;
     logger.debug({ type: "log_cleanup_batch", deleted: step.deleted });
     if (step.deleted < batchSize) return { ...result, finished: true };
   }
@@ -87,13 +92,13 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
   const { db, storage, clock, logger } = deps;
   const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
   const timeLeft = () => clock.now().getTime() < deps.deadline;
-  const fetchBatch = async (after: { p_after: string | null; p_after_id: string | null }): Promise<{ claimed: Claimed; text: string }> => {
+  const fetchBatch = async (after: string | null): Promise<{ claimed: Claimed; text: string }> => {
     const claimed = await db.call("export_ops_claim_log_batch", {
       p_bucket: bucket,
       p_limit: batchSize,
       p_lease_seconds: ARCHIVE_LEASE_SECONDS,
       ...sqlTime(clock),
-      ...after,
+      p_after: after,
       ...scopeArgs(scope),
     });
     if (!claimed.batch || claimed.count === 0) return { claimed, text: "" };
@@ -105,13 +110,13 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
     return pending;
   };
 
-  // each fresh batch starts after the last log of the previous one; a dead run's batch taken back may lie anywhere
-  let after = { p_after: null as string | null, p_after_id: null as string | null };
+  // each fresh batch starts where the previous one reached; a dead run's batch taken back may lie anywhere
+  let after: string | null = null;
   let next = timeLeft() ? prefetch(after) : undefined;
   while (next) {
     const { claimed, text } = await next;
     if (!claimed.batch || !claimed.object || claimed.count === 0) return { ...result, finished: true };
-    if (!claimed.reclaimed) after = { p_after: claimed.last_created_at, p_after_id: claimed.last_export_id };
+    if (!claimed.reclaimed) after = claimed.last_created_at;
     next = timeLeft() ? prefetch(after) : undefined;
     const name = claimed.object;
     const bytes = gzipSync(text, { level: ARCHIVE_GZIP_LEVEL });

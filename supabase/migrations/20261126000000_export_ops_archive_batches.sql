@@ -4,14 +4,7 @@
 -- logs' ids and the row version (xmin) each had when the batch was read. Deleting a batch deletes only those row
 -- versions, the ones its archive object holds: a log changed after it was read stays, to be archived again as it
 -- is then. The batch is handed out as its rows (JSON objects, not one JSON Lines string: a string of several MB
--- costs more to escape into the response than the rows cost to read). Batches walk forward by
--- (created_at, export_id), so the created_at index gains export_id: no batch starts over at the first row of a
--- run of equal times.
---
--- Building the index takes a write lock on export_logs for as long as the build runs (seconds per million rows).
-
-drop index public.export_ops_logs_created_idx;
-create index export_ops_logs_created_idx on public.export_logs (created_at, export_id);
+-- costs more to escape into the response than the rows cost to read).
 
 create table public.export_ops_archive_batches (
   batch text primary key,
@@ -47,7 +40,7 @@ drop function public.export_ops_delete_archived_logs(text, uuid[]);
 drop table public.export_ops_archive_claims;
 
 -- One batch to archive: a dead run's batch of this kind if there is one (its logs still there, read again), else
--- the next p_limit logs in scope after (p_after, p_after_id) that no other batch holds. Returns the batch as its
+-- the oldest p_limit logs in scope from p_after (where the run's previous batch reached) that no batch holds. Returns the batch as its
 -- archive object will hold it: JSON Lines, one row per line, oldest first, with the key the next batch starts
 -- after. An empty batch (count 0) means nothing is left in scope.
 create function public.export_ops_claim_log_batch(
@@ -57,8 +50,7 @@ create function public.export_ops_claim_log_batch(
   p_user_id uuid default null,
   p_lease_seconds integer default 900,
   p_now timestamptz default now(),
-  p_after timestamptz default null,
-  p_after_id uuid default null
+  p_after timestamptz default '-infinity'
 )
 returns json
 language plpgsql
@@ -78,8 +70,6 @@ declare
   v_users uuid[];
   v_oldest timestamptz;
   v_newest timestamptz;
-  v_last_at timestamptz;
-  v_last_id uuid;
 begin
   if (p_cutoff is null) = (p_user_id is null) then
     raise exception 'give exactly one of p_cutoff and p_user_id' using errcode = '22023';
@@ -87,6 +77,9 @@ begin
   -- Claims are few and short: taking them one at a time rules out two runs taking the same logs.
   perform pg_advisory_xact_lock(hashtext('export_ops.claim_log_batch'));
 
+  -- Each branch reads the batch's logs once: their ids, the versions they will be deleted as, and the manifest's
+  -- figures. Their rows are read after this (export_ops_archive_batch_rows), so a log changed in between is
+  -- archived as it is then, but not deleted: it stays, to be archived again.
   select b.batch, b.export_ids into v_batch, v_ids
   from public.export_ops_archive_batches b
   where b.batch like v_prefix || '%' and b.claimed_until < p_now
@@ -94,12 +87,13 @@ begin
   limit 1;
   if v_batch is not null then
     -- a dead run's batch: the logs of it still there and still in scope
-    select array_agg(l.export_id) into v_ids
+    select array_agg(l.export_id), array_agg(l.xmin), array_agg(distinct l.user_id), count(*), min(l.created_at), max(l.created_at)
+    into v_ids, v_versions, v_users, v_count, v_oldest, v_newest
     from public.export_logs l
     where l.export_id = any (v_ids)
       -- export_ops_log_is_removable, written out for the planner
       and (p_user_id is not null or l.status <> 'completed' or l.file_path is null);
-    v_reclaimed := v_ids is not null;
+    v_reclaimed := v_count > 0;
     if not v_reclaimed then
       delete from public.export_ops_archive_batches where batch = v_batch;
     end if;
@@ -108,32 +102,25 @@ begin
   if not v_reclaimed then
     v_batch := v_prefix || to_char(p_now at time zone 'UTC', case when p_user_id is null then 'YYYY/MM/DD/' else '' end
                || 'YYYYMMDD"T"HH24MISS"-"') || gen_random_uuid();
-    select array_agg(s.export_id), max(s.created_at), (array_agg(s.export_id order by s.created_at desc, s.export_id desc))[1]
-    into v_ids, v_last_at, v_last_id
+    select array_agg(s.export_id), array_agg(s.version), array_agg(distinct s.user_id), count(*), min(s.created_at), max(s.created_at)
+    into v_ids, v_versions, v_users, v_count, v_oldest, v_newest
     from (
-      select l.export_id, l.created_at
+      select l.export_id, l.xmin as version, l.user_id, l.created_at
       from public.export_logs l
       where (case when p_user_id is not null then l.user_id = p_user_id
                   -- export_ops_log_is_removable, written out for the planner
                   else l.created_at < p_cutoff and (l.status <> 'completed' or l.file_path is null) end)
-        and (l.created_at, l.export_id) > (coalesce(p_after, '-infinity'), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'))
-        -- logs another batch holds (its run may be alive, or it is left for a run of its own kind)
+        and l.created_at >= coalesce(p_after, '-infinity')
+        -- logs another batch holds (this run's batch being written, a dead run's left for a run of its kind, another
+        -- run's): a hash of their ids
         and l.export_id not in (select i from public.export_ops_archive_batches b, unnest(b.export_ids) i)
-      order by l.created_at, l.export_id
+      order by l.created_at
       limit p_limit
     ) s;
-    if v_ids is null then
-      return json_build_object('batch', null, 'object', null, 'count', 0, 'last_created_at', null,
-                               'last_export_id', null, 'reclaimed', false);
+    if v_count = 0 then
+      return json_build_object('batch', null, 'object', null, 'count', 0, 'last_created_at', null, 'reclaimed', false);
     end if;
   end if;
-
-  -- the versions its logs will be deleted as; its rows are read after this (export_ops_archive_batch_rows), so a log
-  -- changed in between is archived as it is then, but not deleted: it stays, to be archived again
-  select array_agg(l.export_id), array_agg(l.xmin), array_agg(distinct l.user_id), count(*), min(l.created_at), max(l.created_at)
-  into v_ids, v_versions, v_users, v_count, v_oldest, v_newest
-  from public.export_logs l
-  where l.export_id = any (v_ids);
 
   insert into public.export_ops_archive_batches as b (batch, export_ids, versions, claimed_until)
   values (v_batch, v_ids, v_versions, p_now + make_interval(secs => p_lease_seconds))
@@ -145,7 +132,7 @@ begin
     set users = excluded.users, row_count = excluded.row_count, oldest = excluded.oldest, newest = excluded.newest;
 
   return json_build_object('batch', v_batch, 'object', v_batch || '.jsonl.gz', 'count', v_count,
-                           'last_created_at', v_last_at, 'last_export_id', v_last_id, 'reclaimed', v_reclaimed);
+                           'last_created_at', v_newest, 'reclaimed', v_reclaimed);
 end
 $$;
 
@@ -201,26 +188,21 @@ as $$
   update public.export_ops_archive_batches set claimed_until = '-infinity' where batch = p_batch
 $$;
 
--- Without archival too, batches walk forward by (created_at, export_id): p_after/p_after_id is where the previous
--- batch reached. Rows in a live archive batch are left alone. Returns {deleted, reached, reached_id}.
-drop function public.export_ops_delete_logs(integer, timestamptz, uuid, timestamptz, timestamptz);
-create function public.export_ops_delete_logs(
+-- Without archival: as before, but the rows of a live archive batch are found in the batches' id lists.
+create or replace function public.export_ops_delete_logs(
   p_limit integer,
   p_cutoff timestamptz default null,
   p_user_id uuid default null,
   p_now timestamptz default now(),
-  p_after timestamptz default null,
-  p_after_id uuid default null
+  p_after timestamptz default '-infinity'
 )
 returns jsonb
 language plpgsql
 set search_path = ''
-set plan_cache_mode = force_custom_plan
 as $$
 declare
   v_deleted integer;
   v_reached timestamptz;
-  v_reached_id uuid;
 begin
   if (p_cutoff is null) = (p_user_id is null) then
     raise exception 'give exactly one of p_cutoff and p_user_id' using errcode = '22023';
@@ -230,22 +212,18 @@ begin
     where (case when p_user_id is not null then l.user_id = p_user_id
                 -- export_ops_log_is_removable, written out for the planner
                 else l.created_at < p_cutoff and (l.status <> 'completed' or l.file_path is null) end)
-      and (l.created_at, l.export_id) > (coalesce(p_after, '-infinity'), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'))
+      and l.created_at >= coalesce(p_after, '-infinity')
       and l.export_id not in (select i from public.export_ops_archive_batches b, unnest(b.export_ids) i
                               where b.claimed_until >= p_now)
-    order by l.created_at, l.export_id
+    order by l.created_at
     limit p_limit
     for update of l skip locked
   ), gone as (
     -- the rows are locked by this statement, so their addresses hold until it ends
-    delete from public.export_logs l where l.ctid = any (array(select row_id from batch)) returning l.created_at, l.export_id
+    delete from public.export_logs l where l.ctid = any (array(select row_id from batch)) returning l.created_at
   )
-  select count(*), (array_agg(created_at order by created_at desc, export_id desc))[1],
-         (array_agg(export_id order by created_at desc, export_id desc))[1]
-  into v_deleted, v_reached, v_reached_id
-  from gone;
-  return jsonb_build_object('deleted', v_deleted, 'reached', coalesce(v_reached, p_after),
-                            'reached_id', coalesce(v_reached_id, p_after_id));
+  select count(*), max(created_at) into v_deleted, v_reached from gone;
+  return jsonb_build_object('deleted', v_deleted, 'reached', coalesce(v_reached, p_after));
 end
 $$;
 
@@ -269,6 +247,6 @@ as $$
 $$;
 
 revoke all on function public.export_ops_claim_log_batch, public.export_ops_archive_batch_rows,
-  public.export_ops_delete_archived_logs, public.export_ops_delete_logs from public, anon, authenticated;
+  public.export_ops_delete_archived_logs from public, anon, authenticated;
 grant execute on function public.export_ops_claim_log_batch, public.export_ops_archive_batch_rows,
-  public.export_ops_delete_archived_logs, public.export_ops_delete_logs to service_role;
+  public.export_ops_delete_archived_logs to service_role;
