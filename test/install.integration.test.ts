@@ -150,6 +150,29 @@ describe("upgrading", () => {
     for (const m of rest) await applySqlFile(db.client, m.name, m.sql);
     expect(await read()).toEqual(seeded);
   });
+
+  it("carries an archive batch a run was writing under per-log claims over, and the next claim takes it back whole", async () => {
+    db = await freshDatabase();
+    const all = migrations();
+    const split = all.findIndex((m) => m.name.includes("archive_batches"));
+    for (const m of all.slice(0, split)) await applySqlFile(db.client, m.name, m.sql);
+    await db.client.query(`
+      insert into public.export_logs (user_id, format, status, conversation_count, created_at, expired_at)
+      select gen_random_uuid(), 'csv', 'expired', n, now() - interval '40 days', now() - interval '39 days' from generate_series(1, 30) n;`);
+    // a run claimed 20 of them (the old way: a row per log) and was writing their archive object
+    const claimed = await db.client.query("select export_ops_claim_log_batch('export-archive', 20, now() - interval '30 days') ->> 'batch' as batch");
+    const batch = claimed.rows[0].batch as string;
+
+    for (const m of all.slice(split)) await applySqlFile(db.client, m.name, m.sql);
+
+    const next = await db.client.query("select export_ops_claim_log_batch('export-archive', 100, now() - interval '30 days') as c");
+    expect(next.rows[0].c).toMatchObject({ batch, object: `${batch}.jsonl.gz`, count: 20, reclaimed: true });
+    const rows = await db.client.query("select count(*)::int as n from export_ops_archive_batch_rows($1)", [batch]);
+    expect(rows.rows[0].n).toBe(20);
+    // the other 10 make the batch after it
+    const rest = await db.client.query("select export_ops_claim_log_batch('export-archive', 100, now() - interval '30 days') as c");
+    expect(rest.rows[0].c).toMatchObject({ count: 10, reclaimed: false });
+  });
 });
 
 describe("uninstalling", () => {
