@@ -34,7 +34,7 @@ const runSummary = z.looseObject({
 const claimedExport = z.looseObject({ export_id: uuid, user_id: uuid, format: z.string(), file_path: z.string().nullable(), cleanup_attempts: count });
 const alertTransition = z.object({ previous: z.enum(["ok", "firing"]), state: z.enum(["ok", "firing"]), transition: z.enum(["fired", "resolved"]).nullable() });
 /** An alert's payload as the app wrote it (json in, json out). */
-const alertPayload = z.custom<AlertPayload>((v) => typeof v === "object" && v !== null && !Array.isArray(v), { error: "must be an object" });
+const alertPayload = z.custom<AlertPayload>(isObject, { error: "must be an object" });
 const alertStatus = z.record(z.string(), z.object({ state: z.enum(["ok", "firing"]), changed_at: time, evaluated_at: time.nullable() }));
 const pageRun = z.object({
   run_id: uuid,
@@ -204,7 +204,7 @@ export const sqlFunctions = {
     }),
   ),
   // oldest first, as its archive object holds them
-  // (each row checked to be an object, not key by key: a batch is 10,000 rows, and its archive is checked whole)
+  // (each row checked to be an object, not key by key: a batch is thousands of rows, and its archive is checked whole)
   export_ops_archive_batch_rows: fn({ p_batch: z.string() }, z.array(z.custom<Record<string, unknown>>(isObject, "Invalid input: expected object"))),
   // only once the batch's archive object was read back and holds exactly its rows
   export_ops_delete_archived_logs: fn({ p_batch: z.string() }, count),

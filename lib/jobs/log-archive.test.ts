@@ -3,7 +3,9 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { captureLogger, fixedClock } from "../../test/doubles";
 import type { ObjectStorage, SqlApi } from "../ports";
-import { archiveText, deleteLogsInBatches, encodeArchive, verifyArchive } from "./log-archive";
+import { archiveText, compressArchive, deleteLogsInBatches, verifyArchive } from "./log-archive";
+
+const encodeArchive = (r: Record<string, unknown>[]) => compressArchive(archiveText(r));
 
 const rows = [
   { export_id: "e1", user_id: "u1", status: "expired", created_at: "2026-01-01T00:00:00Z" },

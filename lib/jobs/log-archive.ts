@@ -19,7 +19,7 @@ import type { SqlResult } from "../sql-api";
  */
 export const ARCHIVE_BATCH = 5_000;
 /** Fast compression: an archive is written once and read rarely, and the run's time goes to its batches. */
-export const ARCHIVE_GZIP_LEVEL = 1;
+const ARCHIVE_GZIP_LEVEL = 1;
 /** Rows per delete statement without archival: still a short statement (~0.2 s), far fewer round trips. */
 export const DELETE_BATCH = 20_000;
 /** Longer than a run may last: only a dead run's batch is ever taken back by another. */
@@ -45,8 +45,9 @@ export function archiveText(rows: Record<string, unknown>[]): string {
   return rows.map((row) => JSON.stringify(row)).join("\n") + "\n";
 }
 
-export function encodeArchive(rows: Record<string, unknown>[]): Uint8Array {
-  return gzipSync(archiveText(rows));
+/** An archive object's bytes: its text, gzipped. */
+export function compressArchive(text: string): Uint8Array {
+  return gzipSync(text, { level: ARCHIVE_GZIP_LEVEL });
 }
 
 export function decodeArchive(bytes: Uint8Array): Record<string, unknown>[] {
@@ -56,7 +57,6 @@ export function decodeArchive(bytes: Uint8Array): Record<string, unknown>[] {
     .filter((line) => line.length > 0)
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
-
 
 /** Deletes the logs in scope, batch by batch, until none are left or the deadline comes. */
 export async function deleteLogsInBatches(
@@ -107,7 +107,7 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
     if (!claimed.batch || claimed.count === 0) return { claimed, text: "" };
     return { claimed, text: archiveText(await db.call("export_ops_archive_batch_rows", { p_batch: claimed.batch })) };
   };
-  const prefetch = (after: Parameters<typeof fetchBatch>[0]) => {
+  const prefetch = (after: string | null) => {
     const pending = fetchBatch(after);
     pending.catch(() => undefined); // awaited (and its error thrown) when its turn comes
     return pending;
@@ -122,7 +122,7 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
     if (!claimed.reclaimed) after = claimed.last_created_at;
     next = timeLeft() ? prefetch(after) : undefined;
     const name = claimed.object;
-    const bytes = gzipSync(text, { level: ARCHIVE_GZIP_LEVEL });
+    const bytes = compressArchive(text);
     try {
       await storage.upload(bucket, name, bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
       verifyArchive(await storage.download(bucket, name), text, bytes);

@@ -40,9 +40,9 @@ drop function public.export_ops_delete_archived_logs(text, uuid[]);
 drop table public.export_ops_archive_claims;
 
 -- One batch to archive: a dead run's batch of this kind if there is one (its logs still there, read again), else
--- the oldest p_limit logs in scope from p_after (where the run's previous batch reached) that no batch holds. Returns the batch as its
--- archive object will hold it: JSON Lines, one row per line, oldest first, with the key the next batch starts
--- after. An empty batch (count 0) means nothing is left in scope.
+-- the oldest p_limit logs in scope from p_after (where the run's previous batch reached) that no batch holds.
+-- Returns the batch (its name, its object's name, its size, and the time the next batch starts from);
+-- export_ops_archive_batch_rows hands out its rows. An empty batch (count 0) means nothing is left in scope.
 create function public.export_ops_claim_log_batch(
   p_bucket text,
   p_limit integer,
