@@ -14,9 +14,10 @@ const uuid = z.string();
 const now = { p_now: time.optional() };
 const count = z.number().int();
 const jsonObject = z.record(z.string(), z.unknown());
-const isObject = (value: unknown) => typeof value === "object" && value !== null && !Array.isArray(value);
 
 const fn = <A extends z.ZodRawShape, R extends z.ZodType>(args: A, result: R) => ({ args: z.strictObject(args), result });
+/** The media type of a batch's archive text (a domain of that name in SQL): PostgREST sends it as it is, unescaped. */
+export const ARCHIVE_TEXT_MEDIA_TYPE = "application/vnd.export-ops.jsonl";
 
 const runSummary = z.looseObject({
   last_status: z.enum(["succeeded", "partial", "failed", "abandoned"]).nullable(),
@@ -34,7 +35,9 @@ const runSummary = z.looseObject({
 const claimedExport = z.looseObject({ export_id: uuid, user_id: uuid, format: z.string(), file_path: z.string().nullable(), cleanup_attempts: count });
 const alertTransition = z.object({ previous: z.enum(["ok", "firing"]), state: z.enum(["ok", "firing"]), transition: z.enum(["fired", "resolved"]).nullable() });
 /** An alert's payload as the app wrote it (json in, json out). */
-const alertPayload = z.custom<AlertPayload>(isObject, { error: "must be an object" });
+const alertPayload = z.custom<AlertPayload>((value) => typeof value === "object" && value !== null && !Array.isArray(value), {
+  error: "must be an object",
+});
 const alertStatus = z.record(z.string(), z.object({ state: z.enum(["ok", "firing"]), changed_at: time, evaluated_at: time.nullable() }));
 const pageRun = z.object({
   run_id: uuid,
@@ -203,9 +206,12 @@ export const sqlFunctions = {
       reclaimed: z.boolean(),
     }),
   ),
-  // oldest first, as its archive object holds them
-  // (each row checked to be an object, not key by key: a batch is thousands of rows, and its archive is checked whole)
-  export_ops_archive_batch_rows: fn({ p_batch: z.string() }, z.array(z.custom<Record<string, unknown>>(isObject, "Invalid input: expected object"))),
+  // JSON Lines, oldest first, exactly as its archive object holds them: asked for as text, not JSON, and handed
+  // over as it arrives (the body of the response)
+  export_ops_archive_batch_text: {
+    ...fn({ p_batch: z.string() }, z.custom<ReadableStream<Uint8Array>>((value) => value instanceof ReadableStream, "must be a stream")),
+    media: ARCHIVE_TEXT_MEDIA_TYPE,
+  },
   // only once the batch's archive object was read back and holds exactly its rows
   export_ops_delete_archived_logs: fn({ p_batch: z.string() }, count),
   export_ops_release_log_batch: fn({ p_batch: z.string() }, z.null()),

@@ -1,7 +1,7 @@
 -- export-ops: uninstall. Removes every object export-ops' migrations created, and nothing else: its functions,
--- its own tables (with their indexes, policies and triggers), `export_metrics`, and the Storage buckets it created
--- when they are empty. Grants and default privileges of the host's objects were never changed, so there is
--- nothing of the host's to restore.
+-- its media type domain, its own tables (with their indexes, policies and triggers), `export_metrics`, and the
+-- Storage buckets it created when they are empty. Grants and default privileges of the host's objects were never
+-- changed, so there is nothing of the host's to restore.
 --
 -- `export_logs` is the host app's audit log of exports: it is kept (with its indexes and its owner-read policy,
 -- so the host app and its users see it as before) unless the operator opts in before running this file:
@@ -47,6 +47,7 @@ drop function if exists
   public.export_ops_delete_logs,
   public.export_ops_claim_log_batch,
   public.export_ops_archive_batch_rows,
+  public.export_ops_archive_batch_text,
   public.export_ops_delete_archived_logs,
   public.export_ops_release_log_batch,
   public.export_ops_delete_metrics,
@@ -73,6 +74,9 @@ drop function if exists
   public.export_ops_page_exports,
   public.export_ops_page_alerts,
   public.export_ops_page_cleanup;
+
+-- the media type of archive text (its function is gone)
+drop domain if exists public."application/vnd.export-ops.jsonl";
 
 -- Buckets export-ops created, while they hold no object (a bucket with files is kept and named in a notice;
 -- empty it through the Storage API and delete it in the dashboard). Supabase refuses SQL deletes from its

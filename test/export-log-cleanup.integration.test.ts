@@ -162,13 +162,16 @@ describe("export-log-cleanup with archival", () => {
     for (const [id, row] of before) sameRow(row, archived.rows.get(id)!);
   });
 
-  it("deletes a batch's logs only as the batch read them: a log changed since stays", async () => {
+  it("archives and deletes a batch's logs only as the batch read them: a log changed since is in neither, and stays", async () => {
     const old = await seedExports({ count: 5, status: "failed", ageHours: 40 * DAY });
     const { rows } = await sql().query("select export_ops_claim_log_batch(p_bucket => $1, p_limit => 10, p_cutoff => now() - interval '30 days') as c", [ARCHIVE]);
     const batch = rows[0].c.batch as string;
     // the host app edits one of them after the batch was taken
     await sql().query("update export_logs set error_message = 'retried by support' where export_id = $1", [old[0]!.export_id]);
 
+    const text = await sql().query("select export_ops_archive_batch_text($1) as t", [batch]);
+    const inArchive = (text.rows[0].t as string).split("\n").filter(Boolean).map((line) => (JSON.parse(line) as { export_id: string }).export_id);
+    expect(inArchive.sort()).toEqual(ids(old).slice(1).sort());
     const deleted = await sql().query("select export_ops_delete_archived_logs($1) as n", [batch]);
 
     expect(deleted.rows[0].n).toBe(4);

@@ -17,7 +17,7 @@ import { sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-api";
 import { unsafePathReason } from "../jobs/export-paths";
 import { METRICS_BATCH } from "../jobs/export-log-cleanup";
-import { ARCHIVE_CONTENT_TYPE, archiveText, compressArchive, decodeArchive, deleteLogsInBatches, verifyArchive } from "../jobs/log-archive";
+import { ARCHIVE_CONTENT_TYPE, archiveObject, archiveText, decodeArchive, deleteLogsInBatches, verifyArchive } from "../jobs/log-archive";
 
 const MAX_STORAGE_BATCH = 1000;
 
@@ -143,12 +143,11 @@ async function eraseFromArchiveObject(
   if (kept.length === 0) {
     await storage.remove(bucket, [name, rewrite]);
   } else if (kept.length < rows.length) {
-    const text = archiveText(kept);
-    const bytes = compressArchive(text);
-    await storage.upload(bucket, rewrite, bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
-    verifyArchive(await storage.download(bucket, rewrite), text, bytes);
-    await storage.upload(bucket, name, bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
-    verifyArchive(await storage.download(bucket, name), text, bytes);
+    const archive = await archiveObject(archiveText(kept));
+    await storage.upload(bucket, rewrite, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
+    verifyArchive(await storage.download(bucket, rewrite), archive);
+    await storage.upload(bucket, name, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
+    verifyArchive(await storage.download(bucket, name), archive);
     await storage.remove(bucket, [rewrite]);
   } else {
     await storage.remove(bucket, [rewrite]); // a crash after the replace may have left it

@@ -1,34 +1,55 @@
 /** Archive before delete with in-memory fakes: a read-back that does not match keeps every row of the batch. */
-import { gzipSync } from "node:zlib";
+import { createHash } from "node:crypto";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { captureLogger, fixedClock } from "../../test/doubles";
 import type { ObjectStorage, SqlApi } from "../ports";
-import { archiveText, compressArchive, deleteLogsInBatches, verifyArchive } from "./log-archive";
+import { archiveObject, archiveText, deleteLogsInBatches, verifyArchive } from "./log-archive";
 
-const encodeArchive = (r: Record<string, unknown>[]) => compressArchive(archiveText(r));
+const encodeArchive = (r: Record<string, unknown>[]) => gzipSync(archiveText(r));
 
 const rows = [
   { export_id: "e1", user_id: "u1", status: "expired", created_at: "2026-01-01T00:00:00Z" },
   { export_id: "e2", user_id: "u2", status: "failed", created_at: "2026-01-02T00:00:00Z" },
 ];
 
-describe("verifyArchive", () => {
-  it("accepts exactly the rows, and refuses a missing, extra or altered row", () => {
+describe("archiveObject", () => {
+  it("compresses the text as it arrives in pieces, and counts its rows and takes its digest on the way", async () => {
     const text = archiveText(rows);
-    expect(() => verifyArchive(encodeArchive(rows), text)).not.toThrow();
-    expect(() => verifyArchive(encodeArchive([rows[0]!]), text)).toThrow("archive holds 1 rows, expected 2");
-    expect(() => verifyArchive(encodeArchive([...rows, rows[0]!]), text)).toThrow("archive holds 3 rows, expected 2");
-    expect(() => verifyArchive(encodeArchive([rows[0]!, { ...rows[1]!, status: "expired" }]), text)).toThrow("archive row e2 does not match");
-    expect(() => verifyArchive(encodeArchive([rows[1]!, rows[0]!]), text)).toThrow("archive row e1 does not match");
+    const pieces = new Response(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          const bytes = new TextEncoder().encode(text);
+          for (let i = 0; i < bytes.length; i += 7) controller.enqueue(bytes.subarray(i, i + 7));
+          controller.close();
+        },
+      }),
+    ).body!;
+    const streamed = await archiveObject(pieces);
+    expect(gunzipSync(streamed.bytes).toString("utf8")).toBe(text);
+    expect(streamed).toEqual({ ...(await archiveObject(text)), bytes: streamed.bytes });
+    expect(streamed.rows).toBe(2);
+    expect(streamed.digest).toBe(createHash("sha256").update(text).digest("hex"));
+  });
+});
+
+describe("verifyArchive", () => {
+  it("accepts exactly the rows, and refuses a missing, extra or altered row", async () => {
+    const written = await archiveObject(archiveText(rows));
+    expect(() => verifyArchive(Uint8Array.from(written.bytes), written)).not.toThrow();
+    expect(() => verifyArchive(encodeArchive([rows[0]!]), written)).toThrow("archive holds 1 rows, expected 2");
+    expect(() => verifyArchive(encodeArchive([...rows, rows[0]!]), written)).toThrow("archive holds 3 rows, expected 2");
+    const differs = "archive holds 2 rows, but not the rows written (its text differs)";
+    expect(() => verifyArchive(encodeArchive([rows[0]!, { ...rows[1]!, status: "expired" }]), written)).toThrow(differs);
+    expect(() => verifyArchive(encodeArchive([rows[1]!, rows[0]!]), written)).toThrow(differs);
+    expect(() => verifyArchive(Buffer.from("not gzip"), written)).toThrow();
   });
 
-  it("given the bytes written, accepts them read back as written, and otherwise still compares the text", () => {
-    const text = archiveText(rows);
-    const written = gzipSync(text, { level: 1 });
-    expect(() => verifyArchive(Uint8Array.from(written), text, written)).not.toThrow();
-    // the same text compressed differently (a server that re-encodes) is still exactly the rows
-    expect(() => verifyArchive(gzipSync(text, { level: 9 }), text, written)).not.toThrow();
-    expect(() => verifyArchive(encodeArchive([rows[0]!]), text, written)).toThrow("archive holds 1 rows, expected 2");
+  it("accepts the same text compressed differently (a server that re-encodes), checking it by rows and digest", async () => {
+    const written = await archiveObject(archiveText(rows));
+    const reencoded = gzipSync(archiveText(rows), { level: 9 });
+    expect(reencoded.equals(written.bytes)).toBe(false);
+    expect(() => verifyArchive(reencoded, written)).not.toThrow();
   });
 });
 
@@ -43,7 +64,7 @@ describe("deleteLogsInBatches with archival", () => {
           const batch = names.shift() ?? null;
           return { batch, object: batch && `${batch}.jsonl.gz`, count: batch ? 2 : 0, last_created_at: rows[1]!.created_at, reclaimed: false };
         }
-        if (fn === "export_ops_archive_batch_rows") return rows;
+        if (fn === "export_ops_archive_batch_text") return new Response(archiveText(rows)).body;
         return null;
       },
     } as unknown as SqlApi;
@@ -71,7 +92,7 @@ describe("deleteLogsInBatches with archival", () => {
     expect(result.errors[0]).toMatch(/^archive logs\/b1\.jsonl\.gz not written or not verified, its 2 logs were kept: archive holds 1 rows, expected 2/);
     expect(calls).toEqual([
       "export_ops_claim_log_batch",
-      "export_ops_archive_batch_rows logs/b1",
+      "export_ops_archive_batch_text logs/b1",
       "export_ops_claim_log_batch",
       "export_ops_release_log_batch logs/b1",
     ]);

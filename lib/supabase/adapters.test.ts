@@ -78,6 +78,36 @@ describe("SqlApi", () => {
     await expect(createSqlApi(client()).call("export_ops_ping")).rejects.toBeInstanceOf(DatabaseError);
   });
 
+  it("asks for a batch's archive text in its media type and hands over the body as sent (not parsed as JSON)", async () => {
+    const text = '{"export_id":"e1","error_message":"a \\"quoted\\" line"}\n{"export_id":"e2"}\n';
+    server.use(
+      http.post(`${URL_}/rest/v1/rpc/export_ops_archive_batch_text`, async ({ request }) => {
+        await record(request);
+        return new HttpResponse(text, { headers: { "content-type": "application/vnd.export-ops.jsonl" } });
+      }),
+    );
+    const body = await createSqlApi(client()).call("export_ops_archive_batch_text", { p_batch: "logs/b1" });
+    expect(await new Response(body).text()).toBe(text);
+    expect(seen[0]).toMatchObject({ method: "POST", body: { p_batch: "logs/b1" } });
+    expect(seen[0]?.headers.get("accept")).toBe("application/vnd.export-ops.jsonl");
+    expect(seen[0]?.headers.get("apikey")).toBe(KEY);
+    expect(seen[0]?.headers.get("authorization")).toBe(`Bearer ${KEY}`);
+  });
+
+  it("turns an error answer to a text request into a DatabaseError with its code", async () => {
+    server.use(
+      http.post(`${URL_}/rest/v1/rpc/export_ops_archive_batch_text`, () =>
+        HttpResponse.json({ code: "PGRST107", message: "None of these media types are available: application/vnd.export-ops.jsonl" }, { status: 415 }),
+      ),
+    );
+    const error = await createSqlApi(client())
+      .call("export_ops_archive_batch_text", { p_batch: "logs/b1" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect(error).toMatchObject({ dbCode: "PGRST107" });
+    expect((error as Error).message).toBe("export_ops_archive_batch_text failed: None of these media types are available: application/vnd.export-ops.jsonl");
+  });
+
   it("passes a well-formed answer through", async () => {
     server.use(http.post(`${URL_}/rest/v1/rpc/export_ops_ping`, () => HttpResponse.json(pong)));
     expect(await createSqlApi(client()).call("export_ops_ping")).toEqual(pong);

@@ -38,7 +38,7 @@ export function createSqlApi(client: ServiceClient): SqlApi {
     if (!input.success) throw new DatabaseError(`${fn} called with bad arguments: ${firstIssue(input.error)}`);
     let data: unknown;
     try {
-      data = unwrap(fn, await client.rpc(fn, input.data));
+      data = "media" in contract ? await callForText(fn, input.data, contract.media) : unwrap(fn, await client.rpc(fn, input.data));
     } catch (error) {
       if (error instanceof DatabaseError) throw error;
       throw new DatabaseError(`${fn} failed: ${(error as Error).message}`, { cause: error });
@@ -46,6 +46,28 @@ export function createSqlApi(client: ServiceClient): SqlApi {
     const output = contract.result.safeParse(data);
     if (!output.success) throw new DatabaseError(`${fn} returned a malformed result: ${firstIssue(output.error)}`);
     return output.data;
+  }
+  /**
+   * A function whose result is text of its own media type: asked for in that type, PostgREST sends the text as it
+   * is (supabase-js `rpc()` would parse it as JSON), and the caller reads it as it arrives. Same endpoint, headers
+   * and fetch (with its timeout) as the client's own calls.
+   */
+  async function callForText(fn: SqlFunction, args: unknown, media: string): Promise<ReadableStream<Uint8Array>> {
+    const rest = client.schema("public");
+    const response = await (rest.fetch ?? fetch)(`${rest.url}/rpc/${fn}`, {
+      method: "POST",
+      headers: { ...Object.fromEntries(rest.headers), accept: media, "content-type": "application/json" },
+      body: JSON.stringify(args),
+    });
+    if (response.ok) return response.body ?? new Response("").body!;
+    const body = await response.text();
+    let error: PostgrestLikeError;
+    try {
+      error = JSON.parse(body) as PostgrestLikeError;
+    } catch {
+      error = { message: body || `HTTP ${response.status}` };
+    }
+    return unwrap<ReadableStream<Uint8Array>>(fn, { data: null, error });
   }
   return { call: call as SqlApi["call"] };
 }

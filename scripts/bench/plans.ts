@@ -22,8 +22,8 @@ export function planChecks(day: string): PlanCheck[] {
     { fn: "export_ops_delete_logs", call: "select export_ops_delete_logs(20000, now() - interval '30 days')", expects: "export_ops_logs_created_idx" },
     { fn: "export_ops_claim_log_batch", call: "select export_ops_claim_log_batch('export-archive', 10000, now() - interval '30 days')", expects: "export_ops_logs_created_idx" },
     {
-      fn: "export_ops_archive_batch_rows",
-      call: "select count(*) from export_ops_archive_batch_rows(export_ops_claim_log_batch('export-archive', 10000, now() - interval '30 days') ->> 'batch')",
+      fn: "export_ops_archive_batch_text",
+      call: "select length(export_ops_archive_batch_text(export_ops_claim_log_batch('export-archive', 10000, now() - interval '30 days') ->> 'batch'))",
       expects: "export_logs_pkey",
     },
     { fn: "export_ops_orphan_page", call: "select export_ops_orphan_page('exports', 24, 24, 1000, false)", expects: "export_ops_logs_file_path_idx" },

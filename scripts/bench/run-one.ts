@@ -1,8 +1,8 @@
 /**
- * One benchmark run in a fresh process (so its peak memory is its own): `tsx run-one.ts <case> <impl> <n>` with
- * the stack's env. Prints one JSON line: {wall_ms, processed, max_rss_mb, idle_rss_mb} — the process's peak
- * memory, and its memory before the job started (Node, tsx, supabase-js and the job's modules loaded), so the
- * difference is what the job itself adds.
+ * One benchmark run in a fresh process (so its peak memory is its own), compiled to JavaScript by ./index.ts and
+ * run as `node run-one.mjs <case> <impl> <n>` with the stack's env. Prints one JSON line: {wall_ms, processed,
+ * max_rss_mb, idle_rss_mb} — the process's peak memory, and its memory before the job started (Node, supabase-js
+ * and the job's modules loaded), so the difference is what the job itself adds.
  */
 import { createClient } from "@supabase/supabase-js";
 import { parseEnv } from "../../lib/env";

@@ -35,12 +35,14 @@ export async function freshDatabase(options: { hostFixture?: boolean } = {}): Pr
 }
 
 /** Names of objects export-ops creates: `export_ops_*`, plus the two host-facing tables and what hangs off them. */
-export const isExportOps = (name: string) => /^(public\.)?(export_ops_|export_logs|export_metrics)/.test(name);
+/** export-ops' objects: named export_ops_*, its two tables, and the media type of its archive text. */
+export const isExportOps = (name: string) => /^(public\.)?(export_ops_|export_logs|export_metrics|application\/vnd\.export-ops\.)/.test(name);
 
 export interface CatalogSnapshot {
   relations: { name: string; kind: string; acl: string | null; rls: boolean }[];
   columns: { name: string; acl: string }[];
   functions: { name: string; acl: string | null; secdef: boolean }[];
+  types: { name: string; kind: string; acl: string | null }[];
   schemas: { name: string; acl: string | null }[];
   default_acls: { role: string; schema: string; type: string; acl: string }[];
   policies: { name: string; cmd: string; roles: string; qual: string | null; check: string | null }[];
@@ -70,6 +72,9 @@ export async function catalogSnapshot(client: pg.ClientBase): Promise<CatalogSna
       'functions', coalesce((select jsonb_agg(jsonb_build_object('name', p.oid::regprocedure::text, 'acl', p.proacl::text,
                      'secdef', p.prosecdef) order by p.oid::regprocedure::text)
                    from pg_proc p join ns on ns.oid = p.pronamespace), '[]'),
+      'types', coalesce((select jsonb_agg(jsonb_build_object('name', ns.nspname || '.' || t.typname, 'kind', t.typtype,
+                     'acl', t.typacl::text) order by ns.nspname, t.typname)
+                   from pg_type t join ns on ns.oid = t.typnamespace where t.typtype in ('d', 'e', 'r', 'm')), '[]'),
       'schemas', coalesce((select jsonb_agg(jsonb_build_object('name', n.nspname, 'acl', n.nspacl::text) order by n.nspname)
                    from pg_namespace n join ns on ns.oid = n.oid), '[]'),
       'default_acls', coalesce((select jsonb_agg(jsonb_build_object('role', d.defaclrole::regrole::text,
@@ -95,6 +100,7 @@ export function hostPart(s: CatalogSnapshot, ourBuckets: string[] = ["exports", 
     relations: keep(s.relations),
     columns: keep(s.columns),
     functions: keep(s.functions),
+    types: keep(s.types),
     policies: keep(s.policies),
     triggers: s.triggers.filter((t) => !isExportOps(t)),
     buckets: s.buckets.filter((b) => !ourBuckets.includes(b)),
