@@ -99,14 +99,17 @@ describe("deleteLogsInBatches with archival", () => {
     expect(stored.has("logs/b1.jsonl.gz")).toBe(true);
   });
 
-  it("releases the batch claimed ahead too, unwritten", async () => {
-    const { db, calls } = batches("logs/b1", "logs/b2");
+  it("releases the batches claimed ahead too, unwritten", async () => {
+    const { db, calls } = batches("logs/b1", "logs/b2", "logs/b3");
     const result = await run(db, storage);
     expect(result).toMatchObject({ deleted: 0, finished: false });
     expect(calls.filter((c) => c.startsWith("export_ops_release_log_batch"))).toEqual([
       "export_ops_release_log_batch logs/b1",
       "export_ops_release_log_batch logs/b2",
+      "export_ops_release_log_batch logs/b3",
     ]);
+    // b1 being written, b2 and b3 ahead of it, and a fourth claim that found none left
+    expect(calls.filter((c) => c.startsWith("export_ops_claim_log_batch"))).toHaveLength(4);
     expect(calls).not.toContain("export_ops_delete_archived_logs logs/b1");
   });
 });

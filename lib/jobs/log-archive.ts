@@ -118,61 +118,100 @@ export async function deleteLogsInBatches(
 }
 
 type Claimed = SqlResult<"export_ops_claim_log_batch">;
+type Fetched = { claimed: Claimed; archive?: ArchiveObject };
+const NOTHING_LEFT: Claimed = { batch: null, object: null, count: 0, last_created_at: null, reclaimed: false };
 
 /**
- * Archive before delete, batch by batch (see the module's comment). The next batch is claimed and read while the
- * current one is written, checked and deleted: the database and this process each work while the other waits.
+ * Batches claimed ahead of the one being written: their text is read and compressed meanwhile (0.3 MB held for
+ * each), so the database writes the next batches' text while this process writes and checks the current object.
+ * One ahead was as fast; two held less memory in the same runs (fewer collections of larger garbage).
+ */
+export const BATCHES_AHEAD = 2;
+
+/**
+ * Archive before delete, batch by batch (see the module's comment). Claims follow one another, each from where
+ * the previous one reached; each claimed batch's text is read as soon as it is claimed, up to BATCHES_AHEAD
+ * batches ahead of the one being written, checked and deleted.
  */
 async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string, batchSize: number): Promise<BatchDeletion> {
   const { db, storage, clock, logger } = deps;
   const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
   const timeLeft = () => clock.now().getTime() < deps.deadline;
-  const fetchBatch = async (after: string | null): Promise<{ claimed: Claimed; archive?: ArchiveObject }> => {
-    const claimed = await db.call("export_ops_claim_log_batch", {
-      p_bucket: bucket,
-      p_limit: batchSize,
-      p_lease_seconds: ARCHIVE_LEASE_SECONDS,
-      ...sqlTime(clock),
-      p_after: after,
-      ...scopeArgs(scope),
-    });
-    if (!claimed.batch || claimed.count === 0) return { claimed };
-    return { claimed, archive: await archiveObject(await db.call("export_ops_archive_batch_text", { p_batch: claimed.batch })) };
-  };
-  const prefetch = (after: string | null) => {
-    const pending = fetchBatch(after);
-    pending.catch(() => undefined); // awaited (and its error thrown) when its turn comes
-    return pending;
-  };
 
   // each fresh batch starts where the previous one reached; a dead run's batch taken back may lie anywhere
   let after: string | null = null;
-  let next = timeLeft() ? prefetch(after) : undefined;
-  while (next) {
-    const { claimed, archive } = await next;
-    if (!claimed.batch || !claimed.object || !archive) return { ...result, finished: true };
-    if (!claimed.reclaimed) after = claimed.last_created_at;
-    next = timeLeft() ? prefetch(after) : undefined;
-    const name = claimed.object;
-    try {
-      await storage.upload(bucket, name, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
-      verifyArchive(await storage.download(bucket, name), archive);
-    } catch (error) {
-      // this batch and the one claimed ahead of it go back for the next run
-      await db.call("export_ops_release_log_batch", { p_batch: claimed.batch });
-      const ahead = await next?.catch(() => undefined);
-      if (ahead?.claimed.batch) await db.call("export_ops_release_log_batch", { p_batch: ahead.claimed.batch });
-      const reason = bucketRefusal(error, bucket, archive.bytes.length) ?? (error as Error).message;
-      result.errors.push(`archive ${name} not written or not verified, its ${claimed.count} logs were kept: ${reason}`);
-      logger.warn({ type: "log_archive_failed", object: name, rows: claimed.count, error: (error as Error).message });
-      return result;
+  /** A claim came back empty (nothing left in scope) or failed: no further claim is made. */
+  let exhausted = false;
+  let lastClaim: Promise<unknown> = Promise.resolve();
+  const queue: Promise<Fetched>[] = [];
+  const claimAhead = () => {
+    while (queue.length < BATCHES_AHEAD + 1 && !exhausted && timeLeft()) {
+      const claim = lastClaim.then(async (): Promise<Claimed> => {
+        if (exhausted) return NOTHING_LEFT;
+        try {
+          const claimed = await db.call("export_ops_claim_log_batch", {
+            p_bucket: bucket,
+            p_limit: batchSize,
+            p_lease_seconds: ARCHIVE_LEASE_SECONDS,
+            ...sqlTime(clock),
+            p_after: after,
+            ...scopeArgs(scope),
+          });
+          if (!claimed.batch || claimed.count === 0) exhausted = true;
+          else if (!claimed.reclaimed) after = claimed.last_created_at;
+          return claimed;
+        } catch (error) {
+          exhausted = true;
+          throw error;
+        }
+      });
+      lastClaim = claim.catch(() => undefined);
+      const fetched = claim.then(async (claimed): Promise<Fetched> => {
+        if (!claimed.batch || claimed.count === 0) return { claimed };
+        return { claimed, archive: await archiveObject(await db.call("export_ops_archive_batch_text", { p_batch: claimed.batch })) };
+      });
+      fetched.catch(() => undefined); // awaited (and its error thrown) when its turn comes
+      queue.push(fetched);
     }
-    // the batch's logs, each only as the version the archive holds
-    const deleted = await db.call("export_ops_delete_archived_logs", { p_batch: claimed.batch });
-    result.deleted += deleted;
-    result.archived += deleted;
-    result.archiveObjects.push(name);
-    logger.debug({ type: "log_cleanup_batch", object: name, rows: claimed.count, deleted });
+  };
+
+  /** Batches claimed ahead go back for the next run, unwritten. */
+  const releaseAhead = async () => {
+    exhausted = true;
+    for (const ahead of await Promise.all(queue.splice(0).map((f) => f.catch(() => undefined)))) {
+      if (ahead?.claimed.batch) await db.call("export_ops_release_log_batch", { p_batch: ahead.claimed.batch });
+    }
+  };
+
+  claimAhead();
+  try {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const { claimed, archive } = await next;
+      if (!claimed.batch || !claimed.object || !archive) return { ...result, finished: true };
+      claimAhead();
+      const name = claimed.object;
+      try {
+        await storage.upload(bucket, name, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
+        verifyArchive(await storage.download(bucket, name), archive);
+      } catch (error) {
+        // this batch and those claimed ahead of it go back for the next run
+        await db.call("export_ops_release_log_batch", { p_batch: claimed.batch });
+        await releaseAhead();
+        const reason = bucketRefusal(error, bucket, archive.bytes.length) ?? (error as Error).message;
+        result.errors.push(`archive ${name} not written or not verified, its ${claimed.count} logs were kept: ${reason}`);
+        logger.warn({ type: "log_archive_failed", object: name, rows: claimed.count, error: (error as Error).message });
+        return result;
+      }
+      // the batch's logs, each only as the version the archive holds
+      const deleted = await db.call("export_ops_delete_archived_logs", { p_batch: claimed.batch });
+      result.deleted += deleted;
+      result.archived += deleted;
+      result.archiveObjects.push(name);
+      logger.debug({ type: "log_cleanup_batch", object: name, rows: claimed.count, deleted });
+    }
+  } catch (error) {
+    await releaseAhead().catch(() => undefined);
+    throw error;
   }
   return result;
 }

@@ -21,16 +21,18 @@ set search_path = ''
 -- the batch's rows sorted in memory (about 2.3 MB for 5,000, 9 MB for the largest batch_size)
 set work_mem = '32MB'
 as $$
-  -- one primary-key probe per id (an index scan in created_at order, filtering by the id list, reads far more)
-  select coalesce(string_agg(row_to_json(x)::text, E'\n' order by x.created_at, x.export_id) || E'\n', '')
-  from public.export_ops_archive_batches b
-  cross join lateral unnest(b.export_ids, b.versions) as i (export_id, version)
-  join public.export_logs l on l.export_id = i.export_id and l.xmin = i.version
-  cross join lateral (
+  -- one primary-key probe per id (an index scan in created_at order, filtering by the id list, reads far more);
+  -- sorted before the JSON is written (an aggregate's own ORDER BY sorts the written text, half again slower)
+  select coalesce(string_agg(row_to_json(x)::text, E'\n') || E'\n', '')
+  from (
     select l.export_id, l.user_id, l.format, l.status, l.conversation_count, l.file_path, l.file_size_bytes,
            l.error_type, l.error_message, l.created_at, l.completed_at, l.expired_at
+    from public.export_ops_archive_batches b
+    cross join lateral unnest(b.export_ids, b.versions) as i (export_id, version)
+    join public.export_logs l on l.export_id = i.export_id and l.xmin = i.version
+    where b.batch = p_batch
+    order by l.created_at, l.export_id
   ) x
-  where b.batch = p_batch
 $$;
 
 drop function public.export_ops_archive_batch_rows(text);
