@@ -1,10 +1,13 @@
 -- export-ops: an archive batch is handed out as its archive text, not as rows. The database writes each log's JSON
 -- once and the job compresses that text as it comes: it no longer parses thousands of rows into objects only to
--- write them out again (that took about a third of the job's time and most of its memory).
+-- write them out again, and holds a batch as its compressed object (0.3 MB for 5,000 rows) instead of its rows.
 --
 -- PostgREST sends a function's text as it is, unescaped, when the function returns a media type domain and the
 -- request asks for that media type (PostgREST 12 media type handlers). The domain's name is the media type, under
 -- export-ops' own vendor tree.
+--
+-- A log changed between its batch's claim and this read is now left out of the archive as well as the delete
+-- (export_ops_claim_log_batch's own comment, from the previous migration, still describes the rows function).
 
 create domain public."application/vnd.export-ops.jsonl" as text;
 comment on domain public."application/vnd.export-ops.jsonl" is
