@@ -5,8 +5,9 @@
  * With archival, each batch becomes one gzip JSON Lines object named after the batch's key (a retried batch
  * overwrites the same object): the batch's text as the database writes it, one row per line, oldest first,
  * compressed as it arrives (the text is never held whole). The object is read back and must hold exactly that text
- * before the batch's rows are deleted, each only as the version the batch read. If the upload or the check fails, nothing of the batch is deleted, the batch is released for the next
- * run, and the run stops (archival is failing; going on would only repeat it).
+ * before the batch's rows are deleted, each only as the version the batch read. If the upload or the check fails,
+ * nothing of the batch is deleted, the batch (and those claimed ahead of it) is released for the next run, and the
+ * run stops (archival is failing; going on would only repeat it).
  */
 import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
@@ -17,7 +18,7 @@ import type { SqlResult } from "../sql-api";
 
 /**
  * Rows per archive object: about 2.3 MB of text, 0.3 MB compressed (held while the object is written and checked,
- * and while the next batch is read).
+ * and while the next batches are read).
  */
 export const ARCHIVE_BATCH = 5_000;
 /** Fast compression: an archive is written once and read rarely, and the run's time goes to its batches. */
@@ -124,7 +125,7 @@ const NOTHING_LEFT: Claimed = { batch: null, object: null, count: 0, last_create
 /**
  * Batches claimed ahead of the one being written: their text is read and compressed meanwhile (0.3 MB held for
  * each), so the database writes the next batches' text while this process writes and checks the current object.
- * One ahead was as fast; two held less memory in the same runs (fewer collections of larger garbage).
+ * One ahead was as fast; with two the job's peak memory was about 25 MB lower in the same runs.
  */
 export const BATCHES_AHEAD = 2;
 
