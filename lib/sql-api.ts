@@ -17,7 +17,7 @@ const jsonObject = z.record(z.string(), z.unknown());
 
 const fn = <A extends z.ZodRawShape, R extends z.ZodType>(args: A, result: R) => ({ args: z.strictObject(args), result });
 /** The media type of a batch's archive text (a domain of that name in SQL): PostgREST sends it as it is, unescaped. */
-export const ARCHIVE_TEXT_MEDIA_TYPE = "application/vnd.export-ops.jsonl";
+const ARCHIVE_TEXT_MEDIA_TYPE = "application/vnd.export-ops.jsonl";
 
 const runSummary = z.looseObject({
   last_status: z.enum(["succeeded", "partial", "failed", "abandoned"]).nullable(),
@@ -35,9 +35,7 @@ const runSummary = z.looseObject({
 const claimedExport = z.looseObject({ export_id: uuid, user_id: uuid, format: z.string(), file_path: z.string().nullable(), cleanup_attempts: count });
 const alertTransition = z.object({ previous: z.enum(["ok", "firing"]), state: z.enum(["ok", "firing"]), transition: z.enum(["fired", "resolved"]).nullable() });
 /** An alert's payload as the app wrote it (json in, json out). */
-const alertPayload = z.custom<AlertPayload>((value) => typeof value === "object" && value !== null && !Array.isArray(value), {
-  error: "must be an object",
-});
+const alertPayload = z.custom<AlertPayload>((v) => typeof v === "object" && v !== null && !Array.isArray(v), { error: "must be an object" });
 const alertStatus = z.record(z.string(), z.object({ state: z.enum(["ok", "firing"]), changed_at: time, evaluated_at: time.nullable() }));
 const pageRun = z.object({
   run_id: uuid,

@@ -127,7 +127,7 @@ const NOTHING_LEFT: Claimed = { batch: null, object: null, count: 0, last_create
  * each), so the database writes the next batches' text while this process writes and checks the current object.
  * One ahead was as fast; with two the job's peak memory was about 25 MB lower in the same runs.
  */
-export const BATCHES_AHEAD = 2;
+const BATCHES_AHEAD = 2;
 
 /**
  * Archive before delete, batch by batch (see the module's comment). Claims follow one another, each from where
@@ -149,24 +149,20 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
     while (queue.length < BATCHES_AHEAD + 1 && !exhausted && timeLeft()) {
       const claim = lastClaim.then(async (): Promise<Claimed> => {
         if (exhausted) return NOTHING_LEFT;
-        try {
-          const claimed = await db.call("export_ops_claim_log_batch", {
-            p_bucket: bucket,
-            p_limit: batchSize,
-            p_lease_seconds: ARCHIVE_LEASE_SECONDS,
-            ...sqlTime(clock),
-            p_after: after,
-            ...scopeArgs(scope),
-          });
-          if (!claimed.batch || claimed.count === 0) exhausted = true;
-          else if (!claimed.reclaimed) after = claimed.last_created_at;
-          return claimed;
-        } catch (error) {
-          exhausted = true;
-          throw error;
-        }
+        const claimed = await db.call("export_ops_claim_log_batch", {
+          p_bucket: bucket,
+          p_limit: batchSize,
+          p_lease_seconds: ARCHIVE_LEASE_SECONDS,
+          ...sqlTime(clock),
+          p_after: after,
+          ...scopeArgs(scope),
+        });
+        if (!claimed.batch || claimed.count === 0) exhausted = true;
+        else if (!claimed.reclaimed) after = claimed.last_created_at;
+        return claimed;
       });
-      lastClaim = claim.catch(() => undefined);
+      // a failed claim ends the claiming (the claims queued behind it see that first)
+      lastClaim = claim.catch(() => void (exhausted = true));
       const fetched = claim.then(async (claimed): Promise<Fetched> => {
         if (!claimed.batch || claimed.count === 0) return { claimed };
         return { claimed, archive: await archiveObject(await db.call("export_ops_archive_batch_text", { p_batch: claimed.batch })) };
