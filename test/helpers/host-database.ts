@@ -34,7 +34,6 @@ export async function freshDatabase(options: { hostFixture?: boolean } = {}): Pr
   };
 }
 
-/** Names of objects export-ops creates: `export_ops_*`, plus the two host-facing tables and what hangs off them. */
 /** export-ops' objects: named export_ops_*, its two tables, and the media type of its archive text. */
 export const isExportOps = (name: string) => /^(public\.)?(export_ops_|export_logs|export_metrics|application\/vnd\.export-ops\.)/.test(name);
 
@@ -47,6 +46,7 @@ export interface CatalogSnapshot {
   default_acls: { role: string; schema: string; type: string; acl: string }[];
   policies: { name: string; cmd: string; roles: string; qual: string | null; check: string | null }[];
   triggers: string[];
+  statistics: string[];
   buckets: string[];
 }
 
@@ -87,6 +87,8 @@ export async function catalogSnapshot(client: pg.ClientBase): Promise<CatalogSna
                    from pg_policy p), '[]'),
       'triggers', coalesce((select jsonb_agg(t.tgrelid::regclass::text || '.' || t.tgname order by 1)
                    from pg_trigger t where not t.tgisinternal), '[]'),
+      'statistics', coalesce((select jsonb_agg(ns.nspname || '.' || s.stxname order by 1)
+                   from pg_statistic_ext s join ns on ns.oid = s.stxnamespace), '[]'),
       'buckets', coalesce((select jsonb_agg(b.id order by b.id) from storage.buckets b), '[]')
     ) as s`);
   return rows[0]!.s;
@@ -103,6 +105,7 @@ export function hostPart(s: CatalogSnapshot, ourBuckets: string[] = ["exports", 
     types: keep(s.types),
     policies: keep(s.policies),
     triggers: s.triggers.filter((t) => !isExportOps(t)),
+    statistics: s.statistics.filter((t) => !isExportOps(t)),
     buckets: s.buckets.filter((b) => !ourBuckets.includes(b)),
   };
 }
