@@ -5,7 +5,7 @@
  * Why not Node's built-in fetch: it keeps each request's objects reachable after the request is done (the
  * response is registered in a FinalizationRegistry and referenced through WeakRefs, which only a full garbage
  * collection clears), so a job making hundreds of requests moves them all into V8's old generation. In the file
- * cleanup at 100k files that was ~15 MB of peak memory (see BENCHMARKS.md); with this module the old generation
+ * cleanup at 100k files that was 15–25 MB of peak memory (see BENCHMARKS.md); with this module the old generation
  * stays flat.
  *
  * What it does as fetch does: method, headers and a text or bytes body as given (text without a type is
@@ -86,17 +86,17 @@ export const httpFetch: typeof fetch = (input, init = {}) => {
       const status = response.statusCode ?? 0;
       const responseHeaders = new Headers();
       for (let i = 0; i < response.rawHeaders.length; i += 2) responseHeaders.append(response.rawHeaders[i]!, response.rawHeaders[i + 1]!);
-      const init = { status, statusText: response.statusMessage, headers: responseHeaders };
+      const answer = { status, statusText: response.statusMessage, headers: responseHeaders };
       if (method === "HEAD" || NULL_BODY_STATUS.has(status)) {
         response.on("close", finished).resume();
-        resolve(new Response(null, init));
+        resolve(new Response(null, answer));
         return;
       }
       const decode = decoder(response.headers["content-encoding"]);
       stream = decode ? pipeline(response, decode, () => {}) : response;
       stream.on("close", finished);
       try {
-        resolve(new Response(Readable.toWeb(stream, { strategy: new ByteLengthQueuingStrategy({ highWaterMark: READ_AHEAD_BYTES }) }) as ReadableStream, init));
+        resolve(new Response(Readable.toWeb(stream, { strategy: new ByteLengthQueuingStrategy({ highWaterMark: READ_AHEAD_BYTES }) }) as ReadableStream, answer));
       } catch (error) {
         // a status outside 200-599, which fetch refuses too
         stream.destroy();
