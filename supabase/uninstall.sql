@@ -1,7 +1,7 @@
 -- export-ops: uninstall. Removes every object export-ops' migrations created, and nothing else: its functions,
--- its media type domain, its own tables (with their indexes, policies and triggers), `export_metrics`, and the
--- Storage buckets it created when they are empty. Grants and default privileges of the host's objects were never
--- changed, so there is nothing of the host's to restore.
+-- its media type domain, its own tables (with their indexes, statistics objects, policies and triggers),
+-- `export_metrics`, and the Storage buckets it created when they are empty. Grants and default privileges of the
+-- host's objects were never changed, so there is nothing of the host's to restore.
 --
 -- `export_logs` is the host app's audit log of exports: it is kept (with its indexes and its owner-read policy,
 -- so the host app and its users see it as before) unless the operator opts in before running this file:
