@@ -1,7 +1,11 @@
 /** The Supabase client's fetch over node:http, against a real local HTTP server. */
 import { getEventListeners } from "node:events";
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
+import tls from "node:tls";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpFetch } from "./http-fetch";
@@ -153,5 +157,25 @@ describe("httpFetch", () => {
     });
     await httpFetch(base, { method: "POST", body: new Blob(["blob body"], { type: "application/x-export" }) });
     expect(seen).toEqual({ type: "application/x-export", body: "blob body" });
+  });
+
+  it("speaks HTTPS with the certificate checked: refused from an unknown authority, answered once it is trusted", async () => {
+    // a self-signed certificate for 127.0.0.1, made for this test (test/fixtures, valid until 2126)
+    const fixture = (name: string) => readFileSync(path.join(__dirname, "../../test/fixtures", name), "utf8");
+    const cert = fixture("tls-127.0.0.1.cert.pem");
+    const secure = createTlsServer({ cert, key: fixture("tls-127.0.0.1.key.pem") }, (_req, res) => res.end("over tls"));
+    await new Promise<void>((resolve) => secure.listen(0, "127.0.0.1", resolve));
+    const url = `https://127.0.0.1:${(secure.address() as AddressInfo).port}/`;
+    const defaults = tls.getCACertificates("default");
+    try {
+      const refused = await httpFetch(url).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ message: "fetch failed", cause: { code: "DEPTH_ZERO_SELF_SIGNED_CERT" } });
+      tls.setDefaultCACertificates([...defaults, cert]);
+      expect(await (await httpFetch(url)).text()).toBe("over tls");
+    } finally {
+      tls.setDefaultCACertificates(defaults);
+      secure.closeAllConnections();
+      await new Promise((resolve) => secure.close(resolve));
+    }
   });
 });
