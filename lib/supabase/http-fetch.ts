@@ -22,7 +22,14 @@ import zlib from "node:zlib";
 
 /** Idle connections close after 4 s (as fetch's), sooner when the server's Keep-Alive header says so. */
 const keepAlive = { keepAlive: true, timeout: 4_000 };
-const agents: Record<string, http.Agent> = { "http:": new http.Agent(keepAlive), "https:": new https.Agent(keepAlive) };
+/**
+ * Per scheme: the module that makes the request (its `request` looked up per call, so instrumentation that wraps
+ * it, msw's included, sees every request), and its pool of connections.
+ */
+const transports: Record<string, { module: Pick<typeof http, "request">; agent: http.Agent }> = {
+  "http:": { module: http, agent: new http.Agent(keepAlive) },
+  "https:": { module: https, agent: new https.Agent(keepAlive) },
+};
 /** Statuses whose response has no body (fetch's null body statuses that can reach a client). */
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
 /** How much of a body is read ahead of its reader. */
@@ -54,8 +61,8 @@ function bodyBytes(body: RequestInit["body"]): Buffer | undefined | null {
 export const httpFetch: typeof fetch = (input, init = {}) => {
   const url = typeof input === "string" || input instanceof URL ? new URL(input) : null;
   const body = bodyBytes(init.body);
-  const agent = url && agents[url.protocol];
-  if (!url || !agent || body === null) return fetch(input, init);
+  const transport = url && transports[url.protocol];
+  if (!url || !transport || body === null) return fetch(input, init);
 
   const signal = init.signal ?? undefined;
   if (signal?.aborted) return Promise.reject(signal.reason);
@@ -68,7 +75,7 @@ export const httpFetch: typeof fetch = (input, init = {}) => {
   else if (method === "POST" || method === "PUT") headers.set("content-length", "0");
 
   return new Promise<Response>((resolve, reject) => {
-    const request = (url.protocol === "https:" ? https : http).request(url, { method, headers: Object.fromEntries(headers), agent });
+    const request = transport.module.request(url, { method, headers: Object.fromEntries(headers), agent: transport.agent });
     let stream: Readable | undefined;
     // the listener goes when the exchange ends: a timeout signal keeps whatever listens to it alive until it fires
     const onAbort = () => {
