@@ -23,6 +23,7 @@ describe("parseEnv", () => {
       ...valid,
       EXPORTS_BUCKET: "exports",
       EXPORT_ARCHIVE_BUCKET: undefined,
+      EXPORT_ORPHAN_SWEEP: "auto",
       EXPORT_FILE_RETENTION_HOURS: 24,
       EXPORT_LOG_RETENTION_DAYS: 30,
       EXPORT_METRICS_RETENTION_DAYS: 90,

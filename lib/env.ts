@@ -30,6 +30,9 @@ export const settingsSchema = z.object({
   EXPORTS_BUCKET: bucketNameSchema.default("exports"),
   // unset or empty: archival off
   EXPORT_ARCHIVE_BUCKET: optionalText.pipe(bucketNameSchema.optional()),
+  // the orphan sweep: `auto` sweeps a bucket export-ops created and no other; `on` a bucket that existed before it
+  // too (check what a dry run lists first); `off` never
+  EXPORT_ORPHAN_SWEEP: z.enum(["auto", "on", "off"], { error: "must be auto, on or off" }).default("auto"),
   EXPORT_FILE_RETENTION_HOURS: positiveInt(24),
   EXPORT_LOG_RETENTION_DAYS: positiveInt(30),
   EXPORT_METRICS_RETENTION_DAYS: positiveInt(90),

@@ -75,8 +75,24 @@ export const sqlFunctions = {
     z.object({ total: count, kept_in_use: count, sample: z.array(claimedExport.partial({ cleanup_attempts: true })) }),
   ),
   export_ops_orphan_page: fn(
-    { p_bucket: z.string(), p_retention_hours: count, p_stuck_hours: count, p_scan: count.optional(), p_advance: z.boolean().optional(), ...now },
-    z.object({ orphans: z.array(z.string()), scanned: count, from: z.string(), wrapped: z.boolean() }),
+    {
+      p_bucket: z.string(),
+      p_retention_hours: count,
+      p_stuck_hours: count,
+      p_scan: count.optional(),
+      p_advance: z.boolean().optional(),
+      p_from: z.string().optional(),
+      ...now,
+    },
+    // each orphan with the user and format of the export export-ops knew it by; `next`: where a next page starts
+    z.object({ orphans: z.array(z.object({ name: z.string(), user_id: uuid, format: z.string() })), scanned: count, from: z.string(), next: z.string(), wrapped: z.boolean() }),
+  ),
+  export_ops_bucket_states: fn(
+    { p_buckets: z.array(z.string()) },
+    z.object({
+      installed_at: time.nullable(),
+      buckets: z.record(z.string(), z.object({ exists: z.boolean(), public: z.boolean(), created_by_export_ops: z.boolean() })),
+    }),
   ),
   export_ops_file_cleanup_quarantined: fn(
     { p_limit: count.optional() },
@@ -216,7 +232,8 @@ export const sqlFunctions = {
   export_ops_delete_metrics: fn({ p_limit: count, p_cutoff: time.nullable().optional(), p_user_id: uuid.nullable().optional() }, count),
   export_ops_restore_logs: fn({ p_rows: z.array(jsonObject) }, count),
   // erasure
-  export_ops_user_files: fn({ p_user_id: uuid, p_bucket: z.string() }, z.array(z.object({ name: z.string() }))),
+  // known: export-ops' to delete; otherwise the host app's own object in the user's folder, left alone
+  export_ops_user_files: fn({ p_user_id: uuid, p_bucket: z.string() }, z.array(z.object({ name: z.string(), known: z.boolean() }))),
   export_ops_user_erasure_state: fn(
     { p_user_id: uuid, ...now },
     z.object({

@@ -1,8 +1,8 @@
 /**
  * Seeds the demo history into a stack: supabase/seed.sql for the rows, then a real file in Storage for every
- * completed export (through the Storage API), plus a few orphaned files whose log rows were lost.
+ * completed export (through the Storage API), plus a few orphaned files: files failed exports wrote before they
+ * failed, which no log points at. export-ops counts as installed before that history began.
  */
-import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,10 +18,16 @@ export async function seedDemo(env: StackEnv, bucket = "exports"): Promise<{ exp
   await db.connect();
   try {
     await db.query(await readFile(path.join(root, "supabase/seed.sql"), "utf8"));
+    // the history is export-ops' own: it was installed before the oldest export
+    await db.query("update export_ops_installation set installed_at = (select min(created_at) - interval '1 hour' from export_logs)");
     const { rows: files } = await db.query<{ file_path: string; format: string; completed_at: Date }>(
       "select file_path, format, completed_at from export_logs where status = 'completed' and file_path is not null",
     );
-    const orphans = Array.from({ length: 5 }, (_, i) => ({ file_path: `${randomUUID()}/${randomUUID()}.jsonl`, format: "jsonl", completed_at: new Date(Date.now() - (i + 2) * 86_400_000) }));
+    const { rows: orphans } = await db.query<{ file_path: string; format: string; completed_at: Date }>(
+      `select user_id || '/' || export_id || '.' || (case format when 'markdown' then 'md' else format end) as file_path, format, completed_at
+       from export_logs where status = 'failed' and created_at between now() - interval '6 days' and now() - interval '2 days'
+       order by created_at limit 5`,
+    );
     const storage = createObjectStorage(createServiceClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY));
     const all = [...files, ...orphans];
     for (let i = 0; i < all.length; i += UPLOADS_IN_FLIGHT) {

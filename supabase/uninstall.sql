@@ -8,8 +8,19 @@
 --
 --   set export_ops.uninstall_drop_export_logs = 'true';
 --
--- Run it as the database owner (SQL editor, or `psql "$DATABASE_URL" -f supabase/uninstall.sql`). It runs in one
--- transaction: it removes everything or nothing. Running it twice is harmless.
+-- Run it as the database owner (SQL editor, or `psql "$DATABASE_URL" -f supabase/uninstall.sql`), not as a
+-- migration. It runs in one transaction: it removes everything or nothing. Running it twice is harmless. Files in
+-- buckets are never deleted: a bucket export-ops created goes only while it is empty.
+--
+-- Then the migration history, or export-ops comes back. The Supabase CLI remembers every migration it pushed
+-- (supabase_migrations.schema_migrations) and replays every file in supabase/migrations on `supabase db reset`.
+-- So, in the repository whose migrations installed export-ops:
+--   1. delete export-ops' migration files: supabase/migrations/*_export_ops_*.sql
+--   2. mark them reverted on the project: supabase migration repair --status reverted <version> ...
+--      (this file prints that command with the versions it finds in the history, when there is one)
+-- With only 1, `supabase db push` stops, naming the versions it no longer finds; with only 2, the next push
+-- installs export-ops again. Reinstalling later is a fresh install (writing the migrations again) that reuses a
+-- kept export_logs with its rows.
 begin;
 
 -- export-ops' trigger on export_logs (which may be kept)
@@ -27,6 +38,7 @@ drop function if exists
   public.export_ops_file_cleanup_batch,
   public.export_ops_file_cleanup_preview,
   public.export_ops_orphan_page,
+  public.export_ops_bucket_states,
   public.export_ops_file_cleanup_quarantined,
   public.export_ops_file_cleanup_release,
   public.export_ops_record_metric,
@@ -127,6 +139,23 @@ begin
     drop table if exists public.export_logs;
   else
     raise notice 'export-ops: kept public.export_logs (set export_ops.uninstall_drop_export_logs = ''true'' to drop it)';
+  end if;
+end
+$$;
+
+-- The CLI's history rows of export-ops' migrations: left to `supabase migration repair` (see the header).
+do $$
+declare
+  v_versions text;
+begin
+  -- (older CLIs kept no name column: there, the versions are the ones of the deleted files)
+  if not exists (select 1 from pg_attribute where attrelid = to_regclass('supabase_migrations.schema_migrations') and attname = 'name') then
+    return;
+  end if;
+  execute $q$select string_agg(version, ' ' order by version) from supabase_migrations.schema_migrations
+             where name like 'export\_ops\_%'$q$ into v_versions;
+  if v_versions is not null then
+    raise notice 'export-ops: now delete supabase/migrations/*_export_ops_*.sql and run: supabase migration repair --status reverted %', v_versions;
   end if;
 end
 $$;

@@ -4,7 +4,7 @@
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { fixedClock, tickingClock } from "./doubles";
-import { BUCKET, addObjects, newUserId, objectNames, resetData, runJob, seedExports } from "./helpers/exports";
+import { BUCKET, addObjects, installedHoursAgo, newUserId, objectNames, resetData, runJob, seedExports, seedOrphans, sweepEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 
 async function statuses(ids: string[]): Promise<Record<string, number>> {
@@ -34,9 +34,10 @@ describe("export-file-cleanup", () => {
     // in progress for 20 hours (not stuck yet), with a file already older than retention
     const processing = await seedExports({ count: 10, status: "processing", ageHours: 20 });
     await addObjects(paths(processing), 30);
+    await installedHoursAgo(100);
     await standIn.clearRequests();
 
-    const result = await runJob(exportFileCleanup, {});
+    const result = await runJob(exportFileCleanup, {}, { env: sweepEnv() });
 
     expect(result).toMatchObject({ total_found: 2500, deleted_count: 2500, logs_updated: 2500, failed_count: 0, errors: [], has_more: false, dry_run: false });
     expect(await statuses(ids(expired))).toEqual({ expired: 2500 });
@@ -74,12 +75,14 @@ describe("export-file-cleanup", () => {
 
   it("dry run reports counts and a sample of paths and changes nothing", async () => {
     const expired = await seedExports({ count: 30, ageHours: 30, withFiles: true });
-    await addObjects([`${newUserId()}/orphan.json`], 48);
+    await installedHoursAgo(100);
+    const orphans = await seedOrphans({ count: 1, ageHours: 48 });
     await standIn.clearRequests();
 
-    const result = await runJob(exportFileCleanup, { dry_run: "true" });
+    const result = await runJob(exportFileCleanup, { dry_run: "true" }, { env: sweepEnv() });
 
     expect(result).toMatchObject({ dry_run: true, total_found: 30, deleted_count: 0, logs_updated: 0, orphans_found: 1, orphans_deleted: 0 });
+    expect(result.sample_orphans).toEqual(orphans);
     expect(result.sample_paths).toHaveLength(20);
     expect(paths(expired)).toEqual(expect.arrayContaining(result.sample_paths!));
     expect(await statuses(ids(expired))).toEqual({ completed: 30 });
@@ -228,20 +231,21 @@ describe("export-file-cleanup", () => {
   });
 
   it("sweeps orphans past retention in the export layout, and nothing else", async () => {
+    await installedHoursAgo(100);
     const live = await seedExports({ count: 2, ageHours: 5, withFiles: false });
     const orphanUser = newUserId();
-    const orphans = [`${orphanUser}/a.json`, `${orphanUser}/b.csv`, `${newUserId()}/c.md`];
-    const youngOrphan = `${orphanUser}/young.json`;
-    const foreign = ["notes/readme.txt", `${orphanUser}/tool.exe`];
-    await addObjects([...orphans, ...foreign], 48);
+    const orphans = [...(await seedOrphans({ count: 2, ageHours: 48, userId: orphanUser })), ...(await seedOrphans({ count: 1, ageHours: 48, knownBy: "metric" }))];
+    const [youngOrphan] = await seedOrphans({ count: 1, ageHours: 1, userId: orphanUser });
+    // not named after an export export-ops knew: not its files, whatever their age
+    const foreign = ["notes/readme.txt", `${orphanUser}/tool.exe`, `${orphanUser}/a.json`, `${orphanUser}/${newUserId()}.csv`];
+    await addObjects(foreign, 48);
     await addObjects(paths(live), 48); // old objects that live (completed, in retention) logs point to
-    await addObjects([youngOrphan], 1);
 
-    const result = await runJob(exportFileCleanup, {});
+    const result = await runJob(exportFileCleanup, {}, { env: sweepEnv() });
 
     expect(result).toMatchObject({ orphans_found: 3, orphans_deleted: 3, total_found: 0 });
     const left = await objectNames();
     expect(orphans.filter((o) => left.has(o))).toEqual([]);
-    for (const kept of [youngOrphan, ...foreign, ...paths(live)]) expect(left.has(kept)).toBe(true);
+    for (const kept of [youngOrphan!, ...foreign, ...paths(live)]) expect(left.has(kept)).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { ARCHIVE_BATCH, decodeArchive, restoreArchive } from "../lib/jobs/log-archive";
 import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
 import { captureLogger, fixedClock, tickingClock } from "./doubles";
-import { addObjects, objectNames, ports, resetData, runJob, runWithoutLease, seedExports, testEnv } from "./helpers/exports";
+import { addObjects, installedHoursAgo, objectNames, ports, resetData, runJob, runWithoutLease, seedExports, seedOrphans, testEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
 
 const ARCHIVE = "export-archive";
@@ -276,18 +276,23 @@ describe("export-log-cleanup without archival", () => {
 describe("per-user erasure", () => {
   const deps = (env = testEnv()) => ({ ...ports(), env, clock: fixedClock(new Date().toISOString()), logger: captureLogger().logger, deadline: Number.POSITIVE_INFINITY });
 
+  /** 12 logs (7 with files), their metrics, a file whose log is gone (its metric remains), and a file of the host's. */
   async function userWithData(userId: string) {
+    await installedHoursAgo(200);
     const logs = [
       ...(await seedExports({ count: 7, userId, ageHours: 2, withFiles: true })),
       ...(await seedExports({ count: 5, userId, status: "expired", ageHours: 50 * DAY })),
     ];
-    await addObjects([`${userId}/${randomUUID()}.csv`], 100); // a file whose log is gone
     await sql().query(
       `insert into export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms)
        select export_id, user_id, 'jsonl', 'completed', 1, 'small', 10 from export_logs where user_id = $1`,
       [userId],
     );
-    return { logs };
+    const [gone] = await seedOrphans({ count: 1, ageHours: 100, knownBy: "metric", userId });
+    // named like an export, but of none export-ops knew: the host app's own
+    const hostOwn = `${userId}/${randomUUID()}.csv`;
+    await addObjects([hostOwn], 100);
+    return { logs, gone: gone!, hostOwn };
   }
 
   async function holdings(userId: string) {
@@ -299,16 +304,19 @@ describe("per-user erasure", () => {
 
   it("removes exactly one user's logs, metrics and files, and nothing of anyone else's", async () => {
     const [alice, bob] = [randomUUID(), randomUUID()];
-    await userWithData(alice);
+    const { gone, hostOwn } = await userWithData(alice);
     await userWithData(bob);
     const bobBefore = await holdings(bob);
 
     const result = await cleanupUserExportLogs(deps(), { userId: alice });
 
-    expect(result).toMatchObject({ user_id: alice, files_found: 13, files_deleted: 8, logs_deleted: 12, metrics_deleted: 12, errors: [], has_more: false });
-    expect(await holdings(alice)).toEqual({ logs: 0, metrics: 0, files: 0 });
+    expect(result).toMatchObject({ user_id: alice, files_found: 13, files_deleted: 8, logs_deleted: 12, metrics_deleted: 13, errors: [], has_more: false });
+    expect(result.files_left).toEqual([hostOwn]);
+    expect(await holdings(alice)).toEqual({ logs: 0, metrics: 0, files: 1 });
+    expect((await objectNames()).has(gone)).toBe(false);
+    expect((await objectNames()).has(hostOwn)).toBe(true);
     expect(await holdings(bob)).toEqual(bobBefore);
-    expect(bobBefore).toEqual({ logs: 12, metrics: 12, files: 8 });
+    expect(bobBefore).toEqual({ logs: 12, metrics: 13, files: 9 });
   });
 
   it("keeps a copy of the user's logs in the archive bucket under a legal hold, and only then", async () => {
@@ -328,7 +336,7 @@ describe("per-user erasure", () => {
     await userWithData(alice);
     const result = await cleanupUserExportLogs(deps(), { userId: alice, dryRun: true });
     expect(result).toMatchObject({ dry_run: true, files_found: 13, files_deleted: 0, logs_deleted: 0 });
-    expect(await holdings(alice)).toEqual({ logs: 12, metrics: 12, files: 8 });
+    expect(await holdings(alice)).toEqual({ logs: 12, metrics: 13, files: 9 });
   });
 
   it.each(["", "42", "not-a-uuid", "'; delete from export_logs; --", `${randomUUID()}/..`])("refuses the malformed id %j, deleting nothing", async (bad) => {
@@ -337,7 +345,7 @@ describe("per-user erasure", () => {
     const error = await cleanupUserExportLogs(deps(), { userId: bad }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as Error).message).toBe("Invalid user id: must be a UUID");
-    expect(await holdings(alice)).toEqual({ logs: 12, metrics: 12, files: 8 });
+    expect(await holdings(alice)).toEqual({ logs: 12, metrics: 13, files: 9 });
   });
 });
 

@@ -9,7 +9,7 @@ import { withCron } from "../lib/http/with-cron";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { captureLogger, fixedClock } from "./doubles";
-import { BUCKET, addObjects, newUserId, objectNames, ports, resetData, runJob, seedExports, testEnv } from "./helpers/exports";
+import { BUCKET, addObjects, installedHoursAgo, newUserId, objectNames, ports, resetData, runJob, seedExports, sweepEnv, testEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 
 beforeEach(async () => {
@@ -49,7 +49,8 @@ describe("a file another export still uses", () => {
     expect(await download(path)).toBe('{"conversation":"newest"}\n');
     const { rows } = await sql().query("select kept_file_for from export_ops_file_cleanup where export_id = $1", [old]);
     expect(rows).toEqual([{ kept_file_for: recent }]);
-    expect(await runJob(exportFileCleanup, {})).toMatchObject({ deleted_count: 0, orphans_found: 0 });
+    await installedHoursAgo(100);
+    expect(await runJob(exportFileCleanup, {}, { env: sweepEnv() })).toMatchObject({ deleted_count: 0, orphans_found: 0 });
     expect((await objectNames()).has(path)).toBe(true);
 
     // the recent export passes its retention: now nothing uses the file
@@ -124,19 +125,22 @@ describe("quarantine", () => {
 
 describe("the orphan sweep", () => {
   it("continues where the last run stopped, reaches orphans behind more than a run's worth of other objects, and wraps around", async () => {
+    // a bucket of its own, so that only the objects below fill its pages
+    const bucket = "orphan-sweep-pages";
+    await sql().query("insert into storage.buckets (id, name, public) values ($1, $1, false) on conflict (id) do nothing", [bucket]);
+    await installedHoursAgo(100);
     // 25 objects outside the export layout sort before the orphans (digits before letters in any collation)
     const others = Array.from({ length: 25 }, (_, i) => `0-notes/n${String(i).padStart(2, "0")}.txt`);
-    await addObjects(others, 48);
+    await addObjects(others, 48, bucket);
     const orphanUser = `f${newUserId().slice(1)}`;
-    const orphans = [`${orphanUser}/a.json`, `${orphanUser}/b.csv`];
-    for (const name of orphans) await storage().upload(BUCKET, name, "{}", { contentType: "application/json", upsert: true });
-    await sql().query("update storage.objects set created_at = now() - interval '48 hours' where name = any($1)", [orphans]);
-    const sweep = () => runJob(exportFileCleanup, { orphan_pages: "1", orphan_page_size: "10" });
+    const orphans = (await seedExports({ count: 2, status: "failed", ageHours: 48, userId: orphanUser })).map((r) => r.file_path!);
+    await addObjects(orphans, 48, bucket);
+    const sweep = () => runJob(exportFileCleanup, { orphan_pages: "1", orphan_page_size: "10" }, { env: sweepEnv({ EXPORTS_BUCKET: bucket }) });
 
     expect(await sweep()).toMatchObject({ orphans_found: 0, has_more: true });
     expect(await sweep()).toMatchObject({ orphans_found: 0, has_more: true });
     expect(await sweep()).toMatchObject({ orphans_found: 2, orphans_deleted: 2, has_more: false }); // 5 others, 2 orphans: the end
-    const left = await objectNames();
+    const left = await objectNames(bucket);
     expect(orphans.filter((o) => left.has(o))).toEqual([]);
     expect(others.every((o) => left.has(o))).toBe(true);
     const cursor = await sql().query("select after, laps from export_ops_orphan_cursor");
@@ -144,6 +148,7 @@ describe("the orphan sweep", () => {
     // the next run starts from the top again
     expect(await sweep()).toMatchObject({ orphans_found: 0, has_more: true });
     expect((await sql().query("select after from export_ops_orphan_cursor")).rows[0].after).toBe("0-notes/n09.txt");
+    await storage().remove(bucket, others);
   });
 
   it("does not move the cursor in a dry run", async () => {
@@ -158,7 +163,8 @@ describe("exports stuck in progress", () => {
     const stuck = await seedExports({ count: 2, status: "processing", ageHours: 30, withFiles: true });
     const going = await seedExports({ count: 2, status: "processing", ageHours: 20 });
     await addObjects(going.map((r) => r.file_path!), 30);
-    const result = await runJob(exportFileCleanup, {});
+    await installedHoursAgo(100);
+    const result = await runJob(exportFileCleanup, {}, { env: sweepEnv() });
     expect(result.orphans_deleted).toBe(2);
     const left = await objectNames();
     expect(stuck.every((r) => !left.has(r.file_path!))).toBe(true);

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { postgresMajor } from "../scripts/local-stack";
 import { applySqlFile, migrations, UNINSTALL_SQL } from "../scripts/local-stack/migrate";
-import { ADA, catalogSnapshot, freshDatabase, hostBehaviour, hostPart, isExportOps, type HostDatabase } from "./helpers/host-database";
+import { ADA, catalogSnapshot, freshDatabase, hostBehaviour, hostPart, isExportOps, type CatalogSnapshot, type HostDatabase } from "./helpers/host-database";
 import { closeSql, itStandIn, sql, stack, userHeaders } from "./helpers/stack";
 
 let db: HostDatabase | undefined;
@@ -80,9 +80,8 @@ describe("installing into a host's project", () => {
     ]);
   });
 
-  it("records only the buckets it created", async () => {
+  it("records only the buckets it created, and leaves the host's private exports bucket as it was", async () => {
     db = await freshDatabase();
-    await db.client.query("insert into storage.buckets (id, name) values ('exports', 'exports')");
     await installAll(db.client);
     const { rows } = await db.client.query("select created_buckets from public.export_ops_installation");
     expect(rows).toEqual([{ created_buckets: ["export-archive"] }]);
@@ -137,8 +136,10 @@ describe("through the real PostgREST of the local stack (host fixture installed 
 describe("upgrading", () => {
   it("keeps the host app's export data through every later migration", async () => {
     db = await freshDatabase();
-    const [first, ...rest] = migrations();
-    await applySqlFile(db.client, first!.name, first!.sql);
+    const all = migrations();
+    const schema = all.findIndex((m) => m.name.endsWith("_export_ops_schema.sql"));
+    for (const m of all.slice(0, schema + 1)) await applySqlFile(db.client, m.name, m.sql);
+    const rest = all.slice(schema + 1);
     await db.client.query(`
       insert into public.export_logs (user_id, format, status, conversation_count, file_path, completed_at)
       select gen_random_uuid(), 'csv', 'completed', n, 'u/' || n || '.csv', now() - make_interval(hours => n) from generate_series(1, 50) n;
@@ -176,19 +177,119 @@ describe("upgrading", () => {
   });
 });
 
-describe("uninstalling", () => {
-  async function installWithData(client: HostDatabase["client"]): Promise<void> {
-    await installAll(client);
-    const run = "00000000-0000-4000-b000-000000000001";
-    await client.query(`
-      insert into public.export_logs (user_id, format, status, conversation_count, file_path, completed_at)
-      values (gen_random_uuid(), 'csv', 'completed', 3, 'u/1.csv', now() - interval '3 days');
-      select public.export_ops_record_metric(gen_random_uuid(), gen_random_uuid(), 'csv', 'completed', 3, 'small', 120);
-      select public.export_ops_start_run('${run}', 'export-file-cleanup', 'manual', false, 300);
-      select public.export_ops_file_cleanup_batch('${run}', 24, 10);
-      select public.export_ops_finish_run('${run}', 'succeeded', '{"deleted_count": 0}');
-      select public.export_ops_evaluate_alert('export_failure_rate', true, '{}');`);
+async function installWithData(client: HostDatabase["client"]): Promise<void> {
+  await installAll(client);
+  const run = "00000000-0000-4000-b000-000000000001";
+  await client.query(`
+    insert into public.export_logs (user_id, format, status, conversation_count, file_path, completed_at)
+    values (gen_random_uuid(), 'csv', 'completed', 3, 'u/1.csv', now() - interval '3 days');
+    select public.export_ops_record_metric(gen_random_uuid(), gen_random_uuid(), 'csv', 'completed', 3, 'small', 120);
+    select public.export_ops_start_run('${run}', 'export-file-cleanup', 'manual', false, 300);
+    select public.export_ops_file_cleanup_batch('${run}', 24, 10);
+    select public.export_ops_finish_run('${run}', 'succeeded', '{"deleted_count": 0}');
+    select public.export_ops_evaluate_alert('export_failure_rate', true, '{}');`);
+}
+
+/** export-ops' own part of a snapshot: its relations, functions, types, policies and triggers, with privileges. */
+function ours(s: CatalogSnapshot) {
+  const mine = <T extends { name: string }>(items: T[]) => items.filter((i) => isExportOps(i.name));
+  return { relations: mine(s.relations), functions: mine(s.functions), types: mine(s.types), policies: mine(s.policies), triggers: s.triggers.filter(isExportOps) };
+}
+
+/** Applies the migrations in order, as `supabase db push` does, and stops at the first that fails: its error. */
+async function pushUntilFailure(client: HostDatabase["client"]): Promise<Error | undefined> {
+  for (const m of migrations()) {
+    try {
+      await applySqlFile(client, m.name, m.sql);
+    } catch (error) {
+      return error as Error;
+    }
   }
+  return undefined;
+}
+
+describe("a host whose database already has what export-ops would create", () => {
+  it("stops at the first migration, naming every conflicting object and what to do, before anything of export-ops exists", async () => {
+    db = await freshDatabase();
+    await db.client.query(`
+      create table public.export_logs (id bigint primary key, kind text, created_at timestamptz not null default now());
+      insert into public.export_logs (id, kind) values (1, 'pdf'), (2, 'zip');
+      create view public.export_metrics as select 1 as n;
+      create function public.export_ops_ping() returns integer language sql as $$ select 1 $$;`);
+    const before = await catalogSnapshot(db.client);
+
+    const error = await pushUntilFailure(db.client);
+
+    expect(error?.message).toMatch(/^20251031000000_export_ops_preflight\.sql failed: export-ops cannot be installed:/);
+    for (const part of [
+      "table public.export_logs exists with other columns than export-ops' (missing: completed_at timestamp with time zone,",
+      "not export-ops': id bigint, kind text): rename it (alter table public.export_logs rename to app_export_logs;) or drop it",
+      "index public.export_logs_pkey already exists: rename or drop it",
+      "view public.export_metrics already exists",
+      "function public.export_ops_ping() already exists",
+      "Nothing of export-ops was created",
+    ]) {
+      expect(error?.message).toContain(part);
+    }
+    expect(await catalogSnapshot(db.client)).toEqual(before);
+    const { rows } = await db.client.query("select id, kind from public.export_logs order by id");
+    expect(rows).toEqual([{ id: "1", kind: "pdf" }, { id: "2", kind: "zip" }]);
+  });
+
+  it("refuses a public exports bucket, naming it and how to make it private, and creates nothing", async () => {
+    db = await freshDatabase();
+    await db.client.query("update storage.buckets set public = true where id = 'exports'");
+    const before = await catalogSnapshot(db.client);
+
+    const error = await pushUntilFailure(db.client);
+
+    expect(error?.message).toContain(
+      "bucket exports is public, so every file export-ops keeps in it would be world-readable: make it private " +
+        "(Storage > exports > Edit bucket > Public off, or: update storage.buckets set public = false where id = 'exports';)",
+    );
+    expect(await catalogSnapshot(db.client)).toEqual(before);
+  });
+
+  it("does nothing on a database where export-ops is installed (a later push of an upgrade)", async () => {
+    db = await freshDatabase();
+    await installAll(db.client);
+    const installed = await catalogSnapshot(db.client);
+    const [preflight] = migrations();
+    await applySqlFile(db.client, preflight!.name, preflight!.sql);
+    expect(await catalogSnapshot(db.client)).toEqual(installed);
+  });
+});
+
+describe("reinstalling after an uninstall", () => {
+  it("reuses the export_logs the uninstall kept, with its rows and what the host built on it, and ends as a fresh install", async () => {
+    const fresh = await freshDatabase();
+    let freshInstall: ReturnType<typeof ours>;
+    try {
+      await installAll(fresh.client);
+      freshInstall = ours(await catalogSnapshot(fresh.client));
+    } finally {
+      await fresh.drop();
+    }
+    db = await freshDatabase();
+    await installWithData(db.client);
+    await uninstall(db.client);
+    // the table is the host's now: it builds on it
+    await db.client.query("create view public.recent_exports as select export_id, status from public.export_logs");
+    const kept = (await db.client.query("select * from public.export_logs order by export_id")).rows;
+    expect(kept).toHaveLength(1);
+
+    expect(await pushUntilFailure(db.client)).toBeUndefined();
+
+    expect((await db.client.query("select * from public.export_logs order by export_id")).rows).toEqual(kept);
+    expect((await db.client.query("select status from public.recent_exports")).rows).toEqual([{ status: "completed" }]);
+    expect(ours(await catalogSnapshot(db.client))).toEqual(freshInstall!);
+    // and the reused table works as export-ops' own: a signed-in user reads only their rows
+    await db.client.query("select public.export_ops_file_cleanup_batch(gen_random_uuid(), 24, 10)");
+    expect((await db.client.query("select status from public.export_logs")).rows).toEqual([{ status: "completed" }]);
+  });
+});
+
+describe("uninstalling", () => {
 
   it("with export_logs opted in, leaves the database exactly as it was before the install", async () => {
     db = await freshDatabase();
@@ -223,6 +324,24 @@ describe("uninstalling", () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it("names the Supabase CLI's history rows of its migrations, to be marked reverted, and leaves them to the CLI", async () => {
+    db = await freshDatabase();
+    await db.client.query(`
+      create schema supabase_migrations;
+      create table supabase_migrations.schema_migrations (version text primary key, statements text[], name text);
+      insert into supabase_migrations.schema_migrations (version, name) values
+        ('20260101000000', 'host_init'), ('20261201000000', 'export_ops_preflight'), ('20261201000001', 'export_ops_schema');`);
+    await installAll(db.client);
+    const notices: string[] = [];
+    db.client.on("notice", (n) => notices.push(n.message ?? ""));
+    await uninstall(db.client);
+    expect(notices).toContain(
+      "export-ops: now delete supabase/migrations/*_export_ops_*.sql and run: supabase migration repair --status reverted 20261201000000 20261201000001",
+    );
+    const { rows } = await db.client.query("select version from supabase_migrations.schema_migrations order by version");
+    expect(rows.map((r) => r.version)).toEqual(["20260101000000", "20261201000000", "20261201000001"]);
+  });
+
   it("works the same on an older Storage whose tables let SQL delete (no protect-delete trigger, before v1.35)", async () => {
     db = await freshDatabase();
     await db.client.query("drop trigger protect_buckets_delete on storage.buckets; drop trigger protect_objects_delete on storage.objects");
@@ -236,11 +355,11 @@ describe("uninstalling", () => {
   it("keeps a bucket it created while it still holds objects, and a second run changes nothing more", async () => {
     db = await freshDatabase();
     await installAll(db.client);
-    await db.client.query("insert into storage.objects (bucket_id, name) values ('exports', 'u/left-behind.csv')");
+    await db.client.query("insert into storage.objects (bucket_id, name) values ('export-archive', 'logs/left-behind.jsonl.gz')");
     await uninstall(db.client);
     await uninstall(db.client);
     const { rows } = await db.client.query("select id from storage.buckets order by id");
-    expect(rows.map((r) => r.id)).toEqual(["avatars", "exports"]);
+    expect(rows.map((r) => r.id)).toEqual(["avatars", "export-archive", "exports"]);
   });
 });
 

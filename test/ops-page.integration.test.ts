@@ -8,7 +8,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { exportFileCleanup, exportMetricsAggregate, jobs } from "../lib/jobs";
 import { loadOpsPage, loadOpsRun, OPS_RECENT_RUNS } from "../lib/ops/page-data";
 import { fixedClock } from "./doubles";
-import { BUCKET, ports, resetData, runJob, seedExports } from "./helpers/exports";
+import { BUCKET, objectNames, ports, resetData, runJob, seedExports } from "./helpers/exports";
 import { closeSql, sql } from "./helpers/stack";
 
 const NOW = "2026-11-25T12:30:00Z";
@@ -44,7 +44,11 @@ describe("ops page reads", () => {
     expect(page.exports).toMatchObject({ success_rate_24h: null, success_rate_30d: null, total_24h: 0, total_30d: 0, p95_by_format: [], failures_by_error_type: [] });
     expect(page.runs).toEqual([]);
     expect(page.alerts).toEqual({ alerts: {}, transitions: [] });
-    expect(page.cleanup).toMatchObject({ quarantined: 0, log_backlog: 0, archive_objects_total: 0, storage_objects: 0, storage_bytes: 0 });
+    expect(page.cleanup).toMatchObject({ quarantined: 0, log_backlog: 0, archive_objects_total: 0 });
+    // the bucket holds only what the host app had in it before the install
+    const host = await sql().query("select count(*)::int as n, coalesce(sum((metadata->>'size')::bigint), 0)::int as bytes from storage.objects where bucket_id = $1", [BUCKET]);
+    expect(page.cleanup).toMatchObject({ storage_objects: host.rows[0].n, storage_bytes: host.rows[0].bytes });
+    expect(await objectNames()).toHaveProperty("size", 0);
     expect(page.cleanup.files_deleted_per_day).toHaveLength(30);
     expect(page.jobs.map((j) => [j.id, j.health.status, j.lastRunId, j.backlog])).toEqual(jobs.map((j) => [j.id, "awaiting_first_run", null, 0]));
     expect(page.jobs[0]).toMatchObject({ scheduleInWords: "At 02:00 (UTC)", nextRunAt: "2026-11-26T02:00:00.000Z" });
@@ -96,8 +100,8 @@ describe("ops page reads", () => {
     const today = new Date().toISOString().slice(0, 10);
     expect(page.cleanup.files_deleted_per_day.find((d) => d.day === today)).toEqual({ day: today, files: 3, orphans: 0 });
     const { rows } = await sql().query("select count(*)::int as n, sum((metadata->>'size')::bigint)::int as bytes from storage.objects where bucket_id = $1", [BUCKET]);
-    expect(rows[0]).toEqual({ n: 2, bytes: expect.any(Number) });
-    expect(page.cleanup).toMatchObject({ storage_objects: 2, storage_bytes: rows[0].bytes });
+    expect(await objectNames()).toHaveProperty("size", 2); // the 2 in retention, beside the host app's own files
+    expect(page.cleanup).toMatchObject({ storage_objects: rows[0].n, storage_bytes: rows[0].bytes });
   });
 
   it("keeps the runs list to its limit, newest first", async () => {

@@ -325,6 +325,20 @@ function Cleanup({ data }: { data: OpsPageData }) {
       <h2 id="cleanup">Cleanup</h2>
       <table className="facts">
         <tbody>
+          {data.buckets.map((b) => (
+            <tr key={b.purpose} data-bucket={b.bucket}>
+              <th scope="row">{b.purpose === "exports" ? "Exports bucket" : "Archive bucket"}</th>
+              <td className={b.problem ? "status-failing" : undefined}>
+                <code>{b.bucket}</code>: {b.problem ?? `private, ${b.created_by_export_ops ? "created by export-ops" : "existed before export-ops was installed"}`}
+              </td>
+            </tr>
+          ))}
+          <tr>
+            <th scope="row">Orphan sweep</th>
+            <td>
+              <Figure field="orphan_sweep" value={data.orphanSweep.enabled ? "on" : "off"} />: {data.orphanSweep.reason}
+            </td>
+          </tr>
           <tr>
             <th scope="row">Exports bucket now</th>
             <td>

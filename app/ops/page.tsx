@@ -17,7 +17,13 @@ export default async function OpsPage({ searchParams }: { searchParams: Promise<
     loadOpsPage(
       db,
       jobs,
-      { exportsBucket: env.EXPORTS_BUCKET, fileRetentionHours: env.EXPORT_FILE_RETENTION_HOURS, logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS },
+      {
+        exportsBucket: env.EXPORTS_BUCKET,
+        archiveBucket: env.EXPORT_ARCHIVE_BUCKET,
+        orphanSweep: env.EXPORT_ORPHAN_SWEEP,
+        fileRetentionHours: env.EXPORT_FILE_RETENTION_HOURS,
+        logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS,
+      },
       systemClock,
     ),
   );

@@ -1,5 +1,7 @@
 /**
- * Per-user erasure, for a deletion request: deletes one user's export files, export logs and raw export metrics,
+ * Per-user erasure, for a deletion request: deletes one user's export files (those export-ops knows: the paths
+ * their logs name, and in their folder what was written after the install, in a bucket export-ops created or named
+ * after one of their exports; the host app's own files are left and listed), export logs and raw export metrics,
  * and removes their rows from every archive object that holds any (found in the archive manifest). Files go
  * first, through the same path checks as the file cleanup, so a crash leaves logs that still point at any file
  * not yet deleted. Each archive object is rewritten without the user's rows, the rewrite read back and checked,
@@ -12,6 +14,7 @@
  * that copy too.
  */
 import { z } from "zod";
+import { assertBucketsUsable } from "../buckets";
 import { StorageError, ValidationError } from "../errors";
 import { sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-api";
@@ -27,6 +30,8 @@ export interface ErasureResult {
   user_id: string;
   files_found: number;
   files_deleted: number;
+  /** Other objects in the user's folder, left alone: the host app's own (up to 50 names). */
+  files_left: string[];
   logs_deleted: number;
   /** Logs copied to the archive bucket for a legal hold (0 otherwise). */
   archived_count: number;
@@ -58,7 +63,10 @@ export async function cleanupUserExportLogs(
   const legalHold = input.legalHold ?? false;
   if (legalHold && !env.EXPORT_ARCHIVE_BUCKET) throw new ValidationError("A legal hold needs EXPORT_ARCHIVE_BUCKET: the copy is kept there");
 
-  const files = (await db.call("export_ops_user_files", { p_user_id: userId, p_bucket: bucket })).map((f) => f.name);
+  // it deletes from the exports bucket and rewrites archive objects
+  await assertBucketsUsable(db, env, ["exports", "archive"]);
+  const listed = await db.call("export_ops_user_files", { p_user_id: userId, p_bucket: bucket });
+  const files = listed.filter((f) => f.known).map((f) => f.name);
   // only the user's own folder, in the export layout: a log pointing elsewhere is reported, never followed
   const safe = files.filter((name) => unsafePathReason(name, { user_id: userId, format: formatOf(name) }) === null);
   const before = await db.call("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) });
@@ -66,6 +74,7 @@ export async function cleanupUserExportLogs(
     user_id: userId,
     files_found: files.length,
     files_deleted: 0,
+    files_left: listed.filter((f) => !f.known).slice(0, 50).map((f) => f.name.slice(0, 200)),
     logs_deleted: 0,
     archived_count: 0,
     metrics_deleted: 0,

@@ -27,7 +27,7 @@ export function healthDetailed(overrides: OpsOverrides = {}) {
   return (request: Request) =>
     guarded(request, { secret: () => getReadToken("HEALTH_TOKEN"), name: "health", clock, logger: overrides.logger }, async () => {
       const env = getEnv();
-      const report = await detailedHealth(dbFor(overrides, env), jobs, clock, { stuckHours: env.EXPORT_STUCK_HOURS });
+      const report = await detailedHealth(dbFor(overrides, env), jobs, clock, { stuckHours: env.EXPORT_STUCK_HOURS, env });
       return respond(report.status === "unhealthy" ? 503 : 200, { ...report });
     });
 }

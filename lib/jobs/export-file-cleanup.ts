@@ -1,12 +1,14 @@
 /**
- * Daily export-file cleanup. Claims completed exports past retention in batches (one SQL call), deletes their
- * files with one Storage request per batch, and reports back (one SQL call) which are gone — those turn
- * `expired` — which failed, to be retried by the next run, and which it quarantined (an unsafe path: never
- * retried until an operator releases it). A file another export still uses is never deleted: SQL expires the
- * older log at claim time and keeps the file. Then sweeps orphaned objects page by page from where the last run
- * stopped: files past retention in the export layout that no live export log points to.
+ * Daily export-file cleanup. Refuses to run on a public or missing exports bucket. Claims completed exports past
+ * retention in batches (one SQL call), deletes their files with one Storage request per batch, and reports back
+ * (one SQL call) which are gone — those turn `expired` — which failed, to be retried by the next run, and which
+ * it quarantined (an unsafe path: never retried until an operator releases it). A file another export still uses
+ * is never deleted: SQL expires the older log at claim time and keeps the file. Then sweeps orphaned objects page
+ * by page from where the last run stopped: files of exports export-ops knew, created after its install, past
+ * retention, that no live export log points to — by itself only in a bucket export-ops created (lib/buckets.ts).
  */
 import { z } from "zod";
+import { assertBucketsUsable, orphanSweepState, type OrphanSweepState } from "../buckets";
 import { REQUEST_TIMEOUT_MS, sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-api";
 import { unsafePathReason } from "./export-paths";
@@ -71,11 +73,15 @@ export interface ExportFileCleanupResult {
   kept_in_use: number;
   /** Exports quarantined by this run (an unsafe path, or Storage failing EXPORT_CLEANUP_MAX_ATTEMPTS times). */
   quarantined_count: number;
+  /** Whether this run's orphan sweep may delete, and why; a dry run lists what it would take either way. */
+  orphan_sweep: OrphanSweepState;
   orphans_found: number;
   orphans_deleted: number;
   errors: CleanupError[];
   errors_total: number;
   sample_paths?: string[];
+  /** Dry run: orphans the sweep would take (up to 20 of orphans_found). */
+  sample_orphans?: string[];
   retention_hours: number;
   has_more: boolean;
   dry_run: boolean;
@@ -94,6 +100,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
   const bucket = env.EXPORTS_BUCKET;
   const retentionHours = options.retention_hours ?? env.EXPORT_FILE_RETENTION_HOURS;
   const timeLeft = () => clock.now().getTime() < deps.deadline;
+  const [exportsBucket] = await assertBucketsUsable(db, env, ["exports"]);
   const result: ExportFileCleanupResult = {
     total_found: 0,
     deleted_count: 0,
@@ -101,6 +108,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     logs_updated: 0,
     kept_in_use: 0,
     quarantined_count: 0,
+    orphan_sweep: options.sweep_orphans ? orphanSweepState(env.EXPORT_ORPHAN_SWEEP, exportsBucket!) : { enabled: false, reason: "sweep_orphans=false" },
     orphans_found: 0,
     orphans_deleted: 0,
     errors: [],
@@ -246,11 +254,13 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     result.has_more = !done;
   }
 
-  if (options.sweep_orphans && timeLeft()) {
+  // a dry run lists what the sweep would take even while it is off, so an operator can check before turning it on
+  if (options.sweep_orphans && (result.orphan_sweep.enabled || options.dry_run) && timeLeft()) {
     const orphans = await sweepOrphans(deps, options, retentionHours, timeLeft, addError);
     result.orphans_found = orphans.found;
     result.orphans_deleted = orphans.deleted;
     result.has_more ||= orphans.hasMore;
+    if (options.dry_run) result.sample_orphans = orphans.sample;
   }
 
   const finished = clock.now();
@@ -260,10 +270,11 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
 }
 
 /**
- * Sweeps orphans page by page from where the last run stopped (a cursor kept in the database; a dry run reads
- * from it without moving it). The export layout, retention and liveness are judged in SQL, so objects that are
- * not exports never fill a page; the path rules are checked again here before anything is deleted. Reaching
- * the end of the bucket wraps the cursor to the start and ends the sweep.
+ * Sweeps orphans page by page from where the last run stopped (a cursor kept in the database; a dry run reads the
+ * same pages without moving it). What is an orphan is judged in SQL (export_ops_orphan_page), so objects that are
+ * not exports never fill a page; the path rules, with the owner and format of the export SQL found, are checked
+ * again here before anything is deleted. Reaching the end of the bucket wraps the cursor to the start and ends
+ * the sweep.
  */
 async function sweepOrphans(
   { db, storage, clock, logger, env }: Deps,
@@ -271,22 +282,27 @@ async function sweepOrphans(
   retentionHours: number,
   timeLeft: () => boolean,
   addError: (error: CleanupError) => void,
-): Promise<{ found: number; deleted: number; hasMore: boolean }> {
+): Promise<{ found: number; deleted: number; hasMore: boolean; sample: string[] }> {
   const bucket = env.EXPORTS_BUCKET;
   let found = 0;
   let deleted = 0;
+  const sample: string[] = [];
+  let from: string | undefined;
   for (let page = 0; page < options.orphan_pages; page += 1) {
-    if (!timeLeft()) return { found, deleted, hasMore: true };
+    if (!timeLeft()) return { found, deleted, hasMore: true, sample };
     const step = await db.call("export_ops_orphan_page", {
       p_bucket: bucket,
       p_retention_hours: retentionHours,
       p_stuck_hours: env.EXPORT_STUCK_HOURS,
       p_scan: options.orphan_page_size,
       p_advance: !options.dry_run,
+      p_from: from,
       ...sqlTime(clock),
     });
-    const safe = step.orphans.filter((name) => unsafePathReason(name) === null);
+    from = step.next;
+    const safe = step.orphans.filter((o) => unsafePathReason(o.name, o) === null).map((o) => o.name);
     found += safe.length;
+    sample.push(...safe.slice(0, DRY_RUN_SAMPLE - sample.length).map(printable));
     if (!options.dry_run && safe.length > 0) {
       try {
         deleted += (await storage.remove(bucket, safe)).length;
@@ -295,10 +311,9 @@ async function sweepOrphans(
       }
     }
     logger.debug({ type: "orphan_sweep_page", page: page + 1, scanned: step.scanned, orphans: safe.length, wrapped: step.wrapped });
-    // a dry run does not move the cursor: one page shows what the next sweep would find
-    if (step.wrapped || options.dry_run) return { found, deleted, hasMore: false };
+    if (step.wrapped) return { found, deleted, hasMore: false, sample };
   }
-  return { found, deleted, hasMore: true };
+  return { found, deleted, hasMore: true, sample };
 }
 
 export const exportFileCleanup = defineJob({

@@ -5,6 +5,7 @@
  * older than 90 days.
  */
 import { z } from "zod";
+import { assertBucketsUsable } from "../buckets";
 import type { JobDeps, SqlApi } from "../ports";
 import type { SqlResult } from "../sql-api";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt } from "./job";
@@ -60,6 +61,8 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
   const { db, clock, env } = deps;
   const started = clock.now();
   const retention = { logDays: options.retention_days ?? env.EXPORT_LOG_RETENTION_DAYS, metricDays: options.metrics_retention_days ?? env.EXPORT_METRICS_RETENTION_DAYS };
+  // archive objects are never written to a public bucket (nor, then, the logs deleted without them)
+  if (env.EXPORT_ARCHIVE_BUCKET) await assertBucketsUsable(db, env, ["archive"]);
   // A dry run reports the full statistics (sizes, age range); a real run needs only two counts of them.
   const stats = options.dry_run ? await logCleanupStats(db, retention, started) : undefined;
   const counts = stats ?? (await db.call("export_ops_log_cleanup_counts", { p_log_cutoff: new Date(started.getTime() - retention.logDays * DAY_MS).toISOString() }));

@@ -2,11 +2,14 @@
  * Detailed health from the run history: database reachable (with latency) and, per job, its last real run, last
  * success, consecutive failures, and whether it is overdue against its schedule (read from the job registry with
  * cron-parser) plus a grace period derived from the schedule. A job that has never succeeded counts its
- * staleness from the install, so a cron that never fires turns overdue like one that stopped. `unhealthy` (HTTP
- * 503) when the database is unreachable or a job is overdue; `degraded` when a job's last real run failed or was
+ * staleness from the install, so a cron that never fires turns overdue like one that stopped. The buckets the
+ * jobs use, and whether the orphan sweep is on and why. `unhealthy` (HTTP 503) when the database is unreachable,
+ * a job is overdue, or a bucket is public or missing (the jobs refuse to use it); `degraded` when a job's last real run failed or was
  * abandoned, an alert is firing, exports are stuck in progress, or the file cleanup quarantined exports.
  */
 import { CronExpressionParser } from "cron-parser";
+import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState } from "../buckets";
+import type { Env } from "../env";
 import type { JobDefinition } from "../jobs/job";
 import { sqlTime, type Clock, type SqlApi } from "../ports";
 import type { SqlResult } from "../sql-api";
@@ -109,10 +112,17 @@ export interface HealthReport {
   exports_stuck: number | null;
   /** Exports the file cleanup quarantined: an operator must look (`npm run job -- export-file-cleanup --quarantined`). */
   file_cleanup_quarantined: number | null;
+  /** The exports bucket (with whether the orphan sweep runs there, and why) and the archive bucket when set. */
+  buckets: (BucketState & { orphan_sweep?: OrphanSweepState })[] | null;
   jobs: JobHealth[];
 }
 
-export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], clock: Clock, config: { stuckHours: number }): Promise<HealthReport> {
+export interface HealthConfig {
+  stuckHours: number;
+  env: Pick<Env, "EXPORTS_BUCKET" | "EXPORT_ARCHIVE_BUCKET" | "EXPORT_ORPHAN_SWEEP">;
+}
+
+export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], clock: Clock, config: HealthConfig): Promise<HealthReport> {
   const started = Date.now();
   let database: HealthReport["database"];
   try {
@@ -120,21 +130,23 @@ export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], 
     database = { reachable: true, latency_ms: Date.now() - started };
   } catch (error) {
     database = { reachable: false, latency_ms: null, error: (error as Error).message };
-    return { status: "unhealthy", timestamp: clock.now().toISOString(), database, alerts: null, exports_stuck: null, file_cleanup_quarantined: null, jobs: [] };
+    return { status: "unhealthy", timestamp: clock.now().toISOString(), database, alerts: null, exports_stuck: null, file_cleanup_quarantined: null, buckets: null, jobs: [] };
   }
-  const [runs, alerts, stuck, quarantined] = await Promise.all([
+  const [runs, alerts, stuck, quarantined, bucketStates] = await Promise.all([
     jobRunSummaries(db, jobs, clock),
     db.call("export_ops_alert_status"),
     db.call("export_ops_exports_stuck", { p_hours: config.stuckHours, ...sqlTime(clock) }),
     db.call("export_ops_quarantined_count"),
+    readBuckets(db, config.env),
   ]);
+  const buckets = bucketStates.map((b) => (b.purpose === "exports" ? { ...b, orphan_sweep: orphanSweepState(config.env.EXPORT_ORPHAN_SWEEP, b) } : b));
   const at = clock.now();
   const judged = jobs.map((job) => judgeJob(job, runs[job.id], at));
   const firing = Object.values(alerts).some((a) => a.state === "firing");
-  const status = judged.some((j) => j.status === "overdue")
+  const status = judged.some((j) => j.status === "overdue") || buckets.some((b) => b.problem)
     ? "unhealthy"
     : firing || stuck > 0 || quarantined > 0 || judged.some((j) => j.status === "failing")
       ? "degraded"
       : "healthy";
-  return { status, timestamp: at.toISOString(), database, alerts, exports_stuck: stuck, file_cleanup_quarantined: quarantined, jobs: judged };
+  return { status, timestamp: at.toISOString(), database, alerts, exports_stuck: stuck, file_cleanup_quarantined: quarantined, buckets, jobs: judged };
 }

@@ -5,6 +5,8 @@
  */
 import { CronExpressionParser } from "cron-parser";
 import cronstrue from "cronstrue";
+import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState } from "../buckets";
+import type { Env } from "../env";
 import type { JobDefinition } from "../jobs/job";
 import { judgeJob, type JobHealth } from "../monitoring/health";
 import { sqlTime, type Clock, type SqlApi } from "../ports";
@@ -17,6 +19,9 @@ export const OPS_ALERT_TRANSITIONS = 20;
 
 export interface OpsSettings {
   exportsBucket: string;
+  /** When archival is on. */
+  archiveBucket?: string;
+  orphanSweep?: Env["EXPORT_ORPHAN_SWEEP"];
   fileRetentionHours: number;
   logRetentionDays: number;
 }
@@ -45,6 +50,9 @@ export interface OpsPageData {
   exports: SqlResult<"export_ops_page_exports">;
   alerts: SqlResult<"export_ops_page_alerts">;
   cleanup: SqlResult<"export_ops_page_cleanup">;
+  /** The buckets the jobs use, judged as detailed health judges them, and the orphan sweep's state. */
+  buckets: BucketState[];
+  orphanSweep: OrphanSweepState;
 }
 
 export function scheduleInWords(schedule: string): string {
@@ -76,7 +84,7 @@ export async function loadOpsPage(
 ): Promise<OpsPageData> {
   const at = sqlTime(clock);
   await db.call("export_ops_close_abandoned_runs", at);
-  const [jobRows, runs, exports, alerts, cleanup] = await Promise.all([
+  const [jobRows, runs, exports, alerts, cleanup, buckets] = await Promise.all([
     db.call("export_ops_page_jobs", {
       p_jobs: jobs.map((j) => j.id),
       p_file_retention_hours: settings.fileRetentionHours,
@@ -88,6 +96,7 @@ export async function loadOpsPage(
     db.call("export_ops_page_exports", at),
     db.call("export_ops_page_alerts", { p_limit: OPS_ALERT_TRANSITIONS }),
     db.call("export_ops_page_cleanup", { p_bucket: settings.exportsBucket, p_log_retention_days: settings.logRetentionDays, p_cap: OPS_COUNT_CAP, ...at }),
+    readBuckets(db, { EXPORTS_BUCKET: settings.exportsBucket, EXPORT_ARCHIVE_BUCKET: settings.archiveBucket }),
   ]);
   const now = clock.now();
   return {
@@ -98,6 +107,8 @@ export async function loadOpsPage(
     exports,
     alerts,
     cleanup,
+    buckets,
+    orphanSweep: orphanSweepState(settings.orphanSweep ?? "auto", buckets[0]!),
   };
 }
 

@@ -33,18 +33,18 @@ describe("SqlApi", () => {
     server.use(
       http.post(`${URL_}/rest/v1/rpc/export_ops_orphan_page`, async ({ request }) => {
         await record(request);
-        return HttpResponse.json({ orphans: ["u/a.json"], scanned: 10, from: "", wrapped: false });
+        return HttpResponse.json({ orphans: [{ name: "u/a.json", user_id: "u", format: "json" }], scanned: 10, from: "", next: "u/a.json", wrapped: false });
       }),
     );
     const page = await createSqlApi(client()).call("export_ops_orphan_page", { p_bucket: "exports", p_retention_hours: 24, p_stuck_hours: 24 });
-    expect(page).toEqual({ orphans: ["u/a.json"], scanned: 10, from: "", wrapped: false });
+    expect(page).toEqual({ orphans: [{ name: "u/a.json", user_id: "u", format: "json" }], scanned: 10, from: "", next: "u/a.json", wrapped: false });
     expect(seen[0]).toMatchObject({ method: "POST", body: { p_bucket: "exports", p_retention_hours: 24, p_stuck_hours: 24 } });
     expect(seen[0]?.headers.get("apikey")).toBe(KEY);
     expect(seen[0]?.headers.get("authorization")).toBe(`Bearer ${KEY}`);
   });
 
   it("refuses a malformed result with a DatabaseError naming the function and the field", async () => {
-    server.use(http.post(`${URL_}/rest/v1/rpc/export_ops_orphan_page`, () => HttpResponse.json({ orphans: "u/a.json", scanned: 10, from: "", wrapped: false })));
+    server.use(http.post(`${URL_}/rest/v1/rpc/export_ops_orphan_page`, () => HttpResponse.json({ orphans: "u/a.json", scanned: 10, from: "", next: "", wrapped: false })));
     const error = await createSqlApi(client())
       .call("export_ops_orphan_page", { p_bucket: "exports", p_retention_hours: 24, p_stuck_hours: 24 })
       .catch((e: unknown) => e);

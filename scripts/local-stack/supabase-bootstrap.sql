@@ -1,5 +1,6 @@
 -- What a Supabase project has before any migration of ours runs: its roles, a minimal `auth` schema that reads
--- the request's JWT claims the way Supabase does, a `storage` schema with `buckets` and `objects`, and
+-- the request's JWT claims the way Supabase does and has an `auth.users` table (host apps' migrations reference
+-- it: profile triggers, foreign keys), a `storage` schema with `buckets` and `objects`, and
 -- Supabase's default privileges (anon and authenticated get everything in `public` unless a migration revokes
 -- it), so the migrations' revokes and RLS are tested against the same starting point as production.
 
@@ -33,6 +34,21 @@ $$;
 create function auth.role() returns text language sql stable as $$
   select nullif(auth.jwt() ->> 'role', '')
 $$;
+
+-- The columns of Supabase Auth's users table that apps' own SQL reads; as in Supabase, no grant to the API roles.
+create table auth.users (
+  instance_id uuid,
+  id uuid primary key default gen_random_uuid(),
+  aud varchar(255) default 'authenticated',
+  role varchar(255) default 'authenticated',
+  email varchar(255) unique,
+  email_confirmed_at timestamptz,
+  raw_app_meta_data jsonb not null default '{}',
+  raw_user_meta_data jsonb not null default '{}',
+  is_anonymous boolean not null default false,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now()
+);
 
 create schema storage;
 grant usage on schema storage to anon, authenticated, service_role;

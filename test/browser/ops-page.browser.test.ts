@@ -170,6 +170,8 @@ describe("the ops page in Chromium", () => {
     const deleted = want.cleanup.files_deleted_per_day.reduce((s, d) => s + d.files + d.orphans, 0);
     expect(deleted).toBeGreaterThan(0);
     expect(Number(await field(page, "section", "files_deleted_30d"))).toBe(deleted);
+    expect(await field(page, "section", "orphan_sweep")).toBe(want.orphanSweep.enabled ? "on" : "off");
+    expect(await page.locator('tr[data-bucket="exports"]').textContent()).toContain("private, created by export-ops");
 
     const runIds = await page.locator("tr[data-run]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-run")));
     expect(runIds).toEqual(want.runs.map((r) => r.run_id));

@@ -6,6 +6,7 @@ import type { JobDefinition, JobResult, SkippedRun } from "../../lib/jobs/job";
 import { captureLogger } from "../doubles";
 import { systemClock, type Clock } from "../../lib/ports";
 import { createObjectStorage, createServiceClient, createSqlApi } from "../../lib/supabase";
+import { HOST_FILES, HOST_FILES_BUCKET } from "../fixtures/host-files";
 import { serviceHeaders, sql, stack } from "./stack";
 
 export const BUCKET = "exports";
@@ -116,14 +117,51 @@ export async function addObjects(names: string[], ageHours = 0, bucket = BUCKET)
   ]);
 }
 
+/** The names of the objects in a bucket, the host app's own files aside (test/host-files checks those). */
 export async function objectNames(bucket = BUCKET): Promise<Set<string>> {
   const { rows } = await sql().query<{ name: string }>("select name from storage.objects where bucket_id = $1", [bucket]);
-  return new Set(rows.map((r) => r.name));
+  return new Set(rows.map((r) => r.name).filter((name) => !isHostFile(name, bucket)));
 }
 
-/** Empties the export tables and the buckets (through the Storage API, as Supabase requires). */
+/**
+ * Files of exports export-ops knew whose logs no longer point at them, written `ageHours` ago: the export failed
+ * after writing its file (its log says `failed`), or its log is gone and its metric remains. What the orphan
+ * sweep takes once past retention. Returns their paths.
+ */
+export async function seedOrphans(options: { count: number; ageHours: number; knownBy?: "log" | "metric"; userId?: string }): Promise<string[]> {
+  if ((options.knownBy ?? "log") === "log") {
+    const rows = await seedExports({ count: options.count, status: "failed", ageHours: options.ageHours, withFiles: true, userId: options.userId });
+    return rows.map((r) => r.file_path!);
+  }
+  const { rows } = await sql().query<{ path: string }>(
+    `insert into export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms, recorded_at)
+     select gen_random_uuid(), coalesce($2::uuid, gen_random_uuid()), 'jsonl', 'completed', 10, 'small', 100, now() - make_interval(hours => $3)
+     from generate_series(1, $1)
+     returning user_id || '/' || export_id || '.jsonl' as path`,
+    [options.count, options.userId ?? null, options.ageHours],
+  );
+  const names = rows.map((r) => r.path);
+  await addObjects(names, options.ageHours);
+  return names;
+}
+
+/** One of the host app's own files (test/fixtures/host-files.ts), which no test and no job may delete. */
+export const isHostFile = (name: string, bucket = BUCKET) => bucket === HOST_FILES_BUCKET && HOST_FILES.some((f) => f.name === name);
+
+/** Moves the install time back, so objects a test dates back were still written after export-ops was installed. */
+export async function installedHoursAgo(hours: number): Promise<void> {
+  await sql().query("update export_ops_installation set installed_at = now() - make_interval(hours => $1)", [hours]);
+}
+
+/** The environment of a deployment that turned the orphan sweep on for the host's own exports bucket. */
+export const sweepEnv = (overrides: Record<string, string> = {}) => testEnv({ EXPORT_ORPHAN_SWEEP: "on", ...overrides });
+
+/**
+ * Empties the export tables and the buckets (through the Storage API, as Supabase requires), all but the host
+ * app's own files, and sets the install time to now.
+ */
 export async function resetData(): Promise<void> {
-  await sql().query("truncate export_logs, export_ops_file_cleanup, export_ops_archive_batches, export_metrics, export_ops_metric_hours, export_ops_metric_rollups, export_ops_runs, export_ops_leases, export_ops_job_totals, export_ops_alerts, export_ops_alert_transitions, export_ops_archive_objects");
+  await sql().query("truncate export_logs, export_ops_file_cleanup, export_ops_archive_batches, export_metrics, export_ops_metric_hours, export_ops_metric_rollups, export_ops_runs, export_ops_leases, export_ops_job_totals, export_ops_alerts, export_ops_alert_transitions, export_ops_archive_objects, export_ops_orphan_cursor");
   await sql().query("update export_ops_installation set installed_at = now()");
   for (const bucket of [BUCKET, "export-archive"]) {
     const names = [...(await objectNames(bucket))];

@@ -94,8 +94,11 @@ export async function catalogSnapshot(client: pg.ClientBase): Promise<CatalogSna
   return rows[0]!.s;
 }
 
-/** The snapshot without export-ops' own objects (and without the buckets it created). */
-export function hostPart(s: CatalogSnapshot, ourBuckets: string[] = ["exports", "export-archive"]): CatalogSnapshot {
+/**
+ * The snapshot without export-ops' own objects and without the buckets it created: in the host fixture, which has
+ * an `exports` bucket of its own, only the archive bucket.
+ */
+export function hostPart(s: CatalogSnapshot, ourBuckets: string[] = ["export-archive"]): CatalogSnapshot {
   const keep = <T extends { name: string }>(items: T[]) => items.filter((i) => !isExportOps(i.name));
   return {
     ...s,
