@@ -124,7 +124,7 @@ export async function cleanupUserExportLogs(
     );
   }
   result.has_more = !logs.finished || state.logs_left > 0 || inFlight > 0 || archivesLeft > 0;
-  logger.info({ type: "user_erasure", ...result, archive_objects: result.archive_objects.length });
+  logger.info({ type: "user_erasure", ...result, archive_objects: result.archive_objects.length, files_left: result.files_left.length });
   return result;
 }
 
