@@ -30,6 +30,18 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // `npm run test:adoption`: a host app adopting export-ops, with its own pinned tools (test/adoption/host-app)
+          name: "adoption",
+          include: ["test/adoption/**/*.adoption.test.ts"],
+          globalSetup: ["test/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           // `npm run test:browser`, after `npm run build`: Chromium against the built app. Not part of `npm test`.
           name: "browser",
           include: ["test/browser/**/*.browser.test.ts"],

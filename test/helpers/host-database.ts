@@ -11,6 +11,8 @@ import { sql, stack } from "./stack";
 
 export interface HostDatabase {
   client: pg.Client;
+  /** Its connection string (the superuser's, as `supabase db push --db-url` gets it). */
+  url: string;
   drop(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export async function freshDatabase(options: { hostFixture?: boolean } = {}): Pr
   if (options.hostFixture ?? true) await applySqlFile(client, "host fixture", readFileSync(HOST_FIXTURE, "utf8"));
   return {
     client,
+    url: url.toString(),
     async drop() {
       await client.end();
       await sql().query(`drop database ${name} with (force)`);
