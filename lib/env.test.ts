@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import type { z } from "zod";
 import { ConfigError } from "./errors";
 import { envSchema, parseEnv } from "./env";
 
@@ -88,5 +91,37 @@ describe("envSchema (the deployed app, checked at build)", () => {
       expect(JSON.stringify(bad.error?.issues.map((i) => i.message))).not.toContain(secret.trim() || "\u0000");
     }
     expect(envSchema.safeParse({ ...valid, CRON_SECRET: "0123456789abcdef-secret" }).success).toBe(true);
+  });
+});
+
+describe("the documented settings (README's configuration table, .env.example)", () => {
+  const root = path.resolve(__dirname, "..");
+  const shape = envSchema.shape as Record<string, z.ZodType>;
+  /** What a variable is when unset: required, unset (optional), or its default as the env would spell it. */
+  const whenUnset = (name: string) => {
+    const parsed = shape[name]!.safeParse(undefined);
+    return !parsed.success ? "required" : parsed.data === undefined ? "unset" : String(parsed.data);
+  };
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  const table = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("\n## ", readme.indexOf("## Configuration") + 1));
+  const rows = new Map([...table.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]+) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+  const example = new Map([...readFileSync(path.join(root, ".env.example"), "utf8").matchAll(/^(?:# )?([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+
+  it("lists every variable of the schema in the README's table and .env.example, and nothing else", () => {
+    expect([...rows.keys()].sort()).toEqual(Object.keys(shape).sort());
+    expect([...example.keys()].sort()).toEqual(Object.keys(shape).sort());
+  });
+
+  it.each(Object.keys(envSchema.shape))("gives %s the schema's default in both", (name) => {
+    const unset = whenUnset(name);
+    if (unset === "required") {
+      expect(rows.get(name)).toContain("required");
+    } else if (unset === "unset") {
+      expect(rows.get(name)).toMatch(/^unset/);
+      expect(example.get(name)).toBe("");
+    } else {
+      expect(rows.get(name)).toBe(`\`${unset}\``);
+      expect(example.get(name)).toBe(unset);
+    }
   });
 });
