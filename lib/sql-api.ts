@@ -87,6 +87,8 @@ export const sqlFunctions = {
     // each orphan with the user and format of the export export-ops knew it by; `next`: where a next page starts
     z.object({ orphans: z.array(z.object({ name: z.string(), user_id: uuid, format: z.string() })), scanned: count, from: z.string(), next: z.string(), wrapped: z.boolean() }),
   ),
+  // each export format and its file extensions (export_ops_formats), the first canonical
+  export_ops_formats: fn({}, z.record(z.string(), z.array(z.string()).min(1))),
   export_ops_bucket_states: fn(
     { p_buckets: z.array(z.string()) },
     z.object({

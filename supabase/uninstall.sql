@@ -23,11 +23,12 @@
 -- kept export_logs with its rows.
 begin;
 
--- export-ops' trigger on export_logs (which may be kept)
+-- export-ops' trigger and format key on export_logs (which may be kept)
 do $$
 begin
   if to_regclass('public.export_logs') is not null then
     drop trigger if exists export_ops_forget_deleted_logs on public.export_logs;
+    alter table public.export_logs drop constraint if exists export_ops_logs_format_fkey;
   end if;
 end
 $$;
@@ -39,6 +40,7 @@ drop function if exists
   public.export_ops_file_cleanup_preview,
   public.export_ops_orphan_page,
   public.export_ops_bucket_states,
+  public.export_ops_formats,
   public.export_ops_file_cleanup_quarantined,
   public.export_ops_file_cleanup_release,
   public.export_ops_record_metric,
@@ -128,6 +130,7 @@ drop table if exists
   public.export_ops_leases,
   public.export_ops_job_totals,
   public.export_metrics,
+  public.export_ops_formats,
   public.export_ops_installation;
 
 -- trigger functions go after the tables whose triggers use them

@@ -117,7 +117,7 @@ describe("logExportMetric", () => {
     (globalThis as Record<symbol, unknown>)[context] = { get: () => ({ waitUntil: (p: Promise<unknown>) => pending.push(p) }) };
     try {
       const { svc } = service();
-      expect(() => svc.logExportMetricInBackground({ ...valid(), format: "xml" as never })).toThrow(ValidationError);
+      expect(() => svc.logExportMetricInBackground({ ...valid(), format: "Not a format" })).toThrow(ValidationError);
       const metric = valid();
       svc.logExportMetricInBackground(metric);
       expect(pending).toHaveLength(1);
@@ -139,7 +139,7 @@ describe("logExportMetric", () => {
   });
 
   it.each([
-    ["an unknown format", { format: "xml" }, "format"],
+    ["a malformed format", { format: "JSON Lines" }, "format"],
     ["a negative duration", { duration_ms: -1 }, "duration_ms"],
     ["a missing export_id", { export_id: undefined }, "export_id"],
     ["a malformed user_id", { user_id: "42" }, "user_id"],

@@ -18,7 +18,7 @@ import { assertBucketsUsable } from "../buckets";
 import { StorageError, ValidationError } from "../errors";
 import { sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-api";
-import { unsafePathReason } from "../jobs/export-paths";
+import { formatOfExtension, unsafePathReason } from "../jobs/export-paths";
 import { METRICS_BATCH } from "../jobs/export-log-cleanup";
 import { ARCHIVE_CONTENT_TYPE, archiveObject, archiveText, decodeArchive, deleteLogsInBatches, verifyArchive } from "../jobs/log-archive";
 
@@ -64,11 +64,15 @@ export async function cleanupUserExportLogs(
   if (legalHold && !env.EXPORT_ARCHIVE_BUCKET) throw new ValidationError("A legal hold needs EXPORT_ARCHIVE_BUCKET: the copy is kept there");
 
   // it deletes from the exports bucket and rewrites archive objects
-  await assertBucketsUsable(db, env, ["exports", "archive"]);
-  const listed = await db.call("export_ops_user_files", { p_user_id: userId, p_bucket: bucket });
+  const [, formats, listed] = await Promise.all([
+    assertBucketsUsable(db, env, ["exports", "archive"]),
+    db.call("export_ops_formats"),
+    db.call("export_ops_user_files", { p_user_id: userId, p_bucket: bucket }),
+  ]);
   const files = listed.filter((f) => f.known).map((f) => f.name);
   // only the user's own folder, in the export layout: a log pointing elsewhere is reported, never followed
-  const safe = files.filter((name) => unsafePathReason(name, { user_id: userId, format: formatOf(name) }) === null);
+  const formatOf = (name: string) => formatOfExtension(formats, name.slice(name.lastIndexOf(".") + 1)) ?? "";
+  const safe = files.filter((name) => unsafePathReason(name, formats, { user_id: userId, format: formatOf(name) }) === null);
   const before = await db.call("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) });
   const result: ErasureResult = {
     user_id: userId,
@@ -163,10 +167,4 @@ async function eraseFromArchiveObject(
   }
   await db.call("export_ops_archive_object_rewritten", { p_bucket: bucket, p_name: name, p_user_id: userId, p_rows: kept.length });
   return rows.length - kept.length;
-}
-
-/** The format a file name's extension stands for (the path check wants the owner's format). */
-function formatOf(name: string): string {
-  const ext = name.slice(name.lastIndexOf(".") + 1);
-  return ext === "md" || ext === "markdown" ? "markdown" : ext;
 }

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { assertBucketsUsable, orphanSweepState, type OrphanSweepState } from "../buckets";
 import { REQUEST_TIMEOUT_MS, sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-api";
-import { unsafePathReason } from "./export-paths";
+import { unsafePathReason, type ExportFormats } from "./export-paths";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt } from "./job";
 
 /** Storage refuses more than 1000 names in one delete. */
@@ -100,7 +100,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
   const bucket = env.EXPORTS_BUCKET;
   const retentionHours = options.retention_hours ?? env.EXPORT_FILE_RETENTION_HOURS;
   const timeLeft = () => clock.now().getTime() < deps.deadline;
-  const [exportsBucket] = await assertBucketsUsable(db, env, ["exports"]);
+  const [[exportsBucket], formats] = await Promise.all([assertBucketsUsable(db, env, ["exports"]), db.call("export_ops_formats")]);
   const result: ExportFileCleanupResult = {
     total_found: 0,
     deleted_count: 0,
@@ -134,7 +134,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     result.kept_in_use = preview.kept_in_use;
     result.sample_paths = preview.sample.map((row) => printable(row.file_path));
     for (const row of preview.sample) {
-      const reason = unsafePathReason(row.file_path, row);
+      const reason = unsafePathReason(row.file_path, formats, row);
       if (reason) addError({ export_id: row.export_id, path: printable(row.file_path), reason: `would skip: ${reason}` });
     }
   } else {
@@ -164,7 +164,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
       const report = emptyReport();
       const safe: ClaimedExport[] = [];
       for (const row of batch) {
-        const reason = unsafePathReason(row.file_path, row);
+        const reason = unsafePathReason(row.file_path, formats, row);
         if (!reason) safe.push(row);
         else {
           // permanent: retrying would fail the same way every run
@@ -256,7 +256,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
 
   // a dry run lists what the sweep would take even while it is off, so an operator can check before turning it on
   if (options.sweep_orphans && (result.orphan_sweep.enabled || options.dry_run) && timeLeft()) {
-    const orphans = await sweepOrphans(deps, options, retentionHours, timeLeft, addError);
+    const orphans = await sweepOrphans(deps, options, { retentionHours, formats }, timeLeft, addError);
     result.orphans_found = orphans.found;
     result.orphans_deleted = orphans.deleted;
     result.has_more ||= orphans.hasMore;
@@ -279,7 +279,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
 async function sweepOrphans(
   { db, storage, clock, logger, env }: Deps,
   options: Pick<ExportFileCleanupOptions, "dry_run" | "orphan_pages" | "orphan_page_size">,
-  retentionHours: number,
+  { retentionHours, formats }: { retentionHours: number; formats: ExportFormats },
   timeLeft: () => boolean,
   addError: (error: CleanupError) => void,
 ): Promise<{ found: number; deleted: number; hasMore: boolean; sample: string[] }> {
@@ -300,7 +300,7 @@ async function sweepOrphans(
       ...sqlTime(clock),
     });
     from = step.next;
-    const safe = step.orphans.filter((o) => unsafePathReason(o.name, o) === null).map((o) => o.name);
+    const safe = step.orphans.filter((o) => unsafePathReason(o.name, formats, o) === null).map((o) => o.name);
     found += safe.length;
     sample.push(...safe.slice(0, DRY_RUN_SAMPLE - sample.length).map(printable));
     if (!options.dry_run && safe.length > 0) {

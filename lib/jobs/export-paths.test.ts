@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exportPath, unsafePathReason } from "./export-paths";
+import { SEED_FORMATS, exportPath, formatOfExtension, unsafePathReason } from "./export-paths";
 
 const user = "5b0c6a8e-3f0e-4a57-9a39-1d1f8c7e2b10";
 const other = "0e6f3c1a-9b2d-4c8e-8f7a-2a4b6c8d0e1f";
@@ -8,8 +8,8 @@ const owner = { user_id: user, format: "jsonl" };
 describe("unsafePathReason", () => {
   it("accepts the canonical layout", () => {
     expect(exportPath(user, other, "jsonl")).toBe(`${user}/${other}.jsonl`);
-    expect(unsafePathReason(exportPath(user, other, "jsonl"), owner)).toBeNull();
-    expect(unsafePathReason(`${user}/report-2026.md`, { user_id: user, format: "markdown" })).toBeNull();
+    expect(unsafePathReason(exportPath(user, other, "jsonl"), SEED_FORMATS, owner)).toBeNull();
+    expect(unsafePathReason(`${user}/report-2026.md`, SEED_FORMATS, { user_id: user, format: "markdown" })).toBeNull();
   });
 
   it.each([
@@ -29,12 +29,22 @@ describe("unsafePathReason", () => {
     ["a wildcard", `${user}/*.jsonl`, "outside [A-Za-z0-9._-]"],
     ["a backslash", `${user}/..\\x.jsonl`, "outside [A-Za-z0-9._-]"],
   ])("refuses %s", (_, path, reason) => {
-    expect(unsafePathReason(path, owner)).toContain(reason);
+    expect(unsafePathReason(path, SEED_FORMATS, owner)).toContain(reason);
+  });
+
+  it("takes the formats it is given: a host's own format and its extension", () => {
+    const formats = { ...SEED_FORMATS, pdf: ["pdf"] };
+    expect(unsafePathReason(`${user}/x.pdf`, formats, { user_id: user, format: "pdf" })).toBeNull();
+    expect(unsafePathReason(`${user}/x.pdf`, SEED_FORMATS, { user_id: user, format: "pdf" })).toContain("does not fit format pdf");
+    expect(exportPath(user, other, "pdf", formats)).toBe(`${user}/${other}.pdf`);
+    expect(() => exportPath(user, other, "pdf")).toThrow("unknown export format pdf");
+    expect(formatOfExtension(formats, "md")).toBe("markdown");
+    expect(formatOfExtension(formats, "exe")).toBeUndefined();
   });
 
   it("checks orphans against any user folder and any export extension", () => {
-    expect(unsafePathReason(`${other}/x.csv`)).toBeNull();
-    expect(unsafePathReason("notes/readme.txt")).toContain("first segment is not a user id");
-    expect(unsafePathReason(`${other}/x.exe`)).toContain("does not fit any export format");
+    expect(unsafePathReason(`${other}/x.csv`, SEED_FORMATS)).toBeNull();
+    expect(unsafePathReason("notes/readme.txt", SEED_FORMATS)).toContain("first segment is not a user id");
+    expect(unsafePathReason(`${other}/x.exe`, SEED_FORMATS)).toContain("does not fit any export format");
   });
 });

@@ -3,32 +3,43 @@
  * extension fits the format. Cleanup deletes only paths of this shape, and only a log's own user's folder, so a
  * malformed or hostile `file_path` can never reach another user's files, another bucket, or anything else.
  */
-export const FORMAT_EXTENSIONS = {
+/**
+ * Each export format and the file extensions its files may carry, the first one canonical. The one place they are
+ * configured is the table export_ops_formats (read with `export_ops_formats()`); a host adds its own formats there.
+ */
+export type ExportFormats = Readonly<Record<string, readonly string[]>>;
+
+/** What the migrations seed export_ops_formats with: the formats export-ops started with. */
+export const SEED_FORMATS: ExportFormats = {
   json: ["json"],
   jsonl: ["jsonl"],
   csv: ["csv"],
   markdown: ["md", "markdown"],
-} as const;
-
-export type ExportFormat = keyof typeof FORMAT_EXTENSIONS;
+};
 
 /** Supabase Storage keys are at most 1024 bytes. */
 export const MAX_PATH_BYTES = 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const ALL_EXTENSIONS: readonly string[] = Object.values(FORMAT_EXTENSIONS).flat();
-
 /** The canonical path a host app should write an export to. */
-export function exportPath(userId: string, exportId: string, format: ExportFormat): string {
-  return `${userId}/${exportId}.${FORMAT_EXTENSIONS[format][0]}`;
+export function exportPath(userId: string, exportId: string, format: string, formats: ExportFormats = SEED_FORMATS): string {
+  const ext = formats[format]?.[0];
+  if (!ext) throw new Error(`unknown export format ${format}`);
+  return `${userId}/${exportId}.${ext}`;
+}
+
+/** The format whose files carry this extension, or undefined. */
+export function formatOfExtension(formats: ExportFormats, ext: string): string | undefined {
+  return Object.keys(formats).find((format) => formats[format]!.includes(ext));
 }
 
 /**
  * Why a path must not be deleted, or null when it is a well-formed export path. With an owner, the path must
- * sit in that user's folder with an extension of that format; without one (orphans), any user folder will do.
+ * sit in that user's folder with an extension of that format; without one, any user folder and any format's
+ * extension will do.
  */
-export function unsafePathReason(path: string | null | undefined, owner?: { user_id: string; format: string }): string | null {
+export function unsafePathReason(path: string | null | undefined, formats: ExportFormats, owner?: { user_id: string; format: string }): string | null {
   if (!path) return "empty path";
   if (Buffer.byteLength(path) > MAX_PATH_BYTES) return `longer than Storage allows (${MAX_PATH_BYTES} bytes)`;
   if (/[\u0000-\u001f\u007f]/.test(path)) return "contains control characters";
@@ -41,7 +52,7 @@ export function unsafePathReason(path: string | null | undefined, owner?: { user
   if (owner && folder.toLowerCase() !== owner.user_id.toLowerCase()) return "not in the export owner's folder";
   if (!FILE_NAME.test(file)) return "file name has characters outside [A-Za-z0-9._-]";
   const ext = file.includes(".") ? file.slice(file.lastIndexOf(".") + 1) : "";
-  const allowed: readonly string[] = owner ? (FORMAT_EXTENSIONS[owner.format as ExportFormat] ?? []) : ALL_EXTENSIONS;
+  const allowed: readonly string[] = owner ? (formats[owner.format] ?? []) : Object.values(formats).flat();
   if (!allowed.includes(ext)) return `extension .${ext} does not fit ${owner ? `format ${owner.format}` : "any export format"}`;
   return null;
 }

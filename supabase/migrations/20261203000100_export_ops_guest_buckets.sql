@@ -6,8 +6,8 @@
 --   - it was created after export-ops was installed (export_ops_installation.installed_at): whatever its name,
 --     nothing that was in a bucket before the install is ever deleted;
 --   - its name is `<user_id>/<export_id>.<ext>`, and export-ops knew that export of that user: a row in
---     export_logs or export_metrics with that export_id and user_id (the job checks the extension against that
---     export's format before deleting);
+--     export_logs or export_metrics with that export_id and user_id, whose format lists that extension
+--     (export_ops_formats);
 --   - it is older than the file retention, and no live export log points at it (completed, or queued or
 --     processing for less than the stuck time).
 -- The host's own files, under any other name, never qualify, even when written after the install.
@@ -67,9 +67,10 @@ begin
     order by o.name
     limit v_scan
   ), candidates as materialized (
-    select s.name, split_part(s.name, '/', 1)::uuid as user_id, split_part(split_part(s.name, '/', 2), '.', 1)::uuid as export_id
+    select s.name, split_part(s.name, '/', 1)::uuid as user_id, split_part(split_part(s.name, '/', 2), '.', 1)::uuid as export_id,
+           split_part(split_part(s.name, '/', 2), '.', 2) as extension
     from scanned s
-    where s.name ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\.(json|jsonl|csv|md|markdown)$'
+    where s.name ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\.[a-z0-9]{1,16}$'
       and s.created_at >= (select i.installed_at from public.export_ops_installation i)
       and s.created_at < p_now - make_interval(hours => p_retention_hours)
   ), orphans as (
@@ -81,7 +82,8 @@ begin
       select m.user_id, m.format from public.export_metrics m where m.export_id = c.export_id and m.user_id = c.user_id
       limit 1
     ) k
-    where not exists (
+    where exists (select 1 from public.export_ops_formats f where f.format = k.format and c.extension = any (f.extensions))
+      and not exists (
       select 1 from public.export_logs l
       where l.file_path = c.name
         and (l.status = 'completed'
