@@ -4,14 +4,14 @@ import { defineConfig } from "vitest/config";
 const root = fileURLToPath(new URL(".", import.meta.url));
 
 export default defineConfig({
-  resolve: { alias: { "@": root } },
+  resolve: { alias: { "@": root, "export-ops": `${root}packages/export-ops/src/index.ts` } },
   test: {
     projects: [
       {
         extends: true,
         test: {
           name: "unit",
-          include: ["{app,lib,scripts}/**/*.test.ts"],
+          include: ["{app,lib,scripts}/**/*.test.ts", "packages/*/src/**/*.test.ts"],
           exclude: ["**/*.integration.test.ts", "node_modules/**"],
         },
       },

@@ -1,8 +1,8 @@
 /**
  * Module boundaries, checked on the import graph (not by convention): jobs and erasure reach the database and
  * Storage only through the ports — never supabase-js or Vercel, directly or through another module; only
- * lib/supabase imports supabase-js; the host app's metrics library and the cron wrapper are the only importers of
- * @vercel/functions; the HTTP guard does not import the job runner.
+ * lib/supabase imports supabase-js; the cron wrapper is the only importer of @vercel/functions; the package a host
+ * installs (packages/export-ops) imports nothing but Node's own modules; the HTTP guard does not import the job runner.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -73,9 +73,16 @@ describe("module boundaries", () => {
     expect(importers.length).toBeGreaterThan(0);
   });
 
-  it("lets only the host app's metrics library and the cron wrapper import @vercel/functions", () => {
+  it("lets only the cron wrapper import @vercel/functions", () => {
     const importers = libFiles.filter((f) => importsOf(f).some((s) => s.startsWith("@vercel/")));
-    expect(importers.sort()).toEqual(["lib/http/with-cron.ts", "lib/monitoring/export-metrics.ts"]);
+    expect(importers.sort()).toEqual(["lib/http/with-cron.ts"]);
+  });
+
+  it("keeps the package a host installs (packages/export-ops) free of dependencies: Node's own modules and its own files only", () => {
+    const files = sourceFiles("packages/export-ops/src");
+    expect(files).toContain("packages/export-ops/src/index.ts");
+    const outside = files.flatMap((f) => importsOf(f).filter((s) => !s.startsWith("./") && !s.startsWith("node:")).map((s) => `${f}: ${s}`));
+    expect(outside).toEqual([]);
   });
 
   it("keeps the HTTP guard apart from the job runner", () => {

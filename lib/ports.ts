@@ -2,6 +2,7 @@
  * The ports jobs depend on. Adapters in lib/supabase implement them over supabase-js; tests use fakes or the
  * local stack. Keeping them here (not in lib/supabase) is what lets jobs stay free of supabase-js.
  */
+import type { Rpc } from "export-ops";
 import type { Env } from "./env";
 import type { Logger } from "./logger";
 import type { SqlArgs, SqlFunction, SqlResult } from "./sql-api";
@@ -13,6 +14,12 @@ import type { SqlArgs, SqlFunction, SqlResult } from "./sql-api";
 export interface SqlApi {
   // arguments may be left out only where every argument has a default
   call<F extends SqlFunction>(fn: F, ...args: {} extends SqlArgs<F> ? [args?: SqlArgs<F>] : [args: SqlArgs<F>]): Promise<SqlResult<F>>;
+}
+
+/** The SQL API port as the export-ops package calls it: a function's name and its arguments (checked here too). */
+export function rpcOfSqlApi(db: SqlApi): Rpc {
+  const untyped = db as unknown as { call(fn: string, args: Record<string, unknown>): Promise<unknown> };
+  return (fn, args) => untyped.call(fn, args);
 }
 
 export interface StoredObject {

@@ -10,7 +10,7 @@ import pg from "pg";
 import { createServer as createHttpServer } from "node:http";
 import { jobs } from "../lib/jobs";
 import { createLogger } from "../lib/logger";
-import { createExportMetricsService } from "../lib/monitoring/export-metrics";
+import { createExportMetricsService } from "export-ops";
 import { decodeArchive } from "../lib/jobs/log-archive";
 import { createObjectStorage, createServiceClient } from "../lib/supabase";
 import { seedDemo } from "./demo-seed";

@@ -18,7 +18,7 @@ import { logCleanupStats } from "../lib/jobs/export-log-cleanup";
 import { exportPath } from "../lib/jobs/export-paths";
 import { executeJob } from "../lib/jobs/runner";
 import { createLogger } from "../lib/logger";
-import { createExportMetricsService } from "../lib/monitoring/export-metrics";
+import { createExportMetricsService } from "export-ops";
 import { systemClock } from "../lib/ports";
 import { createObjectStorage, createServiceClient, createSqlApi } from "../lib/supabase";
 import { startStack, type Stack } from "./local-stack";

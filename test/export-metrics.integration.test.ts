@@ -5,12 +5,12 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ValidationError } from "../lib/errors";
 import { exportMetricsAggregate } from "../lib/jobs/export-metrics-aggregate";
-import { ExportMetricsService, MAX_ERROR_MESSAGE, countRange } from "../lib/monitoring/export-metrics";
+import { ExportMetricError, MAX_ERROR_MESSAGE, countRange, createExportMetricsService } from "export-ops";
+import { createServiceClient } from "../lib/supabase";
 import { captureLogger, fixedClock } from "./doubles";
 import { ports, resetData, runJob, runWithoutLease, testEnv } from "./helpers/exports";
-import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
+import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 
 const T0 = new Date("2026-01-10T00:00:00.000Z");
 const at = (hours: number, minutes = 0) => new Date(T0.getTime() + hours * 3_600_000 + minutes * 60_000);
@@ -76,7 +76,12 @@ const groupBy = <T, K extends string>(rows: T[], key: (r: T) => K) =>
 
 const service = (options: { threshold?: number; minSample?: number } = {}) => {
   const capture = captureLogger();
-  const svc = new ExportMetricsService(ports().db, capture.logger, { threshold: options.threshold ?? 0.1, minSample: options.minSample ?? 20 });
+  // as a host app makes it: over a service-role supabase-js client
+  const svc = createExportMetricsService(createServiceClient(stack.SUPABASE_URL, stack.SUPABASE_SERVICE_ROLE_KEY), {
+    logger: capture.logger,
+    threshold: options.threshold ?? 0.1,
+    minSample: options.minSample ?? 20,
+  });
   return { svc, capture };
 };
 
@@ -117,7 +122,7 @@ describe("logExportMetric", () => {
     (globalThis as Record<symbol, unknown>)[context] = { get: () => ({ waitUntil: (p: Promise<unknown>) => pending.push(p) }) };
     try {
       const { svc } = service();
-      expect(() => svc.logExportMetricInBackground({ ...valid(), format: "Not a format" })).toThrow(ValidationError);
+      expect(() => svc.logExportMetricInBackground({ ...valid(), format: "Not a format" })).toThrow(ExportMetricError);
       const metric = valid();
       svc.logExportMetricInBackground(metric);
       expect(pending).toHaveLength(1);
@@ -145,11 +150,11 @@ describe("logExportMetric", () => {
     ["a malformed user_id", { user_id: "42" }, "user_id"],
     ["a fractional conversation count", { conversation_count: 1.5 }, "conversation_count"],
     ["a failure without error_type", { status: "failed", file_size_bytes: null }, "error_type"],
-  ])("refuses %s with a ValidationError naming the field, storing nothing", async (_, change, field) => {
+  ])("refuses %s with a ExportMetricError naming the field, storing nothing", async (_, change, field) => {
     const { svc } = service();
     const metric = { ...valid(), ...change };
     const error = await svc.logExportMetric(metric as never).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toBeInstanceOf(ExportMetricError);
     expect(error).toMatchObject({ details: { field } });
     expect((error as Error).message).toContain(field);
     const { rows } = await sql().query("select count(*)::int as n from export_metrics");

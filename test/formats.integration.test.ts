@@ -7,10 +7,11 @@ import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SEED_FORMATS } from "../lib/jobs/export-paths";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
-import { ExportMetricsService } from "../lib/monitoring/export-metrics";
+import { createExportMetricsService } from "export-ops";
+import { createServiceClient } from "../lib/supabase";
 import { captureLogger } from "./doubles";
 import { addObjects, installedHoursAgo, objectNames, ports, resetData, runJob, sweepEnv } from "./helpers/exports";
-import { closeSql, sql } from "./helpers/stack";
+import { closeSql, sql, stack } from "./helpers/stack";
 
 const HOST_FORMATS = { pdf: ["pdf"], xlsx: ["xlsx"], zip: ["zip"] };
 
@@ -52,7 +53,7 @@ describe("export formats", () => {
     await expect(insert).rejects.toThrow(/export_ops_logs_format_fkey/);
 
     const capture = captureLogger();
-    const svc = new ExportMetricsService(ports().db, capture.logger);
+    const svc = createExportMetricsService(createServiceClient(stack.SUPABASE_URL, stack.SUPABASE_SERVICE_ROLE_KEY), { logger: capture.logger });
     const result = await svc.logExportMetric({ export_id: randomUUID(), user_id: randomUUID(), format: "pdf", status: "completed", conversation_count: 3, duration_ms: 900 });
     expect(result).toMatchObject({ recorded: false });
     expect(result.error?.message).toContain("unknown export format 'pdf': add it with its file extensions, e.g. insert into public.export_ops_formats (format, extensions) values ('pdf', '{pdf}')");
@@ -64,7 +65,7 @@ describe("export formats", () => {
     await installedHoursAgo(100);
     const pdf = await completedExport("pdf", "pdf");
     const zipWrongExt = await completedExport("zip", "pdf"); // a zip export whose file says .pdf: never deleted
-    const svc = new ExportMetricsService(ports().db, captureLogger().logger);
+    const svc = createExportMetricsService(createServiceClient(stack.SUPABASE_URL, stack.SUPABASE_SERVICE_ROLE_KEY), { logger: captureLogger().logger });
     const orphanId = randomUUID();
     const orphanUser = randomUUID();
     expect(await svc.logExportMetric({ export_id: orphanId, user_id: orphanUser, format: "xlsx", status: "completed", conversation_count: 3, duration_ms: 900 })).toMatchObject({

@@ -9,7 +9,7 @@ import { parseEnv } from "../../lib/env";
 import { exportFileCleanup } from "../../lib/jobs/export-file-cleanup";
 import { exportLogCleanup } from "../../lib/jobs/export-log-cleanup";
 import { createLogger } from "../../lib/logger";
-import { ExportMetricsService } from "../../lib/monitoring/export-metrics";
+import { createExportMetricsService } from "export-ops";
 import { systemClock } from "../../lib/ports";
 import { createServiceClient, createSupabasePorts, createSqlApi } from "../../lib/supabase";
 import { exportMetricsAggregate } from "../../lib/jobs/export-metrics-aggregate";
@@ -31,7 +31,7 @@ const started = performance.now();
 let processed = 0;
 switch (`${benchCase}/${impl}`) {
   case "aggregate/export-ops": {
-    const s = await new ExportMetricsService(createSqlApi(createServiceClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY)), logger).aggregate({ from: DAY, to: new Date(DAY.getTime() + 86_400_000) });
+    const s = await createExportMetricsService(createServiceClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY), { logger }).aggregate({ from: DAY, to: new Date(DAY.getTime() + 86_400_000) });
     processed = s.total_exports;
     break;
   }

@@ -1,9 +1,10 @@
 /**
- * A host project adopting export-ops' migrations with the real Supabase CLI (pinned in test/adoption/host-app, as
- * a host app pins it): its folder holds a migration dated today that it has already pushed. export-ops' files as
- * they are in this repository are refused by `supabase db push`; written by `npm run migrations -- --into`, they
- * are pushed without `--include-all`, and so is an upgrade's new migration later. The uninstall then names the
- * versions to mark reverted, and `supabase migration repair` with them leaves a folder and a history that agree.
+ * A host project adopting export-ops' migrations with the real Supabase CLI and the packed export-ops package, both
+ * installed in test/adoption/host-app as a host app has them: its folder holds a migration dated today that it has
+ * already pushed. export-ops' files as they are in this repository are refused by `supabase db push`; written by
+ * `npx export-ops migrations --into`, they are pushed without `--include-all`, and so is an upgrade's new migration
+ * later. The uninstall then names the versions to mark reverted, and `supabase migration repair` with them leaves a
+ * folder and a history that agree.
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,18 +12,19 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HOST_FIXTURE, UNINSTALL_SQL, applySqlFile } from "../../scripts/local-stack/migrate";
-import { versionAt } from "../../scripts/migrations";
+import { versionAt } from "../../packages/export-ops/src/migrations.ts";
 import { freshDatabase, type HostDatabase } from "../helpers/host-database";
 import { closeSql } from "../helpers/stack";
 
 const root = path.resolve(__dirname, "../..");
-const CLI = path.join(root, "test/adoption/host-app/node_modules/.bin/supabase");
-const TSX = path.join(root, "node_modules/.bin/tsx");
+const HOST_APP = path.join(root, "test/adoption/host-app");
+const CLI = path.join(HOST_APP, "node_modules/.bin/supabase");
+const EXPORT_OPS = path.join(HOST_APP, "node_modules/.bin/export-ops");
 
 let db: HostDatabase | undefined;
 let work: string;
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error("the host app's Supabase CLI is not installed: run `npm run test:adoption`, which installs it");
+  if (!existsSync(CLI) || !existsSync(EXPORT_OPS)) throw new Error("the host app's tools are not installed: run `npm run test:adoption`, which installs them");
   work = mkdtempSync(path.join(tmpdir(), "export-ops-adoption-"));
 });
 afterEach(async () => {
@@ -49,8 +51,8 @@ function hostProject(name: string): { dir: string; migrations: string } {
 }
 
 const push = (dir: string, url: string) => run(CLI, ["db", "push", "--db-url", url, "--yes"], dir);
-const writeMigrations = (migrations: string, from?: string) =>
-  run(TSX, [path.join(root, "scripts/migrations.ts"), "--into", migrations, ...(from ? ["--from", from] : [])], root);
+/** The installed package's command, as the host runs it (`npx export-ops migrations ...`). */
+const writeMigrations = (migrations: string, from?: string) => run(EXPORT_OPS, ["migrations", "--into", migrations, ...(from ? ["--from", from] : [])], HOST_APP);
 
 async function history(): Promise<{ version: string; name: string }[]> {
   return (await db!.client.query("select version, name from supabase_migrations.schema_migrations order by version")).rows;

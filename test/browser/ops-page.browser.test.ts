@@ -17,7 +17,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobs } from "../../lib/jobs";
 import { createLogger } from "../../lib/logger";
-import { createExportMetricsService } from "../../lib/monitoring/export-metrics";
+import { createExportMetricsService } from "export-ops";
 import { loadOpsPage, type OpsPageData } from "../../lib/ops/page-data";
 import { systemClock } from "../../lib/ports";
 import { createServiceClient, createSqlApi } from "../../lib/supabase";

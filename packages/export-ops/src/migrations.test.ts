@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planMigrations, versionAt } from "./migrations";
+import { planMigrations, versionAt } from "./migrations.ts";
 
 const OURS = ["20251031000000_export_ops_preflight.sql", "20251101000000_export_ops_schema.sql", "20261203000000_export_ops_guest_buckets.sql"];
 const NOW = new Date("2026-12-03T08:30:15.250Z");

@@ -1,0 +1,109 @@
+/**
+ * One export's metric, as the host's export endpoint reports it, and its validation: a bad field is refused with
+ * an ExportMetricError naming it, before anything is stored.
+ */
+
+/**
+ * A format's name as export_ops_formats takes it. Which formats exist is the database's to say (`json`, `jsonl`,
+ * `csv`, `markdown`, plus what the host adds there): a metric of a format it does not list is refused there, with a
+ * message naming the format and the insert that adds it.
+ */
+export const EXPORT_FORMAT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+/** Error messages are stored and logged up to this many characters; longer ones are cut and marked. */
+export const MAX_ERROR_MESSAGE = 2000;
+const TRUNCATED = " …[truncated]";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export type ExportStatus = "completed" | "failed";
+export type CountRange = "small" | "medium" | "large";
+
+/** What the host's export endpoint reports once an export finished or failed. */
+export interface ExportMetricInput {
+  export_id: string;
+  user_id: string;
+  format: string;
+  status: ExportStatus;
+  conversation_count: number;
+  duration_ms: number;
+  /** null (or left out) for a failure. */
+  file_size_bytes?: number | null;
+  /** Required for a failure: the kind of error, e.g. "StorageError". */
+  error_type?: string;
+  error_message?: string;
+}
+
+export interface ExportMetric {
+  export_id: string;
+  user_id: string;
+  format: string;
+  status: ExportStatus;
+  conversation_count: number;
+  duration_ms: number;
+  file_size_bytes: number | null;
+  error_type?: string;
+  error_message?: string;
+  count_range: CountRange;
+}
+
+/** A metric refused before anything was stored; `field` names what is wrong. */
+export class ExportMetricError extends Error {
+  readonly code = "bad_request";
+  readonly status = 400;
+  readonly details: { field: string };
+  constructor(field: string, problem: string) {
+    super(`Invalid export metric: ${field} ${problem}`);
+    this.name = "ExportMetricError";
+    this.details = { field };
+  }
+}
+
+/** Conversation-count ranges: small < 100 ≤ medium < 1000 ≤ large. */
+export function countRange(conversations: number): CountRange {
+  return conversations < 100 ? "small" : conversations < 1000 ? "medium" : "large";
+}
+
+function integer(field: string, value: unknown, max: number): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) throw new ExportMetricError(field, "must be a number");
+  if (!Number.isInteger(value)) throw new ExportMetricError(field, "must be a whole number");
+  if (value < 0) throw new ExportMetricError(field, "must not be negative");
+  if (value > max) throw new ExportMetricError(field, `must be at most ${max}`);
+  return value;
+}
+
+/** Checks a metric and derives its count range; throws an ExportMetricError naming the first bad field. */
+export function parseMetric(input: ExportMetricInput): ExportMetric {
+  const m = (input ?? {}) as Partial<Record<keyof ExportMetricInput, unknown>>;
+  for (const field of ["export_id", "user_id"] as const) {
+    if (typeof m[field] !== "string" || !UUID.test(m[field] as string)) throw new ExportMetricError(field, "must be a UUID");
+  }
+  if (typeof m.format !== "string" || !EXPORT_FORMAT_NAME.test(m.format)) {
+    throw new ExportMetricError("format", "must be a format name (a-z, 0-9, '_', '-'), such as jsonl");
+  }
+  if (m.status !== "completed" && m.status !== "failed") throw new ExportMetricError("status", "must be completed or failed");
+  const conversation_count = integer("conversation_count", m.conversation_count, 10_000_000);
+  const duration_ms = integer("duration_ms", m.duration_ms, 24 * 3600 * 1000);
+  const file_size_bytes = m.file_size_bytes === undefined || m.file_size_bytes === null ? null : integer("file_size_bytes", m.file_size_bytes, Number.MAX_SAFE_INTEGER);
+  let error_type: string | undefined;
+  if (m.error_type !== undefined) {
+    if (typeof m.error_type !== "string" || m.error_type.trim().length === 0 || m.error_type.trim().length > 200) {
+      throw new ExportMetricError("error_type", "must be text of 1 to 200 characters");
+    }
+    error_type = m.error_type.trim();
+  }
+  if (m.status === "failed" && !error_type) throw new ExportMetricError("error_type", "is required for a failed export");
+  if (m.error_message !== undefined && typeof m.error_message !== "string") throw new ExportMetricError("error_message", "must be text");
+  const message = m.error_message as string | undefined;
+  const error_message = message && message.length > MAX_ERROR_MESSAGE ? message.slice(0, MAX_ERROR_MESSAGE - TRUNCATED.length) + TRUNCATED : message;
+  return {
+    export_id: m.export_id as string,
+    user_id: m.user_id as string,
+    format: m.format,
+    status: m.status,
+    conversation_count,
+    duration_ms,
+    file_size_bytes,
+    ...(error_type ? { error_type } : {}),
+    ...(error_message !== undefined ? { error_message } : {}),
+    count_range: countRange(conversation_count),
+  };
+}
