@@ -8,7 +8,7 @@ const supabaseOnlyInAdapters = {
 };
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", ".next/**", "next-env.d.ts", "coverage/**", "packages/*/dist/**", ".pack/**"] },
+  { ignores: ["node_modules/**", ".next/**", "next-env.d.ts", "coverage/**", "packages/*/dist/**", ".pack/**", "test/adoption/host-app/**", "test/adoption/host-app-latest/**"] },
   {
     files: ["**/*.ts", "**/*.tsx", "**/*.mts"],
     languageOptions: { parser: tseslint.parser, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -15,9 +15,9 @@ import { HOST_FIXTURE, UNINSTALL_SQL, applySqlFile } from "../../scripts/local-s
 import { versionAt } from "../../packages/export-ops/src/migrations.ts";
 import { freshDatabase, type HostDatabase } from "../helpers/host-database";
 import { closeSql } from "../helpers/stack";
+import { HOST_APP } from "./hosts";
 
 const root = path.resolve(__dirname, "../..");
-const HOST_APP = path.join(root, "test/adoption/host-app");
 const CLI = path.join(HOST_APP, "node_modules/.bin/supabase");
 const EXPORT_OPS = path.join(HOST_APP, "node_modules/.bin/export-ops");
 

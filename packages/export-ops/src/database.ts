@@ -8,9 +8,11 @@
  */
 import type { ExportStatus, CountRange } from "./metric.ts";
 
+// Object types, as `supabase gen types` writes them (an interface would not fit supabase-js' table constraints).
+
 export type ExportLogStatus = "queued" | "processing" | "completed" | "failed" | "expired";
 
-export interface ExportLogRow {
+export type ExportLogRow = {
   export_id: string;
   user_id: string;
   /** One of export_ops_formats. */
@@ -25,9 +27,9 @@ export interface ExportLogRow {
   created_at: string;
   completed_at: string | null;
   expired_at: string | null;
-}
+};
 
-export interface ExportLogInsert {
+export type ExportLogInsert = {
   export_id?: string;
   user_id: string;
   format: string;
@@ -40,9 +42,9 @@ export interface ExportLogInsert {
   created_at?: string;
   completed_at?: string | null;
   expired_at?: string | null;
-}
+};
 
-export interface ExportMetricRow {
+export type ExportMetricRow = {
   id: number;
   export_id: string;
   user_id: string;
@@ -55,15 +57,18 @@ export interface ExportMetricRow {
   error_type: string | null;
   error_message: string | null;
   recorded_at: string;
-}
+};
 
 /** The tables, in the shape of a generated `Database["public"]["Tables"]`. */
-export interface ExportOpsTables {
+export type ExportOpsTables = {
   export_logs: { Row: ExportLogRow; Insert: ExportLogInsert; Update: Partial<ExportLogRow>; Relationships: [] };
   export_metrics: { Row: ExportMetricRow; Insert: never; Update: never; Relationships: [] };
-}
-
-/** Your generated `Database` with export-ops' tables added to its `public` schema. */
-export type WithExportOps<DB extends { public: { Tables: object } }> = Omit<DB, "public"> & {
-  public: Omit<DB["public"], "Tables"> & { Tables: DB["public"]["Tables"] & ExportOpsTables };
 };
+
+type Merged<A, B> = { [K in keyof A | keyof B]: K extends keyof B ? B[K] : K extends keyof A ? A[K] : never };
+
+/**
+ * Your generated `Database` with export-ops' tables added to its `public` schema: plain mapped types, not
+ * intersections, so that every supabase-js 2.x infers its table types from it.
+ */
+export type WithExportOps<DB extends { public: { Tables: object } }> = Merged<DB, { public: Merged<DB["public"], { Tables: Merged<DB["public"]["Tables"], ExportOpsTables> }> }>;

@@ -1,0 +1,3 @@
+export default function Home() {
+  return <main>A host app with an export feature.</main>;
+}
