@@ -32,18 +32,8 @@ export interface ExportMetricInput {
   error_message?: string;
 }
 
-export interface ExportMetric {
-  export_id: string;
-  user_id: string;
-  format: string;
-  status: ExportStatus;
-  conversation_count: number;
-  duration_ms: number;
-  file_size_bytes: number | null;
-  error_type?: string;
-  error_message?: string;
-  count_range: CountRange;
-}
+/** A checked metric: the input with its size settled (null for none) and its count range derived. */
+export type ExportMetric = Omit<ExportMetricInput, "file_size_bytes"> & { file_size_bytes: number | null; count_range: CountRange };
 
 /** A metric refused before anything was stored; `field` names what is wrong. */
 export class ExportMetricError extends Error {
