@@ -1,7 +1,7 @@
 /**
  * export-ops for the host app's own code: the metric its export endpoint records for every export, the export
- * log row it keeps, and the types of export-ops' tables. No dependency of its own; `@supabase/supabase-js` 2.x is
- * the host's (pass your client in).
+ * log row it keeps, and the types of export-ops' tables. No dependency of its own; the supabase-js 2.x client is
+ * the host's (pass yours in).
  */
 export { ExportOpsError, rpcOf, type PostgrestErrorLike, type Rpc, type SupabaseLike } from "./client.ts";
 export type { ExportLogInsert, ExportLogRow, ExportLogStatus, ExportMetricRow, ExportOpsTables, WithExportOps } from "./database.ts";
