@@ -3,15 +3,15 @@
  * a `type` field (see docs/LOGGING.md). Secrets are removed twice: known secret-bearing keys are redacted, and
  * the values of the secret env variables are scrubbed from every line before it is written.
  */
-import pino, { type DestinationStream, type Logger as PinoLogger } from "pino";
+import pino, { type DestinationStream } from "pino";
 import { getLogLevel, secretValues } from "./env";
 
 /** The narrow logger the jobs depend on; pino satisfies it, and so can a test fake. */
 export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
   child(bindings: Record<string, unknown>): Logger;
 }
 
@@ -44,7 +44,7 @@ function escapeRegExp(value: string): string {
 }
 
 /** Builds a logger. `destination` defaults to stdout; tests pass a stream to read the lines back. */
-export function createLogger(options: { destination?: DestinationStream; level?: string; secrets?: string[] } = {}): PinoLogger {
+export function createLogger(options: { destination?: DestinationStream; level?: string; secrets?: string[] } = {}): Logger {
   const secrets = (options.secrets ?? secretValues()).filter(Boolean);
   const scrub = secrets.length ? new RegExp(secrets.map(escapeRegExp).join("|"), "g") : undefined;
   return pino(

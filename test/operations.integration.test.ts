@@ -9,7 +9,7 @@ import { healthDetailed, prometheusMetrics } from "../lib/http/ops-routes";
 import { withCron } from "../lib/http/with-cron";
 import { exportFileCleanup, exportLogCleanup, exportMetricsAggregate } from "../lib/jobs";
 import { captureLogger, fixedClock } from "./doubles";
-import { invokeJob, resetData, runJob, seedExports } from "./helpers/exports";
+import { invokeJob, ports, resetData, runJob, seedExports } from "./helpers/exports";
 import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 
 const CRON_SECRET = "operations-test-cron-secret";
@@ -94,10 +94,32 @@ describe("run history", () => {
 
 describe("overlap control", () => {
   it("runs one of two simultaneous invocations of a leased job and skips the other, recording both", async () => {
-    const [a, b] = await Promise.all([invokeJob(exportMetricsAggregate, {}), invokeJob(exportMetricsAggregate, {})]);
-    const skipped = [a, b].filter((r) => "skipped" in r && r.skipped);
-    expect(skipped).toHaveLength(1);
-    expect(skipped[0]).toMatchObject({ skipped: true, reason: "another run holds the lease", held_by: expect.any(String) });
+    // the first run is held inside its work, lease taken, until the second has asked for the lease: by construction
+    let started!: () => void;
+    let release!: () => void;
+    const leaseTaken = new Promise<void>((resolve) => (started = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const real = ports();
+    const holding = {
+      ...real,
+      db: {
+        call: (async (fn: string, args?: Record<string, unknown>) => {
+          const out = await real.db.call(fn as never, args as never);
+          if (fn === "export_ops_start_run") {
+            started();
+            await held;
+          }
+          return out;
+        }) as typeof real.db.call,
+      },
+    };
+    const first = invokeJob(exportMetricsAggregate, {}, { ports: holding });
+    await leaseTaken;
+    const b = await invokeJob(exportMetricsAggregate, {});
+    release();
+    const a = await first;
+    expect("skipped" in a).toBe(false);
+    expect(b).toMatchObject({ skipped: true, reason: "another run holds the lease", held_by: expect.any(String) });
     const history = await runs("export-metrics-aggregate");
     expect(history.map((r) => r.status).sort()).toEqual(["skipped", "succeeded"]);
     expect(history.find((r) => r.status === "skipped").result.held_by).toBe(history.find((r) => r.status === "succeeded").run_id);

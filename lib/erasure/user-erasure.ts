@@ -128,7 +128,7 @@ export async function cleanupUserExportLogs(
     );
   }
   result.has_more = !logs.finished || state.logs_left > 0 || inFlight > 0 || archivesLeft > 0;
-  logger.info({ type: "user_erasure", ...result, archive_objects: result.archive_objects.length, files_left: result.files_left.length });
+  logger.info({ type: "user_erasure", ...result, archive_objects: result.archive_objects.length, files_left: result.files_left.length }, `user erasure: ${result.files_deleted} files, ${result.logs_deleted} logs, ${result.metrics_deleted} metrics, ${result.archive_rows_removed} archived rows${result.has_more ? " (more left: run again)" : ""}`);
   return result;
 }
 

@@ -26,15 +26,16 @@ function setup(run = vi.fn(async (_deps: unknown, _options: unknown) => ({ has_m
     progress: () => 1,
   });
   const capture = captureLogger({ secrets: [SECRET, SERVICE_KEY] });
+  // run history: every start is granted; the rest of the SQL API is not reached by these tests' jobs
+  const db = { call: vi.fn(async (fn: string, _args?: Record<string, unknown>) => (fn === "export_ops_start_run" ? { started: true } : null)) };
   const handler = withCron(job, {
     clock: fixedClock("2026-01-01T02:00:00.000Z"),
     logger: capture.logger,
-    // run history: every start is granted; the rest of the SQL API is not reached by these tests' jobs
-    makePorts: () => ({ db: { call: vi.fn(async (fn: string) => (fn === "export_ops_start_run" ? { started: true } : null)) as never }, storage: {} as never }),
+    makePorts: () => ({ db: db as never, storage: {} as never }),
   });
   const call = (headers: Record<string, string> = {}, query = "") =>
     handler(new Request(`http://localhost/api/cron/test-job${query}`, { headers }));
-  return { run, call, capture };
+  return { run, call, capture, db };
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -130,6 +131,8 @@ describe("withCron options", () => {
     ["?batch_size=abc", "batch_size"],
     ["?dryrun=true", "dryrun"],
     ["?dry_run=true&dry_run=false", "dry_run"],
+    ["?continuation=maybe", "continuation"],
+    ["?continuation=true&continuation=true", "continuation"],
   ])("answers 400 naming the parameter for %s, and does not run the job", async (query, parameter) => {
     const { run, call } = setup();
     const res = await call(bearer(SECRET), query);
@@ -141,9 +144,26 @@ describe("withCron options", () => {
     expect(run).not.toHaveBeenCalled();
   });
 
+  it.each(["constructor", "toString", "__proto__", "hasOwnProperty"])("answers ?%s=1 as an unknown option, not a repeated one", async (key) => {
+    const { run, call } = setup();
+    const res = await call(bearer(SECRET), `?${key}=1`);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatchObject({ message: `Unknown query parameter: ${key}`, details: { parameter: key } });
+    expect(run).not.toHaveBeenCalled();
+  });
+
   it("checks the bearer before the parameters", async () => {
     const { call } = setup();
     expect((await call({}, "?dry_run=nope")).status).toBe(401);
+  });
+
+  it("records a call refused for an unusable CRON_SECRET by what it is, never as a continuation", async () => {
+    vi.stubEnv("CRON_SECRET", undefined);
+    const { call, db } = setup();
+    expect((await call({}, "?continuation=true")).status).toBe(500);
+    const refused = db.call.mock.calls.filter(([fn]) => fn === "export_ops_record_refused_run");
+    expect(refused).toHaveLength(1);
+    expect(refused[0]![1]).toMatchObject({ p_job: "test-job", p_trigger: "manual" });
   });
 });
 

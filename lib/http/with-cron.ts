@@ -33,23 +33,30 @@ export interface CronOverrides {
 
 /**
  * Vercel Cron sends its own user agent and the schedule that fired; a continuation says so in its query (it
- * carries the bearer like any call); anything else is a person or a script.
+ * carries the bearer like any call, so the query is believed only once the bearer was checked); anything else is
+ * a person or a script.
  */
-export function triggerOf(request: Request): Trigger {
-  if (new URL(request.url).searchParams.get(CONTINUATION_PARAM) === "true") return "continuation";
+export function triggerOf(request: Request, authenticated = true): Trigger {
+  if (authenticated && new URL(request.url).searchParams.get(CONTINUATION_PARAM) === "true") return "continuation";
   const fromVercel = request.headers.get("user-agent")?.includes("vercel-cron/") && request.headers.has("x-vercel-cron-schedule");
   return fromVercel ? "vercel_cron" : "manual";
 }
 
-/** Query string → job options. Repeated or unknown parameters and bad values are a 400 naming them. */
+/**
+ * Query string → job options. Repeated or unknown parameters and bad values are a 400 naming them;
+ * `continuation` (the trigger, not an option) may only be `true`.
+ */
 export function parseQuery<S extends z.ZodType>(schema: S, params: URLSearchParams): z.output<S> {
-  const raw: Record<string, string> = {};
+  const seen = new Set<string>();
+  const entries: [string, string][] = [];
   for (const [key, value] of params) {
-    if (key === CONTINUATION_PARAM) continue; // the trigger, not an option
-    if (key in raw) throw new ValidationError(`Query parameter ${key} is given more than once`, { parameter: key });
-    raw[key] = value;
+    if (seen.has(key)) throw new ValidationError(`Query parameter ${key} is given more than once`, { parameter: key });
+    seen.add(key);
+    if (key !== CONTINUATION_PARAM) entries.push([key, value]);
+    else if (value !== "true") throw new ValidationError(`Invalid query parameter: ${key} must be true when given`, { parameter: key });
   }
-  const parsed = schema.safeParse(raw);
+  // own properties only, whatever the names (`constructor`, `__proto__`): the schema sees exactly what was sent
+  const parsed = schema.safeParse(Object.fromEntries(entries));
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     if (first?.code === "unrecognized_keys") {
@@ -106,7 +113,7 @@ async function recordIfMisconfigured(jobId: string, runId: string, request: Requ
     await db.call("export_ops_record_refused_run", {
       p_run_id: runId,
       p_job: jobId,
-      p_trigger: triggerOf(request),
+      p_trigger: triggerOf(request, false), // unauthenticated: never counted as a continuation
       p_error: publicError(refusal).body,
       ...sqlTime(overrides.clock ?? systemClock),
     });

@@ -169,7 +169,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
         else {
           // permanent: retrying would fail the same way every run
           report.quarantined.push({ export_id: row.export_id, reason: `unsafe path: ${reason}` });
-          logger.warn({ type: "file_cleanup_quarantined", export_id: row.export_id, path: printable(row.file_path), reason: `unsafe path: ${reason}` });
+          logger.warn({ type: "file_cleanup_quarantined", export_id: row.export_id, path: printable(row.file_path), reason: `unsafe path: ${reason}` }, `file cleanup: export ${row.export_id} quarantined (unsafe path: ${reason})`);
         }
       }
       if (safe.length > 0) {
@@ -187,7 +187,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
       }
       result.deleted_count += report.expired.length;
       result.failed_count += report.failed.length;
-      logger.debug({ type: "file_cleanup_batch", batch: n, batch_size: batchSize, claimed: batch.length, deleted: report.expired.length, failed: report.failed.length, quarantined: report.quarantined.length });
+      logger.debug({ type: "file_cleanup_batch", batch: n, batch_size: batchSize, claimed: batch.length, deleted: report.expired.length, failed: report.failed.length, quarantined: report.quarantined.length }, `file cleanup: batch ${n}, ${report.expired.length} deleted`);
       return report;
     };
 
@@ -310,7 +310,7 @@ async function sweepOrphans(
         addError({ reason: `orphan page ${page + 1} not deleted, found again on the sweep's next lap: ${(error as Error).message}` });
       }
     }
-    logger.debug({ type: "orphan_sweep_page", page: page + 1, scanned: step.scanned, orphans: safe.length, wrapped: step.wrapped });
+    logger.debug({ type: "orphan_sweep_page", page: page + 1, scanned: step.scanned, orphans: safe.length, wrapped: step.wrapped }, `orphan sweep: page ${page + 1}, ${safe.length} orphans`);
     if (step.wrapped) return { found, deleted, hasMore: false, sample };
   }
   return { found, deleted, hasMore: true, sample };

@@ -66,7 +66,7 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
     });
     rolled.push(...step.hours);
     remaining = step.remaining;
-    for (const hour of step.hours) if (typeof hour !== "string") logger.info({ type: "aggregated_metrics", period: "hourly", ...hour });
+    for (const hour of step.hours) if (typeof hour !== "string") logger.info({ type: "aggregated_metrics", period: "hourly", ...hour }, `aggregated the hour ${hour.hour}`);
     if (options.dry_run) break; // a dry run only counts what is missing
   } while (remaining > 0 && rolled.length < options.max_hours && clock.now().getTime() < deps.deadline);
   const hourOf = (h: RolledHour | string | undefined) => (h === undefined ? null : new Date(typeof h === "string" ? h : h.hour).toISOString());
@@ -150,12 +150,12 @@ async function deliverNotifications({ db, clock, logger, env }: Deps): Promise<E
     try {
       await sendAlertWebhook(env.ALERT_WEBHOOK_URL, alert, owed.state, owed.payload);
       await db.call("export_ops_finish_alert_notification", { p_alert: alert, p_state: owed.state, p_error: null });
-      logger.info({ type: "alert_notification_sent", alert, state: owed.state, attempts: owed.attempts + 1 });
+      logger.info({ type: "alert_notification_sent", alert, state: owed.state, attempts: owed.attempts + 1 }, `alert ${alert}: ${owed.state} notification sent`);
       sent.push({ alert, sent: true, state: owed.state });
     } catch (error) {
       const message = (error as Error).message;
       await db.call("export_ops_finish_alert_notification", { p_alert: alert, p_state: owed.state, p_error: message });
-      logger.warn({ type: "alert_notification_failed", alert, state: owed.state, attempts: owed.attempts + 1, error: message });
+      logger.warn({ type: "alert_notification_failed", alert, state: owed.state, attempts: owed.attempts + 1, error: message }, `alert ${alert}: ${owed.state} notification not delivered`);
       sent.push({ alert, sent: false, state: owed.state, error: message });
     }
   }

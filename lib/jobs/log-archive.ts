@@ -112,7 +112,7 @@ export async function deleteLogsInBatches(
     });
     result.deleted += step.deleted;
     after = step.reached;
-    logger.debug({ type: "log_cleanup_batch", deleted: step.deleted });
+    logger.debug({ type: "log_cleanup_batch", deleted: step.deleted }, `log cleanup: ${step.deleted} logs deleted`);
     if (step.deleted < batchSize) return { ...result, finished: true };
   }
   return result;
@@ -196,7 +196,7 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
         await releaseAhead();
         const reason = bucketRefusal(error, bucket, archive.bytes.length) ?? (error as Error).message;
         result.errors.push(`archive ${name} not written or not verified, its ${claimed.count} logs were kept: ${reason}`);
-        logger.warn({ type: "log_archive_failed", object: name, rows: claimed.count, error: (error as Error).message });
+        logger.warn({ type: "log_archive_failed", object: name, rows: claimed.count, error: (error as Error).message }, `log cleanup: archive ${name} not written, its logs kept`);
         return result;
       }
       // the batch's logs, each only as the version the archive holds
@@ -204,7 +204,7 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
       result.deleted += deleted;
       result.archived += deleted;
       result.archiveObjects.push(name);
-      logger.debug({ type: "log_cleanup_batch", object: name, rows: claimed.count, deleted });
+      logger.debug({ type: "log_cleanup_batch", object: name, rows: claimed.count, deleted }, `log cleanup: ${deleted} logs archived to ${name} and deleted`);
     }
   } catch (error) {
     await releaseAhead().catch(() => undefined);

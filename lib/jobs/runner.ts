@@ -72,7 +72,7 @@ export async function executeJob<S extends z.ZodType, R extends JobResult>(
     const duration_ms = context.clock.now().getTime() - startedAt;
     const body = publicError(error).body;
     logger.error({ type: "job_failed", trigger: context.trigger, duration_ms, error: body, err: error }, `${job.id} failed`);
-    await finish(db, runId, "failed", null, body, context.clock).catch((e: unknown) => logger.error({ type: "run_history_write_failed", err: e }));
+    await finish(db, runId, "failed", null, body, context.clock).catch((e: unknown) => logger.error({ type: "run_history_write_failed", err: e }, `${job.id}: the failed run could not be recorded`));
     if (error && typeof error === "object") loggedErrors.add(error);
     throw error;
   }

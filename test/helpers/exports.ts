@@ -25,7 +25,7 @@ export function ports(options: { timeoutMs?: number } = {}) {
   return { db: createSqlApi(client), storage: createObjectStorage(client) };
 }
 
-type RunOptions = { clock?: Clock; deadline?: number; timeoutMs?: number; env?: Env };
+type RunOptions = { clock?: Clock; deadline?: number; timeoutMs?: number; env?: Env; ports?: ReturnType<typeof ports> };
 
 /** Runs a job through the same runner the routes use, against the stack; a skipped run is a test failure. */
 export async function runJob<S extends import("zod").ZodType, R extends JobResult>(
@@ -49,7 +49,7 @@ export async function invokeJob<S extends import("zod").ZodType, R extends JobRe
     job,
     {
       env: context.env ?? testEnv(),
-      ports: ports({ timeoutMs: context.timeoutMs }),
+      ports: context.ports ?? ports({ timeoutMs: context.timeoutMs }),
       clock: context.clock ?? systemClock,
       logger: capture.logger,
       trigger: "script",

@@ -3,13 +3,13 @@
  * own logger instead (pino's methods fit).
  */
 export interface Logger {
-  info(fields: Record<string, unknown>, msg?: string): void;
-  error(fields: Record<string, unknown>, msg?: string): void;
-  debug(fields: Record<string, unknown>, msg?: string): void;
+  info(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
+  debug(fields: Record<string, unknown>, msg: string): void;
 }
 
-const line = (level: string) => (fields: Record<string, unknown>, msg?: string) => {
-  console.log(JSON.stringify({ level, time: new Date().toISOString(), service: "export-ops", ...fields, msg: msg ?? fields.type }));
+const line = (level: string) => (fields: Record<string, unknown>, msg: string) => {
+  console.log(JSON.stringify({ level, time: new Date().toISOString(), service: "export-ops", ...fields, msg }));
 };
 
 /** JSON lines on stdout; debug lines are left out. */
