@@ -2,6 +2,8 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
+/** Passing tests stay quiet: the process-wide logger writes nothing; tests that read log lines capture their own. */
+const quiet = { LOG_LEVEL: "silent" };
 
 export default defineConfig({
   resolve: { alias: { "@": root, "export-ops": `${root}packages/export-ops/src/index.ts` } },
@@ -11,6 +13,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
+          env: quiet,
           include: ["{app,lib,scripts}/**/*.test.ts", "packages/*/src/**/*.test.ts"],
           exclude: ["**/*.integration.test.ts", "node_modules/**"],
         },
@@ -19,6 +22,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "integration",
+          env: quiet,
           include: ["test/**/*.integration.test.ts"],
           globalSetup: ["test/global-setup.ts"],
           // One shared database: files run one after another so each can own the export tables.

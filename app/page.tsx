@@ -13,7 +13,7 @@ export default function Home() {
         ))}
       </ul>
       <p>
-        Liveness: <code>GET /api/health</code>. Operators: the <a href="/ops">ops page</a> (sign in with HEALTH_TOKEN).
+        Liveness: <code>GET /api/health</code>. Operators: the <a href="/ops">ops page</a> (sign in with OPS_TOKEN).
       </p>
     </main>
   );

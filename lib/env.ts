@@ -48,6 +48,12 @@ export const settingsSchema = z.object({
   ALERT_WEBHOOK_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),
   HEALTH_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),
+  // the ops page's sign-in secret (and, derived from it, its cookie-signing key); apart from HEALTH_TOKEN so that
+  // an uptime monitor's token cannot open the page
+  OPS_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),
+  // the deployment's public address, when request.url cannot say (self-hosted behind a TLS proxy, or plain HTTP on
+  // a LAN address): continuations call it, and the ops page's cookie is Secure when it is https. Unset on Vercel.
+  EXPORT_OPS_BASE_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
   // set by Vercel when "Protection Bypass for Automation" is on: lets a run's continuation through Deployment Protection
   VERCEL_AUTOMATION_BYPASS_SECRET: optionalText,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -89,13 +95,16 @@ export function getCronSecret(): string {
 }
 
 /**
- * The read-only bearer of /api/metrics (METRICS_TOKEN) or /api/health/detailed (HEALTH_TOKEN), read on its own
- * so that nothing else about the environment is looked at before a caller is authenticated. Throws NotFoundError
- * while the token is unset or unusable: the endpoint is off and answers as if it did not exist.
+ * The read-only bearer of /api/metrics (METRICS_TOKEN) or /api/health/detailed (HEALTH_TOKEN), or the ops page's
+ * sign-in secret (OPS_TOKEN), read on its own so that nothing else about the environment is looked at before a
+ * caller is authenticated. Throws NotFoundError while the token is unset or unusable (an OPS_TOKEN equal to
+ * HEALTH_TOKEN too): the endpoint is off and answers as if it did not exist.
  */
-export function getReadToken(name: "METRICS_TOKEN" | "HEALTH_TOKEN"): string {
+export function getReadToken(name: "METRICS_TOKEN" | "HEALTH_TOKEN" | "OPS_TOKEN"): string {
   const parsed = settingsSchema.shape[name].safeParse(process.env[name]);
   if (!parsed.success || !parsed.data) throw new NotFoundError();
+  // the ops page shows more than health does: the health bearer must not open it
+  if (name === "OPS_TOKEN" && parsed.data === process.env.HEALTH_TOKEN?.trim()) throw new NotFoundError();
   return parsed.data;
 }
 
@@ -105,13 +114,25 @@ export function getLogLevel(): string {
   return parsed.success ? parsed.data : "info";
 }
 
+/**
+ * Where this deployment runs, read on its own (sign-in needs it before anything else is validated):
+ * EXPORT_OPS_BASE_URL (ConfigError when it is bad), and Vercel's system variables `VERCEL` and `VERCEL_URL`
+ * (the deployment's generated domain, without a scheme).
+ */
+export function getDeploymentEnv(): { baseUrl: URL | undefined; onVercel: boolean; vercelUrl: string | undefined } {
+  const parsed = settingsSchema.shape.EXPORT_OPS_BASE_URL.safeParse(process.env.EXPORT_OPS_BASE_URL);
+  if (!parsed.success) throw new ConfigError(`Invalid environment: EXPORT_OPS_BASE_URL: ${parsed.error.issues[0]?.message ?? "is invalid"}`);
+  const onVercel = process.env.VERCEL === "1";
+  return { baseUrl: parsed.data ? new URL(parsed.data) : undefined, onVercel, vercelUrl: (onVercel && process.env.VERCEL_URL?.trim()) || undefined };
+}
+
 /** Build-time check used by next.config.ts: a deployment with a bad environment fails its build. */
 export function assertBuildEnv(): void {
   if (process.env.SKIP_ENV_VALIDATION === "1") return;
   parseWith(envSchema, process.env);
 }
 
-const secretNames = ["CRON_SECRET", "SUPABASE_SERVICE_ROLE_KEY", "METRICS_TOKEN", "HEALTH_TOKEN", "ALERT_WEBHOOK_URL", "VERCEL_AUTOMATION_BYPASS_SECRET"] as const;
+const secretNames = ["CRON_SECRET", "SUPABASE_SERVICE_ROLE_KEY", "METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN", "ALERT_WEBHOOK_URL", "VERCEL_AUTOMATION_BYPASS_SECRET"] as const;
 
 /** Current values of the secret variables, for the logger's last-line scrub (short values are ignored). */
 export function secretValues(): string[] {

@@ -7,6 +7,7 @@ export const errorStatus = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  payload_too_large: 413,
   config_error: 500,
   database_error: 502,
   storage_error: 502,
@@ -63,6 +64,13 @@ export class UnauthorizedError extends AppError {
 export class ForbiddenError extends AppError {
   constructor(message: string) {
     super("forbidden", message);
+  }
+}
+
+/** A request body over the route's limit, refused before it is read whole. */
+export class PayloadTooLargeError extends AppError {
+  constructor(limitBytes: number) {
+    super("payload_too_large", `The request body is over ${limitBytes} bytes`, { details: { limit_bytes: limitBytes } });
   }
 }
 

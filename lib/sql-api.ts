@@ -240,11 +240,20 @@ export const sqlFunctions = {
     { p_user_id: uuid, ...now },
     z.object({
       logs_left: count,
+      metrics_left: count,
       logs_in_flight: count,
       archive_objects: z.array(z.object({ bucket: z.string(), name: z.string(), state: z.enum(["writing", "written"]), in_flight: z.boolean() })),
     }),
   ),
-  export_ops_archive_object_rewritten: fn({ p_bucket: z.string(), p_name: z.string(), p_user_id: uuid, p_rows: count }, z.null()),
+  export_ops_claim_archive_rewrite: fn(
+    { p_bucket: z.string(), p_name: z.string(), p_run_id: uuid, p_seconds: count, ...now },
+    z.object({ claimed: z.boolean(), gone: z.boolean(), version: count.optional(), left_by: uuid.nullable().optional(), held_until: time.optional() }),
+  ),
+  export_ops_release_archive_rewrite: fn({ p_bucket: z.string(), p_name: z.string(), p_run_id: uuid }, z.null()),
+  export_ops_archive_object_rewritten: fn(
+    { p_bucket: z.string(), p_name: z.string(), p_user_id: uuid, p_rows: count, p_run_id: uuid, p_version: count },
+    z.boolean(),
+  ),
   // operations
   export_ops_close_abandoned_runs: fn({ ...now }, count),
   export_ops_start_run: fn(
@@ -256,6 +265,10 @@ export const sqlFunctions = {
     z.null(),
   ),
   export_ops_record_refused_run: fn({ p_run_id: uuid, p_job: z.string(), p_trigger: z.string(), p_error: jsonObject, ...now }, z.boolean()),
+  // the ops page's sessions
+  export_ops_open_session: fn({ p_session_id: uuid, p_expires_at: time, ...now }, z.null()),
+  export_ops_session_live: fn({ p_session_id: uuid, ...now }, z.boolean()),
+  export_ops_end_sessions: fn({ p_session_id: uuid.nullable().optional() }, count),
   export_ops_continuation_allowed: fn({ p_job: z.string(), p_max_per_day: count, ...now }, z.boolean()),
   export_ops_prune_runs: fn({ p_cutoff: time }, count),
   export_ops_run_summary: fn({ p_jobs: z.array(z.string()) }, z.record(z.string(), runSummary)),

@@ -1,9 +1,10 @@
 /**
  * `npm run demo`: the whole system end to end on this machine. Starts the local Supabase stack, seeds ~40 days
  * of export history (with real files in Storage), starts the Next.js app, calls every cron route over HTTP the
- * way Vercel Cron does, and prints the responses, what changed, and the app's structured log lines. Last, it
- * prints the ops page's address and token; in a terminal it keeps everything up until Ctrl-C, without one (CI) it
- * stops. Everything it started is stopped at the end, or on Ctrl-C.
+ * way Vercel Cron does (waiting for a run's continuations to end before the next step), and prints the responses,
+ * what changed, and the app's structured log lines. Last, in a terminal, it prints the ops page's address and
+ * token and keeps everything up until Ctrl-C; without one (CI) it says so and stops. Everything it started is
+ * stopped at the end, or on Ctrl-C.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
@@ -51,6 +52,7 @@ try {
   const cronSecret = randomBytes(24).toString("base64url");
   const metricsToken = randomBytes(24).toString("base64url");
   const healthToken = randomBytes(24).toString("base64url");
+  const opsToken = randomBytes(24).toString("base64url");
   app = await startNextApp("dev", {
     NODE_ENV: "development",
     SUPABASE_URL: stack.env.SUPABASE_URL,
@@ -58,6 +60,7 @@ try {
     CRON_SECRET: cronSecret,
     METRICS_TOKEN: metricsToken,
     HEALTH_TOKEN: healthToken,
+    OPS_TOKEN: opsToken,
     ALERT_WEBHOOK_URL: webhookUrl,
     EXPORT_ARCHIVE_BUCKET: "export-archive",
     LOG_LEVEL: "info",
@@ -77,7 +80,32 @@ try {
       headers: { "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": schedule, ...headers },
     });
     console.log(`\nGET /api/cron/${jobId}${query} → HTTP ${res.status}`);
-    console.log(JSON.stringify(await res.json(), null, 2));
+    const body = (await res.json()) as { continuation?: string | null };
+    console.log(JSON.stringify(body, null, 2));
+    if (body.continuation === "scheduled") await continuations(jobId);
+  };
+
+  /**
+   * A run that left work continues in the background: wait until its chain has ended (no run of the job is
+   * running, and none has started for 2 s), so the next step sees the state it narrates, and say what it did.
+   */
+  const continuations = async (jobId: string) => {
+    const since = new Date();
+    for (let quiet = 0; quiet < 10; ) {
+      await new Promise((r) => setTimeout(r, 200));
+      const { rows } = await db.query<{ running: number; latest: Date | null }>(
+        "select count(*) filter (where status = 'running')::int as running, max(started_at) as latest from export_ops_runs where job = $1",
+        [jobId],
+      );
+      const recent = rows[0]!.latest !== null && Date.now() - rows[0]!.latest.getTime() < 2_000;
+      quiet = rows[0]!.running === 0 && !recent ? quiet + 1 : 0;
+    }
+    const { rows } = await db.query<{ status: string; n: number }>(
+      "select status, count(*)::int as n from export_ops_runs where job = $1 and trigger = 'continuation' and started_at >= $2 group by 1 order by 1",
+      [jobId, since],
+    );
+    const total = rows.reduce((n, r) => n + r.n, 0);
+    console.log(`\n(work was left: the run continued in the background, ${total} continuation run${total === 1 ? "" : "s"}: ${rows.map((r) => `${r.n} ${r.status}`).join(", ")})`);
   };
 
   const storage = createObjectStorage(createServiceClient(stack.env.SUPABASE_URL, stack.env.SUPABASE_SERVICE_ROLE_KEY));
@@ -159,10 +187,12 @@ try {
   }
 
   step("The ops page");
-  console.log(`Open ${appUrl}/ops and sign in with the health token: ${healthToken}`);
   if (process.stdin.isTTY && process.stdout.isTTY) {
+    console.log(`Open ${appUrl}/ops and sign in with the ops token: ${opsToken}`);
     console.log("The app and the stack stay up until Ctrl-C.");
     await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+  } else {
+    console.log("Not kept up: without a terminal there is no Ctrl-C to end it, so everything stops now. Run `npm run demo` in a terminal to open the ops page.");
   }
 } finally {
   step("Shutting down");

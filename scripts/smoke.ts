@@ -7,7 +7,8 @@
  * Needs promtool (Debian's `prometheus` package). Exits non-zero on any failure.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { request } from "node:http";
+import { randomBytes, randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -15,6 +16,10 @@ import { seedDemo } from "./demo-seed";
 import { startStack } from "./local-stack";
 import { startNextApp, type NextApp } from "./local-stack/next-app";
 
+const check = (name: string, pass: boolean, detail: unknown) => {
+  console.log(`${pass ? "PASS" : "FAIL"}: ${name} (${JSON.stringify(detail)})`);
+  ok = pass && ok;
+};
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** Runs a command to completion without blocking this process (it serves the stack's gateway meanwhile). */
 const run = (command: string, args: string[], options: { input?: string } = {}) =>
@@ -30,7 +35,8 @@ const stack = await startStack({ quiet: true });
 const cronSecret = randomBytes(24).toString("base64url");
 const metricsToken = randomBytes(24).toString("base64url");
 const healthToken = randomBytes(24).toString("base64url");
-const appEnv = { ...stack.env, CRON_SECRET: cronSecret, METRICS_TOKEN: metricsToken, HEALTH_TOKEN: healthToken, LOG_LEVEL: "warn" };
+const opsToken = randomBytes(24).toString("base64url");
+const appEnv = { ...stack.env, CRON_SECRET: cronSecret, METRICS_TOKEN: metricsToken, HEALTH_TOKEN: healthToken, OPS_TOKEN: opsToken, LOG_LEVEL: "info" };
 let ok = true;
 let app: NextApp | undefined;
 try {
@@ -46,6 +52,8 @@ try {
   ok = (await run("promtool", ["check", "rules", "ops/prometheus/alerts.yml"])) && ok;
   ok = (await run("promtool", ["test", "rules", "ops/prometheus/alerts.test.yml"])) && ok;
 
+  await fromOutside(app);
+
   app = await killMidRun(app);
 } catch (error) {
   console.error(`smoke: ${(error as Error).message}`);
@@ -57,6 +65,70 @@ try {
 console.log(ok ? "Smoke checks passed" : "Smoke checks FAILED");
 
 /**
+ * What a caller or an attacker sees of the built app: the headers, the ops page's session (signed out for real,
+ * Secure behind a TLS proxy, a body limit before anything is read), bad run ids, and a continuation's hand-over.
+ */
+async function fromOutside(app: NextApp): Promise<void> {
+  const base = app.url;
+  const ops = await fetch(`${base}/ops`);
+  const api = await fetch(`${base}/api/health`);
+  check("the ops page may not be framed, and has a content security policy", ops.headers.get("x-frame-options") === "DENY" && /frame-ancestors 'none'/.test(ops.headers.get("content-security-policy") ?? ""), ops.headers.get("content-security-policy"));
+  check("the API routes may not be framed or sniffed", api.headers.get("x-frame-options") === "DENY" && api.headers.get("x-content-type-options") === "nosniff" && api.headers.get("content-security-policy") === "default-src 'none'; frame-ancestors 'none'", api.headers.get("content-security-policy"));
+
+  const signIn = (headers: Record<string, string>, body: string = new URLSearchParams({ token: opsToken }).toString()) =>
+    fetch(`${base}/ops/sign-in`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body });
+  const proxied = await signIn({ "x-forwarded-host": "ops.example.com", "x-forwarded-proto": "https", origin: "https://ops.example.com" });
+  check("behind a TLS proxy the session cookie is Secure", /; Secure$/.test(proxied.headers.get("set-cookie") ?? ""), [proxied.status, proxied.headers.get("set-cookie")?.replace(/=v2[^;]*/, "=…")]);
+  const publicHost = await hostOnly(base, "ops.example.com", `token=${opsToken}`);
+  check("at a public Host alone it is Secure too", /; Secure$/.test(publicHost.cookie), [publicHost.status, publicHost.cookie.replace(/=v2[^;]*/, "=…")]);
+  const local = await signIn({ origin: base });
+  const cookie = (local.headers.get("set-cookie") ?? "").split(";")[0]!;
+  check("on localhost over plain HTTP it is not (the browser would drop it)", local.status === 303 && !/Secure/.test(local.headers.get("set-cookie") ?? ""), local.status);
+  const big = await signIn({ origin: base }, `token=${"x".repeat(8 * 1024 * 1024)}`);
+  check("a sign-in body over the limit is refused with 413", big.status === 413, big.status);
+
+  const page = async (path: string, withCookie = true) => fetch(`${base}${path}`, { redirect: "manual", headers: withCookie ? { cookie } : {} });
+  const signedIn = await (await page("/ops")).text();
+  check("signed in, the page opens", signedIn.includes("Recent runs"), "Recent runs");
+  const runId = /href="\/ops\/runs\/([0-9a-f-]{36})"/.exec(signedIn)?.[1] ?? "";
+  for (const id of ["%", "%ZZ", "%E0%A4%A", "%C0%AF", "not-a-uuid", "x".repeat(6000)]) {
+    const [mine, anyone] = [await page(`/ops/runs/${id}`), await page(`/ops/runs/${id}`, false)];
+    check(`GET /ops/runs/${id.slice(0, 12)} is 404, signed in or not`, mine.status === 404 && anyone.status === 404, [mine.status, anyone.status]);
+  }
+  const unknown = [await page(`/ops/runs/${randomUUID()}`), await page(`/ops/runs/${randomUUID()}`, false)];
+  check("an unknown run is 404 signed in, and a redirect to sign-in otherwise", unknown[0]!.status === 404 && unknown[1]!.status === 307, unknown.map((r) => r.status));
+
+  const out = await fetch(`${base}/ops/sign-out`, { method: "POST", redirect: "manual", headers: { cookie, origin: base } });
+  const replayed = [await page("/ops"), await page(`/ops/runs/${runId}`)];
+  const replayedPage = await replayed[0]!.text();
+  check("after sign-out the same cookie opens nothing", out.status === 303 && replayedPage.includes("Ops token") && !replayedPage.includes("Recent runs") && replayed[1]!.status === 307, [out.status, replayed[1]!.status]);
+
+  // a continuation: the calling request's hand-over settles within seconds, and says what was delivered
+  const from = app.jsonLines.length;
+  const started = Date.now();
+  const res = await fetch(`${base}/api/cron/export-metrics-aggregate?max_hours=1`, { headers: { authorization: `Bearer ${cronSecret}` } });
+  const body = (await res.json()) as { continuation?: string };
+  let called: { status?: number } | undefined;
+  while (!called && Date.now() - started < 15_000) {
+    called = app.jsonLines.slice(from).map((l) => JSON.parse(l) as { type?: string; status?: number }).find((l) => l.type === "continuation_called" || l.type === "continuation_refused");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  check("a continuation is handed over (202) and logged within seconds", body.continuation === "scheduled" && called?.status === 202, { continuation: body.continuation, logged: called, ms: Date.now() - started });
+}
+
+/** A sign-in sent with its own Host header (fetch sends the URL's). */
+function hostOnly(base: string, host: string, body: string): Promise<{ status: number; cookie: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/ops/sign-in`, { method: "POST", headers: { host, origin: `https://${host}`, "content-type": "application/x-www-form-urlencoded" } }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, cookie: String(res.headers["set-cookie"] ?? "") });
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/**
  * The platform kills a function mid-run (SIGKILL: no chance to record anything). Storage is made to hang on the
  * run's first delete, the app is killed while the run is `running`, and a new app is started: its health read
  * leaves the run alone before the run's deadline (maxDuration plus a margin) and closes it as `abandoned` after.
@@ -64,10 +136,6 @@ console.log(ok ? "Smoke checks passed" : "Smoke checks FAILED");
 async function killMidRun(first: NextApp): Promise<NextApp> {
   const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
   await db.connect();
-  const check = (name: string, pass: boolean, detail: unknown) => {
-    console.log(`${pass ? "PASS" : "FAIL"}: ${name} (${JSON.stringify(detail)})`);
-    ok = pass && ok;
-  };
   try {
     await fetch(`${stack.env.SUPABASE_URL}/__stack/faults`, {
       method: "POST",

@@ -16,6 +16,9 @@ const SECRET = "continuation-test-cron-secret";
 let server: Server;
 let base = "";
 const pending: Promise<unknown>[] = [];
+/** How long each promise handed to waitUntil took to settle. */
+const settledIn: number[] = [];
+let logged: ReturnType<typeof captureLogger>;
 
 beforeEach(async () => {
   await resetData();
@@ -24,11 +27,15 @@ beforeEach(async () => {
   vi.stubEnv("CRON_SECRET", SECRET);
   // the route as a deployment serves it, with a budget counted in clock readings rather than real time (each
   // reading moves the clock 10 ms, the budget is 80 ms): a few 500-row batches per invocation on any machine
+  logged = captureLogger();
   const handler = withCron(exportLogCleanup, {
-    logger: captureLogger().logger,
+    logger: logged.logger,
     clock: tickingClock(10),
     deadline: (startedAt) => startedAt + 80,
-    waitUntil: (p) => void pending.push(p),
+    waitUntil: (p) => {
+      const at = Date.now();
+      pending.push(p.finally(() => settledIn.push(Date.now() - at)));
+    },
   });
   server = createServer((req, res) => {
     void handler(new Request(`${base}${req.url}`, { headers: req.headers as Record<string, string> })).then(async (response) => {
@@ -79,6 +86,11 @@ describe("continuations", () => {
     expect(history.reduce((n, r) => n + r.deleted, 0)).toBe(9_000);
     expect((await sql().query("select count(*)::int as n from export_logs")).rows[0].n).toBe(0);
     await Promise.all(pending);
+    // every hand-over was answered 202 and logged, and nothing handed to waitUntil outlived it by more than seconds
+    const handedOver = logged.lines().filter((l) => l.type === "continuation_called");
+    expect(handedOver).toHaveLength(history.length - 1);
+    expect(handedOver.every((l) => l.status === 202)).toBe(true);
+    expect(Math.max(...settledIn)).toBeLessThan(5_000);
   });
 
   it("stops at the daily bound, and says so", async () => {

@@ -335,7 +335,8 @@ describe("per-user erasure", () => {
     const alice = randomUUID();
     await userWithData(alice);
     const result = await cleanupUserExportLogs(deps(), { userId: alice, dryRun: true });
-    expect(result).toMatchObject({ dry_run: true, files_found: 13, files_deleted: 0, logs_deleted: 0 });
+    // what the run would delete, counted; nothing deleted
+    expect(result).toMatchObject({ dry_run: true, files_found: 13, logs_deleted: 12, metrics_deleted: 13 });
     expect(await holdings(alice)).toEqual({ logs: 12, metrics: 13, files: 9 });
   });
 

@@ -1,5 +1,5 @@
-// The ops views' gate: 404 while HEALTH_TOKEN is unset (as detailed health), the sign-in form without a valid
-// session cookie, and the database port once signed in.
+// The ops views' gate: 404 while OPS_TOKEN is unset, the sign-in form without a live session, and the database
+// port once signed in.
 import { cookies } from "next/headers";
 import { notFound } from "next/navigation";
 import { getEnv, type Env } from "@/lib/env";
@@ -11,7 +11,7 @@ import type { SqlApi } from "@/lib/ports";
 import { createSupabasePorts } from "@/lib/supabase";
 
 export async function opsGate(): Promise<"signed_out" | "signed_in"> {
-  const access = opsAccess((await cookies()).get(SESSION_COOKIE)?.value);
+  const access = await opsAccess((await cookies()).get(SESSION_COOKIE)?.value);
   if (access === "off") notFound();
   return access;
 }

@@ -1,5 +1,5 @@
 // /ops: export health at a glance (jobs, alerts, exports, cleanup, recent runs), server-rendered from the SQL API
-// behind HEALTH_TOKEN. Not scheduled; for people.
+// behind OPS_TOKEN. Not scheduled; for people.
 import { jobs } from "@/lib/jobs";
 import { loadOpsPage } from "@/lib/ops/page-data";
 import { systemClock } from "@/lib/ports";

@@ -6,14 +6,13 @@ export function SignIn({ refused }: { refused: boolean }) {
     <main className="ops signin">
       <h1>export-ops</h1>
       <form method="post" action="/ops/sign-in">
-        <label htmlFor="token">Health token</label>
+        <label htmlFor="token">Ops token</label>
         <p className="hint">
-          The <code>HEALTH_TOKEN</code> of this deployment (the read-only token of <code>/api/health/detailed</code>). It is sent once; the page
-          then keeps a signed session cookie for 12 hours.
+          The <code>OPS_TOKEN</code> of this deployment. It is sent once; the page then keeps a session for 12 hours, until you sign out.
         </p>
         {refused ? (
           <p role="alert" className="error">
-            That token was refused: it is not this deployment’s HEALTH_TOKEN.
+            That token was refused: it is not this deployment’s OPS_TOKEN.
           </p>
         ) : null}
         <input id="token" name="token" type="password" autoComplete="current-password" required minLength={16} />
@@ -32,6 +31,9 @@ export function OpsShell({ children }: { children: ReactNode }) {
         </h1>
         <form method="post" action="/ops/sign-out">
           <button type="submit">Sign out</button>
+          <button type="submit" name="everywhere" value="true" title="Ends every session of this page, in every browser">
+            Sign out everywhere
+          </button>
         </form>
       </header>
       {children}

@@ -13,6 +13,8 @@
  * existing archive objects are left as they are: a copy is kept on purpose. Erasing again without it removes
  * that copy too.
  */
+import { randomUUID } from "node:crypto";
+import { gunzipSync } from "node:zlib";
 import { z } from "zod";
 import { assertBucketsUsable } from "../buckets";
 import { StorageError, ValidationError } from "../errors";
@@ -20,7 +22,7 @@ import { sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-api";
 import { formatOfExtension, unsafePathReason } from "../jobs/export-paths";
 import { METRICS_BATCH } from "../jobs/export-log-cleanup";
-import { ARCHIVE_CONTENT_TYPE, archiveObject, archiveText, decodeArchive, deleteLogsInBatches, verifyArchive } from "../jobs/log-archive";
+import { ARCHIVE_CONTENT_TYPE, archiveObject, deleteLogsInBatches, verifyArchive } from "../jobs/log-archive";
 
 const MAX_STORAGE_BATCH = 1000;
 
@@ -90,7 +92,21 @@ export async function cleanupUserExportLogs(
     has_more: false,
     dry_run: input.dryRun ?? false,
   };
-  if (result.dry_run) return result;
+  if (result.dry_run) {
+    // what the run would do, counted without changing anything
+    const objects = legalHold ? [] : before.archive_objects.filter((o) => !o.in_flight);
+    Object.assign(result, {
+      files_deleted: safe.length,
+      logs_deleted: before.logs_left - before.logs_in_flight,
+      archived_count: legalHold ? before.logs_left - before.logs_in_flight : 0,
+      metrics_deleted: before.metrics_left,
+      archive_objects_rewritten: objects.length,
+      archive_rows_removed: (await Promise.all(objects.map((o) => countInArchiveObject(deps, userId, o)))).reduce((a, b) => a + b, 0),
+      has_more: before.logs_in_flight > 0 || before.archive_objects.some((o) => o.in_flight),
+    });
+    return result;
+  }
+  const runId = randomUUID();
 
   for (let i = 0; i < safe.length; i += MAX_STORAGE_BATCH) {
     result.files_deleted += (await storage.remove(bucket, safe.slice(i, i + MAX_STORAGE_BATCH))).length;
@@ -112,7 +128,7 @@ export async function cleanupUserExportLogs(
   if (!legalHold) {
     for (const object of state.archive_objects.filter((o) => !o.in_flight)) {
       try {
-        const removed = await eraseFromArchiveObject(deps, userId, object);
+        const removed = await eraseFromArchiveObject(deps, runId, userId, object);
         result.archive_objects_rewritten += 1;
         result.archive_rows_removed += removed;
       } catch (error) {
@@ -132,39 +148,108 @@ export async function cleanupUserExportLogs(
   return result;
 }
 
+/** How long one erasure holds an archive object's rewrite (a rewrite of one object takes about a second). */
+export const REWRITE_LEASE_SECONDS = 120;
+const LEASE_POLL_MS = 200;
+
+/** The object's lines, split into the user's and everyone else's; kept lines stay byte for byte as they were. */
+function splitArchive(bytes: Uint8Array, userId: string): { kept: string[]; removed: number } {
+  const kept: string[] = [];
+  let removed = 0;
+  for (const line of gunzipSync(bytes).toString("utf8").split("\n")) {
+    if (line.length === 0) continue;
+    if (String((JSON.parse(line) as { user_id?: unknown }).user_id).toLowerCase() === userId) removed += 1;
+    else kept.push(line);
+  }
+  return { kept, removed };
+}
+
+async function downloadIfThere(storage: Deps["storage"], bucket: string, name: string): Promise<Uint8Array | null> {
+  try {
+    return await storage.download(bucket, name);
+  } catch (error) {
+    // a batch whose run died before uploading has no object: nothing of the user is stored there
+    if (error instanceof StorageError && error.storageStatus === 404) return null;
+    throw error;
+  }
+}
+
+/** The user's rows in one archive object, for a dry run. */
+async function countInArchiveObject({ storage }: Pick<Deps, "storage">, userId: string, object: { bucket: string; name: string }): Promise<number> {
+  const bytes = await downloadIfThere(storage, object.bucket, object.name);
+  return bytes ? splitArchive(bytes, userId).removed : 0;
+}
+
+type Claim = SqlResult<"export_ops_claim_archive_rewrite">;
+
+/** Takes the object's rewrite lease, waiting while another erasure holds it, until the run's deadline. */
+async function claimRewrite(deps: Pick<Deps, "db" | "clock" | "deadline">, runId: string, object: { bucket: string; name: string }): Promise<Claim> {
+  for (;;) {
+    const claim = await deps.db.call("export_ops_claim_archive_rewrite", {
+      p_bucket: object.bucket,
+      p_name: object.name,
+      p_run_id: runId,
+      p_seconds: REWRITE_LEASE_SECONDS,
+      ...sqlTime(deps.clock),
+    });
+    if (claim.claimed || claim.gone) return claim;
+    if (deps.clock.now().getTime() + LEASE_POLL_MS >= deps.deadline) {
+      throw new Error(`another erasure is rewriting it (until ${claim.held_until ?? "soon"})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+  }
+}
+
 /**
- * Rewrites one archive object without the user's rows: the rewrite is uploaded beside it, read back and checked,
- * then uploaded in its place and checked again, and the manifest updated; an object left empty is deleted.
- * Idempotent: after a crash at any step, running it again reaches the same end state. Returns the rows removed.
+ * Rewrites one archive object without the user's rows, holding its rewrite lease (one erasure per object at a
+ * time): the rewrite is uploaded beside it under a name of this run's own, read back and checked, then, if the
+ * lease still holds at the version read, uploaded in its place and checked again, and the manifest updated from
+ * that version; an object left empty is deleted. Every other line is kept byte for byte. Idempotent: after a crash
+ * at any step, running it again reaches the same end state. Returns the rows removed.
  */
 async function eraseFromArchiveObject(
-  { db, storage }: Pick<Deps, "db" | "storage">,
+  deps: Pick<Deps, "db" | "storage" | "clock" | "deadline">,
+  runId: string,
   userId: string,
   object: { bucket: string; name: string },
 ): Promise<number> {
+  const { db, storage } = deps;
   const { bucket, name } = object;
-  const rewrite = `${name}.rewrite`;
-  let rows: Record<string, unknown>[];
+  const claim = await claimRewrite(deps, runId, object);
+  if (claim.gone) return 0; // emptied and deleted by another erasure: nothing of anyone is left there
+  const version = claim.version ?? 0;
+  const rewrite = `${name}.rewrite-${runId}`;
+  // what a crashed run may have left beside the object (this release's name, and the one before it)
+  const leftovers = [`${name}.rewrite`, ...(claim.left_by ? [`${name}.rewrite-${claim.left_by}`] : [])];
   try {
-    rows = decodeArchive(await storage.download(bucket, name));
+    const bytes = await downloadIfThere(storage, bucket, name);
+    const { kept, removed } = bytes ? splitArchive(bytes, userId) : { kept: [], removed: 0 };
+    if (kept.length === 0) {
+      await storage.remove(bucket, [name, rewrite, ...leftovers]);
+    } else if (removed > 0) {
+      const archive = await archiveObject(kept.join("\n") + "\n");
+      await storage.upload(bucket, rewrite, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
+      verifyArchive(await storage.download(bucket, rewrite), archive);
+      const still = await claimRewrite(deps, runId, object); // renews the lease, and says whether the object moved on
+      if (!still.claimed || still.version !== version) throw new Error("the object changed while it was rewritten");
+      await storage.upload(bucket, name, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
+      verifyArchive(await storage.download(bucket, name), archive);
+      await storage.remove(bucket, [rewrite, ...leftovers]);
+    } else {
+      await storage.remove(bucket, leftovers);
+    }
+    const recorded = await db.call("export_ops_archive_object_rewritten", {
+      p_bucket: bucket,
+      p_name: name,
+      p_user_id: userId,
+      p_rows: kept.length,
+      p_run_id: runId,
+      p_version: version,
+    });
+    if (!recorded) throw new Error("the object changed while it was rewritten");
+    return removed;
   } catch (error) {
-    // a batch whose run died before uploading has no object: nothing of the user is stored there
-    if (!(error instanceof StorageError && error.storageStatus === 404)) throw error;
-    rows = [];
+    await db.call("export_ops_release_archive_rewrite", { p_bucket: bucket, p_name: name, p_run_id: runId }).catch(() => undefined);
+    throw error;
   }
-  const kept = rows.filter((row) => String(row.user_id).toLowerCase() !== userId);
-  if (kept.length === 0) {
-    await storage.remove(bucket, [name, rewrite]);
-  } else if (kept.length < rows.length) {
-    const archive = await archiveObject(archiveText(kept));
-    await storage.upload(bucket, rewrite, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
-    verifyArchive(await storage.download(bucket, rewrite), archive);
-    await storage.upload(bucket, name, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
-    verifyArchive(await storage.download(bucket, name), archive);
-    await storage.remove(bucket, [rewrite]);
-  } else {
-    await storage.remove(bucket, [rewrite]); // a crash after the replace may have left it
-  }
-  await db.call("export_ops_archive_object_rewritten", { p_bucket: bucket, p_name: name, p_user_id: userId, p_rows: kept.length });
-  return rows.length - kept.length;
 }

@@ -1,30 +1,52 @@
 /**
- * Sign-in and sign-out of the ops page. POST /ops/sign-in takes the HEALTH_TOKEN from a form body (never a URL),
- * compares it in constant time and answers 303 to /ops with a signed session cookie, or 303 to
- * /ops?sign_in=refused; POST /ops/sign-out clears the cookie. Both answer 404 while HEALTH_TOKEN is unset, as
- * detailed health does, and refuse a form posted from another site (its Origin is not this host).
+ * Sign-in and sign-out of the ops page. POST /ops/sign-in takes OPS_TOKEN from a form body (never a URL, at most
+ * MAX_FORM_BYTES, refused before it is read whole), compares it in constant time, records a session
+ * (export_ops_ops_sessions) and answers 303 to /ops with the session's signed cookie, or 303 to
+ * /ops?sign_in=refused. POST /ops/sign-out ends that session server-side and clears the cookie; with
+ * `everywhere=true` it ends every session (a stolen cookie included). Both answer 404 while OPS_TOKEN is unset,
+ * and refuse a form posted from another site (its Origin is not this deployment's host). Whether the cookie is
+ * `Secure` is ./deployment.ts's call.
  */
-import { getReadToken } from "../env";
-import { ForbiddenError, publicError } from "../errors";
+import { getEnv, getReadToken, type Env } from "../env";
+import { ForbiddenError, PayloadTooLargeError, publicError } from "../errors";
 import { logger as rootLogger, type Logger } from "../logger";
-import { sessionCookie, signSession, tokenMatches, verifySession } from "../ops/session";
-import { systemClock, type Clock } from "../ports";
+import { cookieOf, sessionCookie, signSession, tokenMatches, verifySession } from "../ops/session";
+import { systemClock, type Clock, type SqlApi } from "../ports";
+import { createSupabasePorts } from "../supabase";
+import { publicHost, servedSecurely } from "./deployment";
 import { respond } from "./with-bearer";
+
+/** The sign-in form is one token: anything much bigger is not a sign-in. */
+export const MAX_FORM_BYTES = 4096;
 
 export interface SessionOverrides {
   clock?: Clock;
   logger?: Logger;
+  makeDb?: (env: Env) => SqlApi;
 }
 
-/** Whether the ops page may be shown: `off` while HEALTH_TOKEN is unset or unusable. */
-export function opsAccess(cookieValue: string | undefined, clock: Clock = systemClock): "off" | "signed_out" | "signed_in" {
+const dbOf = (overrides: SessionOverrides) => (overrides.makeDb ?? ((env: Env) => createSupabasePorts(env).db))(getEnv());
+
+export type OpsAccess = "off" | "signed_out" | "signed_in";
+
+/** Whether the ops page may be shown: `off` while OPS_TOKEN is unset or unusable; signed in only while the session is live. */
+export async function opsAccess(cookieValue: string | undefined, overrides: SessionOverrides = {}): Promise<OpsAccess> {
+  const clock = overrides.clock ?? systemClock;
   let token: string;
   try {
-    token = getReadToken("HEALTH_TOKEN");
+    token = getReadToken("OPS_TOKEN");
   } catch {
     return "off";
   }
-  return verifySession(cookieValue, token, clock.now()) ? "signed_in" : "signed_out";
+  const session = verifySession(cookieValue, token, clock.now());
+  if (!session) return "signed_out";
+  try {
+    return (await dbOf(overrides).call("export_ops_session_live", { p_session_id: session.id })) ? "signed_in" : "signed_out";
+  } catch (error) {
+    const { body } = publicError(error);
+    (overrides.logger ?? rootLogger).error({ type: "ops_page_failed", error: body, err: error }, `ops page: the session could not be checked: ${body.message}`);
+    return "signed_out"; // fail closed
+  }
 }
 
 const seeOther = (location: string, cookie?: string) =>
@@ -34,23 +56,33 @@ const seeOther = (location: string, cookie?: string) =>
 function assertSameOrigin(request: Request, action: string): void {
   const origin = request.headers.get("origin");
   if (origin === null) return;
-  const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host");
   let originHost: string | null = null;
   try {
     originHost = new URL(origin).host;
   } catch {
     // a malformed Origin is not this host
   }
-  if (originHost !== host) throw new ForbiddenError(`${action} from another site is refused`);
+  if (originHost !== publicHost(request)) throw new ForbiddenError(`${action} from another site is refused`);
 }
 
-async function formToken(request: Request): Promise<string | null> {
-  try {
-    const value = (await request.formData()).get("token");
-    return typeof value === "string" ? value.trim() : null;
-  } catch {
-    return null;
+/** The urlencoded form, read up to MAX_FORM_BYTES; a bigger body is refused before more of it is read. */
+async function readForm(request: Request): Promise<URLSearchParams | null> {
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_FORM_BYTES) throw new PayloadTooLargeError(MAX_FORM_BYTES);
+  if (!request.headers.get("content-type")?.startsWith("application/x-www-form-urlencoded") || !request.body) return null;
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_FORM_BYTES) {
+      await reader.cancel();
+      throw new PayloadTooLargeError(MAX_FORM_BYTES);
+    }
+    chunks.push(value);
   }
+  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
 }
 
 async function answer(clock: Clock, handler: () => Promise<Response>): Promise<Response> {
@@ -67,23 +99,35 @@ export function signIn(overrides: SessionOverrides = {}) {
   const logger = overrides.logger ?? rootLogger;
   return (request: Request): Promise<Response> =>
     answer(clock, async () => {
-      const token = getReadToken("HEALTH_TOKEN");
+      const token = getReadToken("OPS_TOKEN");
       assertSameOrigin(request, "sign-in");
-      const given = await formToken(request);
-      if (given === null || !tokenMatches(given, token)) {
+      const given = (await readForm(request))?.get("token")?.trim();
+      if (!given || !tokenMatches(given, token)) {
         logger.warn({ type: "request_unauthorized", route: "ops/sign-in" }, "ops/sign-in: the token was refused");
         return seeOther("/ops?sign_in=refused");
       }
       const session = signSession(token, clock.now());
-      return seeOther("/ops", sessionCookie(session.value, session.maxAgeSeconds, request.url));
+      await dbOf(overrides).call("export_ops_open_session", { p_session_id: session.id, p_expires_at: session.expiresAt.toISOString() });
+      return seeOther("/ops", sessionCookie(session.value, session.maxAgeSeconds, servedSecurely(request)));
     });
 }
 
-export function signOut(overrides: Pick<SessionOverrides, "clock"> = {}) {
+export function signOut(overrides: SessionOverrides = {}) {
   const clock = overrides.clock ?? systemClock;
+  const logger = overrides.logger ?? rootLogger;
   return (request: Request): Promise<Response> =>
-    answer(clock, () => {
+    answer(clock, async () => {
+      const token = getReadToken("OPS_TOKEN");
       assertSameOrigin(request, "sign-out");
-      return Promise.resolve(seeOther("/ops", sessionCookie("", 0, request.url)));
+      const session = verifySession(cookieOf(request.headers.get("cookie")), token, clock.now());
+      if (session) {
+        // everywhere: only from a live session, so a stale or stolen-then-revoked cookie cannot sign others out
+        const everywhere = (await readForm(request))?.get("everywhere") === "true";
+        const db = dbOf(overrides);
+        const live = everywhere && (await db.call("export_ops_session_live", { p_session_id: session.id }));
+        const ended = await db.call("export_ops_end_sessions", { p_session_id: live ? null : session.id });
+        logger.info({ type: "ops_signed_out", everywhere: Boolean(live), sessions_ended: ended }, live ? `ops page: signed out everywhere (${ended} sessions)` : "ops page: signed out");
+      }
+      return seeOther("/ops", sessionCookie("", 0, servedSecurely(request)));
     });
 }

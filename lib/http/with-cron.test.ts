@@ -28,14 +28,16 @@ function setup(run = vi.fn(async (_deps: unknown, _options: unknown) => ({ has_m
   const capture = captureLogger({ secrets: [SECRET, SERVICE_KEY] });
   // run history: every start is granted; the rest of the SQL API is not reached by these tests' jobs
   const db = { call: vi.fn(async (fn: string, _args?: Record<string, unknown>) => (fn === "export_ops_start_run" ? { started: true } : null)) };
+  const handed: Promise<unknown>[] = [];
   const handler = withCron(job, {
     clock: fixedClock("2026-01-01T02:00:00.000Z"),
     logger: capture.logger,
     makePorts: () => ({ db: db as never, storage: {} as never }),
+    waitUntil: (p) => void handed.push(p),
   });
   const call = (headers: Record<string, string> = {}, query = "") =>
     handler(new Request(`http://localhost/api/cron/test-job${query}`, { headers }));
-  return { run, call, capture, db };
+  return { run, call, capture, db, handed };
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -101,6 +103,24 @@ describe("withCron authorization", () => {
     expect(run).toHaveBeenCalledOnce();
     const summary = capture.lines().find((l) => l.type === "job_completed");
     expect(summary).toMatchObject({ level: "info", job: "test-job", run_id: expect.stringMatching(/^[0-9a-f-]{36}$/), result: { deleted_count: 3 } });
+  });
+
+  it("answers a continuation 202 at once and runs the job after the response, recorded as a continuation", async () => {
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => (finish = resolve));
+    const { run, call, db, handed } = setup(vi.fn(async () => {
+      await held; // the job is still running when the caller has its answer
+      return { has_more: false, dry_run: false, deleted_count: 1 };
+    }));
+    const res = await call(bearer(SECRET), "?continuation=true&batch_size=5");
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ success: true, accepted: true, run_id: expect.stringMatching(/^[0-9a-f-]{36}$/), timestamp: "2026-01-01T02:00:00.000Z" });
+    expect(handed).toHaveLength(1);
+    finish();
+    await handed[0];
+    expect(run).toHaveBeenCalledOnce();
+    expect(run.mock.calls[0]?.[1]).toEqual({ dry_run: false, batch_size: 5 });
+    expect(db.call.mock.calls.find(([fn]) => fn === "export_ops_start_run")?.[1]).toMatchObject({ p_trigger: "continuation" });
   });
 
   it("never writes the secret or the service key into a log line", async () => {

@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { getDeadline, waitUntil } from "@vercel/functions";
 import type { z } from "zod";
 import { describeIssues, getCronSecret, getEnv, type Env } from "../env";
-import { ConfigError, ValidationError, publicError } from "../errors";
+import { ConfigError, ValidationError, loggedErrors, publicError } from "../errors";
 import { deadlineFor, type JobDefinition, type JobResult } from "../jobs/job";
 import { executeJob, type Trigger } from "../jobs/runner";
 import { logger as rootLogger, type Logger } from "../logger";
@@ -80,22 +80,40 @@ export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefin
       const options = parseQuery(job.optionsSchema, new URL(request.url).searchParams);
       const env = getEnv();
       const ports = (overrides.makePorts ?? createSupabasePorts)(env);
-      const startedAt = clock.now().getTime();
-      const deadline = overrides.deadline ? overrides.deadline(startedAt) : deadlineFor(job, startedAt, getDeadline());
-      const result = await executeJob(job, { env, ports, clock, logger, trigger: triggerOf(request), runId, deadline }, options);
-      const continuation = await continueLater({
-        job: job.id,
-        request,
-        result,
-        db: ports.db,
-        secret: getCronSecret(),
-        bypass: env.VERCEL_AUTOMATION_BYPASS_SECRET,
-        logger: logger.child({ job: job.id, run_id: runId }),
-        waitUntil: overrides.waitUntil ?? waitUntil,
-      });
+      const keepAlive = overrides.waitUntil ?? waitUntil;
+      const trigger = triggerOf(request);
+      const run = async () => {
+        const startedAt = clock.now().getTime();
+        const deadline = overrides.deadline ? overrides.deadline(startedAt) : deadlineFor(job, startedAt, getDeadline());
+        const result = await executeJob(job, { env, ports, clock, logger, trigger, runId, deadline }, options);
+        const continuation = await continueLater({
+          job: job.id,
+          request,
+          result,
+          db: ports.db,
+          secret: getCronSecret(),
+          bypass: env.VERCEL_AUTOMATION_BYPASS_SECRET,
+          logger: logger.child({ job: job.id, run_id: runId }),
+          waitUntil: keepAlive,
+        });
+        return { result, continuation };
+      };
+      if (trigger === "continuation") {
+        // the caller only waits for this answer: the run goes on after it (./continuation.ts)
+        keepAlive(run().catch((error: unknown) => logUnlogged(error, job.id, runId, logger)));
+        return respond(202, { success: true, accepted: true, run_id: runId, timestamp: clock.now().toISOString() });
+      }
+      const { result, continuation } = await run();
       return respond(200, { success: true, result, continuation, timestamp: clock.now().toISOString() });
     });
   }
+}
+
+/** A continuation's failure after its 202: the runner logged the job's own; anything else is logged here. */
+function logUnlogged(error: unknown, jobId: string, runId: string, logger: Logger): void {
+  if (error && typeof error === "object" && loggedErrors.has(error)) return;
+  const { body } = publicError(error);
+  logger.error({ type: "request_failed", route: jobId, run_id: runId, error: body, err: error }, `${jobId}: the continuation failed: ${body.message}`);
 }
 
 /** Records a refused run when CRON_SECRET is unusable and the rest of the environment reaches the database. */

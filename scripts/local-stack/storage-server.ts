@@ -123,7 +123,7 @@ export function createStorageHandler({ pool, dataDir, jwtSecret, behaviour = def
       throw new StorageHttpError(400, "Bad Request", "body/prefixes must NOT have fewer than 1 items", "InvalidRequest");
     }
     if (prefixes.length > MAX_BULK_OBJECTS) {
-      throw new StorageHttpError(400, "Bad Request", `Bulk object requests are limited to ${MAX_BULK_OBJECTS} objects per request.`, "InvalidRequest");
+      throw new StorageHttpError(400, "InvalidRequest", `Bulk object requests are limited to ${MAX_BULK_OBJECTS} objects per request.`, "InvalidRequest");
     }
     if (!isService) return { status: 200, body: [] };
     const names = prefixes as string[];
@@ -149,7 +149,8 @@ export function createStorageHandler({ pool, dataDir, jwtSecret, behaviour = def
         [bucket, names],
       );
       await client.query("commit");
-      deleted = result.rows;
+      // as the server sends them: no owner is "", no user metadata is {}
+      deleted = result.rows.map((row) => ({ ...row, owner: row.owner ?? "", user_metadata: row.user_metadata ?? {} }));
     } catch (error) {
       await client.query("rollback");
       throw error;
@@ -245,7 +246,10 @@ export function createStorageHandler({ pool, dataDir, jwtSecret, behaviour = def
   async function download(bucket: string, name: string, isService: boolean): Promise<Reply> {
     if (!isService || !validKey(name)) throw notFound();
     const { rows } = await pool.query("select metadata from storage.objects where bucket_id = $1 and name = $2", [bucket, name]);
-    if (rows.length === 0) throw notFound();
+    if (rows.length === 0) {
+      if (!(await bucketLimits(bucket))) throw new StorageHttpError(404, "Bucket not found", "Bucket not found", "NoSuchBucket");
+      throw notFound();
+    }
     const bytes = await readFile(fileOf(bucket, name)).catch(() => {
       throw notFound();
     });

@@ -26,7 +26,7 @@ import { startStack, type Stack } from "../../scripts/local-stack";
 import { startNextApp, type NextApp } from "../../scripts/local-stack/next-app";
 
 const root = path.resolve(__dirname, "../..");
-const HEALTH_TOKEN = randomBytes(24).toString("base64url");
+const OPS_TOKEN = randomBytes(24).toString("base64url");
 const CRON_SECRET = randomBytes(24).toString("base64url");
 
 function chromiumPath(): string | undefined {
@@ -67,7 +67,8 @@ beforeAll(async () => {
     SUPABASE_URL: stack.env.SUPABASE_URL,
     SUPABASE_SERVICE_ROLE_KEY: stack.env.SUPABASE_SERVICE_ROLE_KEY,
     CRON_SECRET,
-    HEALTH_TOKEN,
+    HEALTH_TOKEN: randomBytes(24).toString("base64url"),
+    OPS_TOKEN,
     EXPORT_ARCHIVE_BUCKET: "export-archive",
     LOG_LEVEL: "warn",
   });
@@ -109,7 +110,7 @@ const field = (page: Page, scope: string, name: string) => page.locator(`${scope
 
 async function signIn(page: Page, token: string) {
   await page.goto(`${app.url}/ops`);
-  await page.getByLabel("Health token").fill(token);
+  await page.getByLabel("Ops token").fill(token);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForLoadState("networkidle");
 }
@@ -118,7 +119,7 @@ describe("the ops page in Chromium", () => {
   it("shows only the sign-in form without a session", async () => {
     const page = await browser.newPage();
     await page.goto(`${app.url}/ops`);
-    await expect(page.getByLabel("Health token").isVisible()).resolves.toBe(true);
+    await expect(page.getByLabel("Ops token").isVisible()).resolves.toBe(true);
     expect(await page.locator("h2").count()).toBe(0);
     expect(await page.content()).not.toContain("export-file-cleanup");
     await page.close();
@@ -126,7 +127,7 @@ describe("the ops page in Chromium", () => {
 
   it("refuses a wrong token with a clear message, and puts no token in the URL", async () => {
     const page = await browser.newPage();
-    await signIn(page, `${HEALTH_TOKEN}-wrong`);
+    await signIn(page, `${OPS_TOKEN}-wrong`);
     await expect(page.locator("p[role=alert]").textContent()).resolves.toContain("That token was refused");
     expect(page.url()).toBe(`${app.url}/ops?sign_in=refused`);
     expect((await page.context().cookies()).filter((c) => c.name === "export_ops_session")).toEqual([]);
@@ -136,11 +137,11 @@ describe("the ops page in Chromium", () => {
   it("shows every panel with the SQL API's figures once signed in, a run's detail, and signs out", async () => {
     const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
     const page = await context.newPage();
-    await signIn(page, HEALTH_TOKEN);
+    await signIn(page, OPS_TOKEN);
     expect(page.url()).toBe(`${app.url}/ops`);
     const [cookie] = (await context.cookies()).filter((c) => c.name === "export_ops_session");
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/ops" });
-    expect(cookie!.value).not.toContain(HEALTH_TOKEN);
+    expect(cookie!.value).not.toContain(OPS_TOKEN);
 
     const want = await expected();
     for (const heading of ["Jobs", "Alerts", "Exports", "Cleanup", "Recent runs"]) {
@@ -190,12 +191,18 @@ describe("the ops page in Chromium", () => {
     expect(await page.locator('[data-field="run_id"]').textContent()).toBe(runIds[0]);
     expect(await page.locator('[data-field="result"]').textContent()).toContain('"has_more"');
 
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.waitForLoadState("networkidle");
-    await expect(page.getByLabel("Health token").isVisible()).resolves.toBe(true);
+    await expect(page.getByLabel("Ops token").isVisible()).resolves.toBe(true);
     expect((await context.cookies()).filter((c) => c.name === "export_ops_session")).toEqual([]);
     await page.goto(`${app.url}/ops`);
-    await expect(page.getByLabel("Health token").isVisible()).resolves.toBe(true);
+    await expect(page.getByLabel("Ops token").isVisible()).resolves.toBe(true);
+    // the cookie kept from before sign-out (a copy, a stolen one) opens nothing: the session ended server-side
+    await context.addCookies([cookie!]);
+    await page.goto(`${app.url}/ops`);
+    await expect(page.getByLabel("Ops token").isVisible()).resolves.toBe(true);
+    await page.goto(`${app.url}/ops/runs/${runIds[0]}`);
+    await expect(page.getByLabel("Ops token").isVisible()).resolves.toBe(true);
 
     // the page's server time with the demo's data: measured and printed, never asserted
     const times: number[] = [];

@@ -1,4 +1,4 @@
-// POST /ops/sign-in (form field `token` = HEALTH_TOKEN): sets the ops page's session cookie.
+// POST /ops/sign-in (form field `token` = OPS_TOKEN): opens a session and sets its cookie.
 import { signIn } from "@/lib/http/ops-session";
 
 export const dynamic = "force-dynamic";
