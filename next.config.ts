@@ -6,7 +6,7 @@ import { assertBuildEnv } from "./lib/env";
 try {
   assertBuildEnv();
 } catch (error) {
-  console.error(`\n${(error as Error).message.replace(/; /g, "\n  ")}\n\nSet them (see .env.example), or build without checking: SKIP_ENV_VALIDATION=1 npm run build\n`);
+  console.error(`\n${(error as Error).message.replace(/^Invalid environment: /, "Invalid environment:\n  ").replace(/; /g, "\n  ")}\n\nSet them (see .env.example), or build without checking: SKIP_ENV_VALIDATION=1 npm run build\n`);
   process.exit(1);
 }
 
