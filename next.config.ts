@@ -20,7 +20,9 @@ const dev = process.env.NODE_ENV === "development";
 const common = [
   { key: "X-Frame-Options", value: "DENY" },
   { key: "X-Content-Type-Options", value: "nosniff" },
-  { key: "Referrer-Policy", value: "no-referrer" },
+  // same-origin, not no-referrer: with no-referrer the browser sends `Origin: null` on its own form posts, which the
+  // sign-in refuses as cross-site
+  { key: "Referrer-Policy", value: "same-origin" },
 ];
 const pagePolicy = [
   "default-src 'self'",
