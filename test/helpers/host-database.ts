@@ -82,15 +82,15 @@ export async function catalogSnapshot(client: pg.ClientBase): Promise<CatalogSna
                    from pg_namespace n join ns on ns.oid = n.oid), '[]'),
       'default_acls', coalesce((select jsonb_agg(jsonb_build_object('role', d.defaclrole::regrole::text,
                      'schema', coalesce(d.defaclnamespace::regnamespace::text, ''), 'type', d.defaclobjtype,
-                     'acl', d.defaclacl::text) order by 1)
+                     'acl', d.defaclacl::text) order by d.defaclrole::regrole::text, d.defaclnamespace, d.defaclobjtype)
                    from pg_default_acl d), '[]'),
       'policies', coalesce((select jsonb_agg(jsonb_build_object('name', p.polrelid::regclass::text || '.' || p.polname,
                      'cmd', p.polcmd, 'roles', p.polroles::regrole[]::text, 'qual', pg_get_expr(p.polqual, p.polrelid),
                      'check', pg_get_expr(p.polwithcheck, p.polrelid)) order by p.polrelid::regclass::text, p.polname)
                    from pg_policy p), '[]'),
-      'triggers', coalesce((select jsonb_agg(t.tgrelid::regclass::text || '.' || t.tgname order by 1)
+      'triggers', coalesce((select jsonb_agg(t.tgrelid::regclass::text || '.' || t.tgname order by t.tgrelid::regclass::text || '.' || t.tgname)
                    from pg_trigger t where not t.tgisinternal), '[]'),
-      'statistics', coalesce((select jsonb_agg(ns.nspname || '.' || s.stxname order by 1)
+      'statistics', coalesce((select jsonb_agg(ns.nspname || '.' || s.stxname order by ns.nspname || '.' || s.stxname)
                    from pg_statistic_ext s join ns on ns.oid = s.stxnamespace), '[]'),
       'buckets', coalesce((select jsonb_agg(b.id order by b.id) from storage.buckets b), '[]')
     ) as s`);
