@@ -6,7 +6,11 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { exportFileCleanup, exportMetricsAggregate, jobs } from "../lib/jobs";
-import { loadOpsPage, loadOpsRun, OPS_RECENT_RUNS } from "../lib/ops/page-data";
+import { createElement } from "react";
+import { renderToStaticMarkup } from "react-dom/server";
+import { Dashboard } from "../app/ops/dashboard";
+import { DatabaseError } from "../lib/errors";
+import { loadOpsPage, loadOpsRun, OPS_RECENT_RUNS, readOpsPanels } from "../lib/ops/page-data";
 import { fixedClock } from "./doubles";
 import { BUCKET, objectNames, ports, resetData, runJob, seedExports } from "./helpers/exports";
 import { closeSql, sql } from "./helpers/stack";
@@ -161,3 +165,25 @@ describe("ops page reads", () => {
   });
 });
 
+describe("ops page panels", () => {
+  it("each read on its own: a failed read shows that panel's error, and every other panel its figures", async () => {
+    await seedExports({ count: 3, ageHours: 30, withFiles: true });
+    await runJob(exportFileCleanup, {});
+    const real = ports().db;
+    const failing = {
+      call: ((fn: string, args?: Record<string, unknown>) =>
+        fn === "export_ops_page_exports" ? Promise.reject(new DatabaseError("export_ops_page_exports failed: canceling statement due to statement timeout")) : real.call(fn as never, args as never)) as typeof real.call,
+    };
+    const panels = await readOpsPanels(failing, jobs, settings, fixedClock(NOW));
+    expect(panels.exports).toMatchObject({ ok: false, message: "export_ops_page_exports failed: canceling statement due to statement timeout" });
+    for (const panel of [panels.jobs, panels.alerts, panels.cleanup, panels.runs]) expect(panel.ok).toBe(true);
+
+    const html = renderToStaticMarkup(createElement(Dashboard, { panels }));
+    expect(html.match(/Could not read this panel/g)).toHaveLength(1);
+    expect(html).toContain("statement timeout");
+    for (const heading of ["Jobs", "Alerts", "Exports", "Cleanup", "Recent runs"]) expect(html).toContain(`>${heading}</h2>`);
+    expect(html).toContain('data-job="export-file-cleanup"');
+    expect(html).toContain('data-field="storage_objects"');
+    expect(html).not.toContain('data-field="total_24h"');
+  });
+});

@@ -7,6 +7,7 @@ import { publicError } from "@/lib/errors";
 import { logger } from "@/lib/logger";
 import { opsAccess } from "@/lib/http/ops-session";
 import { SESSION_COOKIE } from "@/lib/ops/session";
+import type { OpsPanels } from "@/lib/ops/page-data";
 import type { SqlApi } from "@/lib/ports";
 import { createSupabasePorts } from "@/lib/supabase";
 
@@ -25,5 +26,14 @@ export async function opsRead<T>(read: (db: SqlApi, env: Env) => Promise<T>): Pr
     const { body } = publicError(error);
     logger.error({ type: "ops_page_failed", error: body, err: error }, `ops page: ${body.message}`);
     return { ok: false, message: body.message };
+  }
+}
+
+/** A panel whose read failed shows its message; the detail goes to the log, once per panel. */
+export function logPanelFailures(panels: OpsPanels): void {
+  for (const [panel, read] of Object.entries(panels)) {
+    if (typeof read === "object" && read !== null && "ok" in read && !read.ok) {
+      logger.error({ type: "ops_page_failed", panel, error: publicError(read.error).body, err: read.error }, `ops page: the ${panel} panel could not be read: ${read.message}`);
+    }
   }
 }

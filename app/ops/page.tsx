@@ -1,9 +1,9 @@
 // /ops: export health at a glance (jobs, alerts, exports, cleanup, recent runs), server-rendered from the SQL API
 // behind OPS_TOKEN. Not scheduled; for people.
 import { jobs } from "@/lib/jobs";
-import { loadOpsPage } from "@/lib/ops/page-data";
+import { readOpsPanels } from "@/lib/ops/page-data";
 import { systemClock } from "@/lib/ports";
-import { opsGate, opsRead } from "./access";
+import { logPanelFailures, opsGate, opsRead } from "./access";
 import { Dashboard } from "./dashboard";
 import { OpsShell, ReadFailed, SignIn } from "./shell";
 
@@ -13,8 +13,8 @@ export const metadata = { title: "export-ops · ops", robots: { index: false } }
 
 export default async function OpsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   if ((await opsGate()) === "signed_out") return <SignIn refused={(await searchParams).sign_in === "refused"} />;
-  const data = await opsRead((db, env) =>
-    loadOpsPage(
+  const read = await opsRead((db, env) =>
+    readOpsPanels(
       db,
       jobs,
       {
@@ -27,5 +27,7 @@ export default async function OpsPage({ searchParams }: { searchParams: Promise<
       systemClock,
     ),
   );
-  return <OpsShell>{data.ok ? <Dashboard data={data.value} /> : <ReadFailed message={data.message} />}</OpsShell>;
+  if (!read.ok) return <OpsShell><ReadFailed message={read.message} /></OpsShell>;
+  logPanelFailures(read.value);
+  return <OpsShell><Dashboard panels={read.value} /></OpsShell>;
 }

@@ -7,7 +7,7 @@ import { parseEnv } from "../env";
 import { DatabaseError } from "../errors";
 import type { ObjectStorage, SqlApi } from "../ports";
 import { captureLogger, fixedClock } from "../../test/doubles";
-import { exportFileCleanupOptionsSchema, runExportFileCleanup } from "./export-file-cleanup";
+import { MIN_BATCH, TARGET_DELETE_MS, exportFileCleanupOptionsSchema, nextBatchSize, runExportFileCleanup } from "./export-file-cleanup";
 
 const USER = "5b0c6a8e-3f0e-4a57-9a39-1d1f8c7e2b10";
 const env = parseEnv({ SUPABASE_URL: "http://localhost:54321", SUPABASE_SERVICE_ROLE_KEY: "k".repeat(40) });
@@ -64,6 +64,25 @@ const deps = (db: SqlApi, storage: ObjectStorage, deadline = Number.POSITIVE_INF
   logger: captureLogger().logger,
   runId: "11111111-1111-4111-8111-111111111111",
   deadline,
+});
+
+describe("the file cleanup's batch size", () => {
+  it("is what Storage deletes in TARGET_DELETE_MS at the speed it just showed", () => {
+    // 100 names in a quarter of the target: four times as many fit
+    expect(nextBatchSize(100, TARGET_DELETE_MS / 4, 1000)).toBe(400);
+    expect(nextBatchSize(1000, TARGET_DELETE_MS, 1000)).toBe(1000);
+    expect(nextBatchSize(1000, TARGET_DELETE_MS * 2, 1000)).toBe(500);
+  });
+
+  it("never grows past the run's batch_size, even when Storage answers at once", () => {
+    expect(nextBatchSize(100, 0, 1000)).toBe(1000);
+    expect(nextBatchSize(100, 1, 250)).toBe(250);
+  });
+
+  it("never shrinks below MIN_BATCH, however slow Storage is", () => {
+    expect(nextBatchSize(100, TARGET_DELETE_MS * 100, 1000)).toBe(MIN_BATCH);
+    expect(nextBatchSize(1, 60_000, 1000)).toBe(MIN_BATCH);
+  });
 });
 
 describe("the file cleanup's workers", () => {

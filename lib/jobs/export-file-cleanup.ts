@@ -13,6 +13,7 @@ import { REQUEST_TIMEOUT_MS, sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-api";
 import { unsafePathReason, type ExportFormats } from "./export-paths";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt } from "./job";
+import { createWorkerPool } from "./worker-pool";
 
 /** Storage refuses more than 1000 names in one delete. */
 export const MAX_BATCH = 1000;
@@ -29,6 +30,12 @@ export const CONTENDED_CLAIMS = 3;
 export const TARGET_DELETE_MS = REQUEST_TIMEOUT_MS / 4;
 export const PROBE_BATCH = 100;
 export const MIN_BATCH = 50;
+
+/** The next batch size after `names` were deleted in `ms`: what fits in TARGET_DELETE_MS, within MIN_BATCH and `max`. */
+export function nextBatchSize(names: number, ms: number, max: number): number {
+  const fits = Math.floor((names * TARGET_DELETE_MS) / Math.max(ms, 1));
+  return Math.max(MIN_BATCH, Math.min(max, fits));
+}
 /** Longer than any run may last, so only a dead run's claims ever expire and get picked up by another. */
 export const LEASE_SECONDS = 900;
 /** Orphan-sweep pages per run, and objects looked at per page (the defaults of the options below). */
@@ -147,18 +154,8 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     /** Claims in a row that found work waiting but got none of it (other runs held it), and giving up on it. */
     let contended = 0;
     let yielded = false;
-    let failure: { error: unknown } | undefined;
     let batchNo = 0;
-    let sqlTurn: Promise<unknown> = Promise.resolve();
-    // A failed call is recorded before the next queued call may start, so that call is never made.
-    const serially = <T>(call: () => Promise<T>): Promise<T | undefined> => {
-      const next = sqlTurn.then(() => (failure ? undefined : call())).catch((error: unknown) => {
-        failure ??= { error };
-        return undefined;
-      });
-      sqlTurn = next;
-      return next;
-    };
+    const pool = createWorkerPool();
 
     const deleteBatch = async (batch: ClaimedExport[], n: number): Promise<BatchReport> => {
       const report = emptyReport();
@@ -193,20 +190,15 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
 
     // batch size follows what Storage takes (see TARGET_DELETE_MS)
     let batchSize = Math.min(options.batch_size, PROBE_BATCH);
-    const resize = (names: number, ms: number) => {
-      const fits = Math.floor((names * TARGET_DELETE_MS) / Math.max(ms, 1));
-      batchSize = Math.max(MIN_BATCH, Math.min(options.batch_size, fits));
-    };
-    let probed: () => void = () => {};
-    const probe = new Promise<void>((resolve) => (probed = resolve));
+    const resize = (names: number, ms: number) => (batchSize = nextBatchSize(names, ms, options.batch_size));
 
-    const worker = async (n: number) => {
-      if (n > 0) await probe; // the others start once the first batch has shown how fast Storage is
+    // the others start once the first batch has shown how fast Storage is
+    const worker = async (_n: number, probed: () => void) => {
       let report = emptyReport();
       for (;;) {
         const owed = report.expired.length + report.failed.length + report.quarantined.length > 0;
-        if (failure || ((done || yielded || !timeLeft()) && !owed)) return;
-        const turn = await serially(async () => {
+        if (pool.failed() || ((done || yielded || !timeLeft()) && !owed)) return;
+        const turn = await pool.serially(async () => {
           const limit = !done && !yielded && timeLeft() ? batchSize : 0;
           const outcome = await db.call("export_ops_file_cleanup_batch", {
             p_run_id: runId,
@@ -244,13 +236,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
         probed();
       }
     };
-    const guarded = (n: number) =>
-      worker(n)
-        .catch((error: unknown) => void (failure ??= { error }))
-        .finally(() => n === 0 && probed()); // however the first worker ends, the others go on
-
-    await Promise.all(Array.from({ length: CONCURRENCY }, (_, n) => guarded(n)));
-    if (failure) throw failure.error;
+    await pool.run(CONCURRENCY, worker);
     result.has_more = !done;
   }
 

@@ -7,6 +7,7 @@ import { CronExpressionParser } from "cron-parser";
 import cronstrue from "cronstrue";
 import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState } from "../buckets";
 import type { Env } from "../env";
+import { publicError } from "../errors";
 import type { JobDefinition } from "../jobs/job";
 import { judgeJob, type JobHealth } from "../monitoring/health";
 import { sqlTime, type Clock, type SqlApi } from "../ports";
@@ -42,18 +43,28 @@ export interface OpsJob {
   running: number;
 }
 
-export interface OpsPageData {
-  generatedAt: string;
-  countCap: number;
-  jobs: OpsJob[];
-  runs: SqlResult<"export_ops_page_runs">;
-  exports: SqlResult<"export_ops_page_exports">;
-  alerts: SqlResult<"export_ops_page_alerts">;
+/** The cleanup panel's slice: the figures, the buckets (judged as detailed health judges them) and the orphan sweep. */
+export interface OpsCleanup {
   cleanup: SqlResult<"export_ops_page_cleanup">;
-  /** The buckets the jobs use, judged as detailed health judges them, and the orphan sweep's state. */
   buckets: BucketState[];
   orphanSweep: OrphanSweepState;
 }
+
+/** One panel's read: its data, or the message safe to show in its place (and the error, for the log). */
+export type PanelRead<T> = { ok: true; value: T } | { ok: false; message: string; error: unknown };
+
+export interface OpsPanels {
+  generatedAt: string;
+  countCap: number;
+  jobs: PanelRead<OpsJob[]>;
+  alerts: PanelRead<SqlResult<"export_ops_page_alerts">>;
+  exports: PanelRead<SqlResult<"export_ops_page_exports">>;
+  cleanup: PanelRead<OpsCleanup>;
+  runs: PanelRead<SqlResult<"export_ops_page_runs">>;
+}
+
+/** Every panel's data at once (tests, the benchmark); the first failed read throws. */
+export type OpsPageData = { generatedAt: string; countCap: number; jobs: OpsJob[]; alerts: SqlResult<"export_ops_page_alerts">; exports: SqlResult<"export_ops_page_exports">; runs: SqlResult<"export_ops_page_runs"> } & OpsCleanup;
 
 export function scheduleInWords(schedule: string): string {
   return `${cronstrue.toString(schedule, { use24HourTimeFormat: true, verbose: false })} (UTC)`;
@@ -75,40 +86,74 @@ function opsJob(job: Pick<JobDefinition, "id" | "description" | "schedule">, row
   };
 }
 
-/** Every panel's data. Runs past their deadline are closed as `abandoned` first, as health and metrics do. */
-export async function loadOpsPage(
+async function settle<T>(read: Promise<T>): Promise<PanelRead<T>> {
+  try {
+    return { ok: true, value: await read };
+  } catch (error) {
+    return { ok: false, message: publicError(error).body.message, error };
+  }
+}
+
+/**
+ * Each panel's data, read on its own: a failed read is that panel's error, never the page's. The jobs and runs
+ * panels close runs past their deadline as `abandoned` first, as health and metrics do.
+ */
+export async function readOpsPanels(
   db: SqlApi,
   jobs: readonly Pick<JobDefinition, "id" | "description" | "schedule">[],
   settings: OpsSettings,
   clock: Clock,
-): Promise<OpsPageData> {
+): Promise<OpsPanels> {
   const at = sqlTime(clock);
-  await db.call("export_ops_close_abandoned_runs", at);
-  const [jobRows, runs, exports, alerts, cleanup, buckets] = await Promise.all([
-    db.call("export_ops_page_jobs", {
-      p_jobs: jobs.map((j) => j.id),
-      p_file_retention_hours: settings.fileRetentionHours,
-      p_log_retention_days: settings.logRetentionDays,
-      p_cap: OPS_COUNT_CAP,
-      ...at,
-    }),
-    db.call("export_ops_page_runs", { p_limit: OPS_RECENT_RUNS }),
-    db.call("export_ops_page_exports", at),
-    db.call("export_ops_page_alerts", { p_limit: OPS_ALERT_TRANSITIONS }),
-    db.call("export_ops_page_cleanup", { p_bucket: settings.exportsBucket, p_log_retention_days: settings.logRetentionDays, p_cap: OPS_COUNT_CAP, ...at }),
-    readBuckets(db, { EXPORTS_BUCKET: settings.exportsBucket, EXPORT_ARCHIVE_BUCKET: settings.archiveBucket }),
-  ]);
   const now = clock.now();
+  const closeAbandoned = () => db.call("export_ops_close_abandoned_runs", at);
+  const [jobRows, alerts, exports, cleanup, runs] = await Promise.all([
+    settle(
+      closeAbandoned().then(() =>
+        db.call("export_ops_page_jobs", {
+          p_jobs: jobs.map((j) => j.id),
+          p_file_retention_hours: settings.fileRetentionHours,
+          p_log_retention_days: settings.logRetentionDays,
+          p_cap: OPS_COUNT_CAP,
+          ...at,
+        }),
+      ),
+    ),
+    settle(db.call("export_ops_page_alerts", { p_limit: OPS_ALERT_TRANSITIONS })),
+    settle(db.call("export_ops_page_exports", at)),
+    settle(
+      Promise.all([
+        db.call("export_ops_page_cleanup", { p_bucket: settings.exportsBucket, p_log_retention_days: settings.logRetentionDays, p_cap: OPS_COUNT_CAP, ...at }),
+        readBuckets(db, { EXPORTS_BUCKET: settings.exportsBucket, EXPORT_ARCHIVE_BUCKET: settings.archiveBucket }),
+      ]).then(([figures, buckets]) => ({ cleanup: figures, buckets, orphanSweep: orphanSweepState(settings.orphanSweep ?? "auto", buckets[0]!) })),
+    ),
+    settle(closeAbandoned().then(() => db.call("export_ops_page_runs", { p_limit: OPS_RECENT_RUNS }))),
+  ]);
   return {
     generatedAt: now.toISOString(),
     countCap: OPS_COUNT_CAP,
-    jobs: jobs.map((job) => opsJob(job, jobRows[job.id], now)),
-    runs,
-    exports,
+    jobs: jobRows.ok ? { ok: true, value: jobs.map((job) => opsJob(job, jobRows.value[job.id], now)) } : jobRows,
     alerts,
+    exports,
     cleanup,
-    buckets,
-    orphanSweep: orphanSweepState(settings.orphanSweep ?? "auto", buckets[0]!),
+    runs,
+  };
+}
+
+export async function loadOpsPage(...args: Parameters<typeof readOpsPanels>): Promise<OpsPageData> {
+  const panels = await readOpsPanels(...args);
+  const value = <T>(read: PanelRead<T>): T => {
+    if (!read.ok) throw read.error;
+    return read.value;
+  };
+  return {
+    generatedAt: panels.generatedAt,
+    countCap: panels.countCap,
+    jobs: value(panels.jobs),
+    alerts: value(panels.alerts),
+    exports: value(panels.exports),
+    runs: value(panels.runs),
+    ...value(panels.cleanup),
   };
 }
 

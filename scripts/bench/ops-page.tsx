@@ -8,7 +8,7 @@ import pg from "pg";
 import { renderToString } from "react-dom/server";
 import { Dashboard } from "../../app/ops/dashboard";
 import { jobs } from "../../lib/jobs";
-import { loadOpsPage } from "../../lib/ops/page-data";
+import { readOpsPanels } from "../../lib/ops/page-data";
 import { systemClock } from "../../lib/ports";
 import { createSupabasePorts } from "../../lib/supabase";
 import { parseEnv } from "../../lib/env";
@@ -19,8 +19,8 @@ async function pageTime(env: StackEnv): Promise<number> {
   const db = createSupabasePorts(parseEnv({ SUPABASE_URL: env.SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY: env.SUPABASE_SERVICE_ROLE_KEY })).db;
   const once = async () => {
     const started = performance.now();
-    const data = await loadOpsPage(db, jobs, { exportsBucket: "exports", fileRetentionHours: 24, logRetentionDays: 30 }, systemClock);
-    const html = renderToString(<Dashboard data={data} />);
+    const panels = await readOpsPanels(db, jobs, { exportsBucket: "exports", fileRetentionHours: 24, logRetentionDays: 30 }, systemClock);
+    const html = renderToString(<Dashboard panels={panels} />);
     if (!html.includes("Recent runs")) throw new Error("the ops page did not render");
     return performance.now() - started;
   };
