@@ -3,7 +3,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { ConfigError } from "./errors";
-import { envSchema, parseEnv } from "./env";
+import { envSchema, parseEnv, SETTING_BOUNDS } from "./env";
+import { jobs } from "./jobs";
 
 const valid = {
   SUPABASE_URL: "https://abc.supabase.co",
@@ -124,3 +125,20 @@ describe("the documented settings (docs/CONFIGURATION.md's table, .env.example)"
     }
   });
 });
+
+describe("each setting a job also takes as an option has one set of bounds", () => {
+  const options = (name: string) => {
+    const job = jobs.find((j) => name in (j.optionsSchema as unknown as z.ZodObject).shape)!;
+    return (job.optionsSchema as unknown as z.ZodObject).shape[name] as z.ZodType;
+  };
+
+  it.each(Object.entries(SETTING_BOUNDS))("%s: the env var and the option take the same range", (name, { min, max, option }) => {
+    const env = (value: number) => envSchema.shape[name as keyof typeof SETTING_BOUNDS].safeParse(String(value));
+    const opt = (value: number) => options(option).safeParse(String(value));
+    for (const ok of [min, max]) expect([env(ok).success, opt(ok).success]).toEqual([true, true]);
+    for (const bad of [min - 1, max + 1]) expect([env(bad).success, opt(bad).success]).toEqual([false, false]);
+    expect(env(max + 1).error?.issues[0]?.message).toMatch(new RegExp(`at most ${max} `));
+    expect(opt(max + 1).error?.issues[0]?.message).toBe(`must be at most ${max}`);
+  });
+});
+

@@ -13,6 +13,27 @@ export const cronSecretSchema = z
   .refine((v) => v !== "undefined" && v !== "null", { error: "is a placeholder, not a secret" });
 
 const positiveInt = (fallback: number) => z.coerce.number({ error: "must be a number" }).int().positive().default(fallback);
+
+/**
+ * The settings a job also takes as a query option, and their bounds: one definition for the env var, the option
+ * (lib/jobs) and, for the file retention, SQL's own check (export_ops_retention_hours; a test holds them equal).
+ */
+export const SETTING_BOUNDS = {
+  EXPORT_FILE_RETENTION_HOURS: { min: 1, max: 8760, option: "retention_hours", unit: "hours" },
+  EXPORT_LOG_RETENTION_DAYS: { min: 1, max: 3650, option: "retention_days", unit: "days" },
+  EXPORT_METRICS_RETENTION_DAYS: { min: 1, max: 3650, option: "metrics_retention_days", unit: "days" },
+} as const;
+export type BoundedSetting = keyof typeof SETTING_BOUNDS;
+
+const boundedInt = (name: BoundedSetting, fallback: number) => {
+  const { min, max, unit } = SETTING_BOUNDS[name];
+  return z.coerce
+    .number({ error: "must be a number" })
+    .int({ error: "must be a whole number" })
+    .min(min, { error: `must be at least ${min} ${unit}` })
+    .max(max, { error: `must be at most ${max} ${unit}` })
+    .default(fallback);
+};
 const optionalText = z
   .string()
   .trim()
@@ -33,9 +54,9 @@ export const settingsSchema = z.object({
   // the orphan sweep: `auto` sweeps a bucket export-ops created and no other; `on` a bucket that existed before it
   // too (check what a dry run lists first); `off` never
   EXPORT_ORPHAN_SWEEP: z.enum(["auto", "on", "off"], { error: "must be auto, on or off" }).default("auto"),
-  EXPORT_FILE_RETENTION_HOURS: positiveInt(24),
-  EXPORT_LOG_RETENTION_DAYS: positiveInt(30),
-  EXPORT_METRICS_RETENTION_DAYS: positiveInt(90),
+  EXPORT_FILE_RETENTION_HOURS: boundedInt("EXPORT_FILE_RETENTION_HOURS", 24),
+  EXPORT_LOG_RETENTION_DAYS: boundedInt("EXPORT_LOG_RETENTION_DAYS", 30),
+  EXPORT_METRICS_RETENTION_DAYS: boundedInt("EXPORT_METRICS_RETENTION_DAYS", 90),
   EXPORT_CLEANUP_MAX_ATTEMPTS: positiveInt(5),
   FAILURE_RATE_THRESHOLD: z.coerce
     .number({ error: "must be a number" })

@@ -6,6 +6,7 @@
  * these argument names, and every export-ops function is listed (or named below as internal to SQL).
  */
 import { z } from "zod";
+import { SETTING_BOUNDS } from "./env";
 import type { AlertPayload } from "./monitoring/alert-webhook";
 
 const time = z.string();
@@ -13,6 +14,8 @@ const uuid = z.string();
 /** `p_now`: the time SQL takes as "now"; tests only (production leaves time to the database). */
 const now = { p_now: time.optional() };
 const count = z.number().int();
+/** The file retention, with its setting's bounds (SQL checks the same: export_ops_retention_hours). */
+const retentionHours = count.min(SETTING_BOUNDS.EXPORT_FILE_RETENTION_HOURS.min).max(SETTING_BOUNDS.EXPORT_FILE_RETENTION_HOURS.max);
 const jsonObject = z.record(z.string(), z.unknown());
 
 const fn = <A extends z.ZodRawShape, R extends z.ZodType>(args: A, result: R) => ({ args: z.strictObject(args), result });
@@ -58,7 +61,7 @@ export const sqlFunctions = {
   export_ops_file_cleanup_batch: fn(
     {
       p_run_id: uuid,
-      p_retention_hours: count,
+      p_retention_hours: retentionHours,
       p_limit: count,
       p_expired: z.array(uuid).optional(),
       p_failed: z.array(z.object({ export_id: uuid, error: z.string() })).optional(),
@@ -71,13 +74,13 @@ export const sqlFunctions = {
     z.object({ expired: count, failed: count, quarantined: count, kept_in_use: count, more: z.boolean(), claimed: z.array(claimedExport) }),
   ),
   export_ops_file_cleanup_preview: fn(
-    { p_retention_hours: count, p_sample_size: count.optional(), ...now },
+    { p_retention_hours: retentionHours, p_sample_size: count.optional(), ...now },
     z.object({ total: count, kept_in_use: count, sample: z.array(claimedExport.partial({ cleanup_attempts: true })) }),
   ),
   export_ops_orphan_page: fn(
     {
       p_bucket: z.string(),
-      p_retention_hours: count,
+      p_retention_hours: retentionHours,
       p_stuck_hours: count,
       p_scan: count.optional(),
       p_advance: z.boolean().optional(),
@@ -111,7 +114,7 @@ export const sqlFunctions = {
       p_conversation_count: count,
       p_count_range: z.string(),
       p_duration_ms: count,
-      p_file_size_bytes: z.number().nullable().optional(),
+      p_file_size_bytes: count.nullable().optional(),
       p_error_type: z.string().nullable().optional(),
       p_error_message: z.string().nullable().optional(),
     },
@@ -275,7 +278,7 @@ export const sqlFunctions = {
   export_ops_quarantined_count: fn({}, count),
   export_ops_exports_stuck: fn({ p_hours: count, ...now }, count),
   export_ops_metrics_snapshot: fn(
-    { p_file_retention_hours: count, p_log_retention_days: count, p_stuck_hours: count, ...now },
+    { p_file_retention_hours: retentionHours, p_log_retention_days: count, p_stuck_hours: count, ...now },
     z.object({
       exports_last_hour: z.array(z.object({ format: z.string(), status: z.string(), count })),
       durations_last_hour: z.array(z.object({ format: z.string(), p50_ms: z.number(), p95_ms: z.number() })),
@@ -292,7 +295,7 @@ export const sqlFunctions = {
   ),
   // ops page: one read per panel, each bounded (counts stop at p_cap, lists take a limit)
   export_ops_page_jobs: fn(
-    { p_jobs: z.array(z.string()), p_file_retention_hours: count, p_log_retention_days: count, p_cap: count.optional(), ...now },
+    { p_jobs: z.array(z.string()), p_file_retention_hours: retentionHours, p_log_retention_days: count, p_cap: count.optional(), ...now },
     z.record(
       z.string(),
       runSummary.extend({ last_run_id: uuid.nullable(), last_trigger: z.string().nullable(), has_more: z.boolean(), backlog: count }),
@@ -352,6 +355,7 @@ export const internalSqlFunctions = [
   "export_ops_log_backlog",
   "export_ops_record_alert_transition",
   "export_ops_forget_deleted_logs",
+  "export_ops_retention_hours",
 ] as const;
 
 type Functions = typeof sqlFunctions;

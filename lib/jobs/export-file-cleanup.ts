@@ -12,7 +12,7 @@ import { assertBucketsUsable, orphanSweepState, type OrphanSweepState } from "..
 import { REQUEST_TIMEOUT_MS, sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-api";
 import { unsafePathReason, type ExportFormats } from "./export-paths";
-import { baseOptionsSchema, defineJob, queryBoolean, queryInt } from "./job";
+import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
 import { createWorkerPool } from "./worker-pool";
 
 /** Storage refuses more than 1000 names in one delete. */
@@ -46,7 +46,7 @@ export const MAX_ERRORS_REPORTED = 50;
 const DRY_RUN_SAMPLE = 20;
 
 export const exportFileCleanupOptionsSchema = baseOptionsSchema.extend({
-  retention_hours: queryInt(1, 24 * 365).optional(),
+  retention_hours: settingOption("EXPORT_FILE_RETENTION_HOURS"),
   batch_size: queryInt(1, MAX_BATCH).default(MAX_BATCH),
   sweep_orphans: queryBoolean.default(true),
   orphan_pages: queryInt(1, 100).default(ORPHAN_MAX_PAGES),

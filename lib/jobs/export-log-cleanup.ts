@@ -8,7 +8,7 @@ import { z } from "zod";
 import { assertBucketsUsable } from "../buckets";
 import type { JobDeps, SqlApi } from "../ports";
 import type { SqlResult } from "../sql-api";
-import { baseOptionsSchema, defineJob, queryBoolean, queryInt } from "./job";
+import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
 import { deleteLogsInBatches } from "./log-archive";
 
 /** Raw metric rows deleted per SQL call. */
@@ -18,8 +18,8 @@ export const RUN_HISTORY_DAYS = 90;
 const DAY_MS = 86_400_000;
 
 export const exportLogCleanupOptionsSchema = baseOptionsSchema.extend({
-  retention_days: queryInt(1, 3650).optional(),
-  metrics_retention_days: queryInt(1, 3650).optional(),
+  retention_days: settingOption("EXPORT_LOG_RETENTION_DAYS"),
+  metrics_retention_days: settingOption("EXPORT_METRICS_RETENTION_DAYS"),
   /** Default: 5,000 rows per archive object with archival, 20,000 per delete statement without. */
   batch_size: queryInt(1, 20_000).optional(),
   prune_metrics: queryBoolean.default(true),

@@ -32,6 +32,18 @@ ALTER TABLE public.export_ops_file_cleanup ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.export_ops_orphan_cursor ENABLE ROW LEVEL SECURITY;
 
+CREATE FUNCTION public.export_ops_retention_hours(p_hours integer) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+begin
+  if p_hours is null or p_hours not between 1 and 8760 then
+    raise exception 'p_retention_hours must be between 1 and 8760 (a year), got %', p_hours using errcode = '22023';
+  end if;
+  return p_hours;
+end
+$$;
+
 CREATE FUNCTION public.export_ops_file_cleanup_batch(p_run_id uuid, p_retention_hours integer, p_limit integer, p_expired uuid[] DEFAULT '{}'::uuid[], p_failed jsonb DEFAULT '[]'::jsonb, p_quarantined jsonb DEFAULT '[]'::jsonb, p_max_attempts integer DEFAULT 5, p_lease_seconds integer DEFAULT 900, p_now timestamp with time zone DEFAULT now()) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -45,9 +57,7 @@ declare
   v_kept integer;
   v_claimed jsonb;
 begin
-  if p_retention_hours is null or p_retention_hours < 1 then
-    raise exception 'p_retention_hours must be at least 1' using errcode = '22023';
-  end if;
+  perform public.export_ops_retention_hours(p_retention_hours);
   if p_limit is null or p_limit not between 0 and 1000 then
     raise exception 'p_limit must be between 0 and 1000' using errcode = '22023';
   end if;
@@ -144,10 +154,10 @@ CREATE FUNCTION public.export_ops_file_cleanup_preview(p_retention_hours integer
     AS $$
   with due as (
     select l.export_id, l.user_id, l.format, l.file_path, l.completed_at,
-           public.export_ops_file_in_use_by(l.file_path, l.export_id, p_now - make_interval(hours => p_retention_hours)) as in_use_by
+           public.export_ops_file_in_use_by(l.file_path, l.export_id, p_now - make_interval(hours => public.export_ops_retention_hours(p_retention_hours))) as in_use_by
     from public.export_logs l
     where l.status = 'completed'
-      and l.completed_at < p_now - make_interval(hours => p_retention_hours)
+      and l.completed_at < p_now - make_interval(hours => public.export_ops_retention_hours(p_retention_hours))
       and not exists (select 1 from public.export_ops_file_cleanup c where c.export_id = l.export_id and c.quarantined_at is not null)
   )
   select jsonb_build_object(
@@ -207,9 +217,7 @@ declare
   v_wrapped boolean;
   v_next text;
 begin
-  if p_retention_hours is null or p_retention_hours < 1 then
-    raise exception 'p_retention_hours must be at least 1, got %', p_retention_hours;
-  end if;
+  perform public.export_ops_retention_hours(p_retention_hours);
   v_after := coalesce(p_from, (select c.after from public.export_ops_orphan_cursor c where c.bucket = p_bucket), '');
   with scanned as (
     select o.name, o.created_at from storage.objects o
@@ -260,6 +268,9 @@ CREATE FUNCTION public.export_ops_quarantined_count() RETURNS bigint
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$ select count(*) from public.export_ops_file_cleanup where quarantined_at is not null $$;
+
+REVOKE ALL ON FUNCTION public.export_ops_retention_hours(p_hours integer) FROM PUBLIC, anon, authenticated, service_role;
+GRANT ALL ON FUNCTION public.export_ops_retention_hours(p_hours integer) TO service_role;
 
 REVOKE ALL ON FUNCTION public.export_ops_file_cleanup_batch(p_run_id uuid, p_retention_hours integer, p_limit integer, p_expired uuid[], p_failed jsonb, p_quarantined jsonb, p_max_attempts integer, p_lease_seconds integer, p_now timestamp with time zone) FROM PUBLIC, anon, authenticated, service_role;
 GRANT ALL ON FUNCTION public.export_ops_file_cleanup_batch(p_run_id uuid, p_retention_hours integer, p_limit integer, p_expired uuid[], p_failed jsonb, p_quarantined jsonb, p_max_attempts integer, p_lease_seconds integer, p_now timestamp with time zone) TO service_role;
