@@ -31,8 +31,9 @@ export async function opsRead<T>(read: (db: SqlApi, env: Env) => Promise<T>): Pr
 
 /** A panel whose read failed shows its message; the detail goes to the log, once per panel. */
 export function logPanelFailures(panels: OpsPanels): void {
-  for (const [panel, read] of Object.entries(panels)) {
-    if (typeof read === "object" && read !== null && "ok" in read && !read.ok) {
+  for (const panel of ["jobs", "alerts", "exports", "cleanup", "runs"] as const) {
+    const read = panels[panel];
+    if (!read.ok) {
       logger.error({ type: "ops_page_failed", panel, error: publicError(read.error).body, err: read.error }, `ops page: the ${panel} panel could not be read: ${read.message}`);
     }
   }

@@ -14,7 +14,6 @@
  * that copy too.
  */
 import { randomUUID } from "node:crypto";
-import { gunzipSync } from "node:zlib";
 import { z } from "zod";
 import { assertBucketsUsable } from "../buckets";
 import { StorageError, ValidationError } from "../errors";
@@ -22,7 +21,7 @@ import { sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-api";
 import { formatOfExtension, unsafePathReason } from "../jobs/export-paths";
 import { METRICS_BATCH } from "../jobs/export-log-cleanup";
-import { ARCHIVE_CONTENT_TYPE, archiveObject, deleteLogsInBatches, verifyArchive } from "../jobs/log-archive";
+import { ARCHIVE_CONTENT_TYPE, archiveLines, archiveObject, deleteLogsInBatches, verifyArchive } from "../jobs/log-archive";
 
 const MAX_STORAGE_BATCH = 1000;
 
@@ -95,10 +94,11 @@ export async function cleanupUserExportLogs(
   if (result.dry_run) {
     // what the run would do, counted without changing anything
     const objects = legalHold ? [] : before.archive_objects.filter((o) => !o.in_flight);
+    const logs = before.logs_left - before.logs_in_flight;
     Object.assign(result, {
       files_deleted: safe.length,
-      logs_deleted: before.logs_left - before.logs_in_flight,
-      archived_count: legalHold ? before.logs_left - before.logs_in_flight : 0,
+      logs_deleted: logs,
+      archived_count: legalHold ? logs : 0,
       metrics_deleted: before.metrics_left,
       archive_objects_rewritten: objects.length,
       archive_rows_removed: (await Promise.all(objects.map((o) => countInArchiveObject(deps, userId, o)))).reduce((a, b) => a + b, 0),
@@ -156,8 +156,7 @@ const LEASE_POLL_MS = 200;
 function splitArchive(bytes: Uint8Array, userId: string): { kept: string[]; removed: number } {
   const kept: string[] = [];
   let removed = 0;
-  for (const line of gunzipSync(bytes).toString("utf8").split("\n")) {
-    if (line.length === 0) continue;
+  for (const line of archiveLines(bytes)) {
     if (String((JSON.parse(line) as { user_id?: unknown }).user_id).toLowerCase() === userId) removed += 1;
     else kept.push(line);
   }

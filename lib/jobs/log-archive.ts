@@ -83,12 +83,16 @@ export async function archiveObject(text: string | ReadableStream<Uint8Array>): 
   return { bytes: Buffer.concat(compressed), rows, digest: hash.digest("hex") };
 }
 
-export function decodeArchive(bytes: Uint8Array): Record<string, unknown>[] {
+/** An archive object's lines, as stored (no row parsed or re-serialised). */
+export function archiveLines(bytes: Uint8Array): string[] {
   return gunzipSync(bytes)
     .toString("utf8")
     .split("\n")
-    .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+    .filter((line) => line.length > 0);
+}
+
+export function decodeArchive(bytes: Uint8Array): Record<string, unknown>[] {
+  return archiveLines(bytes).map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 /** Deletes the logs in scope, batch by batch, until none are left or the deadline comes. */
