@@ -28,7 +28,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["lib/jobs/**/*.ts", "lib/erasure/**/*.ts"],
+    files: ["lib/{jobs,erasure,archive,files,alerting}/**/*.ts"],
     rules: {
       "no-restricted-imports": [
         "error",

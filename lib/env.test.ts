@@ -126,19 +126,30 @@ describe("the documented settings (docs/CONFIGURATION.md's table, .env.example)"
   });
 });
 
-describe("each setting a job also takes as an option has one set of bounds", () => {
+describe("each whole-number setting has one set of bounds", () => {
   const options = (name: string) => {
     const job = jobs.find((j) => name in (j.optionsSchema as unknown as z.ZodObject).shape)!;
     return (job.optionsSchema as unknown as z.ZodObject).shape[name] as z.ZodType;
   };
+  const env = (name: string, value: number) => envSchema.shape[name as keyof typeof SETTING_BOUNDS].safeParse(String(value));
 
-  it.each(Object.entries(SETTING_BOUNDS))("%s: the env var and the option take the same range", (name, { min, max, option }) => {
-    const env = (value: number) => envSchema.shape[name as keyof typeof SETTING_BOUNDS].safeParse(String(value));
+  it.each(Object.entries(SETTING_BOUNDS))("%s: the env var takes exactly its range, and says which end it missed", (name, { min, max, unit }) => {
+    for (const ok of [min, max]) expect(env(name, ok).success).toBe(true);
+    expect(env(name, min - 1).error?.issues[0]?.message).toBe(`must be at least ${min} ${unit}`);
+    expect(env(name, max + 1).error?.issues[0]?.message).toBe(`must be at most ${max} ${unit}`);
+    expect(env(name, min + 0.5).error?.issues[0]?.message).toBe("must be a whole number");
+  });
+
+  const withOption = Object.entries(SETTING_BOUNDS).flatMap(([name, b]) => (b.option ? [[name, { ...b, option: b.option }] as const] : []));
+  it.each(withOption)("%s: the job option takes the same range as the env var", (name, { min, max, option }) => {
     const opt = (value: number) => options(option).safeParse(String(value));
-    for (const ok of [min, max]) expect([env(ok).success, opt(ok).success]).toEqual([true, true]);
-    for (const bad of [min - 1, max + 1]) expect([env(bad).success, opt(bad).success]).toEqual([false, false]);
-    expect(env(max + 1).error?.issues[0]?.message).toMatch(new RegExp(`at most ${max} `));
+    for (const ok of [min, max]) expect([env(name, ok).success, opt(ok).success]).toEqual([true, true]);
+    for (const bad of [min - 1, max + 1]) expect([env(name, bad).success, opt(bad).success]).toEqual([false, false]);
     expect(opt(max + 1).error?.issues[0]?.message).toBe(`must be at most ${max}`);
+  });
+
+  it("knows which settings have an option", () => {
+    expect(withOption.map(([name]) => name).sort()).toEqual(["EXPORT_FILE_RETENTION_HOURS", "EXPORT_LOG_RETENTION_DAYS", "EXPORT_METRICS_RETENTION_DAYS"]);
   });
 });
 

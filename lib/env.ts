@@ -12,16 +12,19 @@ export const cronSecretSchema = z
   .min(16, { error: "must be at least 16 characters" })
   .refine((v) => v !== "undefined" && v !== "null", { error: "is a placeholder, not a secret" });
 
-const positiveInt = (fallback: number) => z.coerce.number({ error: "must be a number" }).int().positive().default(fallback);
-
 /**
- * The settings a job also takes as a query option, and their bounds: one definition for the env var, the option
- * (lib/jobs) and, for the file retention, SQL's own check (export_ops_retention_hours; a test holds them equal).
+ * Every whole-number setting and its bounds: one definition for the env var, the job option where there is one
+ * (lib/jobs settingOption), the SQL API's argument (lib/sql-contract.ts) and, for the file retention, SQL's own
+ * check (export_ops_retention_hours; a test holds them equal).
  */
 export const SETTING_BOUNDS = {
   EXPORT_FILE_RETENTION_HOURS: { min: 1, max: 8760, option: "retention_hours", unit: "hours" },
   EXPORT_LOG_RETENTION_DAYS: { min: 1, max: 3650, option: "retention_days", unit: "days" },
   EXPORT_METRICS_RETENTION_DAYS: { min: 1, max: 3650, option: "metrics_retention_days", unit: "days" },
+  EXPORT_CLEANUP_MAX_ATTEMPTS: { min: 1, max: 100, option: undefined, unit: "attempts" },
+  FAILURE_RATE_MIN_SAMPLE: { min: 1, max: 1_000_000, option: undefined, unit: "exports" },
+  EXPORT_SILENCE_ALERT_HOURS: { min: 1, max: 168, option: undefined, unit: "hours" },
+  EXPORT_STUCK_HOURS: { min: 1, max: 720, option: undefined, unit: "hours" },
 } as const;
 export type BoundedSetting = keyof typeof SETTING_BOUNDS;
 
@@ -57,15 +60,15 @@ export const settingsSchema = z.object({
   EXPORT_FILE_RETENTION_HOURS: boundedInt("EXPORT_FILE_RETENTION_HOURS", 24),
   EXPORT_LOG_RETENTION_DAYS: boundedInt("EXPORT_LOG_RETENTION_DAYS", 30),
   EXPORT_METRICS_RETENTION_DAYS: boundedInt("EXPORT_METRICS_RETENTION_DAYS", 90),
-  EXPORT_CLEANUP_MAX_ATTEMPTS: positiveInt(5),
+  EXPORT_CLEANUP_MAX_ATTEMPTS: boundedInt("EXPORT_CLEANUP_MAX_ATTEMPTS", 5),
   FAILURE_RATE_THRESHOLD: z.coerce
     .number({ error: "must be a number" })
     .gt(0, { error: "must be above 0" })
     .max(1, { error: "must be at most 1 (a fraction, 0.1 = 10%)" })
     .default(0.1),
-  FAILURE_RATE_MIN_SAMPLE: positiveInt(20),
-  EXPORT_SILENCE_ALERT_HOURS: positiveInt(6),
-  EXPORT_STUCK_HOURS: positiveInt(24),
+  FAILURE_RATE_MIN_SAMPLE: boundedInt("FAILURE_RATE_MIN_SAMPLE", 20),
+  EXPORT_SILENCE_ALERT_HOURS: boundedInt("EXPORT_SILENCE_ALERT_HOURS", 6),
+  EXPORT_STUCK_HOURS: boundedInt("EXPORT_STUCK_HOURS", 24),
   ALERT_WEBHOOK_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),
   HEALTH_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),

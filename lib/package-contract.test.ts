@@ -1,12 +1,12 @@
 /**
- * The export-ops package (packages/export-ops) types the SQL API's results by hand, having no zod; lib/sql-api.ts
+ * The export-ops package (packages/export-ops) types the SQL API's results by hand, having no zod; lib/sql-contract.ts
  * checks the same results at run time. These must be the same shapes: `tsc` (in `npm test`) fails on this file
  * when one of them changes and the other does not.
  */
 import type { FailureAlertPayload, MetricsSummary, RollupSummary, VolumeStats } from "export-ops";
 import { describe, expect, it } from "vitest";
-import type { AlertPayload } from "./monitoring/alert-webhook";
-import type { SqlResult } from "./sql-api";
+import type { AlertPayload } from "./alerting/alert-webhook";
+import type { SqlResult } from "./sql-contract";
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 

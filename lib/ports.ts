@@ -5,11 +5,11 @@
 import type { Rpc } from "export-ops";
 import type { Env } from "./env";
 import type { Logger } from "./logger";
-import type { SqlArgs, SqlFunction, SqlResult } from "./sql-api";
+import type { SqlArgs, SqlFunction, SqlResult } from "./sql-contract";
 
 /**
  * The SQL API: every database operation is a Postgres function called by name with named arguments, typed from
- * the list in ./sql-api.ts (arguments and result), and validated there at the adapter.
+ * the list in ./sql-contract.ts (arguments and result), and validated there at the adapter.
  */
 export interface SqlApi {
   // arguments may be left out only where every argument has a default

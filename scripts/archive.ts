@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { getEnv } from "../lib/env";
-import { decodeArchive, restoreArchive } from "../lib/jobs/log-archive";
+import { decodeArchive, restoreArchive } from "../lib/archive/log-archive";
 import { createSupabasePorts } from "../lib/supabase";
 
 let positionals: string[] = [];

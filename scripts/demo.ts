@@ -12,7 +12,7 @@ import { createServer as createHttpServer } from "node:http";
 import { jobs } from "../lib/jobs";
 import { createLogger } from "../lib/logger";
 import { createExportMetricsService } from "export-ops";
-import { decodeArchive } from "../lib/jobs/log-archive";
+import { decodeArchive } from "../lib/archive/log-archive";
 import { createObjectStorage, createServiceClient } from "../lib/supabase";
 import { seedDemo } from "./demo-seed";
 import { startStack } from "./local-stack";

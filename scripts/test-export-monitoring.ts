@@ -15,7 +15,7 @@ import { randomUUID } from "node:crypto";
 import { getEnv, parseEnv, type Env } from "../lib/env";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { logCleanupStats } from "../lib/jobs/export-log-cleanup";
-import { exportPath } from "../lib/jobs/export-paths";
+import { exportPath } from "../lib/files/export-paths";
 import { executeJob } from "../lib/jobs/runner";
 import { createLogger } from "../lib/logger";
 import { createExportMetricsService } from "export-ops";

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
-import { decodeArchive } from "../lib/jobs/log-archive";
+import { decodeArchive } from "../lib/archive/log-archive";
 import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
 import { captureLogger, fixedClock } from "./doubles";
 import { objectNames, ports, resetData, runJob, seedExports, testEnv } from "./helpers/exports";

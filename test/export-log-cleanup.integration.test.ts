@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { DatabaseError, ValidationError } from "../lib/errors";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
-import { ARCHIVE_BATCH, decodeArchive, restoreArchive } from "../lib/jobs/log-archive";
+import { ARCHIVE_BATCH, decodeArchive, restoreArchive } from "../lib/archive/log-archive";
 import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
 import { captureLogger, fixedClock, tickingClock } from "./doubles";
 import { addObjects, installedHoursAgo, objectNames, ports, resetData, runJob, runWithoutLease, seedExports, seedOrphans, testEnv } from "./helpers/exports";

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SEED_FORMATS } from "../lib/jobs/export-paths";
+import { SEED_FORMATS } from "../lib/files/export-paths";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { createExportMetricsService } from "export-ops";
 import { createServiceClient } from "../lib/supabase";

@@ -10,7 +10,7 @@ import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { jobs } from "../lib/jobs";
-import { detailedHealth } from "../lib/monitoring/health";
+import { detailedHealth } from "../lib/reporting/health";
 import { loadOpsPage } from "../lib/ops/page-data";
 import { systemClock } from "../lib/ports";
 import { captureLogger } from "./doubles";

@@ -15,13 +15,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { assertBucketsUsable } from "../buckets";
+import { assertBucketsUsable } from "../files/buckets";
 import { StorageError, ValidationError } from "../errors";
 import { sqlTime, type JobDeps } from "../ports";
-import type { SqlResult } from "../sql-api";
-import { formatOfExtension, unsafePathReason } from "../jobs/export-paths";
+import type { SqlResult } from "../sql-contract";
+import { formatOfExtension, unsafePathReason } from "../files/export-paths";
 import { METRICS_BATCH } from "../jobs/export-log-cleanup";
-import { ARCHIVE_CONTENT_TYPE, archiveLines, archiveObject, deleteLogsInBatches, verifyArchive } from "../jobs/log-archive";
+import { ARCHIVE_CONTENT_TYPE, archiveLines, archiveObject, deleteLogsInBatches, verifyArchive } from "../archive/log-archive";
 
 const MAX_STORAGE_BATCH = 1000;
 

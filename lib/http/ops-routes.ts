@@ -6,8 +6,8 @@
  */
 import { getEnv, getReadToken, type Env } from "../env";
 import { jobs } from "../jobs";
-import { detailedHealth } from "../monitoring/health";
-import { renderMetrics } from "../monitoring/prometheus";
+import { detailedHealth } from "../reporting/health";
+import { renderMetrics } from "../reporting/prometheus";
 import type { Logger } from "../logger";
 import { systemClock, type Clock, type SqlApi } from "../ports";
 import { createSupabasePorts } from "../supabase";

@@ -5,13 +5,13 @@
  * it quarantined (an unsafe path: never retried until an operator releases it). A file another export still uses
  * is never deleted: SQL expires the older log at claim time and keeps the file. Then sweeps orphaned objects page
  * by page from where the last run stopped: files of exports export-ops knew, created after its install, past
- * retention, that no live export log points to — by itself only in a bucket export-ops created (lib/buckets.ts).
+ * retention, that no live export log points to — by itself only in a bucket export-ops created (lib/files/buckets.ts).
  */
 import { z } from "zod";
-import { assertBucketsUsable, orphanSweepState, type OrphanSweepState } from "../buckets";
+import { assertBucketsUsable, orphanSweepState, type OrphanSweepState } from "../files/buckets";
 import { REQUEST_TIMEOUT_MS, sqlTime, type JobDeps } from "../ports";
-import type { SqlResult } from "../sql-api";
-import { unsafePathReason, type ExportFormats } from "./export-paths";
+import type { SqlResult } from "../sql-contract";
+import { unsafePathReason, type ExportFormats } from "../files/export-paths";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
 import { createWorkerPool } from "./worker-pool";
 

@@ -5,11 +5,11 @@
  * older than 90 days.
  */
 import { z } from "zod";
-import { assertBucketsUsable } from "../buckets";
+import { assertBucketsUsable } from "../files/buckets";
 import type { JobDeps, SqlApi } from "../ports";
-import type { SqlResult } from "../sql-api";
+import type { SqlResult } from "../sql-contract";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
-import { deleteLogsInBatches } from "./log-archive";
+import { deleteLogsInBatches } from "../archive/log-archive";
 
 /** Raw metric rows deleted per SQL call. */
 export const METRICS_BATCH = 10_000;

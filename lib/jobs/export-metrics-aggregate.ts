@@ -5,10 +5,10 @@
  * notification each transition owes.
  */
 import { z } from "zod";
-import { ALERTS, alertText, sendAlertWebhook, type AlertName, type AlertPayload, type AlertState } from "../monitoring/alert-webhook";
-import { judgeFailureRate, judgeSilence, type FailureAlertPayload, type SilencePayload } from "../monitoring/alerts";
+import { ALERTS, alertText, sendAlertWebhook, type AlertName, type AlertPayload, type AlertState } from "../alerting/alert-webhook";
+import { judgeFailureRate, judgeSilence, type FailureAlertPayload, type SilencePayload } from "../alerting/alerts";
 import { sqlTime, type JobDeps } from "../ports";
-import type { SqlResult } from "../sql-api";
+import type { SqlResult } from "../sql-contract";
 import { baseOptionsSchema, defineJob, queryInt } from "./job";
 
 /** Hours rolled up per SQL call: keeps each call (one transaction) short. */

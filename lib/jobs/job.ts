@@ -9,15 +9,18 @@ import { REQUEST_TIMEOUT_MS, type JobDeps } from "../ports";
 /** Query-string booleans: `true` or `false` only, so `?dry_run=ture` or `=1` is a 400 and not a silent guess. */
 export const queryBoolean = z.enum(["true", "false"], { error: "must be true or false" }).transform((v) => v === "true");
 
+/** The settings a run can override with a query option. */
+type OptionSetting = { [K in BoundedSetting]: (typeof SETTING_BOUNDS)[K]["option"] extends string ? K : never }[BoundedSetting];
+
+/** A job option that overrides a setting for one run: the setting's own bounds (lib/env.ts SETTING_BOUNDS). */
+export function settingOption(name: OptionSetting) {
+  return queryInt(SETTING_BOUNDS[name].min, SETTING_BOUNDS[name].max).optional();
+}
+
 /**
  * Query-string integers: decimal digits only, then bounds. `0x10`, `1e2`, ` 5`, `5.0` and `+5` are refused
  * (a plain number coercion would read them as 16, 100 and 5).
  */
-/** A job option that overrides a setting for one run: the setting's own bounds (lib/env.ts SETTING_BOUNDS). */
-export function settingOption(name: BoundedSetting) {
-  return queryInt(SETTING_BOUNDS[name].min, SETTING_BOUNDS[name].max).optional();
-}
-
 export function queryInt(min: number, max: number) {
   return z
     .string()

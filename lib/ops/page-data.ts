@@ -5,13 +5,13 @@
  */
 import { CronExpressionParser } from "cron-parser";
 import cronstrue from "cronstrue";
-import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState } from "../buckets";
+import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState } from "../files/buckets";
 import type { Env } from "../env";
 import { publicError } from "../errors";
 import type { JobDefinition } from "../jobs/job";
-import { judgeJob, type JobHealth } from "../monitoring/health";
+import { judgeJob, type JobHealth } from "../reporting/health";
 import { sqlTime, type Clock, type SqlApi } from "../ports";
-import type { SqlResult } from "../sql-api";
+import type { SqlResult } from "../sql-contract";
 
 /** Counts that grow with a backlog stop here; the page shows "100,000+". */
 export const OPS_COUNT_CAP = 100_000;

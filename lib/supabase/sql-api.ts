@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { DatabaseError } from "../errors";
 import type { SqlApi } from "../ports";
-import { sqlFunctions, type SqlFunction } from "../sql-api";
+import { sqlFunctions, type SqlFunction } from "../sql-contract";
 import type { ServiceClient } from "./client";
 
 interface PostgrestLikeError {

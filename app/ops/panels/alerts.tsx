@@ -1,6 +1,6 @@
 // The Alerts panel: each alert's state and its recent transitions.
 import type { PanelRead } from "@/lib/ops/page-data";
-import type { SqlResult } from "@/lib/sql-api";
+import type { SqlResult } from "@/lib/sql-contract";
 import { Time } from "../local-time";
 import { Empty, Figure, Head, Panel } from "./parts";
 

@@ -1,6 +1,6 @@
 // The Exports panel: success rates, exports per hour and per day, p95 duration by format, failures by type.
 import type { PanelRead } from "@/lib/ops/page-data";
-import type { SqlResult } from "@/lib/sql-api";
+import type { SqlResult } from "@/lib/sql-contract";
 import { StackedBars, type Series } from "../charts";
 import { duration, int, percent } from "../format";
 import { Time } from "../local-time";

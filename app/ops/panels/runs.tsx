@@ -1,6 +1,6 @@
 // The Recent runs panel: the latest runs of every job, each linking to its full record.
 import type { PanelRead } from "@/lib/ops/page-data";
-import type { SqlResult } from "@/lib/sql-api";
+import type { SqlResult } from "@/lib/sql-contract";
 import { duration, int } from "../format";
 import { Time } from "../local-time";
 import { Empty, Figure, Head, Panel } from "./parts";

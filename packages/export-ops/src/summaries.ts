@@ -1,6 +1,6 @@
 /**
  * What the library's summaries return: the shapes of export-ops' SQL API (its SQL functions' results, checked at
- * run time in the export-ops app by lib/sql-api.ts; a type test there keeps these the same).
+ * run time in the export-ops app by lib/sql-contract.ts; a type test there keeps these the same).
  */
 
 export interface DurationFigures {

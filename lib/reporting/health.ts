@@ -8,11 +8,11 @@
  * abandoned, an alert is firing, exports are stuck in progress, or the file cleanup quarantined exports.
  */
 import { CronExpressionParser } from "cron-parser";
-import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState } from "../buckets";
+import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState } from "../files/buckets";
 import type { Env } from "../env";
 import type { JobDefinition } from "../jobs/job";
 import { sqlTime, type Clock, type SqlApi } from "../ports";
-import type { SqlResult } from "../sql-api";
+import type { SqlResult } from "../sql-contract";
 
 /**
  * One job's run history (export_ops_run_summary): its latest finished real run, latest success (`succeeded` or

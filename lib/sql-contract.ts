@@ -2,20 +2,23 @@
  * The contract between TypeScript and SQL: every SQL function export-ops calls (supabase/migrations), with a zod
  * schema of its named arguments and one of its result. The SqlApi port is typed from this list, the adapter
  * validates every result against it (a malformed result is a DatabaseError naming the function and the field),
- * and test/sql-api-contract.integration.test.ts checks it against `pg_proc`: every listed function exists with
+ * and test/sql-contract.integration.test.ts checks it against `pg_proc`: every listed function exists with
  * these argument names, and every export-ops function is listed (or named below as internal to SQL).
  */
 import { z } from "zod";
 import { SETTING_BOUNDS } from "./env";
-import type { AlertPayload } from "./monitoring/alert-webhook";
+import type { AlertPayload } from "./alerting/alert-webhook";
 
 const time = z.string();
 const uuid = z.string();
 /** `p_now`: the time SQL takes as "now"; tests only (production leaves time to the database). */
 const now = { p_now: time.optional() };
 const count = z.number().int();
-/** The file retention, with its setting's bounds (SQL checks the same: export_ops_retention_hours). */
-const retentionHours = count.min(SETTING_BOUNDS.EXPORT_FILE_RETENTION_HOURS.min).max(SETTING_BOUNDS.EXPORT_FILE_RETENTION_HOURS.max);
+/** An argument that carries a setting: the setting's bounds (lib/env.ts). */
+const setting = (name: keyof typeof SETTING_BOUNDS) => count.min(SETTING_BOUNDS[name].min).max(SETTING_BOUNDS[name].max);
+/** The file retention (SQL checks the same bounds itself: export_ops_retention_hours). */
+const retentionHours = setting("EXPORT_FILE_RETENTION_HOURS");
+const stuckHours = setting("EXPORT_STUCK_HOURS");
 const jsonObject = z.record(z.string(), z.unknown());
 
 const fn = <A extends z.ZodRawShape, R extends z.ZodType>(args: A, result: R) => ({ args: z.strictObject(args), result });
@@ -66,7 +69,7 @@ export const sqlFunctions = {
       p_expired: z.array(uuid).optional(),
       p_failed: z.array(z.object({ export_id: uuid, error: z.string() })).optional(),
       p_quarantined: z.array(z.object({ export_id: uuid, reason: z.string() })).optional(),
-      p_max_attempts: count.optional(),
+      p_max_attempts: setting("EXPORT_CLEANUP_MAX_ATTEMPTS").optional(),
       p_lease_seconds: count.optional(),
       ...now,
     },
@@ -81,7 +84,7 @@ export const sqlFunctions = {
     {
       p_bucket: z.string(),
       p_retention_hours: retentionHours,
-      p_stuck_hours: count,
+      p_stuck_hours: stuckHours,
       p_scan: count.optional(),
       p_advance: z.boolean().optional(),
       p_from: z.string().optional(),
@@ -278,7 +281,7 @@ export const sqlFunctions = {
   export_ops_quarantined_count: fn({}, count),
   export_ops_exports_stuck: fn({ p_hours: count, ...now }, count),
   export_ops_metrics_snapshot: fn(
-    { p_file_retention_hours: retentionHours, p_log_retention_days: count, p_stuck_hours: count, ...now },
+    { p_file_retention_hours: retentionHours, p_log_retention_days: setting("EXPORT_LOG_RETENTION_DAYS"), p_stuck_hours: stuckHours, ...now },
     z.object({
       exports_last_hour: z.array(z.object({ format: z.string(), status: z.string(), count })),
       durations_last_hour: z.array(z.object({ format: z.string(), p50_ms: z.number(), p95_ms: z.number() })),
@@ -295,7 +298,7 @@ export const sqlFunctions = {
   ),
   // ops page: one read per panel, each bounded (counts stop at p_cap, lists take a limit)
   export_ops_page_jobs: fn(
-    { p_jobs: z.array(z.string()), p_file_retention_hours: retentionHours, p_log_retention_days: count, p_cap: count.optional(), ...now },
+    { p_jobs: z.array(z.string()), p_file_retention_hours: retentionHours, p_log_retention_days: setting("EXPORT_LOG_RETENTION_DAYS"), p_cap: count.optional(), ...now },
     z.record(
       z.string(),
       runSummary.extend({ last_run_id: uuid.nullable(), last_trigger: z.string().nullable(), has_more: z.boolean(), backlog: count }),
@@ -330,7 +333,7 @@ export const sqlFunctions = {
     }),
   ),
   export_ops_page_cleanup: fn(
-    { p_bucket: z.string(), p_log_retention_days: count, p_cap: count.optional(), ...now },
+    { p_bucket: z.string(), p_log_retention_days: setting("EXPORT_LOG_RETENTION_DAYS"), p_cap: count.optional(), ...now },
     z.object({
       files_deleted_per_day: z.array(z.object({ day: z.string(), files: count, orphans: count })),
       quarantined: count,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "./errors";
+import { ConfigError } from "../errors";
 import { assertBucketsUsable, orphanSweepState, readBuckets } from "./buckets";
-import type { SqlApi } from "./ports";
+import type { SqlApi } from "../ports";
 
 /** A database that knows these buckets (anything else does not exist). */
 function dbWith(buckets: Record<string, { exists: boolean; public: boolean; created_by_export_ops: boolean }>): SqlApi {

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Registry } from "prom-client";
 import { sqlTime, type Clock, type SqlApi } from "../ports";
-import { ALERTS } from "./alert-webhook";
+import { ALERTS } from "../alerting/alert-webhook";
 import { judgeJob, jobRunSummaries, type JobForHealth } from "./health";
 
 /** export_ops_job_totals metric → exposed counter, per job (the same result field means different things per job). */

@@ -6,9 +6,9 @@
  * only in a bucket export-ops created: one that existed before the install may hold the host app's own files.
  * Detailed health and the ops page show the same judgements.
  */
-import type { Env } from "./env";
-import { ConfigError } from "./errors";
-import type { SqlApi } from "./ports";
+import type { Env } from "../env";
+import { ConfigError } from "../errors";
+import type { SqlApi } from "../ports";
 
 export interface BucketState {
   bucket: string;

@@ -1,5 +1,5 @@
 /**
- * The typed SQL API (lib/sql-api.ts) against the database the migrations built: every listed function exists with
+ * The typed SQL API (lib/sql-contract.ts) against the database the migrations built: every listed function exists with
  * exactly the argument names its schema gives (the ones without a default are the ones the schema requires), each
  * argument's schema accepts what its SQL type holds and refuses what it cannot, and every export-ops function in
  * the database is listed, or named as internal to SQL.
@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { SETTING_BOUNDS } from "../lib/env";
-import { internalSqlFunctions, sqlFunctions } from "../lib/sql-api";
+import { internalSqlFunctions, sqlFunctions } from "../lib/sql-contract";
 import { closeSql, sql } from "./helpers/stack";
 
 interface Proc {

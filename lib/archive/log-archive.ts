@@ -14,7 +14,7 @@ import { pipeline } from "node:stream/promises";
 import { createGzip, gunzipSync } from "node:zlib";
 import { StorageError } from "../errors";
 import { sqlTime, type JobDeps } from "../ports";
-import type { SqlResult } from "../sql-api";
+import type { SqlResult } from "../sql-contract";
 
 /**
  * Rows per archive object: about 2.3 MB of text, 0.3 MB compressed (held while the object is written and checked,
