@@ -28,7 +28,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["lib/{jobs,erasure,archive,files,alerting}/**/*.ts"],
+    files: ["lib/{jobs,erasure,archive,files,alerting,checkins}/**/*.ts"],
     rules: {
       "no-restricted-imports": [
         "error",

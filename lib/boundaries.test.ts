@@ -53,7 +53,7 @@ function reachablePackages(start: string): Map<string, string[]> {
 }
 
 const libFiles = sourceFiles("lib");
-const jobFiles = ["lib/jobs", "lib/erasure", "lib/archive", "lib/files", "lib/alerting"].flatMap(sourceFiles);
+const jobFiles = ["lib/jobs", "lib/erasure", "lib/archive", "lib/files", "lib/alerting", "lib/checkins"].flatMap(sourceFiles);
 
 describe("module boundaries", () => {
   it("finds the modules it checks", () => {

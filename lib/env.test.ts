@@ -40,6 +40,12 @@ describe("parseEnv", () => {
       METRICS_TOKEN: undefined,
       HEALTH_TOKEN: undefined,
       VERCEL_AUTOMATION_BYPASS_SECRET: undefined,
+      EXPORT_OPS_CHECKIN_URL: undefined,
+      EXPORT_OPS_CHECKIN_URL_EXPORT_FILE_CLEANUP: undefined,
+      EXPORT_OPS_CHECKIN_URL_EXPORT_LOG_CLEANUP: undefined,
+      EXPORT_OPS_CHECKIN_URL_EXPORT_METRICS_AGGREGATE: undefined,
+      EXPORT_OPS_CHECKIN_PROVIDER: "auto",
+      EXPORT_OPS_TRACING: "off",
       LOG_LEVEL: "info",
     });
   });
@@ -153,3 +159,17 @@ describe("each whole-number setting has one set of bounds", () => {
   });
 });
 
+
+describe("tracingEnabled (instrumentation.ts registers OpenTelemetry only when it is on)", () => {
+  it("is off unless EXPORT_OPS_TRACING is on", async () => {
+    const { tracingEnabled } = await import("./env");
+    const { vi } = await import("vitest");
+    vi.stubEnv("EXPORT_OPS_TRACING", "");
+    expect(tracingEnabled()).toBe(false);
+    vi.stubEnv("EXPORT_OPS_TRACING", "yes");
+    expect(tracingEnabled()).toBe(false);
+    vi.stubEnv("EXPORT_OPS_TRACING", "on");
+    expect(tracingEnabled()).toBe(true);
+    vi.unstubAllEnvs();
+  });
+});

@@ -42,6 +42,7 @@ const optionalText = z
   .trim()
   .optional()
   .transform((v) => (v ? v : undefined));
+const httpUrl = z.string().pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }));
 const bucketNameSchema = z
   .string()
   .trim()
@@ -78,8 +79,21 @@ export const settingsSchema = z.object({
   // the deployment's public address, when request.url cannot say (self-hosted behind a TLS proxy, or plain HTTP on
   // a LAN address): continuations call it, and the ops page's cookie is Secure when it is https. Unset on Vercel.
   EXPORT_OPS_BASE_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
+  // outside watchers (lib/checkins): one URL per job, from the template (`{job}` is the job id) or the job's own
+  // variable, which wins; the provider is read from the URL's shape unless EXPORT_OPS_CHECKIN_PROVIDER says it
+  EXPORT_OPS_CHECKIN_URL: optionalText.pipe(
+    httpUrl.refine((v) => v.includes("{job}"), { error: "must contain {job} (one check per job), or set EXPORT_OPS_CHECKIN_URL_<JOB> per job" }).optional(),
+  ),
+  EXPORT_OPS_CHECKIN_URL_EXPORT_FILE_CLEANUP: optionalText.pipe(httpUrl.optional()),
+  EXPORT_OPS_CHECKIN_URL_EXPORT_LOG_CLEANUP: optionalText.pipe(httpUrl.optional()),
+  EXPORT_OPS_CHECKIN_URL_EXPORT_METRICS_AGGREGATE: optionalText.pipe(httpUrl.optional()),
+  EXPORT_OPS_CHECKIN_PROVIDER: z
+    .enum(["auto", "healthchecks", "cronitor", "sentry", "heartbeat"], { error: "must be auto, healthchecks, cronitor, sentry or heartbeat" })
+    .default("auto"),
   // set by Vercel when "Protection Bypass for Automation" is on: lets a run's continuation through Deployment Protection
   VERCEL_AUTOMATION_BYPASS_SECRET: optionalText,
+  // OpenTelemetry spans per run and per SQL/Storage call (instrumentation.ts); off records nothing
+  EXPORT_OPS_TRACING: z.enum(["on", "off"], { error: "must be on or off" }).default("off"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -87,6 +101,7 @@ export const settingsSchema = z.object({
 export const envSchema = settingsSchema.extend({ CRON_SECRET: cronSecretSchema });
 
 export type Env = z.infer<typeof settingsSchema>;
+export type CheckinProvider = Env["EXPORT_OPS_CHECKIN_PROVIDER"];
 
 /** Turns zod issues into "NAME: what is wrong" lines; zod's messages here never echo the input. */
 export function describeIssues(error: z.ZodError): string[] {
@@ -132,6 +147,11 @@ export function getReadToken(name: "METRICS_TOKEN" | "HEALTH_TOKEN" | "OPS_TOKEN
   return parsed.data;
 }
 
+/** Whether instrumentation.ts registers OpenTelemetry, read on its own (at server start, before anything else). */
+export function tracingEnabled(): boolean {
+  return settingsSchema.shape.EXPORT_OPS_TRACING.safeParse(process.env.EXPORT_OPS_TRACING || undefined).data === "on";
+}
+
 /** The log level, read without validating the rest of the environment (the logger must work when it is bad). */
 export function getLogLevel(): string {
   const parsed = settingsSchema.shape.LOG_LEVEL.safeParse(process.env.LOG_LEVEL || undefined);
@@ -156,9 +176,22 @@ export function assertBuildEnv(): void {
   parseWith(envSchema, process.env);
 }
 
-const secretNames = ["CRON_SECRET", "SUPABASE_SERVICE_ROLE_KEY", "METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN", "ALERT_WEBHOOK_URL", "VERCEL_AUTOMATION_BYPASS_SECRET"] as const;
+const secretNames = [
+  "CRON_SECRET",
+  "SUPABASE_SERVICE_ROLE_KEY",
+  "METRICS_TOKEN",
+  "HEALTH_TOKEN",
+  "OPS_TOKEN",
+  "ALERT_WEBHOOK_URL",
+  "VERCEL_AUTOMATION_BYPASS_SECRET",
+  // a check-in URL's path is its secret (a ping key, a DSN key)
+  "EXPORT_OPS_CHECKIN_URL_EXPORT_FILE_CLEANUP",
+  "EXPORT_OPS_CHECKIN_URL_EXPORT_LOG_CLEANUP",
+  "EXPORT_OPS_CHECKIN_URL_EXPORT_METRICS_AGGREGATE",
+] as const;
 
 /** Current values of the secret variables, for the logger's last-line scrub (short values are ignored). */
 export function secretValues(): string[] {
-  return secretNames.map((name) => process.env[name]?.trim() ?? "").filter((v) => v.length >= 8);
+  const template = process.env.EXPORT_OPS_CHECKIN_URL?.trim().split("{job}") ?? [];
+  return [...secretNames.map((name) => process.env[name]?.trim() ?? ""), ...template].filter((v) => v.length >= 8);
 }

@@ -21,6 +21,16 @@ const retentionHours = setting("EXPORT_FILE_RETENTION_HOURS");
 const stuckHours = setting("EXPORT_STUCK_HOURS");
 const jsonObject = z.record(z.string(), z.unknown());
 
+/** A job's latest check-in delivery (export_ops_checkin_states). */
+export const checkinState = z.object({
+  event: z.enum(["start", "success", "fail"]),
+  provider: z.string(),
+  delivered: z.boolean(),
+  http_status: count.nullable(),
+  error: z.string().nullable(),
+  at: time,
+  run_id: uuid,
+});
 const fn = <A extends z.ZodRawShape, R extends z.ZodType>(args: A, result: R) => ({ args: z.strictObject(args), result });
 /** The media type of a batch's archive text (a domain of that name in SQL): PostgREST sends it as it is, unescaped. */
 const ARCHIVE_TEXT_MEDIA_TYPE = "application/vnd.export-ops.jsonl";
@@ -271,6 +281,26 @@ export const sqlFunctions = {
     z.null(),
   ),
   export_ops_record_refused_run: fn({ p_run_id: uuid, p_job: z.string(), p_trigger: z.string(), p_error: jsonObject, ...now }, z.boolean()),
+  // outside watchers (lib/checkins) and scheduled deliveries
+  export_ops_record_checkin: fn(
+    {
+      p_job: z.string(),
+      p_run_id: uuid,
+      p_event: z.string(), // start | success | fail (the table checks it)
+      p_provider: z.string(),
+      p_delivered: z.boolean(),
+      p_http_status: count.nullable().optional(),
+      p_error: z.string().nullable().optional(),
+      ...now,
+    },
+    z.null(),
+  ),
+  export_ops_unreported_abandoned: fn({ p_job: z.string() }, z.array(uuid)),
+  export_ops_checkin_states: fn({ p_jobs: z.array(z.string()) }, z.record(z.string(), checkinState)),
+  export_ops_claim_occurrence: fn(
+    { p_run_id: uuid, p_job: z.string(), p_trigger: z.string(), p_occurrence: z.string().min(1).max(200), p_dry_run: z.boolean().optional(), ...now },
+    z.object({ claimed: z.boolean(), first_run_id: uuid.optional() }),
+  ),
   // the ops page's sessions
   export_ops_open_session: fn({ p_session_id: uuid, p_expires_at: time, ...now }, z.null()),
   export_ops_session_live: fn({ p_session_id: uuid, ...now }, z.boolean()),

@@ -7,7 +7,7 @@
  * Needs promtool (Debian's `prometheus` package). Exits non-zero on any failure.
  */
 import { spawn } from "node:child_process";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
 import { randomBytes, randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,7 +36,25 @@ const cronSecret = randomBytes(24).toString("base64url");
 const metricsToken = randomBytes(24).toString("base64url");
 const healthToken = randomBytes(24).toString("base64url");
 const opsToken = randomBytes(24).toString("base64url");
-const appEnv = { ...stack.env, CRON_SECRET: cronSecret, METRICS_TOKEN: metricsToken, HEALTH_TOKEN: healthToken, OPS_TOKEN: opsToken, LOG_LEVEL: "info" };
+// a stand-in for Healthchecks.io, which the built app's runs check in with
+const checkins: string[] = [];
+const receiver = createServer((req, res) => {
+  checkins.push(`${req.method} ${req.url}`);
+  res.end("OK");
+});
+await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+const appEnv = {
+  ...stack.env,
+  CRON_SECRET: cronSecret,
+  METRICS_TOKEN: metricsToken,
+  HEALTH_TOKEN: healthToken,
+  OPS_TOKEN: opsToken,
+  LOG_LEVEL: "info",
+  EXPORT_OPS_CHECKIN_URL: `${receiverUrl}/ping-key/{job}`,
+  EXPORT_OPS_CHECKIN_PROVIDER: "healthchecks",
+  EXPORT_OPS_TRACING: "on",
+};
 let ok = true;
 let app: NextApp | undefined;
 try {
@@ -60,6 +78,7 @@ try {
   ok = false;
 } finally {
   app?.stop();
+  receiver.close();
   await stack.stop();
 }
 console.log(ok ? "Smoke checks passed" : "Smoke checks FAILED");
@@ -114,6 +133,23 @@ async function fromOutside(app: NextApp): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   check("a continuation is handed over (202) and logged within seconds", body.continuation === "scheduled" && called?.status === 202, { continuation: body.continuation, logged: called, ms: Date.now() - started });
+
+  // Vercel delivering one occurrence twice: the second does nothing and says so; the first checked in outside
+  const vercel = { authorization: `Bearer ${cronSecret}`, "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": "0 2 * * *" };
+  checkins.length = 0;
+  const deliveries = [];
+  for (let i = 0; i < 2; i++) deliveries.push((await (await fetch(`${base}/api/cron/export-file-cleanup`, { headers: vercel })).json()) as { result?: { skipped?: boolean; reason?: string; first_run_id?: string } });
+  check("a second delivery of one occurrence is skipped as a duplicate", !deliveries[0]!.result?.skipped && deliveries[1]!.result?.reason === "duplicate delivery", deliveries[1]!.result);
+  const rid = deliveries[1]!.result?.first_run_id;
+  const fileCleanup = checkins.filter((c) => c.includes("/export-file-cleanup")); // the aggregation's continuations check in too
+  check(
+    "the delivered run checked in outside (start, then success, with its run id), and the duplicate did not",
+    fileCleanup.length === 2 && fileCleanup[0] === `GET /ping-key/export-file-cleanup/start?rid=${rid}` && fileCleanup[1] === `GET /ping-key/export-file-cleanup?rid=${rid}`,
+    fileCleanup,
+  );
+  const detailed = (await (await fetch(`${base}/api/health/detailed`, { headers: { authorization: `Bearer ${healthToken}` } })).json()) as { watchers?: { job: string; watcher: { provider: string } | null; last_checkin: { delivered: boolean } | null }[] };
+  const watched = detailed.watchers?.find((w) => w.job === "export-file-cleanup");
+  check("detailed health shows the watcher and its last check-in, without the key", watched?.watcher?.provider === "healthchecks" && watched.last_checkin?.delivered === true && !JSON.stringify(detailed).includes("ping-key"), watched);
 }
 
 /** A sign-in sent with its own Host header (fetch sends the URL's). */

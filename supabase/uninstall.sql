@@ -35,6 +35,10 @@ $$;
 
 drop function if exists
   public.export_ops_ping,
+  public.export_ops_record_checkin,
+  public.export_ops_unreported_abandoned,
+  public.export_ops_checkin_states,
+  public.export_ops_claim_occurrence,
   public.export_ops_file_in_use_by,
   public.export_ops_file_cleanup_batch,
   public.export_ops_file_cleanup_preview,
@@ -124,6 +128,8 @@ end
 $$;
 
 drop table if exists
+  public.export_ops_checkins,
+  public.export_ops_occurrences,
   public.export_ops_alert_transitions,
   public.export_ops_file_cleanup,
   public.export_ops_orphan_cursor,

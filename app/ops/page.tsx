@@ -1,5 +1,6 @@
 // /ops: export health at a glance (jobs, alerts, exports, cleanup, recent runs), server-rendered from the SQL API
 // behind OPS_TOKEN. Not scheduled; for people.
+import { describeWatchers } from "@/lib/checkins/checkins";
 import { jobs } from "@/lib/jobs";
 import { readOpsPanels } from "@/lib/ops/page-data";
 import { systemClock } from "@/lib/ports";
@@ -23,6 +24,7 @@ export default async function OpsPage({ searchParams }: { searchParams: Promise<
         orphanSweep: env.EXPORT_ORPHAN_SWEEP,
         fileRetentionHours: env.EXPORT_FILE_RETENTION_HOURS,
         logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS,
+        watchers: describeWatchers(env, jobs.map((j) => j.id)),
       },
       systemClock,
     ),

@@ -6,6 +6,7 @@
  */
 import { getEnv, getReadToken, type Env } from "../env";
 import { jobs } from "../jobs";
+import { describeWatchers } from "../checkins/checkins";
 import { detailedHealth } from "../reporting/health";
 import { renderMetrics } from "../reporting/prometheus";
 import type { Logger } from "../logger";
@@ -27,7 +28,11 @@ export function healthDetailed(overrides: OpsOverrides = {}) {
   return (request: Request) =>
     guarded(request, { secret: () => getReadToken("HEALTH_TOKEN"), name: "health", clock, logger: overrides.logger }, async () => {
       const env = getEnv();
-      const report = await detailedHealth(dbFor(overrides, env), jobs, clock, { stuckHours: env.EXPORT_STUCK_HOURS, env });
+      const report = await detailedHealth(dbFor(overrides, env), jobs, clock, {
+        stuckHours: env.EXPORT_STUCK_HOURS,
+        env,
+        watchers: describeWatchers(env, jobs.map((j) => j.id)),
+      });
       return respond(report.status === "unhealthy" ? 503 : 200, { ...report });
     });
 }

@@ -14,6 +14,7 @@ import { describeIssues, getCronSecret, getEnv, type Env } from "../env";
 import { ConfigError, ValidationError, loggedErrors, publicError } from "../errors";
 import { deadlineFor, type JobDefinition, type JobResult } from "../jobs/job";
 import { executeJob, type Trigger } from "../jobs/runner";
+import { occurrenceOf } from "../jobs/schedule";
 import { logger as rootLogger, type Logger } from "../logger";
 import { sqlTime, systemClock, type Clock, type JobDeps } from "../ports";
 import { createSupabasePorts } from "../supabase";
@@ -40,6 +41,22 @@ export function triggerOf(request: Request, authenticated = true): Trigger {
   if (authenticated && new URL(request.url).searchParams.get(CONTINUATION_PARAM) === "true") return "continuation";
   const fromVercel = request.headers.get("user-agent")?.includes("vercel-cron/") && request.headers.has("x-vercel-cron-schedule");
   return fromVercel ? "vercel_cron" : "manual";
+}
+
+/**
+ * The scheduled occurrence a platform delivery is for, so that a second delivery of it does nothing: Vercel
+ * documents that its cron events may be delivered more than once, and Vercel Schedules that every delivery of one
+ * run carries the same execution ID. Path targets send the schedule that fired (`x-vercel-cron-schedule`), and the
+ * occurrence is that schedule's latest fire time (lib/jobs/schedule.ts). Other triggers have none.
+ */
+export function occurrenceOfRequest(request: Request, trigger: Trigger, jobSchedule: string, now: Date): string | undefined {
+  if (trigger !== "vercel_cron") return undefined;
+  const fired = request.headers.get("x-vercel-cron-schedule")?.trim();
+  try {
+    return occurrenceOf(fired || jobSchedule, now);
+  } catch {
+    return occurrenceOf(jobSchedule, now); // not a cron expression: the registry's
+  }
 }
 
 /**
@@ -85,7 +102,8 @@ export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefin
       const run = async () => {
         const startedAt = clock.now().getTime();
         const deadline = overrides.deadline ? overrides.deadline(startedAt) : deadlineFor(job, startedAt, getDeadline());
-        const result = await executeJob(job, { env, ports, clock, logger, trigger, runId, deadline }, options);
+        const occurrence = occurrenceOfRequest(request, trigger, job.schedule, clock.now());
+        const result = await executeJob(job, { env, ports, clock, logger, trigger, runId, deadline, occurrence }, options);
         const continuation = await continueLater({
           job: job.id,
           request,

@@ -40,13 +40,14 @@ export interface JobResult {
   [key: string]: unknown;
 }
 
-/** What an invocation of a leased job answers while another run holds the lease. */
-export interface SkippedRun extends JobResult {
-  skipped: true;
-  reason: string;
-  held_by: string;
-  lease_expires_at: string;
-}
+/**
+ * What an invocation answers when it does nothing: a leased job's while another run holds the lease (`held_by`,
+ * `lease_expires_at`), or a second delivery of a scheduled occurrence (`occurrence`, `first_run_id`).
+ */
+export type SkippedRun = JobResult & { skipped: true } & (
+    | { reason: "another run holds the lease"; held_by: string; lease_expires_at: string }
+    | { reason: "duplicate delivery"; occurrence: string; first_run_id: string }
+  );
 
 export type RunOutcome = "succeeded" | "partial" | "failed";
 

@@ -1,4 +1,7 @@
-/** The registry, the routes and vercel.json must agree: every job has a route and a cron with its schedule. */
+/**
+ * The registry, the routes, vercel.json and the README's Vercel Schedules form must agree: every job has a route, a
+ * cron and a schedule with its expression.
+ */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -17,6 +20,15 @@ describe("job registry", () => {
   it("has exactly one vercel.json cron per job, with the registry's schedule", () => {
     expect(vercel.crons.map((c) => c.path).sort()).toEqual(jobs.map((j) => `/api/cron/${j.id}`).sort());
     for (const job of jobs) expect(vercel.crons.find((c) => c.path === `/api/cron/${job.id}`)?.schedule).toBe(job.schedule);
+  });
+
+  it("has the README's Vercel Schedules form (path targets) list every job once, with the registry's schedule and route", () => {
+    const readme = readFileSync(path.join(root, "README.md"), "utf8");
+    const block = /```json\n(\{\n  "schedules"[\s\S]*?)\n```/.exec(readme)?.[1];
+    expect(block, "README has a ```json block with the schedules form").toBeDefined();
+    const { schedules } = JSON.parse(block!) as { schedules: Record<string, { schedule: string; path: string; requestMethod: string }> };
+    expect(Object.keys(schedules).sort()).toEqual(jobs.map((j) => j.id).sort());
+    for (const job of jobs) expect(schedules[job.id]).toEqual({ schedule: job.schedule, path: `/api/cron/${job.id}`, requestMethod: "GET" });
   });
 
   it.each(jobs.map((j) => [j.id, j] as const))("the route of %s runs that job and no other, with its maxDuration, never cached", async (id, job) => {

@@ -5,6 +5,7 @@
  */
 import { CronExpressionParser } from "cron-parser";
 import cronstrue from "cronstrue";
+import type { WatcherInfo } from "../checkins/checkins";
 import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState } from "../files/buckets";
 import type { Env } from "../env";
 import { publicError } from "../errors";
@@ -25,6 +26,8 @@ export interface OpsSettings {
   orphanSweep?: Env["EXPORT_ORPHAN_SWEEP"];
   fileRetentionHours: number;
   logRetentionDays: number;
+  /** Per job id, its outside watcher (lib/checkins describeWatchers); none shown when left out. */
+  watchers?: Record<string, WatcherInfo | null>;
 }
 
 type JobRow = SqlResult<"export_ops_page_jobs">[string];
@@ -41,6 +44,8 @@ export interface OpsJob {
   hasMore: boolean;
   backlog: number;
   running: number;
+  /** The outside watcher told of its runs, and its latest check-in (null: none configured). */
+  watcher: (WatcherInfo & { last: SqlResult<"export_ops_checkin_states">[string] | null }) | null;
 }
 
 /** The cleanup panel's slice: the figures, the buckets (judged as detailed health judges them) and the orphan sweep. */
@@ -70,7 +75,13 @@ export function scheduleInWords(schedule: string): string {
   return `${cronstrue.toString(schedule, { use24HourTimeFormat: true, verbose: false })} (UTC)`;
 }
 
-function opsJob(job: Pick<JobDefinition, "id" | "description" | "schedule">, row: JobRow | undefined, now: Date): OpsJob {
+function opsJob(
+  job: Pick<JobDefinition, "id" | "description" | "schedule">,
+  row: JobRow | undefined,
+  now: Date,
+  watcher: WatcherInfo | null | undefined,
+  checkins: SqlResult<"export_ops_checkin_states">,
+): OpsJob {
   return {
     id: job.id,
     description: job.description,
@@ -83,6 +94,7 @@ function opsJob(job: Pick<JobDefinition, "id" | "description" | "schedule">, row
     hasMore: row?.has_more ?? false,
     backlog: row?.backlog ?? 0,
     running: row?.running ?? 0,
+    watcher: watcher ? { ...watcher, last: checkins[job.id] ?? null } : null,
   };
 }
 
@@ -109,15 +121,18 @@ export async function readOpsPanels(
   const closeAbandoned = () => db.call("export_ops_close_abandoned_runs", at);
   const [jobRows, alerts, exports, cleanup, runs] = await Promise.all([
     settle(
-      closeAbandoned().then(() =>
-        db.call("export_ops_page_jobs", {
-          p_jobs: jobs.map((j) => j.id),
-          p_file_retention_hours: settings.fileRetentionHours,
-          p_log_retention_days: settings.logRetentionDays,
-          p_cap: OPS_COUNT_CAP,
-          ...at,
-        }),
-      ),
+      Promise.all([
+        closeAbandoned().then(() =>
+          db.call("export_ops_page_jobs", {
+            p_jobs: jobs.map((j) => j.id),
+            p_file_retention_hours: settings.fileRetentionHours,
+            p_log_retention_days: settings.logRetentionDays,
+            p_cap: OPS_COUNT_CAP,
+            ...at,
+          }),
+        ),
+        db.call("export_ops_checkin_states", { p_jobs: jobs.map((j) => j.id) }),
+      ]),
     ),
     settle(db.call("export_ops_page_alerts", { p_limit: OPS_ALERT_TRANSITIONS })),
     settle(db.call("export_ops_page_exports", at)),
@@ -132,7 +147,9 @@ export async function readOpsPanels(
   return {
     generatedAt: now.toISOString(),
     countCap: OPS_COUNT_CAP,
-    jobs: jobRows.ok ? { ok: true, value: jobs.map((job) => opsJob(job, jobRows.value[job.id], now)) } : jobRows,
+    jobs: jobRows.ok
+      ? { ok: true, value: jobs.map((job) => opsJob(job, jobRows.value[0][job.id], now, settings.watchers?.[job.id], jobRows.value[1])) }
+      : jobRows,
     alerts,
     exports,
     cleanup,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { graceMinutesFor, judgeJob, scheduleWindow, type JobRunSummary, type RunStatus } from "./health";
+import { graceMinutesFor } from "../jobs/schedule";
+import { judgeJob, scheduleWindow, type JobRunSummary, type RunStatus } from "./health";
 
 const hourly = { id: "hourly", schedule: "0 * * * *" };
 const daily = { id: "daily", schedule: "0 2 * * *" };

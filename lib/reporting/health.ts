@@ -5,12 +5,15 @@
  * staleness from the install, so a cron that never fires turns overdue like one that stopped. The buckets the
  * jobs use, and whether the orphan sweep is on and why. `unhealthy` (HTTP 503) when the database is unreachable,
  * a job is overdue, or a bucket is public or missing (the jobs refuse to use it); `degraded` when a job's last real run failed or was
- * abandoned, an alert is firing, exports are stuck in progress, or the file cleanup quarantined exports.
+ * abandoned, an alert is firing, exports are stuck in progress, the file cleanup quarantined exports, or a job's
+ * latest check-in did not reach its outside watcher.
  */
 import { CronExpressionParser } from "cron-parser";
 import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState } from "../files/buckets";
+import type { WatcherInfo } from "../checkins/checkins";
 import type { Env } from "../env";
 import type { JobDefinition } from "../jobs/job";
+import { graceMinutesFor } from "../jobs/schedule";
 import { sqlTime, type Clock, type SqlApi } from "../ports";
 import type { SqlResult } from "../sql-contract";
 
@@ -43,21 +46,6 @@ export interface JobHealth {
 export type JobForHealth = Pick<JobDefinition, "id" | "schedule">;
 
 const MINUTE = 60_000;
-
-/** The schedule's period (the gap between its two latest runs before `at`), in ms. */
-function periodOf(schedule: string, at: Date): number {
-  const it = CronExpressionParser.parse(schedule, { currentDate: at, tz: "UTC" });
-  return it.prev().toDate().getTime() - it.prev().toDate().getTime();
-}
-
-/**
- * How late a run may be: half the schedule's period, between 5 minutes and 3 hours. A daily or monthly job gets
- * 3 hours, so it is not overdue during its own scheduled hour (Vercel Hobby fires any time in that hour); an
- * hourly one 30 minutes.
- */
-export function graceMinutesFor(schedule: string, at: Date = new Date()): number {
-  return Math.min(180, Math.max(5, Math.round(periodOf(schedule, at) / MINUTE / 2)));
-}
 
 /** The scheduled time before `now - grace`, and the longest gap between runs of the schedule (plus grace). */
 export function scheduleWindow(job: JobForHealth, now: Date): { expectedSince: Date; maxStalenessSeconds: number; graceMinutes: number } {
@@ -115,10 +103,23 @@ export interface HealthReport {
   /** The exports bucket (with whether the orphan sweep runs there, and why) and the archive bucket when set. */
   buckets: (BucketState & { orphan_sweep?: OrphanSweepState })[] | null;
   jobs: JobHealth[];
+  /**
+   * Per job, the outside watcher told of its runs (docs/MONITORING.md), and its latest check-in; `watcher` is null
+   * when none is configured. A latest check-in that was not delivered makes health `degraded`.
+   */
+  watchers: WatcherState[] | null;
+}
+
+export interface WatcherState {
+  job: string;
+  watcher: WatcherInfo | null;
+  last_checkin: SqlResult<"export_ops_checkin_states">[string] | null;
 }
 
 export interface HealthConfig {
   stuckHours: number;
+  /** Per job id, its watcher (lib/checkins describeWatchers). */
+  watchers?: Record<string, WatcherInfo | null>;
   env: Pick<Env, "EXPORTS_BUCKET" | "EXPORT_ARCHIVE_BUCKET" | "EXPORT_ORPHAN_SWEEP">;
 }
 
@@ -130,23 +131,26 @@ export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], 
     database = { reachable: true, latency_ms: Date.now() - started };
   } catch (error) {
     database = { reachable: false, latency_ms: null, error: (error as Error).message };
-    return { status: "unhealthy", timestamp: clock.now().toISOString(), database, alerts: null, exports_stuck: null, file_cleanup_quarantined: null, buckets: null, jobs: [] };
+    return { status: "unhealthy", timestamp: clock.now().toISOString(), database, alerts: null, exports_stuck: null, file_cleanup_quarantined: null, buckets: null, jobs: [], watchers: null };
   }
-  const [runs, alerts, stuck, quarantined, bucketStates] = await Promise.all([
+  const [runs, alerts, stuck, quarantined, bucketStates, checkins] = await Promise.all([
     jobRunSummaries(db, jobs, clock),
     db.call("export_ops_alert_status"),
     db.call("export_ops_exports_stuck", { p_hours: config.stuckHours, ...sqlTime(clock) }),
     db.call("export_ops_quarantined_count"),
     readBuckets(db, config.env),
+    db.call("export_ops_checkin_states", { p_jobs: jobs.map((j) => j.id) }),
   ]);
+  const watchers = jobs.map((job) => ({ job: job.id, watcher: config.watchers?.[job.id] ?? null, last_checkin: checkins[job.id] ?? null }));
+  const unwatched = watchers.some((w) => w.watcher && w.last_checkin && !w.last_checkin.delivered);
   const buckets = bucketStates.map((b) => (b.purpose === "exports" ? { ...b, orphan_sweep: orphanSweepState(config.env.EXPORT_ORPHAN_SWEEP, b) } : b));
   const at = clock.now();
   const judged = jobs.map((job) => judgeJob(job, runs[job.id], at));
   const firing = Object.values(alerts).some((a) => a.state === "firing");
   const status = judged.some((j) => j.status === "overdue") || buckets.some((b) => b.problem)
     ? "unhealthy"
-    : firing || stuck > 0 || quarantined > 0 || judged.some((j) => j.status === "failing")
+    : firing || stuck > 0 || quarantined > 0 || unwatched || judged.some((j) => j.status === "failing")
       ? "degraded"
       : "healthy";
-  return { status, timestamp: at.toISOString(), database, alerts, exports_stuck: stuck, file_cleanup_quarantined: quarantined, buckets, jobs: judged };
+  return { status, timestamp: at.toISOString(), database, alerts, exports_stuck: stuck, file_cleanup_quarantined: quarantined, buckets, jobs: judged, watchers };
 }

@@ -57,6 +57,12 @@ export async function renderMetrics(
   const overdue = gauge("export_ops_job_overdue", "1 when the job's last success (or the install) is older than its latest scheduled run plus grace", ["cron_job"]);
   const runsTotal = new Counter({ name: "export_ops_job_runs_total", help: "Real job runs by outcome", labelNames: ["cron_job", "status"], registers: [registry] });
   const dryRuns = new Counter({ name: "export_ops_job_dry_runs_total", help: "Dry runs of the job (never counted as its runs)", labelNames: ["cron_job"], registers: [registry] });
+  const checkins = new Counter({
+    name: "export_ops_checkins_total",
+    help: "Check-ins sent to the job's outside watcher, by whether they were delivered",
+    labelNames: ["cron_job", "outcome"],
+    registers: [registry],
+  });
   const counters = new Map<string, Counter>();
 
   for (const job of jobs) {
@@ -72,6 +78,8 @@ export async function renderMetrics(
     if (run?.last_duration_ms != null) lastDuration.set(labels, run.last_duration_ms / 1000);
     for (const status of RUN_STATUSES) runsTotal.inc({ cron_job: job.id, status }, run?.totals[`runs_${status}`] ?? 0);
     dryRuns.inc(labels, run?.totals.dry_runs ?? 0);
+    checkins.inc({ cron_job: job.id, outcome: "delivered" }, run?.totals.checkins_sent ?? 0);
+    checkins.inc({ cron_job: job.id, outcome: "failed" }, run?.totals.checkins_failed ?? 0);
     for (const [metric, spec] of Object.entries(COUNTERS[job.id] ?? {})) {
       const counter = counters.get(spec.name) ?? new Counter({ name: spec.name, help: spec.help, labelNames: ["cron_job"], registers: [registry] });
       counters.set(spec.name, counter);

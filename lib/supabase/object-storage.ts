@@ -1,5 +1,6 @@
 import { StorageError } from "../errors";
 import type { ObjectStorage, StoredObject } from "../ports";
+import { inSpan } from "../tracing";
 import type { ServiceClient } from "./client";
 
 interface StorageLikeError {
@@ -21,15 +22,18 @@ function storageFailure(operation: string, error: StorageLikeError | Error): Sto
   });
 }
 
-async function unwrapStorage<T>(operation: string, call: Promise<{ data: T | null; error: StorageLikeError | null }>): Promise<T> {
-  let response: { data: T | null; error: StorageLikeError | null };
-  try {
-    response = await call;
-  } catch (error) {
-    throw storageFailure(operation, error as Error);
-  }
-  if (response.error) throw storageFailure(operation, response.error);
-  return response.data as T;
+/** One Storage call, in its own span (lib/tracing.ts), its error turned into a StorageError. */
+function unwrapStorage<T>(operation: string, bucket: string, call: () => Promise<{ data: T | null; error: StorageLikeError | null }>): Promise<T> {
+  return inSpan(`storage ${operation}`, { "export_ops.storage.operation": operation, "export_ops.storage.bucket": bucket }, async () => {
+    let response: { data: T | null; error: StorageLikeError | null };
+    try {
+      response = await call();
+    } catch (error) {
+      throw storageFailure(operation, error as Error);
+    }
+    if (response.error) throw storageFailure(operation, response.error);
+    return response.data as T;
+  });
 }
 
 /** The ObjectStorage port over supabase-js Storage. */
@@ -39,7 +43,7 @@ export function createObjectStorage(client: ServiceClient): ObjectStorage {
       // current Storage refuses more than 1,000 names per request, older servers do not: never rely on either
       const removed: string[] = [];
       for (let i = 0; i < paths.length; i += MAX_NAMES_PER_DELETE) {
-        const rows = await unwrapStorage("remove", client.storage.from(bucket).remove(paths.slice(i, i + MAX_NAMES_PER_DELETE)));
+        const rows = await unwrapStorage("remove", bucket, () => client.storage.from(bucket).remove(paths.slice(i, i + MAX_NAMES_PER_DELETE)));
         removed.push(...rows.map((o) => o.name));
       }
       return removed;
@@ -47,7 +51,8 @@ export function createObjectStorage(client: ServiceClient): ObjectStorage {
     async list(bucket, prefix, page) {
       const entries = await unwrapStorage(
         "list",
-        client.storage.from(bucket).list(prefix, { limit: page.limit, offset: page.offset, sortBy: { column: "name", order: "asc" } }),
+        bucket,
+        () => client.storage.from(bucket).list(prefix, { limit: page.limit, offset: page.offset, sortBy: { column: "name", order: "asc" } }),
       );
       return entries.map((o): StoredObject => ({
         name: o.name,
@@ -58,10 +63,10 @@ export function createObjectStorage(client: ServiceClient): ObjectStorage {
       }));
     },
     async upload(bucket, path, body, options) {
-      await unwrapStorage("upload", client.storage.from(bucket).upload(path, body, options));
+      await unwrapStorage("upload", bucket, () => client.storage.from(bucket).upload(path, body, options));
     },
     async download(bucket, path) {
-      const blob = await unwrapStorage("download", client.storage.from(bucket).download(path));
+      const blob = await unwrapStorage("download", bucket, () => client.storage.from(bucket).download(path));
       return new Uint8Array(await blob.arrayBuffer());
     },
   };

@@ -2,6 +2,7 @@ import type { z } from "zod";
 import { DatabaseError } from "../errors";
 import type { SqlApi } from "../ports";
 import { sqlFunctions, type SqlFunction } from "../sql-contract";
+import { inSpan } from "../tracing";
 import type { ServiceClient } from "./client";
 
 interface PostgrestLikeError {
@@ -27,13 +28,16 @@ function firstIssue(error: z.ZodError): string {
 }
 
 /**
- * The SQL API over supabase-js `rpc()`, checked against the contract in lib/sql-api.ts both ways: arguments before
+ * The SQL API over supabase-js `rpc()`, checked against the contract in lib/sql-contract.ts both ways: arguments before
  * they are sent, and the result before anyone reads it.
  */
 export function createSqlApi(client: ServiceClient): SqlApi {
-  async function call(fn: SqlFunction, args: Record<string, unknown> = {}): Promise<unknown> {
+  function call(fn: SqlFunction, args: Record<string, unknown> = {}): Promise<unknown> {
+    return inSpan(`sql ${fn}`, { "db.system.name": "postgresql", "db.operation.name": fn }, () => checkedCall(fn, args));
+  }
+  async function checkedCall(fn: SqlFunction, args: Record<string, unknown>): Promise<unknown> {
     const contract = sqlFunctions[fn];
-    if (!contract) throw new DatabaseError(`${fn} is not in the SQL API (lib/sql-api.ts)`);
+    if (!contract) throw new DatabaseError(`${fn} is not in the SQL API (lib/sql-contract.ts)`);
     const input = contract.args.safeParse(args);
     if (!input.success) throw new DatabaseError(`${fn} called with bad arguments: ${firstIssue(input.error)}`);
     let data: unknown;

@@ -161,7 +161,7 @@ export const sweepEnv = (overrides: Record<string, string> = {}) => testEnv({ EX
  * app's own files, and sets the install time to now.
  */
 export async function resetData(): Promise<void> {
-  await sql().query("truncate export_logs, export_ops_file_cleanup, export_ops_archive_batches, export_metrics, export_ops_metric_hours, export_ops_metric_rollups, export_ops_runs, export_ops_leases, export_ops_job_totals, export_ops_alerts, export_ops_alert_transitions, export_ops_archive_objects, export_ops_orphan_cursor");
+  await sql().query("truncate export_logs, export_ops_file_cleanup, export_ops_archive_batches, export_metrics, export_ops_metric_hours, export_ops_metric_rollups, export_ops_runs, export_ops_leases, export_ops_job_totals, export_ops_alerts, export_ops_alert_transitions, export_ops_archive_objects, export_ops_orphan_cursor, export_ops_checkins, export_ops_occurrences");
   await sql().query("update export_ops_installation set installed_at = now()");
   for (const bucket of [BUCKET, "export-archive"]) {
     const names = [...(await objectNames(bucket))];

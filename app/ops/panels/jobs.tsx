@@ -17,7 +17,7 @@ export function JobsPanel({ read, countCap }: { read: PanelRead<OpsJob[]>; count
       {(jobs) => (
         <>
           <table>
-            <Head cols={["Job", "Schedule", "Status", "Last run", "Last success", "Staleness / limit", "Next run", "Backlog"]} />
+            <Head cols={["Job", "Schedule", "Status", "Last run", "Last success", "Staleness / limit", "Next run", "Backlog", "Watched by"]} />
             <tbody>
               {jobs.map((job) => (
                 <tr key={job.id} data-job={job.id}>
@@ -63,6 +63,9 @@ export function JobsPanel({ read, countCap }: { read: PanelRead<OpsJob[]>; count
                     {job.hasMore ? <div>last run left work (has_more)</div> : null}
                     {job.running > 0 ? <div>{job.running} running now</div> : null}
                   </td>
+                  <td>
+                    <Watcher watcher={job.watcher} />
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -70,5 +73,28 @@ export function JobsPanel({ read, countCap }: { read: PanelRead<OpsJob[]>; count
         </>
       )}
     </Panel>
+  );
+}
+
+/** The job's outside watcher and its latest check-in, or how to set one up. */
+function Watcher({ watcher }: { watcher: OpsJob["watcher"] }) {
+  if (!watcher) return <span className="empty">nothing outside — see docs/MONITORING.md, “Getting told when crons stop”</span>;
+  const last = watcher.last;
+  return (
+    <>
+      <Figure field="watcher" value={watcher.provider} /> <code>{watcher.host}</code>
+      <div>
+        {last ? (
+          <span className={last.delivered ? undefined : "status-failing"}>
+            <Figure field="last_checkin" value={last.delivered ? "delivered" : "failed"}>
+              {last.event} {last.delivered ? "delivered" : `not delivered (${last.error ?? "?"})`}
+            </Figure>{" "}
+            <Time iso={last.at} />
+          </span>
+        ) : (
+          "no check-in yet"
+        )}
+      </div>
+    </>
   );
 }
