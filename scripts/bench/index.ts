@@ -12,19 +12,15 @@
  *   npm run bench -- --only log-cleanup --logs 100k --repeat 1
  *   npm run bench -- --only plans,ops-page
  */
-import { spawn } from "node:child_process";
-import { build } from "esbuild";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { startStack, type StackEnv } from "../local-stack";
+import { BENCH_DAY, compileChildren, runChild, seed } from "./cases";
+import { costTable } from "./cost";
+import { formatHostImpact, hostImpact, type HostImpactFigures } from "./host-impact";
 import { opsPageTimes } from "./ops-page";
 import { capturePlans, planChecks, seedForPlans } from "./plans";
-import { formatVerdicts, judgeTargets, type Figures, type PageFigures } from "./targets";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const BENCH_DAY = "2026-01-15T00:00:00.000Z";
+import { formatVerdicts, judgeHostImpact, judgeTargets, type Figures, type PageFigures } from "./targets";
 
 function sizes(value: string | undefined, fallback: number[]): number[] {
   if (!value) return fallback;
@@ -43,6 +39,7 @@ const { values: args } = parseArgs({
     files: { type: "string" },
     repeat: { type: "string" },
     only: { type: "string" },
+    "host-jobs": { type: "string" },
   },
   strict: true,
 });
@@ -57,7 +54,18 @@ const plan = {
 const repeat = Number(flag("repeat") ?? (quick ? 2 : 3));
 const only = flag("only")?.split(",");
 if (only) for (const key of Object.keys(plan)) if (!only.includes(key)) delete plan[key as keyof typeof plan];
-const phase = (name: "plans" | "ops-page") => !only || only.includes(name);
+const phase = (name: "plans" | "ops-page" | "host-impact") => !only || only.includes(name);
+const largest = (xs: number[]) => Math.max(...xs);
+/** the host-impact phase: each job at its largest N, the host at rates this machine sustains when idle */
+const hostPlan = {
+  files: largest(sizes(flag("files"), quick ? [10_000] : [100_000])),
+  logs: largest(sizes(flag("logs"), quick ? [100_000] : [1_000_000])),
+  metrics: largest(sizes(flag("metrics"), quick ? [100_000] : [1_000_000])),
+  repeat: quick ? 1 : 2,
+  idle_s: quick ? 5 : 15,
+  rates: { writes_per_s: 10, reads_per_s: 40 },
+  jobs: args["host-jobs"]?.split(","),
+};
 
 interface Sample {
   wall_ms: number;
@@ -65,75 +73,6 @@ interface Sample {
   idle_rss_mb: number;
   storage: number;
   rest: number;
-}
-
-async function seed(db: pg.Client, benchCase: string, n: number): Promise<void> {
-  if (benchCase === "rollup-reset") {
-    await db.query("truncate export_ops_metric_hours, export_ops_metric_rollups, export_ops_alerts");
-    return;
-  }
-  if (benchCase === "aggregate" || benchCase === "rollup") {
-    await db.query("truncate export_metrics");
-    await db.query(
-      `insert into export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms, file_size_bytes, error_type, recorded_at)
-       select gen_random_uuid(), ('00000000-0000-4000-8000-' || lpad(to_hex(g % 500), 12, '0'))::uuid,
-              (array['json','jsonl','csv','markdown'])[1 + g % 4], case when g % 13 = 0 then 'failed' else 'completed' end,
-              g % 3000, case when g % 3000 < 100 then 'small' when g % 3000 < 1000 then 'medium' else 'large' end,
-              100 + (g::bigint * 7919) % 60000, case when g % 13 = 0 then null else (g::bigint * 104729) % 5000000 end,
-              case when g % 13 = 0 then 'TimeoutError' end,
-              $2::timestamptz + make_interval(secs => (g::double precision * 86399 / $1))
-       from generate_series(1, $1) g`,
-      [n, BENCH_DAY],
-    );
-  } else {
-    // only this case's rows: the log cleanup's statistics would otherwise also scan metrics left by other cases
-    await db.query("truncate export_logs, export_metrics, export_ops_metric_hours cascade");
-    await db.query("begin; set local storage.allow_delete_query = 'true'; delete from storage.objects; commit;");
-    const file = benchCase === "file-cleanup";
-    await db.query(
-      `insert into export_logs (user_id, format, status, conversation_count, file_path, file_size_bytes, created_at, completed_at, expired_at)
-       select u, 'jsonl', $2, 10, u || '/' || gen_random_uuid() || '.jsonl', 1000, now() - $3::interval, now() - $3::interval,
-              case when $2 = 'expired' then now() - $3::interval end
-       from generate_series(1, $1) g, lateral (select ('00000000-0000-4000-8000-' || lpad(to_hex(g % 500), 12, '0'))::uuid as u) x`,
-      [n, file ? "completed" : "expired", file ? "30 hours" : "40 days"],
-    );
-    if (file) {
-      await db.query(
-        `insert into storage.objects (bucket_id, name, metadata) select 'exports', file_path, '{"size": 1000}' from export_logs`,
-      );
-    }
-  }
-  await db.query("vacuum analyze export_logs, export_metrics");
-}
-
-/**
- * ./run-one.ts compiled to JavaScript, as a deployment runs the jobs: measured under a TypeScript loader, every run
- * would carry the loader (tsx runs its module hooks on a thread of their own, about 35 MB) in its peak memory.
- * Packages stay imports from node_modules, as in the deployed function.
- */
-const runOne = path.join(root, "node_modules/.cache/export-ops-bench/run-one.mjs");
-await build({
-  entryPoints: [path.join(root, "scripts/bench/run-one.ts")],
-  outfile: runOne,
-  bundle: true,
-  packages: "external",
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  logLevel: "warning",
-});
-
-function runChild(env: StackEnv, benchCase: string, impl: string, n: number): Promise<{ wall_ms: number; max_rss_mb: number; idle_rss_mb: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [runOne, benchCase, impl, String(n)], {
-      cwd: root,
-      env: { ...process.env, ...env, CRON_SECRET: "bench-cron-secret-not-used", BENCH_DAY },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop()!)) : reject(new Error(`${benchCase}/${impl} n=${n} exited ${code}`))));
-  });
 }
 
 async function requests(env: StackEnv, clear = false): Promise<{ storage: number; rest: number }> {
@@ -147,10 +86,15 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 const fmt = (ms: number) => (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
 const human = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n));
 
+await compileChildren();
 const stack = await startStack({ quiet: true });
-const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
-db.on("error", () => {});
-await db.connect();
+const connect = async () => {
+  const client = new pg.Client({ connectionString: stack.env.DATABASE_URL });
+  client.on("error", () => {});
+  await client.connect();
+  return client;
+};
+const db = await connect();
 const started = Date.now();
 const table: string[] = [
   "| job | N | implementation | median s | min s | max s | rows/s | Storage req | PostgREST req | peak RSS MB | job above idle MB | naive / export-ops |",
@@ -159,6 +103,7 @@ const table: string[] = [
 const figures: Figures = {};
 const page: PageFigures = {};
 let plans: string[] = [];
+let host: HostImpactFigures | undefined;
 try {
   for (const [benchCase, ns] of Object.entries(plan)) {
     for (const n of ns) {
@@ -208,12 +153,26 @@ try {
     Object.assign(page, await opsPageTimes(stack.env, db));
   }
 
-  const out = [`\n${table.join("\n")}`];
+  if (phase("host-impact")) {
+    process.stderr.write(`host impact: each job at its largest N beside the host's workload (${hostPlan.rates.writes_per_s} exports/s, ${hostPlan.rates.reads_per_s} lists/s)\n`);
+    const sampler = await connect();
+    try {
+      host = await hostImpact(stack.env, db, sampler, hostPlan, (line) => process.stderr.write(`${line}\n`));
+    } finally {
+      await sampler.end().catch(() => {});
+    }
+  }
+
+  const out = table.length > 2 ? [`\n${table.join("\n")}`] : [];
   if (plans.length > 0) out.push(`Plans of the statements the functions run (auto_explain):\n${plans.join("\n")}`);
   if (page.demo_ms !== undefined) {
     out.push(`Ops page server time (every panel's read through PostgREST + React render, median of 5): ${page.demo_ms.toFixed(0)} ms at the demo's size, ${page.million_ms!.toFixed(0)} ms with 1M metric rows rolled up`);
   }
-  out.push(`Targets:\n${formatVerdicts(judgeTargets(figures, page))}`);
+  if (host) {
+    out.push(formatHostImpact(host, quick));
+    out.push(costTable(host));
+  }
+  out.push(`Targets:\n${formatVerdicts([...judgeTargets(figures, page), ...(host ? judgeHostImpact(host) : [])])}`);
   out.push(`repeats: ${repeat}; total time ${Math.round((Date.now() - started) / 1000)} s`);
   console.log(out.join("\n\n"));
 } finally {

@@ -1,8 +1,9 @@
 /**
- * One benchmark run in a fresh process (so its peak memory is its own), compiled to JavaScript by ./index.ts and
- * run as `node run-one.mjs <case> <impl> <n>` with the stack's env. Prints one JSON line: {wall_ms, processed,
- * max_rss_mb, idle_rss_mb} — the process's peak memory, and its memory before the job started (Node, supabase-js
- * and the job's modules loaded), so the difference is what the job itself adds.
+ * One benchmark run in a fresh process (so its peak memory is its own), compiled to JavaScript by ./cases.ts and
+ * run as `node run-one.mjs <case> <impl> <n>` with the stack's env. Prints one JSON line (ChildRun in ./cases.ts):
+ * the job's wall time and CPU time, when it started and ended, the process's peak memory and its memory before the
+ * job started (Node, supabase-js and the job's modules loaded), so the difference is what the job itself adds, and
+ * how long the process took to get there (boot_ms: Node's start and the modules' load, as a cold start pays).
  */
 import { createClient } from "@supabase/supabase-js";
 import { parseEnv } from "../../lib/env";
@@ -26,8 +27,12 @@ const deps = (overrides: Record<string, string> = {}) => {
 };
 const plain = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, { auth: { persistSession: false } });
 
+/** a variant's options on top of the defaults (./host-impact.ts's paced case) */
+const extraOptions = JSON.parse(process.env.BENCH_JOB_OPTIONS ?? "{}") as Record<string, string>;
 const idle_rss_mb = process.memoryUsage().rss / 1024 / 1024;
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
+const boot_cpu_ms = (cpuBefore.user + cpuBefore.system) / 1000;
 let processed = 0;
 switch (`${benchCase}/${impl}`) {
   case "aggregate/export-ops": {
@@ -48,6 +53,13 @@ switch (`${benchCase}/${impl}`) {
     processed = n;
     break;
   }
+  case "rollup-hour/export-ops": {
+    // one hourly run: the hour after BENCH_DAY's first (the cost table's run on no data)
+    const at = new Date(DAY.getTime() + 3_600_000 + 6 * 60_000);
+    await exportMetricsAggregate.run({ ...deps(), clock: { now: () => at, sqlNow: () => at } }, exportMetricsAggregate.optionsSchema.parse({}));
+    processed = n;
+    break;
+  }
   case "rollup/naive":
     processed = await naiveRollup(plain, DAY);
     break;
@@ -61,7 +73,7 @@ switch (`${benchCase}/${impl}`) {
     processed = await naiveLogCleanup(plain, new Date(Date.now() - 30 * 86_400_000));
     break;
   case "file-cleanup/export-ops":
-    processed = (await exportFileCleanup.run(deps(), exportFileCleanup.optionsSchema.parse({ sweep_orphans: "false" }))).deleted_count;
+    processed = (await exportFileCleanup.run(deps(), exportFileCleanup.optionsSchema.parse({ sweep_orphans: "false", ...extraOptions }))).deleted_count;
     break;
   case "file-cleanup/naive":
     processed = await naiveFileCleanup(plain, env.EXPORTS_BUCKET, new Date(Date.now() - 24 * 3_600_000));
@@ -69,7 +81,21 @@ switch (`${benchCase}/${impl}`) {
   default:
     throw new Error(`unknown benchmark ${benchCase}/${impl}`);
 }
-const wall_ms = performance.now() - started;
+const ended = performance.now();
+const cpu = process.cpuUsage(cpuBefore);
 if (processed !== n) throw new Error(`${benchCase}/${impl} processed ${processed} of ${n}`);
-process.stdout.write(`${JSON.stringify({ wall_ms, processed, max_rss_mb: process.resourceUsage().maxRSS / 1024, idle_rss_mb })}\n`);
+const epoch = (t: number) => performance.timeOrigin + t;
+process.stdout.write(
+  `${JSON.stringify({
+    wall_ms: ended - started,
+    processed,
+    max_rss_mb: process.resourceUsage().maxRSS / 1024,
+    idle_rss_mb,
+    boot_ms: started,
+    boot_cpu_ms,
+    started_at: epoch(started),
+    ended_at: epoch(ended),
+    cpu_ms: (cpu.user + cpu.system) / 1000,
+  })}\n`,
+);
 process.exit(0);

@@ -26,6 +26,8 @@ export interface Verdict {
   figure: string;
 }
 
+import type { HostImpactCase, HostImpactFigures } from "./host-impact";
+
 const M = 1_000_000;
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 
@@ -93,4 +95,39 @@ export function judgeTargets(figures: Figures, page: PageFigures): Verdict[] {
 
 export function formatVerdicts(verdicts: Verdict[]): string {
   return verdicts.map((v) => `- ${v.verdict === "met" ? "met" : v.verdict}: ${v.target} — ${v.figure}`).join("\n");
+}
+
+/** The host-impact targets, each judged at the worst job of the run (./host-impact.ts). */
+export function judgeHostImpact(host: HostImpactFigures): Verdict[] {
+  if (host.cases.length === 0) return [];
+  const worst = <T>(items: T[], by: (t: T) => number) => items.reduce((a, b) => (by(b) > by(a) ? b : a));
+  const size = (c: HostImpactCase) => c.n.toLocaleString("en-US");
+  const longest = worst(host.cases, (c) => c.during.longest_wait_ms);
+  const waits = host.cases.reduce((t, c) => t + c.during.lock_waits, 0);
+  const p99 = host.cases.flatMap((c) =>
+    (["export", "list"] as const).map((op) => ({ c, op, r: c.during.latency[op].p99 / c.idle.latency[op].p99, during: c.during.latency[op].p99, idle: c.idle.latency[op].p99 })),
+  );
+  const slowest = worst(p99, (x) => (Number.isNaN(x.r) ? Infinity : x.r));
+  const kept = host.cases.map((c) => ({ c, kept: c.unloaded_ms / c.loaded_ms }));
+  const least = worst(kept, (x) => -x.kept);
+  return [
+    judge(
+      "no host statement waits > 100 ms on a lock export-ops holds",
+      longest.during.longest_wait_ms,
+      (v) => v <= 100,
+      (v) => `${waits} wait(s) in all; longest ${v.toFixed(0)} ms (${longest.job} at ${size(longest)})`,
+    ),
+    judge(
+      "host p99 during every job ≤ 2× the idle p99 of the same run",
+      slowest.r,
+      (v) => v <= 2,
+      (v) => `worst ${v.toFixed(2)}×: ${slowest.op}s during ${slowest.c.job} at ${size(slowest.c)} (${slowest.during.toFixed(0)} ms against ${slowest.idle.toFixed(0)} ms idle)`,
+    ),
+    judge(
+      "every job keeps ≥ 70 % of its unloaded rate under the host's load",
+      least.kept,
+      (v) => v >= 0.7,
+      (v) => `least ${Math.round(v * 100)} % (${least.c.job} at ${size(least.c)}); ${kept.map((x) => `${x.c.job} ${Math.round(x.kept * 100)} %`).join(", ")}`,
+    ),
+  ];
 }

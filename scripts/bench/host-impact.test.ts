@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { monthlyCost } from "./cost";
+import { isExportOpsStatement, type HostImpactCase, type HostImpactFigures, type Window } from "./host-impact";
+import { judgeHostImpact } from "./targets";
+
+const lat = (p99: number) => ({ count: 100, failed: 0, p50: p99 / 3, p95: p99 / 2, p99 });
+const win = (p99: { export: number; list: number }, waits: { count: number; longest: number } = { count: 0, longest: 0 }): Window => ({
+  wall_ms: 10_000,
+  cpu_wall_ms: 10_000,
+  latency: { export: lat(p99.export), list: lat(p99.list) },
+  lock_waits: waits.count,
+  longest_wait_ms: waits.longest,
+  other_waits: 0,
+  cpu: { postgres: 0, postgrest: 0, gateway: 0, host: 0, job: 0 },
+});
+const run = (wall_ms: number, cpu_ms = wall_ms / 2) => ({ wall_ms, cpu_ms, max_rss_mb: 90, idle_rss_mb: 80, boot_ms: 250, boot_cpu_ms: 200, started_at: 0, ended_at: wall_ms });
+const hostCase = (job: string, n: number, over: Partial<HostImpactCase>): HostImpactCase => ({
+  job,
+  n,
+  idle: win({ export: 30, list: 10 }),
+  during: win({ export: 45, list: 15 }),
+  unloaded_ms: 10_000,
+  loaded_ms: 11_000,
+  unloaded_cpu_ms: 5_000,
+  ...over,
+});
+const figures = (cases: HostImpactCase[]): HostImpactFigures => ({
+  rates: { writes_per_s: 10, reads_per_s: 40 },
+  repeat: 2,
+  cases,
+  empty: { "file-cleanup": run(100), "log-cleanup": run(50), "log-cleanup (archive)": run(60), rollup: run(70) },
+});
+
+describe("host-impact targets", () => {
+  it("judges each target at the worst job, naming it", () => {
+    const verdicts = judgeHostImpact(
+      figures([
+        hostCase("file-cleanup", 100_000, { during: win({ export: 90, list: 25 }, { count: 3, longest: 40 }) }),
+        hostCase("log-cleanup", 1_000_000, { during: win({ export: 50, list: 15 }, { count: 1, longest: 120 }), loaded_ms: 16_000 }),
+      ]),
+    );
+    const by = Object.fromEntries(verdicts.map((v) => [v.target, v]));
+    expect(by["no host statement waits > 100 ms on a lock export-ops holds"]).toMatchObject({ verdict: "NOT met", figure: "4 wait(s) in all; longest 120 ms (log-cleanup at 1,000,000)" });
+    expect(by["host p99 during every job ≤ 2× the idle p99 of the same run"]).toMatchObject({
+      verdict: "NOT met",
+      figure: "worst 3.00×: exports during file-cleanup at 100,000 (90 ms against 30 ms idle)",
+    });
+    expect(by["every job keeps ≥ 70 % of its unloaded rate under the host's load"]).toMatchObject({
+      verdict: "NOT met",
+      figure: "least 63 % (log-cleanup at 1,000,000); file-cleanup 91 %, log-cleanup 63 %",
+    });
+  });
+
+  it("meets the targets when the host barely notices the jobs", () => {
+    const verdicts = judgeHostImpact(figures([hostCase("rollup", 1_000_000, {})]));
+    expect(verdicts.map((v) => v.verdict)).toEqual(["met", "met", "met"]);
+    expect(judgeHostImpact(figures([]))).toEqual([]);
+  });
+});
+
+describe("who holds a lock", () => {
+  it("tells export-ops' statements from the host's", () => {
+    expect(isExportOpsStatement('WITH pgrst_source AS (SELECT "public"."export_ops_file_cleanup_batch"("p_limit" := $1))')).toBe(true);
+    expect(isExportOpsStatement("delete from storage.objects where bucket_id = $1 and name = any($2::text[])")).toBe(true);
+    // the host's own metric call and writes are the host's
+    expect(isExportOpsStatement('WITH pgrst_source AS (SELECT "public"."export_ops_record_metric"("p_export_id" := $1))')).toBe(false);
+    expect(isExportOpsStatement('WITH pgrst_source AS (UPDATE "public"."export_logs" SET "status" = $1)')).toBe(false);
+    expect(isExportOpsStatement("insert into storage.objects (id, bucket_id, name) values ($1, $2, $3)")).toBe(false);
+  });
+});
+
+describe("monthly cost", () => {
+  it("charges each run its fixed part, its rows at the measured rate, and a continuation past the budget", () => {
+    // file cleanup: 100,000 files in 10 s on top of a 0.1 s empty run, 0.25 s boot; 30 runs a month
+    const rows = monthlyCost(figures([hostCase("file-cleanup", 100_000, { unloaded_ms: 10_100, unloaded_cpu_ms: 5_050 })]), 3_000_000);
+    const [file] = rows;
+    // 100,000 files a run: 10 s of work + 0.35 s fixed, within the 220 s budget (300 s less 4 × 20 s)
+    expect(file).toMatchObject({ job: "file cleanup (daily)", invocations: 30, continuations: 0 });
+    expect(file!.seconds).toBeCloseTo(30 * (0.35 + 10), 6);
+    expect(file!.gb_seconds).toBeCloseTo(2 * 30 * 10.35, 6);
+    expect(file!.cpu_seconds).toBeCloseTo(30 * (0.25 + 5), 6);
+    // 300M files a month: 10M a run, 1,000 s of work: five invocations of 220 s each run
+    const [big] = monthlyCost(figures([hostCase("file-cleanup", 100_000, { unloaded_ms: 10_100 })]), 300_000_000);
+    expect(big).toMatchObject({ invocations: 150, continuations: 120 });
+    expect(big!.seconds).toBeCloseTo(30 * (5 * 0.35 + 1000), 6);
+  });
+});

@@ -1,0 +1,327 @@
+/**
+ * The host app beside export-ops' jobs: for each job at its largest N, the host's workload (./host-load.ts) is
+ * measured in an idle window (host load, no job), then while the job runs, and the job is timed again with the
+ * host quiet. Lock waits are sampled from pg_locks throughout; CPU time is read per process, so CPU contention and
+ * lock effects can be told apart.
+ *
+ * **Lock waits** are sampled every 5 ms from `pg_locks` (`not granted`, with `waitstart`, the time the wait
+ * began) joined to `pg_stat_activity` for the waiter's statement and, through `pg_blocking_pids`, its blockers'.
+ * A wait is one (pid, waitstart); its length is the longest seen, so a figure is at most one sample (~5 ms) short,
+ * and a wait shorter than a sample can be missed. A waiter is export-ops' when its statement calls an export_ops_
+ * function other than the host's own `export_ops_record_metric`, or is the Storage server's delete of objects (only
+ * export-ops deletes files here); everything else is the host's.
+ *
+ * **CPU time** is read from /proc (Linux): Postgres is the postmaster with every backend and parallel worker it
+ * started (the live ones' time, plus what the postmaster has collected from those that ended); PostgREST is its
+ * process; "gateway + Storage" is the bench's own process, which serves the stack's gateway and Storage server;
+ * the host app and the job report their own `process.cpuUsage()`.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import type pg from "pg";
+import type { StackEnv } from "../local-stack";
+import { forkHostLoad, runChild, seed, type ChildRun } from "./cases";
+import type { HostMessage, HostOp, HostReport, HostSample } from "./host-load";
+
+export interface Latency {
+  count: number;
+  failed: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+export interface Cpu {
+  postgres: number;
+  postgrest: number;
+  gateway: number;
+  host: number;
+  job: number;
+}
+export interface Window {
+  /** wall time the window (or, for CPU, the job's process) lasted, ms */
+  wall_ms: number;
+  cpu_wall_ms: number;
+  latency: Record<HostOp, Latency>;
+  /** host statements that waited on a lock an export-ops statement held, and the longest of those waits */
+  lock_waits: number;
+  longest_wait_ms: number;
+  /** every other lock wait seen (the host on itself, export-ops on the host or on itself) */
+  other_waits: number;
+  cpu: Cpu;
+  first_error?: string;
+}
+export interface HostImpactCase {
+  job: string;
+  n: number;
+  idle: Window;
+  during: Window;
+  unloaded_ms: number;
+  loaded_ms: number;
+  /** the job's own CPU time with the host quiet, median, ms */
+  unloaded_cpu_ms: number;
+}
+export interface HostImpactFigures {
+  rates: { writes_per_s: number; reads_per_s: number };
+  repeat: number;
+  cases: HostImpactCase[];
+  /** each job on no data: what every invocation pays (boot_ms: Node and the modules; wall_ms: the job's calls) */
+  empty: Record<string, ChildRun>;
+}
+
+export const isExportOpsStatement = (query: string) => /\bexport_ops_(?!record_metric\b)[a-z_]+"?\s*\(/.test(query) || /delete from storage\.objects/i.test(query);
+
+interface Wait {
+  since: number;
+  waited_ms: number;
+  host_on_export_ops: boolean;
+}
+
+/** Lock waits, sampled from pg_locks every 5 ms on a connection of its own (see the header). */
+function sampleLockWaits(db: pg.Client): { waits: Map<string, Wait>; stop: () => Promise<void> } {
+  const waits = new Map<string, Wait>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await db.query<{ pid: number; since: number; waited_ms: number; query: string; blockers: string[] }>(
+        `select l.pid, extract(epoch from l.waitstart) * 1000 as since, extract(epoch from clock_timestamp() - l.waitstart) * 1000 as waited_ms,
+                a.query, array(select b.query from pg_stat_activity b where b.pid = any (pg_blocking_pids(l.pid))) as blockers
+           from pg_locks l join pg_stat_activity a on a.pid = l.pid
+          where not l.granted and l.waitstart is not null`,
+      );
+      for (const r of rows) {
+        const key = `${r.pid}:${r.since}`;
+        const seen = waits.get(key);
+        const host_on_export_ops = !isExportOpsStatement(r.query) && r.blockers.some(isExportOpsStatement);
+        waits.set(key, { since: Number(r.since), waited_ms: Math.max(Number(r.waited_ms), seen?.waited_ms ?? 0), host_on_export_ops: host_on_export_ops || (seen?.host_on_export_ops ?? false) });
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  return {
+    waits,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+const ticks = 100; // USER_HZ on Linux
+function procStat(pid: number): { comm: string; ppid: number; self: number; children: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const comm = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
+    const f = text.slice(text.lastIndexOf(")") + 2).split(" "); // f[0] is field 3 (state)
+    const ms = (i: number) => (Number(f[i - 3]) * 1000) / ticks;
+    return { comm, ppid: Number(f[1]), self: ms(14) + ms(15), children: ms(16) + ms(17) };
+  } catch {
+    return undefined; // ended meanwhile
+  }
+}
+
+/** CPU time so far of Postgres (postmaster, its backends and workers) and PostgREST, and of this process, ms. */
+function cpuNow(postmaster: number): Omit<Cpu, "host" | "job"> {
+  let postgres = 0;
+  let postgrest = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const stat = procStat(pid);
+    if (!stat) continue;
+    if (pid === postmaster) postgres += stat.self + stat.children;
+    else if (stat.ppid === postmaster) postgres += stat.self;
+    else if (stat.comm === "postgrest" && stat.ppid === process.pid) postgrest += stat.self;
+  }
+  const own = process.cpuUsage();
+  return { postgres, postgrest, gateway: (own.user + own.system) / 1000 };
+}
+
+const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
+function latency(samples: HostSample[]): Latency {
+  const ms = samples.filter((s) => !s.error).map((s) => s.ms).sort((a, b) => a - b);
+  return { count: samples.length, failed: samples.filter((s) => s.error).length, p50: percentile(ms, 50), p95: percentile(ms, 95), p99: percentile(ms, 99) };
+}
+
+interface Span {
+  from: number;
+  to: number;
+  cpu_from: Omit<Cpu, "job">;
+  cpu_to: Omit<Cpu, "job">;
+  job_cpu: number;
+}
+
+export async function hostImpact(
+  env: StackEnv,
+  db: pg.Client,
+  sampler: pg.Client,
+  plan: { files: number; logs: number; metrics: number; repeat: number; idle_s: number; rates: HostImpactFigures["rates"]; jobs?: string[] },
+  say: (line: string) => void,
+): Promise<HostImpactFigures> {
+  const backend = (await db.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
+  const postmaster = procStat(backend)!.ppid;
+  const host = forkHostLoad(env, plan.rates);
+  const send = (m: HostMessage) => host.send(m);
+  const report = (from: number, to: number) =>
+    new Promise<HostReport>((resolve) => {
+      host.once("message", (r) => resolve(r as HostReport));
+      send({ cmd: "report", from, to });
+    });
+  const cpu = async (): Promise<Omit<Cpu, "job">> => ({ ...cpuNow(postmaster), host: (await report(0, 0)).cpu_ms });
+  const quiet = async (then: () => Promise<void>) => {
+    send({ cmd: "pause" });
+    await new Promise((r) => setTimeout(r, 1000)); // the operations under way finish before the seed truncates
+    await then();
+  };
+  const locks = sampleLockWaits(sampler);
+
+  const readers = Math.min(plan.logs, 100_000);
+  const cases: { job: string; n: number; child: [string, string]; options?: Record<string, string>; seed: (n: number) => Promise<void> }[] = [
+    { job: "file-cleanup", n: plan.files, child: ["file-cleanup", "export-ops"], seed: (n) => seed(db, "file-cleanup", n) },
+    { job: "file-cleanup (batch_size 100)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { batch_size: "100" }, seed: (n) => seed(db, "file-cleanup", n) },
+    { job: "log-cleanup", n: plan.logs, child: ["log-cleanup", "export-ops"], seed: (n) => seed(db, "log-cleanup", n) },
+    { job: "log-cleanup (archive)", n: plan.logs, child: ["log-cleanup-archive", "export-ops"], seed: (n) => seed(db, "log-cleanup", n) },
+    {
+      job: "rollup",
+      n: plan.metrics,
+      child: ["rollup", "export-ops"],
+      // the readers' users have exports of their own to list (the rollup does not touch them)
+      seed: async (n) => {
+        await seed(db, "log-cleanup", readers);
+        await seed(db, "rollup", n);
+        await seed(db, "rollup-reset", n);
+      },
+    },
+  ];
+
+  const window = (spans: Span[], samples: HostSample[], cpu_wall_ms: number): Window => {
+    const sum = (k: keyof Cpu) => spans.reduce((t, s) => t + (k === "job" ? s.job_cpu : s.cpu_to[k] - s.cpu_from[k]), 0);
+    const inSpans = [...locks.waits.values()].filter((w) => spans.some((s) => w.since >= s.from && w.since < s.to));
+    const onUs = inSpans.filter((w) => w.host_on_export_ops);
+    return {
+      wall_ms: spans.reduce((t, s) => t + (s.to - s.from), 0),
+      cpu_wall_ms,
+      latency: { export: latency(samples.filter((s) => s.op === "export")), list: latency(samples.filter((s) => s.op === "list")) },
+      lock_waits: onUs.length,
+      longest_wait_ms: Math.max(0, ...onUs.map((w) => w.waited_ms)),
+      other_waits: inSpans.length - onUs.length,
+      cpu: { postgres: sum("postgres"), postgrest: sum("postgrest"), gateway: sum("gateway"), host: sum("host"), job: sum("job") },
+      first_error: samples.find((s) => s.error)?.error,
+    };
+  };
+
+  if (plan.jobs) cases.splice(0, cases.length, ...cases.filter((c) => plan.jobs!.includes(c.job)));
+  const results: HostImpactCase[] = [];
+  const empty: Record<string, ChildRun> = {};
+  try {
+    for (const c of cases) {
+      const idle: { spans: Span[]; samples: HostSample[] } = { spans: [], samples: [] };
+      const during: { spans: Span[]; samples: HostSample[]; cpu_wall: number } = { spans: [], samples: [], cpu_wall: 0 };
+      const unloaded: ChildRun[] = [];
+      const loaded: ChildRun[] = [];
+      const runLoaded = async () => {
+        await quiet(() => c.seed(c.n));
+        send({ cmd: "resume" });
+        await new Promise((r) => setTimeout(r, 1000)); // the host's connections warm again
+        const idleFrom = await cpu();
+        const from = Date.now();
+        await new Promise((r) => setTimeout(r, plan.idle_s * 1000));
+        const to = Date.now();
+        const idleTo = await cpu();
+        idle.spans.push({ from, to, cpu_from: idleFrom, cpu_to: idleTo, job_cpu: 0 });
+        idle.samples.push(...(await report(from, to)).samples);
+        const jobFrom = await cpu();
+        const spawned = Date.now();
+        const run = await runChild(env, ...c.child, c.n, c.options);
+        during.cpu_wall += Date.now() - spawned;
+        const jobTo = await cpu();
+        during.spans.push({ from: run.started_at, to: run.ended_at, cpu_from: jobFrom, cpu_to: jobTo, job_cpu: run.cpu_ms });
+        during.samples.push(...(await report(run.started_at, run.ended_at)).samples);
+        loaded.push(run);
+        say(`host impact ${c.job} n=${c.n}: ${(run.wall_ms / 1000).toFixed(2)} s under host load`);
+      };
+      const runUnloaded = async () => {
+        await quiet(() => c.seed(c.n));
+        const run = await runChild(env, ...c.child, c.n, c.options);
+        unloaded.push(run);
+        say(`host impact ${c.job} n=${c.n}: ${(run.wall_ms / 1000).toFixed(2)} s with the host quiet`);
+      };
+      for (let r = 0; r < plan.repeat; r += 1) {
+        if (r % 2 === 0) await runLoaded().then(runUnloaded);
+        else await runUnloaded().then(runLoaded);
+      }
+      const idleWindow = window(idle.spans, idle.samples, plan.idle_s * 1000 * idle.spans.length);
+      const duringWindow = window(during.spans, during.samples, during.cpu_wall);
+      const median = (runs: ChildRun[], k: "wall_ms" | "cpu_ms") => runs.map((x) => x[k]).sort((a, b) => a - b)[Math.floor((runs.length - 1) / 2)]!;
+      results.push({
+        job: c.job,
+        n: c.n,
+        idle: idleWindow,
+        during: duringWindow,
+        unloaded_ms: median(unloaded, "wall_ms"),
+        loaded_ms: median(loaded, "wall_ms"),
+        unloaded_cpu_ms: median(unloaded, "cpu_ms"),
+      });
+    }
+    // what every invocation pays on no data: for the cost table
+    await quiet(async () => {
+      for (const c of cases) {
+        if (c.job === "rollup") {
+          await seed(db, "rollup", 0);
+          await seed(db, "rollup-reset", 0);
+          empty[c.job] = await runChild(env, "rollup-hour", "export-ops", 0);
+        } else {
+          await c.seed(0);
+          empty[c.job] = await runChild(env, ...c.child, 0);
+        }
+      }
+    });
+  } finally {
+    await locks.stop();
+    send({ cmd: "stop" });
+  }
+  return { rates: plan.rates, repeat: plan.repeat, cases: results, empty };
+}
+
+const ms = (v: number) => (Number.isNaN(v) ? "—" : v < 10 ? v.toFixed(1) : Math.round(v).toString());
+const s = (v: number) => (v / 1000).toFixed(v < 10_000 ? 2 : 1);
+const ratio = (during: number, idle: number) => (idle > 0 && !Number.isNaN(during) ? `${(during / idle).toFixed(2)}×` : "—");
+
+export function formatHostImpact(host: HostImpactFigures, quick: boolean): string {
+  const { writes_per_s, reads_per_s } = host.rates;
+  const head = [
+    `Host impact${quick ? " (quick run: smaller N than the full run's 100k files and 1M rows)" : ""}: the host's workload, open loop — ${writes_per_s} exports/s (insert the log row, upload the file, complete the row, record the metric: one latency from due to done) and ${reads_per_s} lists/s (a signed-in user's 20 latest exports through RLS) — in an idle window (${host.cases[0] ? s(host.cases[0].idle.wall_ms / host.repeat) : "—"} s, no job) before each run under load; ${host.repeat} run(s) under load and ${host.repeat} with the host quiet per job; lock waits sampled every 5 ms from pg_locks.`,
+  ];
+  const latencyTable = [
+    "| job | N | window | exports (failed) | export p50 / p95 / p99 ms | lists (failed) | list p50 / p95 / p99 ms | p99 ÷ idle p99 (export / list) | host waits on export-ops' locks | longest wait ms | other lock waits |",
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  const rateTable = ["| job | N | host quiet s | under host load s | rows/s quiet | rows/s under load | kept |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"];
+  const cpuTable = [
+    "| job | window | wall s | Postgres s | PostgREST s | gateway + Storage s | host app s | job s | cores busy (of 2) |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  const errors: string[] = [];
+  for (const c of host.cases) {
+    const n = c.n.toLocaleString("en-US");
+    for (const [name, w] of [["idle", c.idle], ["during the job", c.during]] as const) {
+      const l = w.latency;
+      latencyTable.push(
+        `| ${c.job} | ${n} | ${name} | ${l.export.count} (${l.export.failed}) | ${ms(l.export.p50)} / ${ms(l.export.p95)} / ${ms(l.export.p99)} | ${l.list.count} (${l.list.failed}) | ${ms(l.list.p50)} / ${ms(l.list.p95)} / ${ms(l.list.p99)} | ${
+          name === "idle" ? "—" : `${ratio(l.export.p99, c.idle.latency.export.p99)} / ${ratio(l.list.p99, c.idle.latency.list.p99)}`
+        } | ${w.lock_waits} | ${ms(w.longest_wait_ms)} | ${w.other_waits} |`,
+      );
+      const cpu = w.cpu;
+      const busy = (cpu.postgres + cpu.postgrest + cpu.gateway + cpu.host + cpu.job) / w.cpu_wall_ms;
+      cpuTable.push(`| ${c.job} | ${name} | ${s(w.cpu_wall_ms)} | ${s(cpu.postgres)} | ${s(cpu.postgrest)} | ${s(cpu.gateway)} | ${s(cpu.host)} | ${s(cpu.job)} | ${busy.toFixed(2)} |`);
+      if (w.first_error) errors.push(`${c.job}, ${name}: ${w.first_error}`);
+    }
+    const rate = (t: number) => Math.round(c.n / (t / 1000)).toLocaleString("en-US");
+    rateTable.push(`| ${c.job} | ${n} | ${s(c.unloaded_ms)} | ${s(c.loaded_ms)} | ${rate(c.unloaded_ms)} | ${rate(c.loaded_ms)} | ${Math.round((100 * c.unloaded_ms) / c.loaded_ms)} % |`);
+  }
+  return [
+    head.join(""),
+    latencyTable.join("\n"),
+    `Each job's own rate, with the host quiet and under the host's load (median of ${host.repeat}):\n\n${rateTable.join("\n")}`,
+    `CPU time per process in each window (the "during" rows span the job's process from start to exit, summed over the runs under load):\n\n${cpuTable.join("\n")}`,
+    ...(errors.length > 0 ? [`Host operations that failed (first of each window):\n${errors.map((e) => `- ${e}`).join("\n")}`] : []),
+  ].join("\n\n");
+}
