@@ -12,6 +12,9 @@ import type { StackEnv } from "../local-stack";
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const BENCH_DAY = "2026-01-15T00:00:00.000Z";
 
+/** The middle value (the lower of the two middle ones for an even count). */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+
 export async function seed(db: pg.Client, benchCase: string, n: number): Promise<void> {
   if (benchCase === "rollup-reset") {
     await db.query("truncate export_ops_metric_hours, export_ops_metric_rollups, export_ops_alerts");

@@ -19,7 +19,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type pg from "pg";
 import type { StackEnv } from "../local-stack";
-import { forkHostLoad, runChild, seed, type ChildRun } from "./cases";
+import { forkHostLoad, median, runChild, seed, type ChildRun } from "./cases";
 import type { HostMessage, HostOp, HostReport, HostSample } from "./host-load";
 
 export interface Latency {
@@ -192,13 +192,15 @@ export async function hostImpact(
     },
   ];
 
-  const window = (spans: Span[], samples: HostSample[], cpu_wall_ms: number): Window => {
+  /** `cpu_wall_ms`: what the CPU times were read over, when not the spans themselves (a job's whole process) */
+  const window = (spans: Span[], samples: HostSample[], cpu_wall_ms?: number): Window => {
+    const wall_ms = spans.reduce((t, s) => t + (s.to - s.from), 0);
     const sum = (k: keyof Cpu) => spans.reduce((t, s) => t + (k === "job" ? s.job_cpu : s.cpu_to[k] - s.cpu_from[k]), 0);
     const inSpans = [...locks.waits.values()].filter((w) => spans.some((s) => w.since >= s.from && w.since < s.to));
     const onUs = inSpans.filter((w) => w.host_on_export_ops);
     return {
-      wall_ms: spans.reduce((t, s) => t + (s.to - s.from), 0),
-      cpu_wall_ms,
+      wall_ms,
+      cpu_wall_ms: cpu_wall_ms ?? wall_ms,
       latency: { export: latency(samples.filter((s) => s.op === "export")), list: latency(samples.filter((s) => s.op === "list")) },
       lock_waits: onUs.length,
       longest_wait_ms: Math.max(0, ...onUs.map((w) => w.waited_ms)),
@@ -248,17 +250,16 @@ export async function hostImpact(
         if (r % 2 === 0) await runLoaded().then(runUnloaded);
         else await runUnloaded().then(runLoaded);
       }
-      const idleWindow = window(idle.spans, idle.samples, plan.idle_s * 1000 * idle.spans.length);
+      const idleWindow = window(idle.spans, idle.samples);
       const duringWindow = window(during.spans, during.samples, during.cpu_wall);
-      const median = (runs: ChildRun[], k: "wall_ms" | "cpu_ms") => runs.map((x) => x[k]).sort((a, b) => a - b)[Math.floor((runs.length - 1) / 2)]!;
       results.push({
         job: c.job,
         n: c.n,
         idle: idleWindow,
         during: duringWindow,
-        unloaded_ms: median(unloaded, "wall_ms"),
-        loaded_ms: median(loaded, "wall_ms"),
-        unloaded_cpu_ms: median(unloaded, "cpu_ms"),
+        unloaded_ms: median(unloaded.map((r) => r.wall_ms)),
+        loaded_ms: median(loaded.map((r) => r.wall_ms)),
+        unloaded_cpu_ms: median(unloaded.map((r) => r.cpu_ms)),
       });
     }
     // what every invocation pays on no data: for the cost table
@@ -270,7 +271,7 @@ export async function hostImpact(
           empty[c.job] = await runChild(env, "rollup-hour", "export-ops", 0);
         } else {
           await c.seed(0);
-          empty[c.job] = await runChild(env, ...c.child, 0);
+          empty[c.job] = await runChild(env, ...c.child, 0, c.options);
         }
       }
     });

@@ -18,7 +18,7 @@
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { startStack, type StackEnv } from "../local-stack";
-import { BENCH_DAY, compileChildren, runChild, seed } from "./cases";
+import { BENCH_DAY, compileChildren, median, runChild, seed } from "./cases";
 import { costTable } from "./cost";
 import { formatHostImpact, hostImpact, type HostImpactFigures } from "./host-impact";
 import { opsPageTimes } from "./ops-page";
@@ -85,7 +85,6 @@ async function requests(env: StackEnv, clear = false): Promise<{ storage: number
   return { storage: rows.filter((r) => r.path.startsWith("/storage/")).length, rest: rows.filter((r) => r.path.startsWith("/rest/")).length };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const fmt = (ms: number) => (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
 const human = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n));
 

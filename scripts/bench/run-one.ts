@@ -25,6 +25,8 @@ const deps = (overrides: Record<string, string> = {}) => {
   const e = parseEnv({ ...process.env, ...overrides });
   return { ...createSupabasePorts(e), env: e, clock: systemClock, logger, runId: crypto.randomUUID(), deadline: Number.POSITIVE_INFINITY };
 };
+/** The hourly job as it runs at `at` (a test clock: SQL takes this time as "now" too). */
+const rollUpAt = (at: Date) => exportMetricsAggregate.run({ ...deps(), clock: { now: () => at, sqlNow: () => at } }, exportMetricsAggregate.optionsSchema.parse({}));
 const plain = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, { auth: { persistSession: false } });
 
 /** a variant's options on top of the defaults (./host-impact.ts's paced case) */
@@ -45,18 +47,15 @@ switch (`${benchCase}/${impl}`) {
     break;
   case "rollup/export-ops": {
     // the hourly job catching up a whole day: 24 hours of raw metrics rolled up
-    // (as a test clock: SQL takes this time as "now" too; the hour rolls up 5 minutes after it ends)
-    const at = new Date(DAY.getTime() + 24 * 3_600_000 + 6 * 60_000);
-    const clock = { now: () => at, sqlNow: () => at };
-    const result = await exportMetricsAggregate.run({ ...deps(), clock }, exportMetricsAggregate.optionsSchema.parse({}));
+    // (the hour rolls up 5 minutes after it ends)
+    const result = await rollUpAt(new Date(DAY.getTime() + 24 * 3_600_000 + 6 * 60_000));
     if (result.hours_rolled_up !== 24) throw new Error(`rolled up ${result.hours_rolled_up} hours`);
     processed = n;
     break;
   }
   case "rollup-hour/export-ops": {
     // one hourly run: the hour after BENCH_DAY's first (the cost table's run on no data)
-    const at = new Date(DAY.getTime() + 3_600_000 + 6 * 60_000);
-    await exportMetricsAggregate.run({ ...deps(), clock: { now: () => at, sqlNow: () => at } }, exportMetricsAggregate.optionsSchema.parse({}));
+    await rollUpAt(new Date(DAY.getTime() + 3_600_000 + 6 * 60_000));
     processed = n;
     break;
   }
