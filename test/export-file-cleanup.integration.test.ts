@@ -156,6 +156,22 @@ describe("export-file-cleanup", () => {
     expect(await statuses(ids(expired))).toEqual({ expired: 5000 });
   });
 
+  it("paced by nice_ratio, rests between batches and still deletes each file exactly once", async () => {
+    const expired = await seedExports({ count: 2000, ageHours: 30, withFiles: true });
+
+    const paced = await runJob(exportFileCleanup, { batch_size: "250", nice_ratio: "1", sweep_orphans: "false" });
+
+    expect(paced).toMatchObject({ total_found: 2000, deleted_count: 2000, has_more: false });
+    expect(paced.rested_ms).toBeGreaterThan(0);
+    expect(paced.rested_ms).toBeLessThanOrEqual(paced.duration_ms);
+    expect(await statuses(ids(expired))).toEqual({ expired: 2000 });
+    const left = await objectNames();
+    expect(paths(expired).filter((p) => left.has(p))).toEqual([]);
+    // at full speed (the default) a run never rests
+    await seedExports({ count: 300, ageHours: 30, withFiles: true });
+    expect(await runJob(exportFileCleanup, { batch_size: "100", sweep_orphans: "false" })).toMatchObject({ deleted_count: 300, rested_ms: 0 });
+  });
+
   it("leaves a crashed run's claims alone until its lease expires, then finishes them", async () => {
     const expired = await seedExports({ count: 300, ageHours: 30, withFiles: true });
     const clock = fixedClock(new Date().toISOString());

@@ -253,6 +253,20 @@ describe("export-log-cleanup without archival", () => {
     expect(await remaining(ids(old))).toBe(0);
   });
 
+  it.each([
+    ["without archival", () => testEnv()],
+    ["with archival", () => archiveEnv()],
+  ])("paced by nice_ratio %s, rests between batches and still deletes every eligible log", async (_, runEnv) => {
+    const old = await seedExports({ count: 3000, status: "expired", ageHours: 40 * DAY });
+
+    const result = await runJob(exportLogCleanup, { batch_size: "500", nice_ratio: "1", prune_metrics: "false" }, { env: runEnv() });
+
+    expect(result).toMatchObject({ deleted_count: 3000, has_more: false });
+    expect(result.rested_ms).toBeGreaterThan(0);
+    expect(result.rested_ms).toBeLessThanOrEqual(result.duration_ms);
+    expect(await remaining(ids(old))).toBe(0);
+  });
+
   it("prunes raw metrics past their retention only in hours already rolled up; rollups stay", async () => {
     const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 100 * DAY * 3_600_000);
     await sql().query(

@@ -240,6 +240,14 @@ describe("query options", () => {
     expect((await sql().query("select count(*)::int as n from export_logs where status = 'expired'")).rows[0].n).toBe(0);
   });
 
+  it.each(["1e0", ".5", "0.125", "11", "-1"])("refuses nice_ratio=%j with a 400 naming the option", async (value) => {
+    const res = await call(`nice_ratio=${encodeURIComponent(value)}`);
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body.error).toMatchObject({ code: "bad_request", details: { parameter: "nice_ratio" } });
+    expect((await sql().query("select count(*)::int as n from export_ops_runs")).rows[0].n).toBe(0);
+  });
+
   it.each(["1", "0", "yes", "TRUE", "True", ""])("refuses dry_run=%j: booleans are true or false only", async (value) => {
     const res = await call(`dry_run=${encodeURIComponent(value)}`);
     expect(res.status).toBe(400);

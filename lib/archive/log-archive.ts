@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import { createGzip, gunzipSync } from "node:zlib";
 import { StorageError } from "../errors";
+import { FULL_SPEED, type Pacer } from "../jobs/pacing";
 import { sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-contract";
 
@@ -99,15 +100,17 @@ export function decodeArchive(bytes: Uint8Array): Record<string, unknown>[] {
 export async function deleteLogsInBatches(
   deps: Deps,
   scope: LogScope,
-  options: { batchSize?: number; archiveBucket?: string },
+  options: { batchSize?: number; archiveBucket?: string; pacer?: Pacer },
 ): Promise<BatchDeletion> {
-  if (options.archiveBucket) return archiveLogsInBatches(deps, scope, options.archiveBucket, options.batchSize ?? ARCHIVE_BATCH);
+  const pacer = options.pacer ?? FULL_SPEED;
+  if (options.archiveBucket) return archiveLogsInBatches(deps, scope, options.archiveBucket, options.batchSize ?? ARCHIVE_BATCH, pacer);
   const { db, clock, logger } = deps;
   const batchSize = options.batchSize ?? DELETE_BATCH;
   const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
   // each batch starts where the previous one reached, so no batch re-reads what earlier ones deleted
   let after: string | null = null;
   while (clock.now().getTime() < deps.deadline) {
+    await pacer.pause();
     const step: { deleted: number; reached: string | null } = await db.call("export_ops_delete_logs", {
       p_limit: batchSize,
       ...sqlTime(clock),
@@ -138,7 +141,7 @@ const BATCHES_AHEAD = 2;
  * the previous one reached; each claimed batch's text is read as soon as it is claimed, up to BATCHES_AHEAD
  * batches ahead of the one being written, checked and deleted.
  */
-async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string, batchSize: number): Promise<BatchDeletion> {
+async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string, batchSize: number, pacer: Pacer): Promise<BatchDeletion> {
   const { db, storage, clock, logger } = deps;
   const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
   const timeLeft = () => clock.now().getTime() < deps.deadline;
@@ -152,6 +155,9 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
   const claimAhead = () => {
     while (queue.length < BATCHES_AHEAD + 1 && !exhausted && timeLeft()) {
       const claim = lastClaim.then(async (): Promise<Claimed> => {
+        if (exhausted) return NOTHING_LEFT;
+        // paced at the claims: each batch's database work (claim, text, delete) follows its claim
+        await pacer.pause();
         if (exhausted) return NOTHING_LEFT;
         const claimed = await db.call("export_ops_claim_log_batch", {
           p_bucket: bucket,

@@ -13,11 +13,12 @@ import { REQUEST_TIMEOUT_MS, sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-contract";
 import { unsafePathReason, type ExportFormats } from "../files/export-paths";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
+import { createPacer, niceRatioOption } from "./pacing";
 import { createWorkerPool } from "./worker-pool";
 
 /** Storage refuses more than 1000 names in one delete. */
 export const MAX_BATCH = 1000;
-/** Batches in flight at once: bounds the Storage and PostgREST requests a run makes concurrently. */
+/** Batches in flight at once (the default of `concurrency`): bounds the Storage and PostgREST requests a run makes concurrently. */
 export const CONCURRENCY = 4;
 /** Empty claims in a row, while other runs hold the waiting rows, before this run leaves those rows to them. */
 export const CONTENDED_CLAIMS = 3;
@@ -48,6 +49,8 @@ const DRY_RUN_SAMPLE = 20;
 export const exportFileCleanupOptionsSchema = baseOptionsSchema.extend({
   retention_hours: settingOption("EXPORT_FILE_RETENTION_HOURS"),
   batch_size: queryInt(1, MAX_BATCH).default(MAX_BATCH),
+  concurrency: queryInt(1, 8).default(CONCURRENCY),
+  nice_ratio: niceRatioOption,
   sweep_orphans: queryBoolean.default(true),
   orphan_pages: queryInt(1, 100).default(ORPHAN_MAX_PAGES),
   orphan_page_size: queryInt(10, ORPHAN_PAGE_SIZE).default(ORPHAN_PAGE_SIZE),
@@ -92,6 +95,8 @@ export interface ExportFileCleanupResult {
   retention_hours: number;
   has_more: boolean;
   dry_run: boolean;
+  /** Time spent resting between batches (`nice_ratio`), within duration_ms. */
+  rested_ms: number;
   duration_ms: number;
   timestamp: string;
 }
@@ -123,6 +128,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     retention_hours: retentionHours,
     has_more: false,
     dry_run: options.dry_run,
+    rested_ms: 0,
     duration_ms: 0,
     timestamp: "",
   };
@@ -156,6 +162,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     let yielded = false;
     let batchNo = 0;
     const pool = createWorkerPool();
+    const pacer = createPacer(options.nice_ratio, deps);
 
     const deleteBatch = async (batch: ClaimedExport[], n: number): Promise<BatchReport> => {
       const report = emptyReport();
@@ -199,6 +206,8 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
         const owed = report.expired.length + report.failed.length + report.quarantined.length > 0;
         if (pool.failed() || ((done || yielded || !timeLeft()) && !owed)) return;
         const turn = await pool.serially(async () => {
+          // paced at the SQL calls, which run one at a time: while the run rests, no worker claims
+          if (!done && !yielded) await pacer.pause();
           const limit = !done && !yielded && timeLeft() ? batchSize : 0;
           const outcome = await db.call("export_ops_file_cleanup_batch", {
             p_run_id: runId,
@@ -236,8 +245,9 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
         probed();
       }
     };
-    await pool.run(CONCURRENCY, worker);
+    await pool.run(options.concurrency, worker);
     result.has_more = !done;
+    result.rested_ms = pacer.rested();
   }
 
   // a dry run lists what the sweep would take even while it is off, so an operator can check before turning it on

@@ -10,6 +10,7 @@ import type { JobDeps, SqlApi } from "../ports";
 import type { SqlResult } from "../sql-contract";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
 import { deleteLogsInBatches } from "../archive/log-archive";
+import { createPacer, niceRatioOption } from "./pacing";
 
 /** Raw metric rows deleted per SQL call. */
 export const METRICS_BATCH = 10_000;
@@ -23,6 +24,7 @@ export const exportLogCleanupOptionsSchema = baseOptionsSchema.extend({
   /** Default: 5,000 rows per archive object with archival, 20,000 per delete statement without. */
   batch_size: queryInt(1, 20_000).optional(),
   prune_metrics: queryBoolean.default(true),
+  nice_ratio: niceRatioOption,
 });
 
 export interface ExportLogCleanupResult {
@@ -38,6 +40,8 @@ export interface ExportLogCleanupResult {
   stats?: LogCleanupStats;
   has_more: boolean;
   dry_run: boolean;
+  /** Time spent resting between batches (`nice_ratio`), within duration_ms. */
+  rested_ms: number;
   duration_ms: number;
   timestamp: string;
 }
@@ -79,13 +83,16 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
     errors: [],
     has_more: false,
     dry_run: options.dry_run,
+    rested_ms: 0,
     duration_ms: 0,
     timestamp: "",
   };
 
   if (stats) result.stats = stats;
   else {
-    const logs = await deleteLogsInBatches(deps, { cutoff: logCutoff }, { batchSize: options.batch_size, archiveBucket: env.EXPORT_ARCHIVE_BUCKET });
+    const pacer = createPacer(options.nice_ratio, deps);
+    const logs = await deleteLogsInBatches(deps, { cutoff: logCutoff }, { batchSize: options.batch_size, archiveBucket: env.EXPORT_ARCHIVE_BUCKET, pacer });
+    result.rested_ms = pacer.rested();
     result.deleted_count = logs.deleted;
     result.archived_count = logs.archived;
     result.archive_objects = logs.archiveObjects;

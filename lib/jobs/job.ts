@@ -29,6 +29,18 @@ export function queryInt(min: number, max: number) {
     .pipe(z.number().int().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
 }
 
+/**
+ * Query-string ratios: a decimal number with at most two decimals (`1`, `0.5`, `2.25`), then bounds. `1e0`,
+ * `.5`, `+1` and `0x1` are refused.
+ */
+export function queryRatio(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^[0-9]{1,3}(\.[0-9]{1,2})?$/, { error: "must be a number written in decimal digits, at most two after the point" })
+    .transform(Number)
+    .pipe(z.number().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
+}
+
 /** Options every job accepts. Jobs extend this; unknown parameters are rejected (strict). */
 export const baseOptionsSchema = z.strictObject({
   dry_run: queryBoolean.default(false),

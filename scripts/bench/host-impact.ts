@@ -11,12 +11,16 @@
  * function other than the host's own `export_ops_record_metric`, or is the Storage server's delete of objects (only
  * export-ops deletes files here); everything else is the host's.
  *
+ * The same samples record what each active host statement was waiting on (`pg_stat_activity.wait_event`), so
+ * waits on LWLocks and I/O, which pg_locks does not show, are seen as well; one on none is on the CPU.
+ *
  * **CPU time** is read from /proc (Linux): Postgres is the postmaster with every backend and parallel worker it
  * started (the live ones' time, plus what the postmaster has collected from those that ended); PostgREST is its
  * process; "gateway + Storage" is the bench's own process, which serves the stack's gateway and Storage server;
  * the host app and the job report their own `process.cpuUsage()`.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import type pg from "pg";
 import type { StackEnv } from "../local-stack";
 import { forkHostLoad, median, runChild, seed, type ChildRun } from "./cases";
@@ -47,11 +51,17 @@ export interface Window {
   /** every other lock wait seen (the host on itself, export-ops on the host or on itself) */
   other_waits: number;
   cpu: Cpu;
+  /** how late the gateway's event loop (this process: the gateway and the Storage stand-in) ran its timers, p99, ms */
+  loop_delay_p99: number;
+  /** host statements seen running in the samples, and what they waited on (waitShares) */
+  host_active: { samples: number; waits: string };
   first_error?: string;
 }
 export interface HostImpactCase {
   job: string;
   n: number;
+  /** the job's options beyond the bench's own: a variant (none: the job as it ships) */
+  options?: Record<string, string>;
   idle: Window;
   during: Window;
   unloaded_ms: number;
@@ -62,6 +72,8 @@ export interface HostImpactCase {
 export interface HostImpactFigures {
   rates: { writes_per_s: number; reads_per_s: number };
   repeat: number;
+  /** every case's idle windows together: the run's idle baseline (one window's p99 rests on a few samples) */
+  idle: Window;
   cases: HostImpactCase[];
   /** each job on no data: what every invocation pays (boot_ms: Node and the modules; wall_ms: the job's calls) */
   empty: Record<string, ChildRun>;
@@ -75,34 +87,66 @@ interface Wait {
   host_on_export_ops: boolean;
 }
 
-/** Lock waits, sampled from pg_locks every 5 ms on a connection of its own (see the header). */
-function sampleLockWaits(db: pg.Client): { waits: Map<string, Wait>; stop: () => Promise<void> } {
+/** A host statement seen running in a sample: what it waited on then ("CPU": on none, it was running or runnable). */
+interface Seen {
+  at: number;
+  wait: string;
+}
+
+/**
+ * Lock waits, sampled from pg_locks every 5 ms on a connection of its own (see the header); in the same samples,
+ * what each active host statement was waiting on (pg_stat_activity's wait_event), so waits no pg_locks row shows
+ * (LWLocks such as WAL writes, buffer mappings, I/O) are seen too.
+ */
+function sampleLockWaits(db: pg.Client): { waits: Map<string, Wait>; seen: Seen[]; stop: () => Promise<void> } {
   const waits = new Map<string, Wait>();
+  const seen: Seen[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
-      const { rows } = await db.query<{ pid: number; since: number; waited_ms: number; query: string; blockers: string[] }>(
-        `select l.pid, extract(epoch from l.waitstart) * 1000 as since, extract(epoch from clock_timestamp() - l.waitstart) * 1000 as waited_ms,
-                a.query, array(select b.query from pg_stat_activity b where b.pid = any (pg_blocking_pids(l.pid))) as blockers
-           from pg_locks l join pg_stat_activity a on a.pid = l.pid
-          where not l.granted and l.waitstart is not null`,
-      );
-      for (const r of rows) {
+      const [locks, active] = [
+        await db.query<{ pid: number; since: number; waited_ms: number; query: string; blockers: string[] }>(
+          `select l.pid, extract(epoch from l.waitstart) * 1000 as since, extract(epoch from clock_timestamp() - l.waitstart) * 1000 as waited_ms,
+                  a.query, array(select b.query from pg_stat_activity b where b.pid = any (pg_blocking_pids(l.pid))) as blockers
+             from pg_locks l join pg_stat_activity a on a.pid = l.pid
+            where not l.granted and l.waitstart is not null`,
+        ),
+        await db.query<{ query: string; wait: string | null }>(
+          `select query, wait_event_type || ':' || wait_event as wait from pg_stat_activity
+            where state = 'active' and backend_type = 'client backend' and pid <> pg_backend_pid()`,
+        ),
+      ];
+      const at = Date.now();
+      for (const r of active.rows) if (!isExportOpsStatement(r.query)) seen.push({ at, wait: r.wait ?? "CPU" });
+      for (const r of locks.rows) {
         const key = `${r.pid}:${r.since}`;
-        const seen = waits.get(key);
+        const before = waits.get(key);
         const host_on_export_ops = !isExportOpsStatement(r.query) && r.blockers.some(isExportOpsStatement);
-        waits.set(key, { since: Number(r.since), waited_ms: Math.max(Number(r.waited_ms), seen?.waited_ms ?? 0), host_on_export_ops: host_on_export_ops || (seen?.host_on_export_ops ?? false) });
+        waits.set(key, { since: Number(r.since), waited_ms: Math.max(Number(r.waited_ms), before?.waited_ms ?? 0), host_on_export_ops: host_on_export_ops || (before?.host_on_export_ops ?? false) });
       }
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
   return {
     waits,
+    seen,
     stop: async () => {
       running = false;
       await loop;
     },
   };
+}
+
+/** What the host's statements seen running waited on, most frequent first: "CPU 91 % · LWLock:WALWrite 6 % · …" (shares under 1 % left out). */
+export function waitShares(seen: { wait: string }[]): string {
+  if (seen.length === 0) return "—";
+  const counts = new Map<string, number>();
+  for (const s of seen) counts.set(s.wait, (counts.get(s.wait) ?? 0) + 1);
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .filter(([, n]) => n / seen.length >= 0.01)
+    .map(([wait, n]) => `${wait} ${Math.round((100 * n) / seen.length)} %`)
+    .join(" · ");
 }
 
 const ticks = 100; // USER_HZ on Linux
@@ -176,9 +220,12 @@ export async function hostImpact(
   const readers = Math.min(plan.logs, 100_000);
   const cases: { job: string; n: number; child: [string, string]; options?: Record<string, string>; seed: (n: number) => Promise<void> }[] = [
     { job: "file-cleanup", n: plan.files, child: ["file-cleanup", "export-ops"], seed: (n) => seed(db, "file-cleanup", n) },
-    { job: "file-cleanup (batch_size 100)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { batch_size: "100" }, seed: (n) => seed(db, "file-cleanup", n) },
+    { job: "file-cleanup (concurrency 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { concurrency: "1" }, seed: (n) => seed(db, "file-cleanup", n) },
+    { job: "file-cleanup (nice_ratio 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { nice_ratio: "1" }, seed: (n) => seed(db, "file-cleanup", n) },
+    { job: "file-cleanup (concurrency 1, nice_ratio 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { concurrency: "1", nice_ratio: "1" }, seed: (n) => seed(db, "file-cleanup", n) },
     { job: "log-cleanup", n: plan.logs, child: ["log-cleanup", "export-ops"], seed: (n) => seed(db, "log-cleanup", n) },
     { job: "log-cleanup (archive)", n: plan.logs, child: ["log-cleanup-archive", "export-ops"], seed: (n) => seed(db, "log-cleanup", n) },
+    { job: "log-cleanup (archive, nice_ratio 1)", n: plan.logs, child: ["log-cleanup-archive", "export-ops"], options: { nice_ratio: "1" }, seed: (n) => seed(db, "log-cleanup", n) },
     {
       job: "rollup",
       n: plan.metrics,
@@ -193,11 +240,12 @@ export async function hostImpact(
   ];
 
   /** `cpu_wall_ms`: what the CPU times were read over, when not the spans themselves (a job's whole process) */
-  const window = (spans: Span[], samples: HostSample[], cpu_wall_ms?: number): Window => {
+  const window = (spans: Span[], samples: HostSample[], loop: IntervalHistogram | undefined, cpu_wall_ms?: number): Window => {
     const wall_ms = spans.reduce((t, s) => t + (s.to - s.from), 0);
     const sum = (k: keyof Cpu) => spans.reduce((t, s) => t + (k === "job" ? s.job_cpu : s.cpu_to[k] - s.cpu_from[k]), 0);
     const inSpans = [...locks.waits.values()].filter((w) => spans.some((s) => w.since >= s.from && w.since < s.to));
     const onUs = inSpans.filter((w) => w.host_on_export_ops);
+    const active = locks.seen.filter((a) => spans.some((s) => a.at >= s.from && a.at < s.to));
     return {
       wall_ms,
       cpu_wall_ms: cpu_wall_ms ?? wall_ms,
@@ -206,17 +254,21 @@ export async function hostImpact(
       longest_wait_ms: Math.max(0, ...onUs.map((w) => w.waited_ms)),
       other_waits: inSpans.length - onUs.length,
       cpu: { postgres: sum("postgres"), postgrest: sum("postgrest"), gateway: sum("gateway"), host: sum("host"), job: sum("job") },
+      loop_delay_p99: loop ? loop.percentile(99) / 1e6 : NaN,
+      host_active: { samples: active.length, waits: waitShares(active) },
       first_error: samples.find((s) => s.error)?.error,
     };
   };
 
   if (plan.jobs) cases.splice(0, cases.length, ...cases.filter((c) => plan.jobs!.includes(c.job)));
   const results: HostImpactCase[] = [];
+  const idleOfRun = { spans: [] as Span[], samples: [] as HostSample[] };
   const empty: Record<string, ChildRun> = {};
   try {
     for (const c of cases) {
-      const idle: { spans: Span[]; samples: HostSample[] } = { spans: [], samples: [] };
-      const during: { spans: Span[]; samples: HostSample[]; cpu_wall: number } = { spans: [], samples: [], cpu_wall: 0 };
+      // the event loop's delay is taken over the idle window and the job's whole process (its spans lie within)
+      const idle = { spans: [] as Span[], samples: [] as HostSample[], loop: monitorEventLoopDelay({ resolution: 5 }) };
+      const during = { spans: [] as Span[], samples: [] as HostSample[], cpu_wall: 0, loop: monitorEventLoopDelay({ resolution: 5 }) };
       const unloaded: ChildRun[] = [];
       const loaded: ChildRun[] = [];
       const runLoaded = async () => {
@@ -225,14 +277,18 @@ export async function hostImpact(
         await new Promise((r) => setTimeout(r, 1000)); // the host's connections warm again
         const idleFrom = await cpu();
         const from = Date.now();
+        idle.loop.enable();
         await new Promise((r) => setTimeout(r, plan.idle_s * 1000));
+        idle.loop.disable();
         const to = Date.now();
         const idleTo = await cpu();
         idle.spans.push({ from, to, cpu_from: idleFrom, cpu_to: idleTo, job_cpu: 0 });
         idle.samples.push(...(await report(from, to)).samples);
         const jobFrom = await cpu();
         const spawned = Date.now();
+        during.loop.enable();
         const run = await runChild(env, ...c.child, c.n, c.options);
+        during.loop.disable();
         during.cpu_wall += Date.now() - spawned;
         const jobTo = await cpu();
         during.spans.push({ from: run.started_at, to: run.ended_at, cpu_from: jobFrom, cpu_to: jobTo, job_cpu: run.cpu_ms });
@@ -250,11 +306,14 @@ export async function hostImpact(
         if (r % 2 === 0) await runLoaded().then(runUnloaded);
         else await runUnloaded().then(runLoaded);
       }
-      const idleWindow = window(idle.spans, idle.samples);
-      const duringWindow = window(during.spans, during.samples, during.cpu_wall);
+      const idleWindow = window(idle.spans, idle.samples, idle.loop);
+      const duringWindow = window(during.spans, during.samples, during.loop, during.cpu_wall);
+      idleOfRun.spans.push(...idle.spans);
+      idleOfRun.samples.push(...idle.samples);
       results.push({
         job: c.job,
         n: c.n,
+        ...(c.options ? { options: c.options } : {}),
         idle: idleWindow,
         during: duringWindow,
         unloaded_ms: median(unloaded.map((r) => r.wall_ms)),
@@ -279,7 +338,7 @@ export async function hostImpact(
     await locks.stop();
     send({ cmd: "stop" });
   }
-  return { rates: plan.rates, repeat: plan.repeat, cases: results, empty };
+  return { rates: plan.rates, repeat: plan.repeat, idle: window(idleOfRun.spans, idleOfRun.samples, undefined), cases: results, empty };
 }
 
 const ms = (v: number) => (Number.isNaN(v) ? "—" : v < 10 ? v.toFixed(1) : Math.round(v).toString());
@@ -289,16 +348,16 @@ const ratio = (during: number, idle: number) => (idle > 0 && !Number.isNaN(durin
 export function formatHostImpact(host: HostImpactFigures, quick: boolean): string {
   const { writes_per_s, reads_per_s } = host.rates;
   const head = [
-    `Host impact${quick ? " (quick run: smaller N than the full run's 100k files and 1M rows)" : ""}: the host's workload, open loop — ${writes_per_s} exports/s (insert the log row, upload the file, complete the row, record the metric: one latency from due to done) and ${reads_per_s} lists/s (a signed-in user's 20 latest exports through RLS) — in an idle window (${host.cases[0] ? s(host.cases[0].idle.wall_ms / host.repeat) : "—"} s, no job) before each run under load; ${host.repeat} run(s) under load and ${host.repeat} with the host quiet per job; lock waits sampled every 5 ms from pg_locks.`,
+    `Host impact${quick ? " (quick run: smaller N than the full run's 100k files and 1M rows)" : ""}: the host's workload, open loop — ${writes_per_s} exports/s (insert the log row, upload the file, complete the row, record the metric: one latency from due to done) and ${reads_per_s} lists/s (a signed-in user's 20 latest exports through RLS) — in an idle window (${host.cases[0] ? s(host.cases[0].idle.wall_ms / host.repeat) : "—"} s, no job) before each run under load; ${host.repeat} run(s) under load and ${host.repeat} with the host quiet per job; lock waits sampled every 5 ms from pg_locks. The ratios are against the run's idle baseline — every idle window together: ${host.idle.latency.export.count} exports, p99 ${ms(host.idle.latency.export.p99)} ms; ${host.idle.latency.list.count} lists, p99 ${ms(host.idle.latency.list.p99)} ms — since one window's p99 rests on its few slowest samples.`,
   ];
   const latencyTable = [
-    "| job | N | window | exports (failed) | export p50 / p95 / p99 ms | lists (failed) | list p50 / p95 / p99 ms | p99 ÷ idle p99 (export / list) | host waits on export-ops' locks | longest wait ms | other lock waits |",
+    "| job | N | window | exports (failed) | export p50 / p95 / p99 ms | lists (failed) | list p50 / p95 / p99 ms | p99 ÷ the run's idle p99 (export / list) | host waits on export-ops' locks | longest wait ms | other lock waits |",
     "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   const rateTable = ["| job | N | host quiet s | under host load s | rows/s quiet | rows/s under load | kept |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"];
   const cpuTable = [
-    "| job | window | wall s | Postgres s | PostgREST s | gateway + Storage s | host app s | job s | cores busy (of 2) |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| job | window | wall s | Postgres s | PostgREST s | gateway + Storage s | host app s | job s | cores busy (of 2) | gateway event-loop delay p99 ms | host statements sampled running: waiting on |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   const errors: string[] = [];
   for (const c of host.cases) {
@@ -307,12 +366,12 @@ export function formatHostImpact(host: HostImpactFigures, quick: boolean): strin
       const l = w.latency;
       latencyTable.push(
         `| ${c.job} | ${n} | ${name} | ${l.export.count} (${l.export.failed}) | ${ms(l.export.p50)} / ${ms(l.export.p95)} / ${ms(l.export.p99)} | ${l.list.count} (${l.list.failed}) | ${ms(l.list.p50)} / ${ms(l.list.p95)} / ${ms(l.list.p99)} | ${
-          name === "idle" ? "—" : `${ratio(l.export.p99, c.idle.latency.export.p99)} / ${ratio(l.list.p99, c.idle.latency.list.p99)}`
+          name === "idle" ? "—" : `${ratio(l.export.p99, host.idle.latency.export.p99)} / ${ratio(l.list.p99, host.idle.latency.list.p99)}`
         } | ${w.lock_waits} | ${ms(w.longest_wait_ms)} | ${w.other_waits} |`,
       );
       const cpu = w.cpu;
       const busy = (cpu.postgres + cpu.postgrest + cpu.gateway + cpu.host + cpu.job) / w.cpu_wall_ms;
-      cpuTable.push(`| ${c.job} | ${name} | ${s(w.cpu_wall_ms)} | ${s(cpu.postgres)} | ${s(cpu.postgrest)} | ${s(cpu.gateway)} | ${s(cpu.host)} | ${s(cpu.job)} | ${busy.toFixed(2)} |`);
+      cpuTable.push(`| ${c.job} | ${name} | ${s(w.cpu_wall_ms)} | ${s(cpu.postgres)} | ${s(cpu.postgrest)} | ${s(cpu.gateway)} | ${s(cpu.host)} | ${s(cpu.job)} | ${busy.toFixed(2)} | ${ms(w.loop_delay_p99)} | ${w.host_active.samples}: ${w.host_active.waits} |`);
       if (w.first_error) errors.push(`${c.job}, ${name}: ${w.first_error}`);
     }
     const rate = (t: number) => Math.round(c.n / (t / 1000)).toLocaleString("en-US");

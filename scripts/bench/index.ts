@@ -67,7 +67,8 @@ const hostPlan = {
   repeat: quick ? 1 : 2,
   idle_s: quick ? 5 : 15,
   rates: { writes_per_s: 10, reads_per_s: 40 },
-  jobs: args["host-jobs"]?.split(","),
+  // commas inside a variant's parentheses belong to its name
+  jobs: args["host-jobs"]?.split(/,(?![^(]*\))/).map((job) => job.trim()),
 };
 
 interface Sample {

@@ -63,10 +63,10 @@ switch (`${benchCase}/${impl}`) {
     processed = await naiveRollup(plain, DAY);
     break;
   case "log-cleanup/export-ops":
-    processed = (await exportLogCleanup.run(deps({ EXPORT_ARCHIVE_BUCKET: "" }), exportLogCleanup.optionsSchema.parse({ prune_metrics: "false" }))).deleted_count;
+    processed = (await exportLogCleanup.run(deps({ EXPORT_ARCHIVE_BUCKET: "" }), exportLogCleanup.optionsSchema.parse({ prune_metrics: "false", ...extraOptions }))).deleted_count;
     break;
   case "log-cleanup-archive/export-ops":
-    processed = (await exportLogCleanup.run(deps({ EXPORT_ARCHIVE_BUCKET: "export-archive" }), exportLogCleanup.optionsSchema.parse({ prune_metrics: "false" }))).deleted_count;
+    processed = (await exportLogCleanup.run(deps({ EXPORT_ARCHIVE_BUCKET: "export-archive" }), exportLogCleanup.optionsSchema.parse({ prune_metrics: "false", ...extraOptions }))).deleted_count;
     break;
   case "log-cleanup/naive":
     processed = await naiveLogCleanup(plain, new Date(Date.now() - 30 * 86_400_000));
