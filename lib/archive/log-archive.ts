@@ -156,7 +156,7 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
     while (queue.length < BATCHES_AHEAD + 1 && !exhausted && timeLeft()) {
       const claim = lastClaim.then(async (): Promise<Claimed> => {
         if (exhausted) return NOTHING_LEFT;
-        // paced at the claims: each batch's database work (claim, text, delete) follows its claim
+        // paced at both stages (claims, and writing and deleting below): a rest holds them both
         await pacer.pause();
         if (exhausted) return NOTHING_LEFT;
         const claimed = await db.call("export_ops_claim_log_batch", {
@@ -195,6 +195,7 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
     for (let next = queue.shift(); next; next = queue.shift()) {
       const { claimed, archive } = await next;
       if (!claimed.batch || !claimed.object || !archive) return { ...result, finished: true };
+      await pacer.pause();
       claimAhead();
       const name = claimed.object;
       try {
