@@ -207,8 +207,9 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
         if (pool.failed() || ((done || yielded || !timeLeft()) && !owed)) return;
         const turn = await pool.serially(async () => {
           // paced at the SQL calls, which run one at a time: while the run rests, no worker claims
-          if (!done && !yielded) await pacer.pause();
-          const limit = !done && !yielded && timeLeft() ? batchSize : 0;
+          const claiming = !done && !yielded;
+          if (claiming) await pacer.pause();
+          const limit = claiming && timeLeft() ? batchSize : 0;
           const outcome = await db.call("export_ops_file_cleanup_batch", {
             p_run_id: runId,
             p_retention_hours: retentionHours,

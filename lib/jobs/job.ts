@@ -22,11 +22,7 @@ export function settingOption(name: OptionSetting) {
  * (a plain number coercion would read them as 16, 100 and 5).
  */
 export function queryInt(min: number, max: number) {
-  return z
-    .string()
-    .regex(/^[0-9]{1,9}$/, { error: "must be a whole number written in decimal digits" })
-    .transform(Number)
-    .pipe(z.number().int().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
+  return queryNumber(/^[0-9]{1,9}$/, "must be a whole number written in decimal digits", z.number().int(), min, max);
 }
 
 /**
@@ -34,11 +30,16 @@ export function queryInt(min: number, max: number) {
  * `.5`, `+1` and `0x1` are refused.
  */
 export function queryRatio(min: number, max: number) {
+  return queryNumber(/^[0-9]{1,3}(\.[0-9]{1,2})?$/, "must be a number written in decimal digits, at most two after the point", z.number(), min, max);
+}
+
+/** A query-string number: its text must match `pattern` (else `error`), then the number its bounds. */
+function queryNumber(pattern: RegExp, error: string, number: z.ZodNumber, min: number, max: number) {
   return z
     .string()
-    .regex(/^[0-9]{1,3}(\.[0-9]{1,2})?$/, { error: "must be a number written in decimal digits, at most two after the point" })
+    .regex(pattern, { error })
     .transform(Number)
-    .pipe(z.number().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
+    .pipe(number.min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
 }
 
 /** Options every job accepts. Jobs extend this; unknown parameters are rejected (strict). */

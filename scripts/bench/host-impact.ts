@@ -343,7 +343,7 @@ export async function hostImpact(
 
 const ms = (v: number) => (Number.isNaN(v) ? "—" : v < 10 ? v.toFixed(1) : Math.round(v).toString());
 const s = (v: number) => (v / 1000).toFixed(v < 10_000 ? 2 : 1);
-const ratio = (during: number, idle: number) => (idle > 0 && !Number.isNaN(during) ? `${(during / idle).toFixed(2)}×` : "—");
+export const ratio = (during: number, idle: number) => (idle > 0 && !Number.isNaN(during) ? `${(during / idle).toFixed(2)}×` : "—");
 
 export function formatHostImpact(host: HostImpactFigures, quick: boolean): string {
   const { writes_per_s, reads_per_s } = host.rates;

@@ -26,7 +26,7 @@ export interface Verdict {
   figure: string;
 }
 
-import type { HostImpactCase, HostImpactFigures } from "./host-impact";
+import { ratio, type HostImpactCase, type HostImpactFigures } from "./host-impact";
 
 const M = 1_000_000;
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -123,7 +123,7 @@ export function judgeHostImpact(host: HostImpactFigures): Verdict[] {
           .join(", ")}`,
     );
   };
-  const ratioOf = (c: HostImpactCase, op: "export" | "list") => `${(c.during.latency[op].p99 / host.idle.latency[op].p99).toFixed(2)}×`;
+  const ratioOf = (c: HostImpactCase, op: "export" | "list") => ratio(c.during.latency[op].p99, host.idle.latency[op].p99);
   const shipped = host.cases.filter((c) => !c.options);
   const paced = host.cases.filter((c) => c.options?.nice_ratio);
   const kept = host.cases.map((c) => ({ c, kept: c.unloaded_ms / c.loaded_ms }));
