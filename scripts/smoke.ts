@@ -12,6 +12,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { createObjectStorage, createServiceClient } from "../lib/supabase";
 import { seedDemo } from "./demo-seed";
 import { startStack } from "./local-stack";
 import { startNextApp, type NextApp } from "./local-stack/next-app";
@@ -165,14 +166,27 @@ function hostOnly(base: string, host: string, body: string): Promise<{ status: n
 }
 
 /**
- * The platform kills a function mid-run (SIGKILL: no chance to record anything). Storage is made to hang on the
- * run's first delete, the app is killed while the run is `running`, and a new app is started: its health read
- * leaves the run alone before the run's deadline (maxDuration plus a margin) and closes it as `abandoned` after.
+ * The platform kills a function mid-run (SIGKILL: no chance to record anything). With an expired export of its own
+ * in place, Storage is made to hang on the run's first delete, the app is killed while the run is `running`, and a
+ * new app is started: its health read leaves the run alone before the run's deadline (maxDuration plus a margin)
+ * and closes it as `abandoned` after.
  */
 async function killMidRun(first: NextApp): Promise<NextApp> {
   const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
   await db.connect();
   try {
+    // the run's own expired export (the deliveries above deleted every file the demo had due): a file in Storage
+    // and its log, completed two days ago
+    const exportId = randomUUID();
+    const filePath = `00000000-0000-4000-8000-000000000001/${exportId}.json`;
+    const storage = createObjectStorage(createServiceClient(stack.env.SUPABASE_URL, stack.env.SUPABASE_SERVICE_ROLE_KEY));
+    await storage.upload("exports", filePath, `{"export":"${exportId}"}\n`, { contentType: "application/json", upsert: true });
+    await db.query(
+      `insert into export_logs (export_id, user_id, format, status, conversation_count, file_path, file_size_bytes, created_at, completed_at)
+       values ($1, '00000000-0000-4000-8000-000000000001', 'json', 'completed', 1, $2, 20, now() - interval '2 days', now() - interval '2 days')`,
+      [exportId, filePath],
+    );
+    await db.query("update storage.objects set created_at = now() - interval '2 days' where bucket_id = 'exports' and name = $1", [filePath]);
     await fetch(`${stack.env.SUPABASE_URL}/__stack/faults`, {
       method: "POST",
       headers: { authorization: `Bearer ${stack.env.SUPABASE_SERVICE_ROLE_KEY}`, "content-type": "application/json" },
