@@ -156,7 +156,7 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
     while (queue.length < BATCHES_AHEAD + 1 && !exhausted && timeLeft()) {
       const claim = lastClaim.then(async (): Promise<Claimed> => {
         if (exhausted) return NOTHING_LEFT;
-        // paced at both stages (claims, and writing and deleting below): a rest holds them both
+        // paced at every stage (claims, the text read ahead, and writing and deleting below): a rest holds them all
         await pacer.pause();
         if (exhausted) return NOTHING_LEFT;
         const claimed = await db.call("export_ops_claim_log_batch", {
@@ -175,6 +175,7 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
       lastClaim = claim.catch(() => void (exhausted = true));
       const fetched = claim.then(async (claimed): Promise<Fetched> => {
         if (!claimed.batch || claimed.count === 0) return { claimed };
+        await pacer.pause(); // reading ahead is work too: a rest holds it
         return { claimed, archive: await archiveObject(await db.call("export_ops_archive_batch_text", { p_batch: claimed.batch })) };
       });
       fetched.catch(() => undefined); // awaited (and its error thrown) when its turn comes

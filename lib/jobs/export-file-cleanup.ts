@@ -178,6 +178,8 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
       }
       if (safe.length > 0) {
         try {
+          // Storage's delete is database work too: a rest begun while this batch was claimed holds it as well
+          await pacer.pause();
           // Names Storage does not list were already gone: either way the file no longer exists.
           const began = performance.now();
           await storage.remove(bucket, safe.map((row) => row.file_path!));
@@ -206,7 +208,8 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
         const owed = report.expired.length + report.failed.length + report.quarantined.length > 0;
         if (pool.failed() || ((done || yielded || !timeLeft()) && !owed)) return;
         const turn = await pool.serially(async () => {
-          // paced at the SQL calls, which run one at a time: while the run rests, no worker claims
+          // paced at the SQL calls, which run one at a time, and at Storage's deletes: while the run rests, no worker
+          // claims or deletes
           const claiming = !done && !yielded;
           if (claiming) await pacer.pause();
           const limit = claiming && timeLeft() ? batchSize : 0;
