@@ -192,6 +192,37 @@ describe("export-log-cleanup with archival", () => {
     expect(await snapshot(ids(old))).toEqual(before);
     expect(await restoreArchive(ports(), ARCHIVE, result.archive_objects[0]!)).toEqual({ rows: 30, restored: 0 });
   });
+
+  it.each([1, 2, 4])("with concurrency=%i, never holds more batches claimed and not yet deleted, and archives every log once", async (concurrency) => {
+    const old = await seedExports({ count: 3000, status: "expired", ageHours: 40 * DAY });
+    const base = ports();
+    let open = 0;
+    let most = 0;
+    const untyped = base.db as unknown as { call(fn: string, args?: Record<string, unknown>): Promise<{ batch?: unknown; count?: number }> };
+    const db = {
+      // a batch is in flight from its claim's request until its logs' delete answers (or the claim comes back empty)
+      call: async (fn: string, args?: Record<string, unknown>) => {
+        if (fn === "export_ops_claim_log_batch") most = Math.max(most, ++open);
+        const answer = await untyped.call(fn, args);
+        if (fn === "export_ops_delete_archived_logs" || (fn === "export_ops_claim_log_batch" && !answer.batch)) open -= 1;
+        return answer;
+      },
+    } as unknown as typeof base.db;
+
+    const result = await runJob(exportLogCleanup, { batch_size: "500", concurrency: String(concurrency), prune_metrics: "false" }, { env: archiveEnv(), ports: { ...base, db } });
+
+    expect(result).toMatchObject({ deleted_count: 3000, archived_count: 3000, has_more: false });
+    expect(most).toBe(concurrency); // 6 batches of 500: each setting reaches its bound, and none passes it
+    const archived = await archivedRows();
+    expect(archived.copies).toBe(3000);
+    expect(await remaining(ids(old))).toBe(0);
+  });
+
+  it.each(["0", "5", "2.5"])("refuses concurrency=%j, naming the option, and deletes nothing", async (value) => {
+    const old = await seedExports({ count: 10, status: "expired", ageHours: 40 * DAY });
+    await expect(runJob(exportLogCleanup, { concurrency: value }, { env: archiveEnv() })).rejects.toThrow(/concurrency/);
+    expect(await remaining(ids(old))).toBe(10);
+  });
 });
 
 describe("an archive bucket that refuses archive objects", () => {

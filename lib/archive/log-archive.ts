@@ -100,10 +100,12 @@ export function decodeArchive(bytes: Uint8Array): Record<string, unknown>[] {
 export async function deleteLogsInBatches(
   deps: Deps,
   scope: LogScope,
-  options: { batchSize?: number; archiveBucket?: string; pacer?: Pacer },
+  options: { batchSize?: number; archiveBucket?: string; pacer?: Pacer; inFlight?: number },
 ): Promise<BatchDeletion> {
   const pacer = options.pacer ?? FULL_SPEED;
-  if (options.archiveBucket) return archiveLogsInBatches(deps, scope, options.archiveBucket, options.batchSize ?? ARCHIVE_BATCH, pacer);
+  if (options.archiveBucket) {
+    return archiveLogsInBatches(deps, scope, options.archiveBucket, { batchSize: options.batchSize ?? ARCHIVE_BATCH, inFlight: options.inFlight ?? ARCHIVE_IN_FLIGHT, pacer });
+  }
   const { db, clock, logger } = deps;
   const batchSize = options.batchSize ?? DELETE_BATCH;
   const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
@@ -130,18 +132,20 @@ type Fetched = { claimed: Claimed; archive?: ArchiveObject };
 const NOTHING_LEFT: Claimed = { batch: null, object: null, count: 0, last_created_at: null, reclaimed: false };
 
 /**
- * Batches claimed ahead of the one being written: their text is read and compressed meanwhile (0.3 MB held for
- * each), so the database writes the next batches' text while this process writes and checks the current object.
- * One ahead was as fast; with two the job's peak memory was about 25 MB lower in the same runs.
+ * Archive batches in flight at once, the one being written included (the default of the log cleanup's
+ * `concurrency`): the batches ahead of it are claimed and their text read and compressed meanwhile (0.3 MB held
+ * for each), so the database writes the next batches' text while this process writes and checks the current
+ * object. Fewer leave the host's database less busy while the run works; 1 runs the stages one after another.
  */
-const BATCHES_AHEAD = 2;
+export const ARCHIVE_IN_FLIGHT = 4;
 
 /**
  * Archive before delete, batch by batch (see the module's comment). Claims follow one another, each from where
- * the previous one reached; each claimed batch's text is read as soon as it is claimed, up to BATCHES_AHEAD
- * batches ahead of the one being written, checked and deleted.
+ * the previous one reached; each claimed batch's text is read as soon as it is claimed, while at most `inFlight`
+ * batches are claimed and not yet deleted (the one being written, checked and deleted among them).
  */
-async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string, batchSize: number, pacer: Pacer): Promise<BatchDeletion> {
+async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string, run: { batchSize: number; inFlight: number; pacer: Pacer }): Promise<BatchDeletion> {
+  const { batchSize, inFlight, pacer } = run;
   const { db, storage, clock, logger } = deps;
   const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
   const timeLeft = () => clock.now().getTime() < deps.deadline;
@@ -152,8 +156,10 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
   let exhausted = false;
   let lastClaim: Promise<unknown> = Promise.resolve();
   const queue: Promise<Fetched>[] = [];
+  /** The batch being written, checked and deleted: 1 while there is one. */
+  let writing = 0;
   const claimAhead = () => {
-    while (queue.length < BATCHES_AHEAD + 1 && !exhausted && timeLeft()) {
+    while (queue.length + writing < inFlight && !exhausted && timeLeft()) {
       const claim = lastClaim.then(async (): Promise<Claimed> => {
         if (exhausted) return NOTHING_LEFT;
         // paced at every stage (claims, the text read ahead, and writing and deleting below): a rest holds them all
@@ -191,12 +197,15 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
     }
   };
 
-  claimAhead();
   try {
-    for (let next = queue.shift(); next; next = queue.shift()) {
+    for (;;) {
+      claimAhead();
+      const next = queue.shift();
+      if (!next) break;
       const { claimed, archive } = await next;
       if (!claimed.batch || !claimed.object || !archive) return { ...result, finished: true };
       await pacer.pause();
+      writing = 1;
       claimAhead();
       const name = claimed.object;
       try {
@@ -217,6 +226,7 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
       result.archived += deleted;
       result.archiveObjects.push(name);
       logger.debug({ type: "log_cleanup_batch", object: name, rows: claimed.count, deleted }, `log cleanup: ${deleted} logs archived to ${name} and deleted`);
+      writing = 0;
     }
   } catch (error) {
     await releaseAhead().catch(() => undefined);

@@ -9,7 +9,7 @@ import { assertBucketsUsable } from "../files/buckets";
 import type { JobDeps, SqlApi } from "../ports";
 import type { SqlResult } from "../sql-contract";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
-import { deleteLogsInBatches } from "../archive/log-archive";
+import { ARCHIVE_IN_FLIGHT, deleteLogsInBatches } from "../archive/log-archive";
 import { createPacer, niceRatioOption } from "./pacing";
 
 /** Raw metric rows deleted per SQL call. */
@@ -24,6 +24,8 @@ export const exportLogCleanupOptionsSchema = baseOptionsSchema.extend({
   /** Default: 5,000 rows per archive object with archival, 20,000 per delete statement without. */
   batch_size: queryInt(1, 20_000).optional(),
   prune_metrics: queryBoolean.default(true),
+  /** With archival: batches in flight at once, the one being written included (1 = one stage at a time). */
+  concurrency: queryInt(1, ARCHIVE_IN_FLIGHT).default(ARCHIVE_IN_FLIGHT),
   nice_ratio: niceRatioOption,
 });
 
@@ -91,7 +93,7 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
   if (stats) result.stats = stats;
   else {
     const pacer = createPacer(options.nice_ratio, deps);
-    const logs = await deleteLogsInBatches(deps, { cutoff: logCutoff }, { batchSize: options.batch_size, archiveBucket: env.EXPORT_ARCHIVE_BUCKET, pacer });
+    const logs = await deleteLogsInBatches(deps, { cutoff: logCutoff }, { batchSize: options.batch_size, archiveBucket: env.EXPORT_ARCHIVE_BUCKET, pacer, inFlight: options.concurrency });
     result.rested_ms = pacer.rested();
     result.deleted_count = logs.deleted;
     result.archived_count = logs.archived;

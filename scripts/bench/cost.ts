@@ -66,6 +66,12 @@ export function monthlyCost(host: HostImpactFigures, exportsPerMonth: number): C
   });
 }
 
+/** The total's row says what it adds up: "all three jobs" only when the run measured each of them. */
+function totalLabel(rows: CostRow[], archived: boolean): string {
+  if (rows.length === 3) return `**all three jobs** (log cleanup ${archived ? "with" : "without"} archive)`;
+  return `**the jobs measured** (${rows.map((r) => r.job).join(", ")})`;
+}
+
 const num = (n: number) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1));
 
 export function costTable(host: HostImpactFigures): string {
@@ -80,9 +86,11 @@ export function costTable(host: HostImpactFigures): string {
   for (const size of TEAM_SIZES) {
     const rows = monthlyCost(host, size);
     for (const r of rows) lines.push(`| ${size.toLocaleString("en-US")} | ${r.job} | ${r.invocations} | ${r.continuations} | ${num(r.seconds)} | ${num(r.gb_seconds)} | ${num(r.cpu_seconds)} |`);
-    const all = rows.filter((r) => r.job !== "log cleanup (monthly)"); // the total counts the log cleanup once, with archive
+    // the total counts the log cleanup once: with archive when the run measured it
+    const archived = rows.some((r) => r.job === schedule["log-cleanup (archive)"]!.label);
+    const all = archived ? rows.filter((r) => r.job !== schedule["log-cleanup"]!.label) : rows;
     const total = (k: "seconds" | "gb_seconds" | "cpu_seconds") => all.reduce((t, r) => t + r[k], 0);
-    lines.push(`| ${size.toLocaleString("en-US")} | **all three jobs** (log cleanup with archive) | ${all.reduce((t, r) => t + r.invocations, 0)} | ${all.reduce((t, r) => t + r.continuations, 0)} | ${num(total("seconds"))} | **${num(total("gb_seconds"))}** | ${num(total("cpu_seconds"))} |`);
+    lines.push(`| ${size.toLocaleString("en-US")} | ${totalLabel(all, archived)} | ${all.reduce((t, r) => t + r.invocations, 0)} | ${all.reduce((t, r) => t + r.continuations, 0)} | ${num(total("seconds"))} | **${num(total("gb_seconds"))}** | ${num(total("cpu_seconds"))} |`);
   }
   return lines.join("\n");
 }

@@ -62,6 +62,8 @@ export interface HostImpactCase {
   n: number;
   /** the job's options beyond the bench's own: a variant (none: the job as it ships) */
   options?: Record<string, string>;
+  /** a variant's job as it ships (`file-cleanup` for `file-cleanup (nice_ratio 1)`) */
+  variant_of?: string;
   idle: Window;
   during: Window;
   unloaded_ms: number;
@@ -218,14 +220,15 @@ export async function hostImpact(
   const locks = sampleLockWaits(sampler);
 
   const readers = Math.min(plan.logs, 100_000);
-  const cases: { job: string; n: number; child: [string, string]; options?: Record<string, string>; seed: (n: number) => Promise<void> }[] = [
+  const cases: { job: string; n: number; child: [string, string]; options?: Record<string, string>; variant_of?: string; seed: (n: number) => Promise<void> }[] = [
     { job: "file-cleanup", n: plan.files, child: ["file-cleanup", "export-ops"], seed: (n) => seed(db, "file-cleanup", n) },
-    { job: "file-cleanup (concurrency 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { concurrency: "1" }, seed: (n) => seed(db, "file-cleanup", n) },
-    { job: "file-cleanup (nice_ratio 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { nice_ratio: "1" }, seed: (n) => seed(db, "file-cleanup", n) },
-    { job: "file-cleanup (concurrency 1, nice_ratio 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { concurrency: "1", nice_ratio: "1" }, seed: (n) => seed(db, "file-cleanup", n) },
+    { job: "file-cleanup (concurrency 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { concurrency: "1" }, variant_of: "file-cleanup", seed: (n) => seed(db, "file-cleanup", n) },
+    { job: "file-cleanup (nice_ratio 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { nice_ratio: "1" }, variant_of: "file-cleanup", seed: (n) => seed(db, "file-cleanup", n) },
+    { job: "file-cleanup (concurrency 1, nice_ratio 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { concurrency: "1", nice_ratio: "1" }, variant_of: "file-cleanup", seed: (n) => seed(db, "file-cleanup", n) },
     { job: "log-cleanup", n: plan.logs, child: ["log-cleanup", "export-ops"], seed: (n) => seed(db, "log-cleanup", n) },
     { job: "log-cleanup (archive)", n: plan.logs, child: ["log-cleanup-archive", "export-ops"], seed: (n) => seed(db, "log-cleanup", n) },
-    { job: "log-cleanup (archive, nice_ratio 1)", n: plan.logs, child: ["log-cleanup-archive", "export-ops"], options: { nice_ratio: "1" }, seed: (n) => seed(db, "log-cleanup", n) },
+    { job: "log-cleanup (archive, concurrency 1)", n: plan.logs, child: ["log-cleanup-archive", "export-ops"], options: { concurrency: "1" }, variant_of: "log-cleanup (archive)", seed: (n) => seed(db, "log-cleanup", n) },
+    { job: "log-cleanup (archive, nice_ratio 1)", n: plan.logs, child: ["log-cleanup-archive", "export-ops"], options: { nice_ratio: "1" }, variant_of: "log-cleanup (archive)", seed: (n) => seed(db, "log-cleanup", n) },
     {
       job: "rollup",
       n: plan.metrics,
@@ -313,7 +316,7 @@ export async function hostImpact(
       results.push({
         job: c.job,
         n: c.n,
-        ...(c.options ? { options: c.options } : {}),
+        ...(c.options ? { options: c.options, variant_of: c.variant_of } : {}),
         idle: idleWindow,
         during: duringWindow,
         unloaded_ms: median(unloaded.map((r) => r.wall_ms)),
