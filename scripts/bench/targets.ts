@@ -108,10 +108,10 @@ export function judgeHostImpact(host: HostImpactFigures): Verdict[] {
   const size = (c: HostImpactCase) => c.n.toLocaleString("en-US");
   const longest = worst(host.cases, (c) => c.during.longest_wait_ms);
   const waits = host.cases.reduce((t, c) => t + c.during.lock_waits, 0);
+  /** a case's p99 against the run's idle p99 */
+  const over = (c: HostImpactCase, op: "export" | "list") => c.during.latency[op].p99 / host.idle.latency[op].p99;
   const p99 = (target: string, cases: HostImpactCase[]) => {
-    const ratios = cases.flatMap((c) =>
-      (["export", "list"] as const).map((op) => ({ c, op, during: c.during.latency[op].p99, r: c.during.latency[op].p99 / host.idle.latency[op].p99 })),
-    );
+    const ratios = cases.flatMap((c) => (["export", "list"] as const).map((op) => ({ c, op, during: c.during.latency[op].p99, r: over(c, op) })));
     const slowest = worst(ratios, (x) => (Number.isNaN(x.r) ? Infinity : x.r));
     return judge(
       target,
@@ -126,7 +126,7 @@ export function judgeHostImpact(host: HostImpactFigures): Verdict[] {
   const ratioOf = (c: HostImpactCase, op: "export" | "list") => ratio(c.during.latency[op].p99, host.idle.latency[op].p99);
   const shipped = host.cases.filter((c) => !c.options);
   const gentlest = new Map<string, HostImpactCase>();
-  const harsher = (c: HostImpactCase) => Math.max(c.during.latency.export.p99 / host.idle.latency.export.p99, c.during.latency.list.p99 / host.idle.latency.list.p99);
+  const harsher = (c: HostImpactCase) => Math.max(over(c, "export"), over(c, "list"));
   for (const c of host.cases.filter((c) => c.options)) {
     const best = gentlest.get(c.variant_of ?? c.job);
     if (!best || harsher(c) < harsher(best)) gentlest.set(c.variant_of ?? c.job, c);
