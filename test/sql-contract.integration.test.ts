@@ -86,6 +86,22 @@ describe("the file retention's bounds", () => {
     expect(await refused(statement, max + 1)).toMatch(/^p_retention_hours must be between/);
     expect(await refused(statement, max)).toBeNull();
   });
+
+  it("export_ops_file_cleanup_preview refuses it when no completed log is there to look at, too", async () => {
+    // in a transaction rolled back: the completed logs are gone only for this statement, and the plan scans the table
+    // (with an index the bound was evaluated once whatever the rows; with a scan, only for a completed row)
+    const client = await sql().connect();
+    try {
+      await client.query("begin");
+      await client.query("set local enable_indexscan = off; set local enable_bitmapscan = off");
+      await client.query("delete from public.export_logs where status = 'completed'");
+      const refusal = await client.query("select public.export_ops_file_cleanup_preview($1)", [max + 1]).then(() => null, (error: Error) => error.message);
+      expect(refusal).toMatch(/^p_retention_hours must be between/);
+    } finally {
+      await client.query("rollback");
+      client.release();
+    }
+  });
 });
 
 /** A value each SQL type holds, and values of other kinds it cannot (json: any shape, so nothing to probe). */
