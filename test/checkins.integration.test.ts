@@ -295,6 +295,54 @@ describe("scheduled deliveries: one occurrence runs once", () => {
     expect((await third.json()).result.skipped).toBeUndefined();
   });
 
+  it.each(jobs.map((j) => [j.id, j] as const))("%s: a dry run with Vercel's headers claims nothing, and the real delivery after it runs", async (_id, j) => {
+    const clock = fixedClock("2026-12-01T03:00:20Z");
+    const before = await sql().query("select count(*)::int as n from export_ops_occurrences where job = $1", [j.id]);
+    const dry = await withCron(j, { clock, logger: captureLogger().logger })(
+      new Request(`http://app.test/api/cron/${j.id}?dry_run=true`, {
+        headers: { authorization: `Bearer ${SECRET}`, "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": j.schedule },
+      }),
+    );
+    const dryBody = await dry.json();
+    expect(dry.status).toBe(200);
+    expect(dryBody.result).toMatchObject({ dry_run: true });
+    expect(dryBody.result.skipped).toBeUndefined();
+    const after = await sql().query("select count(*)::int as n from export_ops_occurrences where job = $1", [j.id]);
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+
+    clock.advance(10_000); // the real delivery of the same occurrence
+    const real = await deliver(j, clock);
+    const body = await real.json();
+    expect(body.result.skipped).toBeUndefined();
+    expect(body.result.dry_run).toBeFalsy();
+    const { rows } = await sql().query("select status, dry_run from export_ops_runs where job = $1 order by started_at", [j.id]);
+    expect(rows.map((r) => [r.dry_run, r.status])).toEqual([
+      [true, expect.stringMatching(/succeeded|partial/)],
+      [false, expect.stringMatching(/succeeded|partial/)],
+    ]);
+  });
+
+  const leased = jobs.filter((j) => j.overlap === "skip");
+  it.each(leased.map((j) => [j.id, j] as const))("%s: a dry run holds no lease, so the real delivery arriving while it runs is not skipped", async (_id, j) => {
+    expect(leased.length).toBeGreaterThan(0);
+    const clock = fixedClock("2026-12-01T03:00:20Z");
+    const base = ports();
+    let realDuringDryRun: { skipped?: boolean } | undefined;
+    const call = (async (fn: string, args: Record<string, unknown>) => {
+      // the dry run has started and is doing its work: the scheduled delivery arrives now
+      if (fn !== "export_ops_start_run" && realDuringDryRun === undefined) {
+        realDuringDryRun = { skipped: false };
+        realDuringDryRun = (await (await deliver(j, clock)).json()).result;
+      }
+      return (base.db.call as unknown as (f: string, a: Record<string, unknown>) => Promise<unknown>)(fn, args);
+    }) as unknown as typeof base.db.call;
+    const options = j.optionsSchema.parse({ dry_run: "true" });
+    const dry = await executeJob(j, { env: testEnv(), ports: { ...base, db: { call } }, clock, logger: captureLogger().logger, trigger: "manual" }, options);
+    expect("skipped" in dry && dry.skipped).toBeFalsy();
+    expect(realDuringDryRun).toBeDefined();
+    expect(realDuringDryRun!.skipped).toBeUndefined();
+  });
+
   it("a manual call or a continuation is never taken for a duplicate", async () => {
     const clock = fixedClock("2026-12-01T03:00:20Z");
     for (let i = 0; i < 2; i++) {

@@ -1,6 +1,7 @@
 /**
  * Runs one job invocation, whoever triggered it (a cron route, a script, a test): records it in the run history
- * (taking the job's lease first when it must not overlap, and answering `skipped` when another run holds it),
+ * (taking the job's lease first when it must not overlap, and answering `skipped` when another run holds it;
+ * a dry run takes no lease and claims no scheduled occurrence, so it never keeps a real run from running),
  * gives it a run id, a child logger and a deadline, and writes the one summary line (`job_completed`,
  * `job_failed` or `job_skipped`).
  */
@@ -73,7 +74,8 @@ async function runOnce<S extends z.ZodType, R extends JobResult>(
   const dryRun = Boolean((options as { dry_run?: boolean }).dry_run);
   const { db } = context.ports;
   const time = sqlTime(context.clock);
-  if (context.occurrence) {
+  // a dry run is never a delivery: it claims no occurrence and takes no lease, so a real run is never skipped for it
+  if (context.occurrence && !dryRun) {
     const claim = await db.call("export_ops_claim_occurrence", {
       p_run_id: runId,
       p_job: job.id,
@@ -101,7 +103,7 @@ async function runOnce<S extends z.ZodType, R extends JobResult>(
     p_trigger: context.trigger,
     p_dry_run: dryRun,
     p_max_seconds: job.maxDurationSeconds,
-    p_lease_seconds: job.overlap === "skip" ? job.maxDurationSeconds * 2 : null,
+    p_lease_seconds: job.overlap === "skip" && !dryRun ? job.maxDurationSeconds * 2 : null,
     ...time,
   });
   if (!start.started) {
