@@ -1,19 +1,24 @@
 /**
  * `npm run demo`: the whole system end to end on this machine. Starts the local Supabase stack, seeds ~40 days
- * of export history (with real files in Storage), starts the Next.js app, calls every cron route over HTTP the
- * way Vercel Cron does (waiting for a run's continuations to end before the next step), and prints the responses,
- * what changed, and the app's structured log lines. Last, in a terminal, it prints the ops page's address and
- * token and keeps everything up until Ctrl-C; without one (CI) it says so and stops. Everything it started is
- * stopped at the end, or on Ctrl-C.
+ * of export history (with real files in Storage), starts the Next.js app, and calls every cron route over HTTP:
+ * first a dry run as an operator would (the bearer, no Vercel headers), then the scheduled delivery exactly as
+ * Vercel Cron sends it (waiting for a run's continuations to end before the next step). The hourly job's later
+ * runs are called by hand, as a person would, since one hour has one scheduled occurrence. It prints the
+ * responses, what changed, and the app's structured log lines, then judges what it showed from the database,
+ * Storage and the webhook (./demo-outcome.ts) and exits non-zero when a job did not do its work. Last, in a
+ * terminal, it prints the ops page's address and token and keeps everything up until Ctrl-C; without one (CI) it
+ * says so and stops. Everything it started is stopped at the end, or on Ctrl-C.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
 import { createServer as createHttpServer } from "node:http";
-import { jobs } from "../lib/jobs";
+import { exportFileCleanup, exportLogCleanup, exportMetricsAggregate, jobs } from "../lib/jobs";
+import type { JobDefinition } from "../lib/jobs/job";
 import { createLogger } from "../lib/logger";
 import { createExportMetricsService } from "export-ops";
 import { decodeArchive } from "../lib/archive/log-archive";
 import { createObjectStorage, createServiceClient } from "../lib/supabase";
+import { filesDue, judgeDemo, logsExpired, logsPastRetention, logsStillThere, rollupHours, type DemoOutcome } from "./demo-outcome";
 import { seedDemo } from "./demo-seed";
 import { startStack } from "./local-stack";
 import { startNextApp, type NextApp } from "./local-stack/next-app";
@@ -22,9 +27,14 @@ const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (s: string) => console.log(`\n${bold(`== ${s}`)}`);
 
 let app: NextApp | undefined;
+let saidStopped = true; // until the stack is up
+const STOPPED = "Stopped the app, PostgREST, Postgres and the Storage stand-in.";
+// Ctrl-C: the stack and the app stop themselves and exit before the `finally` below can say so
+process.once("exit", () => saidStopped || console.log(STOPPED));
 
 step("Starting the local Supabase stack (Postgres, PostgREST, Storage)");
 const stack = await startStack({ quiet: true });
+saidStopped = false;
 console.log(`Supabase API at ${stack.env.SUPABASE_URL}`);
 const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
 db.on("error", () => {}); // on Ctrl-C the stack stops Postgres under this connection
@@ -36,11 +46,14 @@ try {
   await db.connect();
 
   step("Starting a local webhook receiver for alerts (stands in for Slack)");
+  const notifications: DemoOutcome["notifications"] = [];
   const webhook = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
-      console.log(`  [webhook received] ${(JSON.parse(Buffer.concat(chunks).toString("utf8")) as { text: string }).text}`);
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { text: string; export_ops?: { alert: string; state: string } };
+      if (body.export_ops) notifications.push({ alert: body.export_ops.alert, state: body.export_ops.state });
+      console.log(`  [webhook received] ${body.text}`);
       res.end("ok");
     });
   });
@@ -75,11 +88,17 @@ try {
     return `export_logs by status: ${logs.rows.map((r) => `${r.status}=${r.n}`).join(", ")}; files in Storage: ${files.rows[0]!.n}`;
   };
 
-  const callCron = async (jobId: string, schedule: string, query = "", headers: Record<string, string> = { authorization: `Bearer ${cronSecret}` }) => {
-    const res = await fetch(`${appUrl}/api/cron/${jobId}${query}`, {
-      headers: { "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": schedule, ...headers },
-    });
-    console.log(`\nGET /api/cron/${jobId}${query} → HTTP ${res.status}`);
+  /**
+   * Calls a cron route: `vercel` as Vercel Cron delivers a scheduled occurrence (the bearer, its user agent and the
+   * schedule that fired), `person` as an operator with curl (the bearer only), `anonymous` with neither.
+   */
+  const callCron = async (jobId: string, as: "vercel" | "person" | "anonymous", query = "") => {
+    const schedule = jobs.find((j) => j.id === jobId)!.schedule;
+    const headers: Record<string, string> = as === "anonymous" ? {} : { authorization: `Bearer ${cronSecret}` };
+    if (as === "vercel") Object.assign(headers, { "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": schedule });
+    const res = await fetch(`${appUrl}/api/cron/${jobId}${query}`, { headers });
+    const who = { vercel: `as Vercel Cron delivers "${schedule}"`, person: "by hand, the bearer only", anonymous: "without the bearer" }[as];
+    console.log(`\nGET /api/cron/${jobId}${query} (${who}) → HTTP ${res.status}`);
     const body = (await res.json()) as { continuation?: string | null };
     console.log(JSON.stringify(body, null, 2));
     if (body.continuation === "scheduled") await continuations(jobId);
@@ -109,27 +128,57 @@ try {
   };
 
   const storage = createObjectStorage(createServiceClient(stack.env.SUPABASE_URL, stack.env.SUPABASE_SERVICE_ROLE_KEY));
-  const showArchive = async () => {
+  /** Prints the archive objects, and answers how many of `ids` they hold. */
+  const showArchive = async (ids: Set<string>) => {
     const objects = await db.query<{ name: string; size: number }>(
       "select name, (metadata->>'size')::int as size from storage.objects where bucket_id = 'export-archive' order by name",
     );
+    let held = 0;
     for (const o of objects.rows) {
-      const rows = decodeArchive(await storage.download("export-archive", o.name));
+      const rows = decodeArchive(await storage.download("export-archive", o.name)) as { export_id?: string }[];
+      held += rows.filter((r) => r.export_id !== undefined && ids.has(r.export_id)).length;
       console.log(`\narchive object export-archive/${o.name}: ${o.size} bytes gzip, ${rows.length} rows; the first two:`);
       for (const row of rows.slice(0, 2)) console.log(`  ${JSON.stringify(row)}`);
     }
+    return held;
   };
 
   step("Before");
   console.log(await snapshot());
 
-  for (const job of jobs) {
-    step(`${job.id} (${job.schedule} UTC): ${job.description}`);
-    await callCron(job.id, job.schedule, "?dry_run=true");
-    await callCron(job.id, job.schedule);
+  type Job = Pick<JobDefinition, "id" | "schedule" | "description">;
+  const [fileCleanup, logCleanup, aggregate] = [exportFileCleanup, exportLogCleanup, exportMetricsAggregate];
+  const introduce = (job: Job) => step(`${job.id} (${job.schedule} UTC): ${job.description}`);
+  const dryThenReal = async (job: Job) => {
+    console.log("\nAn operator previews the run (a dry run changes nothing, and claims nothing Vercel's delivery needs):");
+    await callCron(job.id, "person", "?dry_run=true");
+    console.log("\nThen Vercel Cron delivers the scheduled run:");
+    await callCron(job.id, "vercel");
     console.log(`\n${await snapshot()}`);
-    if (job.id === "export-log-cleanup") await showArchive();
-  }
+  };
+
+  introduce(fileCleanup);
+  const files = { dueBefore: await filesDue(db), expiredBefore: await logsExpired(db), dueAfter: 0, expiredAfter: 0 };
+  await dryThenReal(fileCleanup);
+  Object.assign(files, { dueAfter: await filesDue(db), expiredAfter: await logsExpired(db) });
+  console.log(`Files past retention in Storage: ${files.dueBefore} → ${files.dueAfter}; logs expired: ${files.expiredBefore} → ${files.expiredAfter}`);
+
+  introduce(logCleanup);
+  const pastRetention = await logsPastRetention(db);
+  await dryThenReal(logCleanup);
+  const archived = await showArchive(new Set(pastRetention));
+  const logs = {
+    pastRetentionBefore: pastRetention.length,
+    pastRetentionAfter: (await logsPastRetention(db)).length,
+    deleted: pastRetention.length - (await logsStillThere(db, pastRetention)),
+    archived,
+  };
+  console.log(`Logs past retention: ${logs.pastRetentionBefore} → ${logs.pastRetentionAfter}; ${logs.archived} of the ${logs.deleted} deleted are in the archive`);
+
+  introduce(aggregate);
+  await dryThenReal(aggregate);
+  console.log("\nVercel may deliver one occurrence twice: the second delivery of this hour's run does nothing.");
+  await callCron(aggregate.id, "vercel");
 
   step("A burst of failures: the host app records metrics with ExportMetricsService, the hourly cron alerts once");
   const metrics = createExportMetricsService(createServiceClient(stack.env.SUPABASE_URL, stack.env.SUPABASE_SERVICE_ROLE_KEY), {
@@ -146,15 +195,16 @@ try {
     }
     console.log(`recorded ${count} export metrics, ${failed} of them failures`);
   };
-  const aggregate = jobs.find((j) => j.id === "export-metrics-aggregate")!;
+  console.log("The hourly route is called by hand below, as a person would: this hour's scheduled occurrence has run, and");
+  console.log("waiting an hour for each of Vercel's next deliveries would make a long demo.");
   await record(30, 12);
-  await callCron(aggregate.id, aggregate.schedule);
+  await callCron(aggregate.id, "person");
   await record(10, 4);
   console.log("\nThe next run: still failing, so the alert stays firing and sends nothing new.");
-  await callCron(aggregate.id, aggregate.schedule);
+  await callCron(aggregate.id, "person");
   await record(400, 0);
   console.log("\nExports recover:");
-  await callCron(aggregate.id, aggregate.schedule);
+  await callCron(aggregate.id, "person");
   const hours = await db.query<{ n: number; total: number }>("select count(*)::int as n, coalesce(sum(total), 0)::int as total from export_ops_metric_hours");
   console.log(`\nRollups now cover ${hours.rows[0]!.n} hours (${hours.rows[0]!.total} exports); each run catches up at most a week and says has_more.`);
 
@@ -174,7 +224,7 @@ try {
   }
 
   step("A call without the bearer is refused");
-  await callCron(jobs[0].id, jobs[0].schedule, "", {});
+  await callCron(fileCleanup.id, "anonymous");
 
   step("The app's structured log lines (what a Vercel log drain forwards)");
   await new Promise((r) => setTimeout(r, 300));
@@ -184,6 +234,14 @@ try {
     const { time, level, type, job, run_id, trigger, msg, result } = JSON.parse(line) as Record<string, unknown>;
     const summary = result ? ` result=${JSON.stringify(result).slice(0, 140)}…` : "";
     console.log(`${time} ${level} type=${type} job=${job ?? "-"} trigger=${trigger ?? "-"} run_id=${run_id ?? "-"} ${msg ?? ""}${summary}`);
+  }
+
+  step("What the demo showed, read from the database, Storage and the webhook");
+  const checks = judgeDemo({ files, logs, notifications, rollupHours: await rollupHours(db), health: { httpStatus: health.status, status: report.status } });
+  for (const c of checks) console.log(`  ${c.ok ? "ok  " : "FAIL"} ${c.text}`);
+  if (checks.some((c) => !c.ok)) {
+    process.exitCode = 1;
+    console.log("The demo did not show what it narrates: the lines marked FAIL say what did not happen.");
   }
 
   step("The ops page");
@@ -199,5 +257,6 @@ try {
   app?.stop();
   await db.end().catch(() => {});
   await stack.stop();
-  console.log("Stopped the app, PostgREST, Postgres and the Storage stand-in.");
+  saidStopped = true;
+  console.log(STOPPED);
 }
