@@ -45,10 +45,16 @@ describe("upload", () => {
     const res = await call("POST", `/object/${bucket}/${user}/a.json`, '{"x":1}', { "content-type": "application/json" });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ Id: expect.any(String), Key: `${bucket}/${user}/a.json` });
-    const { rows } = await sql().query("select id, metadata from storage.objects where bucket_id = $1 and name = $2", [bucket, `${user}/a.json`]);
+    const { rows } = await sql().query(
+      "select id, metadata, owner, owner_id, user_metadata from storage.objects where bucket_id = $1 and name = $2",
+      [bucket, `${user}/a.json`],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0].id).toBe(res.json.Id);
     expect(rows[0].metadata).toMatchObject({ size: 7, mimetype: "application/json", contentLength: 7, httpStatusCode: 200 });
+    // the service key has no user: no owner; and no user metadata sent is stored as {} (Storage spreads it into an object)
+    const { owner, owner_id, user_metadata } = rows[0];
+    expect({ owner, owner_id, user_metadata }).toEqual({ owner: null, owner_id: null, user_metadata: {} });
   });
 
   it("refuses a duplicate with HTTP 400 and statusCode 409 KeyAlreadyExists", async () => {
@@ -97,9 +103,21 @@ describe("bulk delete", () => {
     expect(Object.keys(res.json[0]).sort()).toEqual(
       ["bucket_id", "created_at", "id", "last_accessed_at", "metadata", "name", "owner", "owner_id", "updated_at", "user_metadata", "version"].sort(),
     );
-    expect(res.json[0]).toMatchObject({ owner: "", user_metadata: {} }); // uploaded with the service key: no owner
+    // uploaded with the service key: no owner, which Storage's answer schema (owner and owner_id: string) sends as ""
+    const { owner, owner_id, user_metadata } = res.json[0];
+    expect({ owner, owner_id, user_metadata }).toEqual({ owner: "", owner_id: "", user_metadata: {} });
     expect((await call("GET", `/object/${bucket}/${user}/keep/inner.json`)).status).toBe(200);
     expect((await call("GET", `/object/${bucket}/${user}/gone.json`)).json.statusCode).toBe("404");
+  });
+
+  it("answers an object recorded without the API as it is stored: no version is \"\", no user metadata is null", async () => {
+    const name = `${user}/recorded.json`;
+    await sql().query("insert into storage.objects (bucket_id, name, metadata) values ($1, $2, '{\"size\": 0}')", [bucket, name]);
+    const res = await call("DELETE", `/object/${bucket}`, { prefixes: [name] });
+    expect(res.status).toBe(200);
+    expect(res.json).toHaveLength(1);
+    const { owner, owner_id, version, user_metadata } = res.json[0];
+    expect({ owner, owner_id, version, user_metadata }).toEqual({ owner: "", owner_id: "", version: "", user_metadata: null });
   });
 
   it("answers 200 [] for an unknown bucket", async () => {

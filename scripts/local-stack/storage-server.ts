@@ -149,8 +149,9 @@ export function createStorageHandler({ pool, dataDir, jwtSecret, behaviour = def
         [bucket, names],
       );
       await client.query("commit");
-      // as the server sends them: no owner is "", no user metadata is {}
-      deleted = result.rows.map((row) => ({ ...row, owner: row.owner ?? "", user_metadata: row.user_metadata ?? {} }));
+      // as the server sends them: its answer schema types owner, owner_id and version as strings, so a null goes
+      // out as ""; user_metadata may be null and goes out as stored (an upload stores {})
+      deleted = result.rows.map((row) => ({ ...row, owner: row.owner ?? "", owner_id: row.owner_id ?? "", version: row.version ?? "" }));
     } catch (error) {
       await client.query("rollback");
       throw error;
@@ -225,11 +226,12 @@ export function createStorageHandler({ pool, dataDir, jwtSecret, behaviour = def
       httpStatusCode: 200,
     };
     const id = randomUUID();
+    // no user: no owner (the service key has none); the user metadata sent (none here) spread into an object: {}
     const result = await pool.query(
-      `insert into storage.objects (id, bucket_id, name, metadata, version, created_at, updated_at, last_accessed_at)
-       values ($1, $2, $3, $4, $5, $6, $6, $6)
-       on conflict (bucket_id, name) do update set metadata = excluded.metadata, version = excluded.version,
-         updated_at = excluded.updated_at, last_accessed_at = excluded.last_accessed_at
+      `insert into storage.objects (id, bucket_id, name, metadata, user_metadata, version, created_at, updated_at, last_accessed_at)
+       values ($1, $2, $3, $4, '{}', $5, $6, $6, $6)
+       on conflict (bucket_id, name) do update set metadata = excluded.metadata, user_metadata = excluded.user_metadata,
+         version = excluded.version, updated_at = excluded.updated_at, last_accessed_at = excluded.last_accessed_at
          where $7
        returning id`,
       [id, bucket, name, metadata, randomUUID(), now, upsert],
