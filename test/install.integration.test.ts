@@ -65,6 +65,25 @@ describe("installing into a host's project", () => {
     expect(rows).toEqual([{ job: "nightly-digest" }, { job: "nightly-digest" }]);
   });
 
+  it("grants anon, authenticated and PUBLIC nothing of its own objects but a signed-in user's reads of the two tables", async () => {
+    db = await freshDatabase();
+    await installAll(db.client);
+    const grants = await grantsToAppRoles(db.client);
+    // the probe sees what Supabase's default privileges give: a table created now holds their grants
+    await db.client.query("create table public.export_ops_probe_after (id int)");
+    expect(await grantsToAppRoles(db.client)).toContainEqual({ object: "table public.export_ops_probe_after", grantee: "anon", privilege: "SELECT" });
+
+    // the only ones given on purpose: RLS shows a signed-in user their own rows of these two (and only those)
+    expect(grants.filter((g) => !g.object.startsWith("row type "))).toEqual([
+      { object: "table public.export_logs", grantee: "authenticated", privilege: "SELECT" },
+      { object: "table public.export_metrics", grantee: "authenticated", privilege: "SELECT" },
+    ]);
+    // and what Postgres gives every type: a table's row type may be named by anyone (it reads no row of the table)
+    const rowTypes = grants.filter((g) => g.object.startsWith("row type "));
+    expect(rowTypes).toContainEqual({ object: "row type public.export_ops_runs", grantee: "PUBLIC", privilege: "USAGE" });
+    expect(rowTypes.filter((g) => g.grantee !== "PUBLIC" || g.privilege !== "USAGE")).toEqual([]);
+  });
+
   it("gives a function the host creates after the install Supabase's default privileges", async () => {
     db = await freshDatabase();
     await installAll(db.client);
@@ -362,6 +381,38 @@ describe("uninstalling", () => {
     expect(rows.map((r) => r.id)).toEqual(["avatars", "export-archive", "exports"]);
   });
 });
+
+/**
+ * Every privilege anon, authenticated or PUBLIC holds on an object of export-ops — its relations (tables, views,
+ * sequences) and their columns, functions, and types (domains, and the row types of its tables, reported as
+ * `row type`) — Postgres' built-in defaults included (an object whose ACL is null has them).
+ */
+async function grantsToAppRoles(client: HostDatabase["client"]): Promise<{ object: string; grantee: string; privilege: string }[]> {
+  const { rows } = await client.query<{ object: string; name: string; grantee: string; privilege: string }>(`
+    with objects as (
+      select case c.relkind when 'S' then 'sequence' when 'v' then 'view' when 'm' then 'materialized view'
+                            when 'f' then 'foreign table' else 'table' end || ' public.' || c.relname as object,
+             'public.' || c.relname as name, coalesce(c.relacl, acldefault(case c.relkind when 'S' then 's' else 'r' end::"char", c.relowner)) as acl
+      from pg_class c where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
+      union all
+      select 'column public.' || c.relname || '.' || a.attname, 'public.' || c.relname, a.attacl
+      from pg_attribute a join pg_class c on c.oid = a.attrelid
+      where c.relnamespace = 'public'::regnamespace and a.attacl is not null
+      union all
+      select 'function public.' || p.oid::regprocedure::text, 'public.' || p.proname, coalesce(p.proacl, acldefault('f', p.proowner))
+      from pg_proc p where p.pronamespace = 'public'::regnamespace
+      union all
+      -- array types take their element type's privileges
+      select case when t.typrelid <> 0 then 'row type' else 'type' end || ' public.' || t.typname, 'public.' || t.typname,
+             coalesce(t.typacl, acldefault('T', t.typowner))
+      from pg_type t where t.typnamespace = 'public'::regnamespace and t.typcategory <> 'A'
+    )
+    select o.object, o.name, case when a.grantee = 0 then 'PUBLIC' else a.grantee::regrole::text end as grantee, a.privilege_type as privilege
+    from objects o cross join lateral aclexplode(o.acl) a
+    where a.grantee = 0 or a.grantee in ('anon'::regrole, 'authenticated'::regrole)
+    order by 1, 3, 4`);
+  return rows.filter((r) => isExportOps(r.name)).map(({ object, grantee, privilege }) => ({ object, grantee, privilege }));
+}
 
 /** The host fixture's behaviour in a database export-ops never touched. */
 async function hostBehaviourOfFresh(): Promise<unknown[]> {

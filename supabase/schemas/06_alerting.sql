@@ -136,8 +136,6 @@ REVOKE ALL ON TABLE public.export_ops_alert_transitions FROM PUBLIC, anon, authe
 GRANT ALL ON TABLE public.export_ops_alert_transitions TO service_role;
 
 REVOKE ALL ON SEQUENCE public.export_ops_alert_transitions_id_seq FROM PUBLIC, anon, authenticated, service_role;
-GRANT ALL ON SEQUENCE public.export_ops_alert_transitions_id_seq TO anon;
-GRANT ALL ON SEQUENCE public.export_ops_alert_transitions_id_seq TO authenticated;
 GRANT ALL ON SEQUENCE public.export_ops_alert_transitions_id_seq TO service_role;
 
 REVOKE ALL ON TABLE public.export_ops_alerts FROM PUBLIC, anon, authenticated, service_role;

@@ -301,6 +301,9 @@ $$;
 
 COMMENT ON DOMAIN public."application/vnd.export-ops.jsonl" IS 'export-ops: JSON Lines text of an archive batch, sent unescaped by PostgREST to a request that accepts it';
 
+REVOKE ALL ON TYPE public."application/vnd.export-ops.jsonl" FROM PUBLIC, anon, authenticated;
+GRANT ALL ON TYPE public."application/vnd.export-ops.jsonl" TO service_role;
+
 REVOKE ALL ON FUNCTION public.export_ops_archive_batch_text(p_batch text) FROM PUBLIC, anon, authenticated, service_role;
 GRANT ALL ON FUNCTION public.export_ops_archive_batch_text(p_batch text) TO service_role;
 
