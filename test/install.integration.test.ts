@@ -138,17 +138,30 @@ describe("through the real PostgREST of the local stack (host fixture installed 
     expect(res.status).toBe(200);
     expect(await res.json()).toBe(2);
   });
+});
 
-  itStandIn("the host app fixture")("holds only Supabase's own default privileges: none that the migrations created", async () => {
-    const { rows } = await sql().query(
-      "select coalesce(defaclnamespace::regnamespace::text, '') as schema, defaclobjtype as type from pg_default_acl order by 1, 2",
-    );
-    // exactly the three that scripts/local-stack/supabase-bootstrap.sql sets, as Supabase does, for `public`
-    expect(rows).toEqual([
-      { schema: "public", type: "S" },
-      { schema: "public", type: "f" },
-      { schema: "public", type: "r" },
-    ]);
+describe("the project's default privileges", () => {
+  it("stay as the project had them: uninstalled and installed again over whatever Supabase and its Storage set up", async () => {
+    // on the stack's own database, in a transaction that is rolled back: the project is left as it was
+    const client = await sql().connect();
+    try {
+      await client.query("begin");
+      // a project's Storage server gives its own schema default privileges (the stand-in has none): as it does
+      if (stack.standIn) await client.query(STORAGE_DEFAULT_PRIVILEGES);
+      const before = await defaultPrivileges(client);
+      expect(before.map((d) => d.schema)).toEqual(expect.arrayContaining(["public", "storage"]));
+      await client.query(UNINSTALL_IN_TRANSACTION());
+      expect({ after: "uninstall", privileges: await defaultPrivileges(client) }).toEqual({ after: "uninstall", privileges: before });
+      for (const m of migrations()) {
+        await client.query(m.sql);
+        expect({ after: m.name, privileges: await defaultPrivileges(client) }).toEqual({ after: m.name, privileges: before });
+      }
+      // (a default privilege an earlier install had created would be in `before` too: the tests above compare with a
+      // fresh project export-ops never touched, after every migration)
+    } finally {
+      await client.query("rollback");
+      client.release();
+    }
   });
 });
 
@@ -213,6 +226,24 @@ async function installWithData(client: HostDatabase["client"]): Promise<void> {
 function ours(s: CatalogSnapshot) {
   const mine = <T extends { name: string }>(items: T[]) => items.filter((i) => isExportOps(i.name));
   return { relations: mine(s.relations), functions: mine(s.functions), types: mine(s.types), policies: mine(s.policies), triggers: s.triggers.filter(isExportOps) };
+}
+
+/** What Supabase's Storage server sets up in its own schema (its migration 0002-storage-schema), as the role it runs as. */
+const STORAGE_DEFAULT_PRIVILEGES = ["tables", "functions", "sequences"]
+  .map((kind) => `alter default privileges in schema storage grant all on ${kind} to postgres, anon, authenticated, service_role;`)
+  .join("\n");
+
+/** supabase/uninstall.sql without its own `begin` and `commit`, to run inside a transaction of the test's. */
+const UNINSTALL_IN_TRANSACTION = () => readFileSync(UNINSTALL_SQL, "utf8").replace(/^(begin|commit);$/gm, "");
+
+/** Every default privilege in the database: whose, in which schema, for which kind of object, and what it gives. */
+async function defaultPrivileges(client: Pick<HostDatabase["client"], "query">): Promise<{ role: string; schema: string; type: string; acl: string }[]> {
+  const { rows } = await client.query(
+    `select d.defaclrole::regrole::text as role, coalesce(d.defaclnamespace::regnamespace::text, '') as schema,
+            d.defaclobjtype as type, d.defaclacl::text as acl
+     from pg_default_acl d order by 1, 2, 3`,
+  );
+  return rows;
 }
 
 /** Applies the migrations in order, as `supabase db push` does, and stops at the first that fails: its error. */
