@@ -2,6 +2,8 @@
  * The in-app alerts and their notifications: one Slack-compatible POST (`{"text": ...}` plus the structured
  * alert) per transition. Delivery failures throw; the aggregation job records them and retries on its next run.
  */
+import { fetchSecretUrl } from "../tracing";
+
 export const WEBHOOK_TIMEOUT_MS = 5000;
 
 /** Every alert the hourly aggregation evaluates (each a state machine in export_ops_alerts). */
@@ -37,7 +39,11 @@ export function alertText(alert: AlertName, state: AlertState, payload: AlertPay
     : `:white_check_mark: Resolved: ${payload?.message ?? DEFAULT_TEXT[alert].ok}${figures}`;
 }
 
-/** Errors name what went wrong, never the URL (a webhook URL is a secret). */
+/**
+ * Errors name what went wrong, never the URL (a webhook URL is a secret, so the request is never traced either:
+ * lib/tracing.ts fetchSecretUrl). A redirect is not followed: it would post the alert wherever the answer points, so
+ * a 3xx is a failed delivery that says so.
+ */
 export async function sendAlertWebhook(
   url: string,
   alert: AlertName,
@@ -47,7 +53,7 @@ export async function sendAlertWebhook(
 ): Promise<void> {
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await fetchSecretUrl(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ text: alertText(alert, state, payload), export_ops: { ...payload, alert, state } }),
@@ -57,6 +63,9 @@ export async function sendAlertWebhook(
   } catch (error) {
     const name = (error as Error).name;
     throw new Error(name === "TimeoutError" ? `webhook timed out after ${timeoutMs} ms` : `webhook request failed (${name})`);
+  }
+  if (res.status >= 300 && res.status < 400) {
+    throw new Error(`webhook answered HTTP ${res.status}, a redirect, which is not followed: set ALERT_WEBHOOK_URL to where it points`);
   }
   if (!res.ok) throw new Error(`webhook answered HTTP ${res.status}`);
 }

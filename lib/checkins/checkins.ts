@@ -8,14 +8,16 @@
  *   `failed` and a thrown run report fail, and the next run of the job reports fail for runs abandoned after their
  *   start was told (their watcher saw a start and no end). A `skipped` run (the lease is held, or a duplicate
  *   delivery) sends nothing: it did not run, and the run that holds the work reports its own.
- * - Never in the way: each request has CHECKIN_TIMEOUT_MS; a failed or slow delivery is logged
- *   (`checkin_failed`), counted (`checkins_failed` in the job's totals) and recorded for health and the ops page,
- *   and changes nothing in the run. The URL is a secret (its path holds the key): lines and records name only the
- *   provider and the host.
+ * - Never in the way: each request has CHECKIN_TIMEOUT_MS and follows no redirect (a 3xx is not delivered); a
+ *   failed or slow delivery is logged (`checkin_failed`), counted (`checkins_failed` in the job's totals) and
+ *   recorded for health and the ops page, and changes nothing in the run. The URL is a secret (its path holds the
+ *   key): lines and records name only the provider and the host, and the request is never traced (lib/tracing.ts
+ *   fetchSecretUrl).
  */
 import type { Env } from "../env";
 import type { Logger } from "../logger";
 import { sqlTime, type Clock, type SqlApi } from "../ports";
+import { fetchSecretUrl } from "../tracing";
 import { checkinRequest, providerOf, type CheckinEvent, type CheckinRun, type Provider } from "./providers";
 
 export const CHECKIN_TIMEOUT_MS = 3000;
@@ -60,17 +62,17 @@ interface Delivery {
 /** One request, with its outcome in words that hold no part of the URL. */
 async function deliver(request: NonNullable<ReturnType<typeof checkinRequest>>): Promise<Delivery> {
   try {
-    const res = await fetch(request.url, {
+    // untraced and never redirected (lib/tracing.ts): the URL holds the watcher's key
+    const res = await fetchSecretUrl(request.url, {
       method: request.method,
       headers: request.body ? { "content-type": "application/json" } : undefined,
       body: request.body,
-      redirect: "manual",
       signal: AbortSignal.timeout(CHECKIN_TIMEOUT_MS),
     });
     await res.body?.cancel().catch(() => undefined);
-    return res.ok
-      ? { delivered: true, httpStatus: res.status, error: null }
-      : { delivered: false, httpStatus: res.status, error: `HTTP ${res.status}` };
+    if (res.ok) return { delivered: true, httpStatus: res.status, error: null };
+    const redirect = res.status >= 300 && res.status < 400 ? ", a redirect, which is not followed" : "";
+    return { delivered: false, httpStatus: res.status, error: `HTTP ${res.status}${redirect}` };
   } catch (error) {
     const name = error instanceof Error ? error.name : "Error";
     const code = (error as { cause?: { code?: unknown } }).cause?.code;
