@@ -2,7 +2,7 @@
  * The daily file cleanup against the local stack: real Postgres, real PostgREST, the Storage stand-in.
  */
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
+import { CONCURRENCY, exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { fixedClock, tickingClock } from "./doubles";
 import { BUCKET, addObjects, installedHoursAgo, newUserId, objectNames, resetData, runJob, seedExports, seedOrphans, sweepEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
@@ -56,7 +56,7 @@ describe("export-file-cleanup", () => {
     if (stack.standIn) expect((await deleteRequests()).every((r) => (r.prefixes?.length ?? 0) <= 1000)).toBe(true);
   });
 
-  itStandIn("the request record")("makes about 2 requests per 1,000 files (one Storage delete, one SQL call per batch, after a small probe)", async () => {
+  itStandIn("the request record")("makes 2 requests per batch of up to 1,000 files and 8 per run: at most 30 for 10,000 files, 3 per 1,000", async () => {
     await seedExports({ count: 10_000, ageHours: 30, withFiles: true });
     await standIn.clearRequests();
 
@@ -66,11 +66,15 @@ describe("export-file-cleanup", () => {
     const requests = await standIn.requests();
     const storageCalls = requests.filter((r) => r.path.startsWith("/storage/v1/")).length;
     const sqlCalls = requests.filter((r) => r.path.startsWith("/rest/v1/")).length;
-    const perThousand = ((storageCalls + sqlCalls) / 10_000) * 1000;
-    console.info(`file cleanup: ${storageCalls} Storage + ${sqlCalls} PostgREST requests for 10,000 files = ${perThousand.toFixed(1)} per 1,000`);
-    // a probe of 100, then batches of 1,000 while Storage stays fast
-    expect(storageCalls).toBeLessThanOrEqual(11);
-    expect(perThousand).toBeLessThanOrEqual(3);
+    const counted = `${storageCalls} Storage + ${sqlCalls} PostgREST requests`;
+    // a probe of 100, then batches of 1,000 while Storage stays fast: 11 batches, one Storage delete each
+    expect(storageCalls, counted).toBeLessThanOrEqual(11);
+    // one SQL call per batch (it reports the batch before and claims this one), and per run the start, the bucket
+    // check, the formats, the finish, and each worker's report of its last batch
+    const perRun = 4 + CONCURRENCY;
+    expect(perRun).toBe(8);
+    expect(sqlCalls, counted).toBeLessThanOrEqual(storageCalls + perRun);
+    expect(storageCalls + sqlCalls, counted).toBeLessThanOrEqual(2 * 11 + perRun);
   });
 
   it("dry run reports counts and a sample of paths and changes nothing", async () => {
