@@ -339,6 +339,87 @@ describe("reinstalling after an uninstall", () => {
   });
 });
 
+describe("reinstalling over an export_logs export-ops would not own alone", () => {
+  it("refuses a kept export_logs holding a policy the host added since, naming it and how to drop it, and creates nothing", async () => {
+    db = await freshDatabase();
+    await installWithData(db.client);
+    await uninstall(db.client);
+    // the host's since the uninstall: a policy that shows every log to every signed-in user
+    await db.client.query("create policy app_staff_read on public.export_logs for select to authenticated using (true)");
+    const before = await catalogSnapshot(db.client);
+    const kept = (await db.client.query("select * from public.export_logs order by export_id")).rows;
+
+    const error = await pushUntilFailure(db.client);
+
+    expect(error?.message).toMatch(/^20251031000000_export_ops_preflight\.sql failed: export-ops cannot be installed:/);
+    expect(error?.message).toContain(
+      "policy app_staff_read on public.export_logs (for SELECT to authenticated using (true)) is not export-ops': reused, the table " +
+        "would keep it, and every row it lets through with it: drop it (drop policy app_staff_read on public.export_logs;), or rename " +
+        "the table to keep it as your app's (alter table public.export_logs rename to app_export_logs;)",
+    );
+    expect(await catalogSnapshot(db.client)).toEqual(before);
+    expect((await db.client.query("select * from public.export_logs order by export_id")).rows).toEqual(kept);
+
+    // dropped as the message says, the table is reused with its rows, and no signed-in user reads another's
+    await db.client.query("drop policy app_staff_read on public.export_logs");
+    expect(await pushUntilFailure(db.client)).toBeUndefined();
+    expect((await db.client.query("select * from public.export_logs order by export_id")).rows).toEqual(kept);
+    expect((await db.client.query("select polname from pg_policy where polrelid = 'public.export_logs'::regclass")).rows).toEqual([
+      { polname: "export_ops_logs_owner_read" },
+    ]);
+  });
+
+  it("resumes a reuse an earlier push set aside and did not put back, unless a policy was added to it since", async () => {
+    db = await freshDatabase();
+    await installWithData(db.client);
+    await uninstall(db.client);
+    const kept = (await db.client.query("select * from public.export_logs order by export_id")).rows;
+    // a push that stopped right after the preflight had set the table aside
+    const [preflight] = migrations();
+    await applySqlFile(db.client, preflight!.name, preflight!.sql);
+    await db.client.query("create policy app_staff_read on public.export_ops_kept_export_logs for select to authenticated using (true)");
+
+    const error = await pushUntilFailure(db.client);
+    expect(error?.message).toContain(
+      "policy app_staff_read on public.export_ops_kept_export_logs (for SELECT to authenticated using (true)) is not export-ops'",
+    );
+
+    await db.client.query("drop policy app_staff_read on public.export_ops_kept_export_logs");
+    expect(await pushUntilFailure(db.client)).toBeUndefined();
+    expect((await db.client.query("select * from public.export_logs order by export_id")).rows).toEqual(kept);
+  });
+
+  it("refuses an export_logs with export-ops' columns but not its comment (perhaps the app's own), saying how to mark it", async () => {
+    db = await freshDatabase();
+    await db.client.query(`
+      create table public.export_logs (
+        export_id uuid primary key default gen_random_uuid(), user_id uuid not null, format text not null,
+        status text not null default 'queued', conversation_count integer not null default 0, file_path text,
+        file_size_bytes bigint, error_type text, error_message text, created_at timestamptz not null default now(),
+        completed_at timestamptz, expired_at timestamptz);
+      insert into public.export_logs (user_id, format, status, completed_at, file_path)
+      values (gen_random_uuid(), 'csv', 'completed', now(), 'u/app.csv');`);
+    const before = await catalogSnapshot(db.client);
+
+    const error = await pushUntilFailure(db.client);
+
+    expect(error?.message).toMatch(/^20251031000000_export_ops_preflight\.sql failed: export-ops cannot be installed:/);
+    expect(error?.message).toContain(
+      "table public.export_logs has export-ops' columns but not the comment export-ops gives it, so it may be your app's own " +
+        "(export-ops expires the files of its exports and deletes its rows): if it is the export_logs an earlier export-ops " +
+        "uninstall kept, mark it for reuse (comment on table public.export_logs is 'One row per export; export-ops expires its " +
+        "file and later deletes the row.';), otherwise rename it (alter table public.export_logs rename to app_export_logs;)",
+    );
+    expect(error?.message).not.toContain("export_logs_pkey");
+    expect(await catalogSnapshot(db.client)).toEqual(before);
+
+    // marked as the message says, it is reused with its row
+    await db.client.query("comment on table public.export_logs is 'One row per export; export-ops expires its file and later deletes the row.'");
+    expect(await pushUntilFailure(db.client)).toBeUndefined();
+    expect((await db.client.query("select file_path from public.export_logs")).rows).toEqual([{ file_path: "u/app.csv" }]);
+  });
+});
+
 describe("uninstalling", () => {
 
   it("with export_logs opted in, leaves the database exactly as it was before the install", async () => {
