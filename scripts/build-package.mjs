@@ -1,25 +1,171 @@
-// Builds the export-ops package (packages/export-ops) for `npm pack`: dist/ from src/ with TypeScript (ES2020
-// JavaScript and .d.ts, imports ending in .js), and migrations/ from supabase/ (every migration, and uninstall.sql), so the package carries
-// the SQL its `export-ops migrations` command writes into a host's folder.
-import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// Builds, packs and checks the export-ops package (packages/export-ops):
+//
+//   node scripts/build-package.mjs [build]   dist/ from src/ with TypeScript (ES2020 JavaScript and .d.ts, imports
+//                                            ending in .js), migrations/ and uninstall.sql from supabase/, LICENSE
+//                                            from the repository's root
+//   node scripts/build-package.mjs prepack   the package's `prepack`: build, then its package.json without
+//                                            `scripts` (they run this script, which only a checkout has)
+//   node scripts/build-package.mjs postpack  the package's `postpack`: its package.json as it was
+//   node scripts/build-package.mjs pack      `npm run pack`: .pack/export-ops-<version>.tgz
+//   node scripts/build-package.mjs check     `npm run check:package`: packs, then lints the tarball (publint,
+//                                            attw), runs `npm publish --dry-run` in it unpacked and in the package
+//                                            folder, and fails on any problem or warning
+//
+// The package carries the SQL its `export-ops migrations` command writes into a host's folder. Whichever way it is
+// packed (`npm run pack`, `npm pack ./packages/export-ops`, `npm publish` in its folder), the tarball is the same.
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = path.join(root, "packages/export-ops");
-for (const dir of ["dist", "migrations"]) rmSync(path.join(pkg, dir), { recursive: true, force: true });
-const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-execFileSync(process.execPath, [tsc, "-p", path.join(pkg, "tsconfig.json")], { stdio: "inherit" });
-// tsc rewrites the sources' `./x.ts` imports to `./x.js` in the JavaScript it emits, not in declarations: the
-// same there, so that a host's TypeScript (5.0 on) reads them
-const dist = path.join(pkg, "dist");
-for (const name of readdirSync(dist).filter((n) => n.endsWith(".d.ts"))) {
-  const file = path.join(dist, name);
-  writeFileSync(file, readFileSync(file, "utf8").replace(/(from\s+"\.\/[a-z-]+)\.ts"/g, '$1.js"'));
+const manifestFile = path.join(pkg, "package.json");
+/** The package's own package.json while a pack is under way (its packed one has no `scripts`). */
+const kept = path.join(root, "node_modules/.cache/export-ops-pack/package.json");
+const packDir = path.join(root, ".pack");
+const require = createRequire(import.meta.url);
+
+function build() {
+  for (const dir of ["dist", "migrations"]) rmSync(path.join(pkg, dir), { recursive: true, force: true });
+  const tsc = require.resolve("typescript/bin/tsc");
+  execFileSync(process.execPath, [tsc, "-p", path.join(pkg, "tsconfig.json")], { stdio: "inherit" });
+  // tsc rewrites the sources' `./x.ts` imports to `./x.js` in the JavaScript it emits, not in declarations: the
+  // same there, so that a host's TypeScript (5.0 on) reads them
+  const dist = path.join(pkg, "dist");
+  for (const name of readdirSync(dist).filter((n) => n.endsWith(".d.ts"))) {
+    const file = path.join(dist, name);
+    writeFileSync(file, readFileSync(file, "utf8").replace(/(from\s+"\.\/[a-z-]+)\.ts"/g, '$1.js"'));
+  }
+  mkdirSync(path.join(pkg, "migrations"));
+  const sql = path.join(root, "supabase/migrations");
+  for (const name of readdirSync(sql).filter((n) => n.endsWith(".sql"))) copyFileSync(path.join(sql, name), path.join(pkg, "migrations", name));
+  copyFileSync(path.join(root, "supabase/uninstall.sql"), path.join(pkg, "uninstall.sql"));
+  // the package's LICENSE is the repository's (npm packs a LICENSE beside package.json whatever `files` says)
+  copyFileSync(path.join(root, "LICENSE"), path.join(pkg, "LICENSE"));
 }
-mkdirSync(path.join(pkg, "migrations"));
-const sql = path.join(root, "supabase/migrations");
-for (const name of readdirSync(sql).filter((n) => n.endsWith(".sql"))) copyFileSync(path.join(sql, name), path.join(pkg, "migrations", name));
-copyFileSync(path.join(root, "supabase/uninstall.sql"), path.join(pkg, "uninstall.sql"));
+
+function prepack() {
+  build();
+  // `prepack` and `postpack` run this script from a checkout: a packed package.json that kept them would fail
+  // `npm publish` (or `npm pack`) in the unpacked package. Packed without them; `postpack` puts them back.
+  const text = readFileSync(manifestFile, "utf8");
+  mkdirSync(path.dirname(kept), { recursive: true });
+  writeFileSync(kept, text);
+  const { scripts: _scripts, ...packed } = JSON.parse(text);
+  writeFileSync(manifestFile, `${JSON.stringify(packed, null, 2)}\n`);
+}
+
+/** The package's package.json as it was before `build`, if a pack left it without its scripts. */
+function restore() {
+  if (!existsSync(kept)) return;
+  writeFileSync(manifestFile, readFileSync(kept, "utf8"));
+  rmSync(kept);
+}
+
+const npm = (args, cwd = root) => spawnSync("npm", args, { cwd, encoding: "utf8", env: { ...process.env, npm_config_color: "false" } });
+
+/** Packs the package into .pack/ (creating it): its tarball's path and npm's report of it. */
+function pack() {
+  restore(); // a pack that stopped half-way must not leave the package without its build step
+  mkdirSync(packDir, { recursive: true });
+  const r = npm(["pack", "./packages/export-ops", "--pack-destination", packDir, "--json"]);
+  if (r.status !== 0) throw new Error(`npm pack failed:\n${r.stdout}${r.stderr}`);
+  const [report] = JSON.parse(r.stdout);
+  return { tarball: path.join(packDir, report.filename), report };
+}
+
+const problems = [];
+const step = (title) => process.stdout.write(`\n== ${title}\n`);
+const fail = (message) => {
+  problems.push(message);
+  process.stdout.write(`FAIL ${message}\n`);
+};
+const warnings = (output) => output.split("\n").filter((l) => /^npm warn/i.test(l));
+
+/**
+ * `npm publish --dry-run` in `dir`: sends nothing (and, offline, asks the registry nothing). The placeholder token
+ * stands for the maintainer's login, whose absence npm reports as a warning about the machine, not the package.
+ */
+function publishDryRun(dir) {
+  const registry = "https://registry.npmjs.org/";
+  const token = `--${registry.replace(/^https:/, "")}:_authToken=dry-run-placeholder`;
+  const r = npm(["publish", "--dry-run", "--json", "--offline", `--registry=${registry}`, token], dir);
+  const output = `${r.stdout}${r.stderr}`;
+  if (r.status !== 0) fail(`npm publish --dry-run in ${path.relative(root, dir)} failed:\n${output}`);
+  for (const w of warnings(r.stderr)) fail(`npm publish --dry-run in ${path.relative(root, dir)}: ${w}`);
+  const json = r.stdout.slice(r.stdout.indexOf("{"));
+  const report = JSON.parse(json);
+  return report[Object.keys(report)[0]] ?? report;
+}
+
+async function check() {
+  step("npm pack");
+  restore();
+  const before = readFileSync(manifestFile, "utf8");
+  const { tarball, report } = pack();
+  process.stdout.write(`${path.relative(root, tarball)}: ${report.files.length} files, ${report.size} bytes, ${report.integrity}\n`);
+  if (readFileSync(manifestFile, "utf8") !== before) fail("packages/export-ops/package.json was not restored after the pack");
+
+  step("the tarball's contents");
+  const unpacked = mkdtempSync(path.join(tmpdir(), "export-ops-check-"));
+  process.on("exit", () => rmSync(unpacked, { recursive: true, force: true }));
+  execFileSync("tar", ["-xzf", tarball, "-C", unpacked]);
+  const dir = path.join(unpacked, "package");
+  const files = report.files.map((f) => f.path);
+  const manifest = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
+  if (manifest.scripts) fail(`the packed package.json has scripts: ${JSON.stringify(manifest.scripts)}`);
+  if (!existsSync(path.join(dir, "LICENSE")) || readFileSync(path.join(dir, "LICENSE"), "utf8") !== readFileSync(path.join(root, "LICENSE"), "utf8")) {
+    fail("the tarball's LICENSE is not the repository's");
+  }
+  const sql = readdirSync(path.join(root, "supabase/migrations")).filter((n) => n.endsWith(".sql"));
+  const expected = ["LICENSE", "README.md", "package.json", "uninstall.sql", "dist/index.js", "dist/index.d.ts", "dist/cli.js", ...sql.map((n) => `migrations/${n}`)];
+  for (const f of expected.filter((f) => !files.includes(f))) fail(`the tarball lacks ${f}`);
+  const built = (f) => /^dist\/[a-z-]+\.(js|d\.ts)$/.test(f) && !/\.test\./.test(f);
+  for (const f of files.filter((f) => !expected.includes(f) && !built(f))) fail(`the tarball has ${f}, which is none of the package's`);
+  process.stdout.write(`${files.length} files: package.json, README.md, LICENSE, dist/ (${files.filter(built).length}), migrations/ (${sql.length}), uninstall.sql\n`);
+
+  step("publint");
+  const { publint } = await import("publint");
+  const { formatMessage } = await import("publint/utils");
+  const content = readFileSync(tarball);
+  const linted = await publint({ pack: { tarball: content.buffer.slice(content.byteOffset, content.byteOffset + content.byteLength) }, level: "suggestion", strict: true });
+  for (const m of linted.messages) fail(`publint ${m.type}: ${formatMessage(m, linted.pkg) ?? m.code}`);
+  if (linted.messages.length === 0) process.stdout.write("no errors, warnings or suggestions\n");
+
+  step("attw (Are the types wrong?)");
+  // Every resolution a host's TypeScript may use is checked, node10 (`moduleResolution: node`, as in Vercel's
+  // starter) included, which the `node16` and `esm-only` profiles leave out. The one rule ignored is
+  // `cjs-resolves-to-esm`: the package is ESM only, so a CommonJS `require` of it gets ESM on purpose.
+  const attwBin = path.join(path.dirname(require.resolve("@arethetypeswrong/cli/package.json")), JSON.parse(readFileSync(require.resolve("@arethetypeswrong/cli/package.json"), "utf8")).bin.attw);
+  const attw = spawnSync(process.execPath, [attwBin, tarball, "--ignore-rules", "cjs-resolves-to-esm", "--format", "table-flipped", "--no-color", "--no-emoji"], { encoding: "utf8" });
+  process.stdout.write(attw.stdout + attw.stderr);
+  if (attw.status !== 0) fail("attw found problems (above)");
+
+  step("npm publish --dry-run in the unpacked tarball");
+  const fromTarball = publishDryRun(dir);
+  process.stdout.write(`${fromTarball.id}: ${fromTarball.entryCount} files, ${fromTarball.integrity}\n`);
+
+  step("npm publish --dry-run in packages/export-ops");
+  const fromFolder = publishDryRun(pkg);
+  process.stdout.write(`${fromFolder.id}: ${fromFolder.entryCount} files, ${fromFolder.integrity}\n`);
+  if (fromFolder.integrity !== report.integrity) fail("publishing from packages/export-ops would send another tarball than .pack's");
+  if (readFileSync(manifestFile, "utf8") !== before) fail("packages/export-ops/package.json was not restored after npm publish --dry-run");
+
+  step(problems.length === 0 ? `the package is ready to publish: ${path.relative(root, tarball)}` : `${problems.length} problem(s)`);
+  for (const p of problems) process.stdout.write(`- ${p.split("\n")[0]}\n`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+const command = process.argv[2] ?? "build";
+if (command === "build") build();
+else if (command === "prepack") prepack();
+else if (command === "postpack") restore();
+else if (command === "pack") process.stdout.write(`${path.relative(root, pack().tarball)}\n`);
+else if (command === "check") process.exitCode = await check();
+else {
+  process.stderr.write("usage: node scripts/build-package.mjs [build | prepack | postpack | pack | check]\n");
+  process.exitCode = 2;
+}
