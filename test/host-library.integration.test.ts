@@ -4,7 +4,7 @@
  * completed (or failed), the metric recorded — and export-ops' daily file cleanup later deletes that file.
  */
 import { createClient } from "@supabase/supabase-js";
-import { createExportMetricsService, exportLogs, exportPath, type WithExportOps } from "export-ops";
+import { createExportMetricsService, ExportInputError, exportLogs, exportPath, type WithExportOps } from "export-ops";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { captureLogger } from "./doubles";
@@ -85,5 +85,35 @@ describe("a host's export endpoint on the export-ops package", () => {
   it("refuses a row export-ops could not handle with the database's own message", async () => {
     const logs = exportLogs(client());
     await expect(logs.start({ user_id: user, format: "pdf" })).rejects.toThrow(/export_logs insert failed: .*export_ops_logs_format_fkey/);
+  });
+
+  it("refuses a bad field by name, and no row is made or changed", async () => {
+    const logs = exportLogs(client());
+    const rows = async () => (await sql().query("select export_id, status, file_path, file_size_bytes from export_logs order by created_at")).rows;
+    const refused = async (call: Promise<unknown>, field: string) => {
+      const error = await call.then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ExportInputError);
+      expect(error).toMatchObject({ details: { field } });
+    };
+
+    await refused(logs.start({ user_id: "alice", format: "csv" }), "user_id");
+    await refused(logs.start({ user_id: user, format: "CSV" }), "format");
+    await refused(logs.start({ user_id: user, format: "csv", conversation_count: -1 }), "conversation_count");
+    await refused(logs.start({ user_id: user, format: "csv", status: "completed" } as never), "status");
+    expect(await rows()).toEqual([]);
+
+    const log = await logs.start({ user_id: user, format: "csv" });
+    const before = await rows();
+    const other = "00000000-0000-4000-a000-000000000002";
+    await refused(logs.complete(log.export_id, { file_path: `${user}/../${other}/x.csv`, file_size_bytes: 1 }), "file_path");
+    await refused(logs.complete(log.export_id, { file_path: exportPath(user, log.export_id, "csv"), file_size_bytes: -1 }), "file_size_bytes");
+    // a path in another user's folder reaches the database, which changes nothing, and is refused naming the export's user
+    await expect(logs.complete(log.export_id, { file_path: exportPath(other, log.export_id, "csv"), file_size_bytes: 1 })).rejects.toThrow(
+      new RegExp(`file_path must be in the folder of export ${log.export_id}'s user \\(${user}/\\)`),
+    );
+    await refused(logs.fail(log.export_id, { error_type: "" }), "error_type");
+    expect(await rows()).toEqual(before);
+    expect(before).toEqual([{ export_id: log.export_id, status: "processing", file_path: null, file_size_bytes: null }]);
+    expect(() => exportPath(user, log.export_id, "tar.gz")).toThrow(ExportInputError);
   });
 });

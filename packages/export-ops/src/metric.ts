@@ -3,16 +3,11 @@
  * an ExportMetricError naming it, before anything is stored.
  */
 
-/**
- * A format's name as export_ops_formats takes it. Which formats exist is the database's to say (`json`, `jsonl`,
- * `csv`, `markdown`, plus what the host adds there): a metric of a format it does not list is refused there, with a
- * message naming the format and the insert that adds it.
- */
-export const EXPORT_FORMAT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+import { ERROR_TYPE_PROBLEM, EXPORT_FORMAT_NAME, ExportInputError, FORMAT_NAME_PROBLEM, isErrorType, MAX_CONVERSATIONS, UUID, wholeNumberProblem } from "./rules.ts";
+
 /** Error messages are stored and logged up to this many characters; longer ones are cut and marked. */
 export const MAX_ERROR_MESSAGE = 2000;
 const TRUNCATED = " …[truncated]";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type ExportStatus = "completed" | "failed";
 export type CountRange = "small" | "medium" | "large";
@@ -35,15 +30,11 @@ export interface ExportMetricInput {
 /** A checked metric: the input with its size settled (null for none) and its count range derived. */
 export type ExportMetric = Omit<ExportMetricInput, "file_size_bytes"> & { file_size_bytes: number | null; count_range: CountRange };
 
-/** A metric refused before anything was stored; `field` names what is wrong. */
-export class ExportMetricError extends Error {
-  readonly code = "bad_request";
-  readonly status = 400;
-  readonly details: { field: string };
+/** A metric refused before anything was stored; `details.field` names what is wrong. */
+export class ExportMetricError extends ExportInputError {
   constructor(field: string, problem: string) {
-    super(`Invalid export metric: ${field} ${problem}`);
+    super("export metric", field, problem);
     this.name = "ExportMetricError";
-    this.details = { field };
   }
 }
 
@@ -53,11 +44,9 @@ export function countRange(conversations: number): CountRange {
 }
 
 function integer(field: string, value: unknown, max: number): number {
-  if (typeof value !== "number" || !Number.isFinite(value)) throw new ExportMetricError(field, "must be a number");
-  if (!Number.isInteger(value)) throw new ExportMetricError(field, "must be a whole number");
-  if (value < 0) throw new ExportMetricError(field, "must not be negative");
-  if (value > max) throw new ExportMetricError(field, `must be at most ${max}`);
-  return value;
+  const problem = wholeNumberProblem(value, max);
+  if (problem) throw new ExportMetricError(field, problem);
+  return value as number;
 }
 
 /** Checks a metric and derives its count range; throws an ExportMetricError naming the first bad field. */
@@ -67,17 +56,15 @@ export function parseMetric(input: ExportMetricInput): ExportMetric {
     if (typeof m[field] !== "string" || !UUID.test(m[field] as string)) throw new ExportMetricError(field, "must be a UUID");
   }
   if (typeof m.format !== "string" || !EXPORT_FORMAT_NAME.test(m.format)) {
-    throw new ExportMetricError("format", "must be a format name (a-z, 0-9, '_', '-'), such as jsonl");
+    throw new ExportMetricError("format", FORMAT_NAME_PROBLEM);
   }
   if (m.status !== "completed" && m.status !== "failed") throw new ExportMetricError("status", "must be completed or failed");
-  const conversation_count = integer("conversation_count", m.conversation_count, 10_000_000);
+  const conversation_count = integer("conversation_count", m.conversation_count, MAX_CONVERSATIONS);
   const duration_ms = integer("duration_ms", m.duration_ms, 24 * 3600 * 1000);
   const file_size_bytes = m.file_size_bytes === undefined || m.file_size_bytes === null ? null : integer("file_size_bytes", m.file_size_bytes, Number.MAX_SAFE_INTEGER);
   let error_type: string | undefined;
   if (m.error_type !== undefined) {
-    if (typeof m.error_type !== "string" || m.error_type.trim().length === 0 || m.error_type.trim().length > 200) {
-      throw new ExportMetricError("error_type", "must be text of 1 to 200 characters");
-    }
+    if (!isErrorType(m.error_type)) throw new ExportMetricError("error_type", ERROR_TYPE_PROBLEM);
     error_type = m.error_type.trim();
   }
   if (m.status === "failed" && !error_type) throw new ExportMetricError("error_type", "is required for a failed export");

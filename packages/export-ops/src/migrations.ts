@@ -1,6 +1,7 @@
 /**
  * export-ops' migrations written into a host project's migrations folder, dated after the host's newest, so that
- * the host's own `supabase db push` applies them (no `--include-all`) in export-ops' order. Each file keeps
+ * the host's own `supabase db push` applies them (no `--include-all`) in export-ops' order. The names depend on
+ * the two folders alone, never on the clock: a dry run lists exactly the names the write then uses. Each file keeps
  * export-ops' name after its date (`<version>_export_ops_schema.sql`), and that name says which migration it is:
  * run again after an upgrade, only the migrations the folder does not have are written, dated after its newest;
  * one it has is never rewritten or renamed. export-ops' own dates only order its migrations; a migration inserted
@@ -33,10 +34,11 @@ function timeOf(version: string): Date | undefined {
 
 /**
  * Which of export-ops' migrations (`sources`, its file names) the host's folder (`existing`, its file names) lacks,
- * and the names to write them under: in export-ops' order, one second apart, from the later of `now` and a second
- * after the folder's newest version.
+ * and the names to write them under: in export-ops' order, one second apart, from a second after the folder's
+ * newest version (the newest the project can have pushed: `supabase db push` wants every pushed migration in the
+ * folder), or from export-ops' own first version when that is later.
  */
-export function planMigrations(sources: string[], existing: string[], now: Date): PlannedMigration[] {
+export function planMigrations(sources: string[], existing: string[]): PlannedMigration[] {
   const have = new Set(existing.map(ours).filter(Boolean));
   const missing = [...sources].filter((s) => ours(s)).sort().filter((s) => !have.has(ours(s)));
   const versions = existing.map((n) => MIGRATION.exec(n)?.[1]).filter((v): v is string => v !== undefined);
@@ -45,7 +47,8 @@ export function planMigrations(sources: string[], existing: string[], now: Date)
   if (newest && !newestTime && newest.length >= 14) {
     throw new Error(`the folder's newest migration version ${newest} is not a YYYYMMDDHHMMSS time: name export-ops' migrations by hand`);
   }
-  let at = Math.max(now.getTime() - (now.getTime() % 1000), newestTime ? newestTime.getTime() + 1000 : 0);
+  const first = MIGRATION.exec([...sources].filter((s) => ours(s)).sort()[0] ?? "")?.[1];
+  let at = Math.max(newestTime ? newestTime.getTime() + 1000 : 0, (first && timeOf(first)?.getTime()) || 0);
   return missing.map((source) => {
     const target = `${versionAt(new Date(at))}_${ours(source)}.sql`;
     at += 1000;
@@ -58,9 +61,9 @@ const header = (source: string) =>
   "-- migrations beside this one, never changes it.\n";
 
 /** Writes (or with `dryRun` only lists) the migrations of `from` that `into` lacks; returns them. */
-export function writeMigrations(from: string, into: string, options: { dryRun?: boolean; now?: Date } = {}): { plan: PlannedMigration[]; total: number } {
+export function writeMigrations(from: string, into: string, options: { dryRun?: boolean } = {}): { plan: PlannedMigration[]; total: number } {
   const sources = readdirSync(from).filter((n) => MIGRATION.test(n));
-  const plan = planMigrations(sources, readdirSync(into), options.now ?? new Date());
+  const plan = planMigrations(sources, readdirSync(into));
   if (!options.dryRun) {
     for (const { source, target } of plan) writeFileSync(path.join(into, target), header(source) + readFileSync(path.join(from, source), "utf8"), { flag: "wx" });
   }
