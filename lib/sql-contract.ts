@@ -266,6 +266,10 @@ export const sqlFunctions = {
     z.object({ claimed: z.boolean(), gone: z.boolean(), version: count.optional(), left_by: uuid.nullable().optional(), held_until: time.optional() }),
   ),
   export_ops_release_archive_rewrite: fn({ p_bucket: z.string(), p_name: z.string(), p_run_id: uuid }, z.null()),
+  export_ops_erase_user_history: fn(
+    { p_user_id: uuid, p_dry_run: z.boolean().optional(), ...now },
+    z.object({ runs: count, checkins: count, alerts: count, alert_transitions: count, file_cleanup: count, archive_batches: count, orphan_cursors: count }),
+  ),
   export_ops_archive_object_rewritten: fn(
     { p_bucket: z.string(), p_name: z.string(), p_user_id: uuid, p_rows: count, p_run_id: uuid, p_version: count },
     z.boolean(),
@@ -389,6 +393,7 @@ export const internalSqlFunctions = [
   "export_ops_record_alert_transition",
   "export_ops_forget_deleted_logs",
   "export_ops_retention_hours",
+  "export_ops_erased",
 ] as const;
 
 type Functions = typeof sqlFunctions;

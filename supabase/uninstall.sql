@@ -76,6 +76,8 @@ drop function if exists
   public.export_ops_archive_object_rewritten,
   public.export_ops_claim_archive_rewrite,
   public.export_ops_release_archive_rewrite,
+  public.export_ops_erase_user_history,
+  public.export_ops_erased,
   public.export_ops_open_session,
   public.export_ops_session_live,
   public.export_ops_end_sessions,

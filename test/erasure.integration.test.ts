@@ -6,11 +6,12 @@
 import { randomUUID } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { decodeArchive } from "../lib/archive/log-archive";
 import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
 import { captureLogger, fixedClock } from "./doubles";
-import { objectNames, ports, resetData, runJob, seedExports, testEnv } from "./helpers/exports";
+import { installedHoursAgo, objectNames, ports, resetData, runJob, seedExports, seedOrphans, testEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
 
 const ARCHIVE = "export-archive";
@@ -158,6 +159,88 @@ describe("erasures at the same time", () => {
       expect(manifest.rows.reduce((n, m) => n + m.row_count, 0)).toBe(6);
       expect([...(await objectNames(ARCHIVE))].every((name) => name.endsWith(".jsonl.gz"))).toBe(true);
     }
+  });
+});
+
+describe("run history and bookkeeping", () => {
+  /** Each row of export-ops' own tables whose text names one of `needles` (case aside): table and key. */
+  const naming = async (needles: string[]) =>
+    (
+      await sql().query<{ t: string; k: string }>(
+        `select t, k from (
+           select 'runs' as t, r.run_id::text as k, concat(r.result::text, ' ', r.error::text) as text from export_ops_runs r
+           union all select 'checkins', c.run_id::text || ' ' || c.event, c.error from export_ops_checkins c
+           union all select 'alerts', a.alert, concat(a.last_payload::text, ' ', a.notify_error) from export_ops_alerts a
+           union all select 'alert_transitions', t.id::text, t.payload::text from export_ops_alert_transitions t
+           union all select 'file_cleanup', f.export_id::text, concat_ws(' ', f.last_error, f.quarantine_reason, f.kept_file_for) from export_ops_file_cleanup f
+           union all select 'archive_batches', b.batch, b.batch || ' ' || b.export_ids::text from export_ops_archive_batches b
+           union all select 'orphan_cursor', o.bucket, o.after from export_ops_orphan_cursor o
+         ) x
+         where exists (select 1 from unnest($1::text[]) n where strpos(lower(x.text), lower(n)) > 0)
+         order by 1, 2`,
+        [needles],
+      )
+    ).rows;
+
+  it("keep nothing of the user's id, export ids or paths, and everything of everyone else's", async () => {
+    await installedHoursAgo(24 * 60);
+    // A's and B's exports past retention, and an orphan of each: a dry run of the file cleanup names their paths
+    const a = await seedExports({ count: 3, userId: A, ageHours: 48, format: "csv", withFiles: true });
+    const b = await seedExports({ count: 3, userId: B, ageHours: 48, format: "csv", withFiles: true });
+    const [aOrphan] = await seedOrphans({ count: 1, ageHours: 48, userId: A });
+    const [bOrphan] = await seedOrphans({ count: 1, ageHours: 48, userId: B });
+    // and an export of A's whose log points into B's folder: reported by export id, with a path that is not A's
+    const [astray] = await seedExports({ count: 1, userId: A, ageHours: 48, format: "csv", paths: [`${B}/astray.csv`] });
+    const dry = await runJob(exportFileCleanup, { dry_run: "true" });
+    expect(dry.sample_paths).toEqual(expect.arrayContaining([...a, ...b].map((e) => e.file_path)));
+    expect(dry.sample_orphans).toEqual(expect.arrayContaining([aOrphan, bOrphan]));
+    expect(dry.errors).toContainEqual(expect.objectContaining({ export_id: astray!.export_id, path: `${B}/astray.csv` }));
+    // what else keeps text or ids: a watcher's error, alert state, the file cleanup's notes, a dead archive batch, and
+    // the orphan sweep's cursor stopped in A's folder
+    const [run] = (await sql().query("select run_id from export_ops_runs")).rows;
+    const note = `upstream said: ${a[0]!.file_path} failed`;
+    await sql().query("insert into export_ops_checkins (run_id, event, job, provider, delivered, error) values ($1, 'fail', 'export-file-cleanup', 'webhook', false, $2)", [run.run_id, note]);
+    await sql().query("insert into export_ops_alerts (alert, last_payload, notify_error) values ('export_failure_rate', $1, $2)", [{ message: `see ${A}` }, note]);
+    await sql().query("insert into export_ops_file_cleanup (export_id, last_error, kept_file_for) values ($1, $2, $3)", [b[0]!.export_id, note, a[1]!.export_id]);
+    await sql().query("insert into export_ops_orphan_cursor (bucket, after) values ('exports', $1)", [a[2]!.file_path]);
+    await sql().query("update export_ops_alerts set state = 'firing' where alert = 'export_failure_rate'"); // a transition, with its payload
+    const old = await seedExports({ count: 2, userId: A, status: "expired", ageHours: 40 * 24 });
+    const oldB = await seedExports({ count: 2, userId: B, status: "expired", ageHours: 40 * 24 });
+    await sql().query("select export_ops_claim_log_batch(p_bucket => $1, p_limit => 100, p_cutoff => now() - interval '30 days')", [ARCHIVE]);
+    // and an erasure of A's under a legal hold that died while copying the rest of A's logs (a batch named after A)
+    await sql().query("select export_ops_claim_log_batch(p_bucket => $1, p_limit => 100, p_user_id => $2)", [ARCHIVE, A]);
+    await sql().query("update export_ops_archive_batches set claimed_until = now() - interval '1 minute'"); // their runs died
+
+    const aIds = [A, ...[...a, ...old, astray!].map((e) => e.export_id), aOrphan!.split("/")[1]!.split(".")[0]!];
+    const bKept = [B, ...[...b, ...oldB].map((e) => e.export_id), bOrphan!, ...b.map((e) => e.file_path!)];
+    const everyTable = ["alert_transitions", "alerts", "archive_batches", "checkins", "file_cleanup", "orphan_cursor", "runs"];
+    expect([...new Set((await naming(aIds)).map((r) => r.t))]).toEqual(everyTable);
+    const bBefore = await naming(bKept);
+
+    // a dry run says how many rows would change, and changes none
+    const preview = await cleanupUserExportLogs(deps(), { userId: A, dryRun: true });
+    expect(preview.history_scrubbed).toBeGreaterThanOrEqual(everyTable.length);
+    expect([...new Set((await naming(aIds)).map((r) => r.t))]).toEqual(everyTable);
+
+    // (A's erasure batch goes only at the end, once the erasure has deleted its logs: one row more than the preview)
+    const result = await cleanupUserExportLogs(deps(), { userId: A });
+    expect(result).toMatchObject({ has_more: false, history_scrubbed: preview.history_scrubbed + 1 });
+    expect(await naming(aIds)).toEqual([]);
+    // B's are all still there: paths in the run, ids in the dead batch (theirs, waiting to be archived)
+    expect(await naming(bKept)).toEqual(bBefore);
+    const [history] = (await sql().query("select result from export_ops_runs where run_id = $1", [run.run_id])).rows;
+    expect(history.result.sample_paths).toEqual(expect.arrayContaining(b.map((e) => e.file_path)));
+    expect(history.result.sample_paths).toContain("[erased]/[erased].csv");
+    expect(history.result.errors).toContainEqual(expect.objectContaining({ export_id: "[erased]", path: `${B}/astray.csv` }));
+    const batches = (await sql().query("select batch, export_ids from export_ops_archive_batches")).rows;
+    expect(batches).toHaveLength(1); // A's erasure batch is gone
+    expect([...batches[0].export_ids].sort()).toEqual(oldB.map((e) => e.export_id).sort());
+    // the sweep picks up before A's folder, not after a name in it
+    const [cursor] = (await sql().query("select after from export_ops_orphan_cursor where bucket = 'exports'")).rows;
+    expect(cursor.after < `${A}/`).toBe(true);
+
+    // a second erasure finds nothing more to scrub
+    expect(await cleanupUserExportLogs(deps(), { userId: A })).toMatchObject({ history_scrubbed: 0 });
   });
 });
 

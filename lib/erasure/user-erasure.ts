@@ -9,6 +9,11 @@
  * rewrite, and running the erasure again finishes. Logs in an archive batch another run is still writing are
  * waited for: the result says `has_more` until that batch is written and rewritten too.
  *
+ * Their id, their exports' ids and paths also leave export-ops' run history and bookkeeping (export_ops_runs'
+ * results and errors, check-in and alert notes, the file cleanup's notes, dead archive batches, the orphan sweep's
+ * cursor): once before anything is deleted, while their logs still say which exports are theirs, and once at the
+ * end, for whatever a run wrote meanwhile.
+ *
  * With `legalHold`, the user's logs are first copied to the archive bucket under `erasure/<user_id>/` and their
  * existing archive objects are left as they are: a copy is kept on purpose. Erasing again without it removes
  * that copy too.
@@ -42,6 +47,8 @@ export interface ErasureResult {
   archive_objects_rewritten: number;
   archive_rows_removed: number;
   legal_hold: boolean;
+  /** Rows of run history and bookkeeping that named the user or one of their exports, rewritten without them. */
+  history_scrubbed: number;
   errors: string[];
   /** Something of the user is still stored: in an archive batch being written, or after an error. Run again. */
   has_more: boolean;
@@ -51,6 +58,12 @@ export interface ErasureResult {
 type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline" | "env">;
 
 type ErasureState = SqlResult<"export_ops_user_erasure_state">;
+
+/** Takes the user out of run history and bookkeeping (with `dryRun`, counts what would change): the rows changed. */
+async function scrubHistory({ db, clock }: Pick<Deps, "db" | "clock">, userId: string, dryRun: boolean): Promise<number> {
+  const changed = await db.call("export_ops_erase_user_history", { p_user_id: userId, p_dry_run: dryRun, ...sqlTime(clock) });
+  return Object.values(changed).reduce((a, b) => a + b, 0);
+}
 
 export async function cleanupUserExportLogs(
   deps: Deps,
@@ -87,6 +100,7 @@ export async function cleanupUserExportLogs(
     archive_objects_rewritten: 0,
     archive_rows_removed: 0,
     legal_hold: legalHold,
+    history_scrubbed: 0,
     errors: files.filter((f) => !safe.includes(f)).map((f) => `not deleted, outside the user's export folder: ${f.slice(0, 200)}`),
     has_more: false,
     dry_run: input.dryRun ?? false,
@@ -102,11 +116,14 @@ export async function cleanupUserExportLogs(
       metrics_deleted: before.metrics_left,
       archive_objects_rewritten: objects.length,
       archive_rows_removed: (await Promise.all(objects.map((o) => countInArchiveObject(deps, userId, o)))).reduce((a, b) => a + b, 0),
+      history_scrubbed: await scrubHistory(deps, userId, true),
       has_more: before.logs_in_flight > 0 || before.archive_objects.some((o) => o.in_flight),
     });
     return result;
   }
   const runId = randomUUID();
+  // while their logs and metrics still say which exports were theirs
+  result.history_scrubbed += await scrubHistory(deps, userId, false);
 
   for (let i = 0; i < safe.length; i += MAX_STORAGE_BATCH) {
     result.files_deleted += (await storage.remove(bucket, safe.slice(i, i + MAX_STORAGE_BATCH))).length;
@@ -143,6 +160,8 @@ export async function cleanupUserExportLogs(
       `${state.logs_in_flight} logs sit in ${inFlight} archive batches another run is writing: run the erasure again once it has finished (within 15 minutes)`,
     );
   }
+  // what runs wrote meanwhile, and archive batches of theirs whose logs are gone now
+  result.history_scrubbed += await scrubHistory(deps, userId, false);
   result.has_more = !logs.finished || state.logs_left > 0 || inFlight > 0 || archivesLeft > 0;
   logger.info({ type: "user_erasure", ...result, archive_objects: result.archive_objects.length, files_left: result.files_left.length }, `user erasure: ${result.files_deleted} files, ${result.logs_deleted} logs, ${result.metrics_deleted} metrics, ${result.archive_rows_removed} archived rows${result.has_more ? " (more left: run again)" : ""}`);
   return result;
