@@ -20,7 +20,7 @@ import { decodeArchive } from "../lib/archive/log-archive";
 import { createObjectStorage, createServiceClient } from "../lib/supabase";
 import { filesDue, judgeDemo, logsExpired, logsPastRetention, logsStillThere, rollupHours, type DemoOutcome } from "./demo-outcome";
 import { seedDemo } from "./demo-seed";
-import { startStack } from "./local-stack";
+import { exitOnSetupError, startStack } from "./local-stack";
 import { startNextApp, type NextApp } from "./local-stack/next-app";
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
@@ -33,7 +33,7 @@ const STOPPED = "Stopped the app, PostgREST, Postgres and the Storage stand-in."
 process.once("exit", () => saidStopped || console.log(STOPPED));
 
 step("Starting the local Supabase stack (Postgres, PostgREST, Storage)");
-const stack = await startStack({ quiet: true });
+const stack = await startStack({ quiet: true }).catch(exitOnSetupError);
 saidStopped = false;
 console.log(`Supabase API at ${stack.env.SUPABASE_URL}`);
 const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });

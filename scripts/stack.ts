@@ -4,9 +4,9 @@
  * when it stops every process it started.
  */
 import { randomBytes } from "node:crypto";
-import { startStack } from "./local-stack";
+import { exitOnSetupError, startStack } from "./local-stack";
 
-const stack = await startStack();
+const stack = await startStack().catch(exitOnSetupError);
 const secret = () => randomBytes(24).toString("base64url");
 const app = { CRON_SECRET: secret(), HEALTH_TOKEN: secret(), OPS_TOKEN: secret() };
 for (const [key, value] of Object.entries({ ...stack.env, ...app })) process.stdout.write(`${key}=${value}\n`);

@@ -19,10 +19,19 @@ import { startGateway } from "./gateway";
 import { mintKeys } from "./jwt";
 import { HOST_FILES, HOST_FILES_BUCKET, HOST_FILES_CREATED_AT } from "../../test/fixtures/host-files";
 import { applyMigrations, prepareProject } from "./migrate";
-import { installedPostgresPackage, preparePostgres, startPostgres, type RunningPostgres } from "./postgres";
+import { LocalStackSetupError, installedPostgresPackage, preparePostgres, startPostgres, type RunningPostgres } from "./postgres";
 import { createStorageHandler, defaultStorageBehaviour } from "./storage-server";
 
 export { LocalStackSetupError } from "./postgres";
+
+/** For the commands a person runs (stack, demo): a setup the stack cannot work in is one line and exit 1, not a trace. */
+export function exitOnSetupError(error: unknown): never {
+  if (error instanceof LocalStackSetupError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
 
 const STACK_DIR_PREFIX = "export-ops-stack-";
 
