@@ -1,9 +1,10 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { z } from "zod";
-import { ConfigError } from "./errors";
-import { envSchema, parseEnv, SETTING_BOUNDS } from "./env";
+import { ConfigError, NotFoundError } from "./errors";
+import { describeIssues, envSchema, getCronSecret, getReadToken, parseEnv, SETTING_BOUNDS } from "./env";
 import { jobs } from "./jobs";
 
 const valid = {
@@ -88,16 +89,118 @@ describe("parseEnv", () => {
 });
 
 describe("envSchema (the deployed app, checked at build)", () => {
-  it("also requires a CRON_SECRET of at least 16 characters, never echoing it", () => {
+  it("also requires a CRON_SECRET of at least 32 characters, never echoing it", () => {
     const missing = envSchema.safeParse(valid);
     expect(missing.success).toBe(false);
     expect(missing.error?.issues.map((i) => i.path[0])).toEqual(["CRON_SECRET"]);
-    for (const secret of ["short", "undefined", "               "]) {
+    for (const secret of ["short", "undefined", "               ", "0123456789abcdef-secret-0123456"]) {
       const bad = envSchema.safeParse({ ...valid, CRON_SECRET: secret });
       expect(bad.success).toBe(false);
       expect(JSON.stringify(bad.error?.issues.map((i) => i.message))).not.toContain(secret.trim() || "\u0000");
     }
-    expect(envSchema.safeParse({ ...valid, CRON_SECRET: "0123456789abcdef-secret" }).success).toBe(true);
+    expect(envSchema.safeParse({ ...valid, CRON_SECRET: "0123456789abcdef-secret-01234567" }).success).toBe(true);
+  });
+});
+
+describe("the secrets (CRON_SECRET, METRICS_TOKEN, HEALTH_TOKEN, OPS_TOKEN): one rule, a value nobody can guess", () => {
+  const secrets = ["CRON_SECRET", "METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN"] as const;
+  const withCron = { ...valid, CRON_SECRET: randomBytes(24).toString("base64url") };
+  /** envSchema's messages for one variable (CRON_SECRET is only in envSchema; the tokens are in both). */
+  const messages = (name: string, value: string) =>
+    (envSchema.safeParse({ ...withCron, [name]: value }).error?.issues ?? []).filter((i) => i.path[0] === name).map((i) => `${name}: ${i.message}`);
+
+  it.each(secrets)("%s takes what a generator gives: base64url of 24 bytes, hex of 16, base64 of 32, and a long passphrase-like value", (name) => {
+    for (let i = 0; i < 50; i++) {
+      for (const value of [randomBytes(24).toString("base64url"), randomBytes(16).toString("hex"), randomBytes(32).toString("base64")]) {
+        expect(messages(name, value)).toEqual([]);
+      }
+    }
+    expect(messages(name, "ops-sign-in-test-token-0123456789")).toEqual([]);
+  });
+
+  it.each(secrets.flatMap((name) => [
+    [name, "a 31-character value", randomBytes(24).toString("base64url").slice(0, 31), "must be at least 32 characters"],
+    [name, "one character repeated", "x".repeat(40), "is a short pattern repeated"],
+    [name, "a short pattern repeated", "ab12".repeat(10), "is a short pattern repeated"],
+    [name, "a word repeated, cut short", "changeme-".repeat(4).slice(0, 34), "is a short pattern repeated"],
+    [name, "a few characters", "11111111222222223333333344444444", "has fewer than 6 different characters"],
+    [name, "mostly one character", `${"x".repeat(30)}-prod!`, "is mostly one character"],
+  ] as const))("%s refuses %s, naming the variable and not echoing the value", (name, _, value, reason) => {
+    const found = messages(name, value);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(`${name}: ${reason}`);
+    expect(found[0]).toContain("openssl rand -base64 32");
+    expect(found[0]).not.toContain(value);
+    if (name !== "CRON_SECRET") expect(failure({ ...valid, [name]: value })).toContain(`${name}: ${reason}`);
+  });
+
+  const pairs = secrets.flatMap((a, i) => secrets.slice(i + 1).map((b) => [a, b] as const));
+  it.each(pairs)("refuses %s and %s being the same, naming both and not the value", (a, b) => {
+    const value = randomBytes(24).toString("base64url");
+    const parsed = envSchema.safeParse({ ...withCron, [a]: value, [b]: ` ${value} ` });
+    expect(parsed.success).toBe(false);
+    const text = describeIssues(parsed.error!).join("; ");
+    expect(text).toBe(`${b}: must not be the same as ${a} (each secret is its own)`);
+    expect(text).not.toContain(value);
+    if (a !== "CRON_SECRET") expect(failure({ ...valid, [a]: value, [b]: value })).toContain(`${b}: must not be the same as ${a}`);
+  });
+
+  it("takes four different secrets", () => {
+    const four = Object.fromEntries(secrets.map((name) => [name, randomBytes(24).toString("base64url")]));
+    expect(envSchema.safeParse({ ...valid, ...four }).success).toBe(true);
+    expect(parseEnv({ ...valid, ...four })).toMatchObject({ OPS_TOKEN: four.OPS_TOKEN });
+  });
+});
+
+describe("the secrets read on their own (a route's token, the cron secret)", () => {
+  afterEach(() => vi.unstubAllEnvs());
+  const stubAll = () => {
+    const four = Object.fromEntries(["CRON_SECRET", "METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN"].map((name) => [name, randomBytes(24).toString("base64url")]));
+    for (const [name, value] of Object.entries(four)) vi.stubEnv(name, value);
+    return four as Record<"CRON_SECRET" | "METRICS_TOKEN" | "HEALTH_TOKEN" | "OPS_TOKEN", string>;
+  };
+
+  it("reads each token while it is its own", () => {
+    const four = stubAll();
+    for (const name of ["METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN"] as const) expect(getReadToken(name)).toBe(four[name]);
+    expect(getCronSecret()).toBe(four.CRON_SECRET);
+  });
+
+  it.each([
+    ["OPS_TOKEN", "HEALTH_TOKEN"],
+    ["OPS_TOKEN", "METRICS_TOKEN"],
+    ["OPS_TOKEN", "CRON_SECRET"],
+    ["HEALTH_TOKEN", "METRICS_TOKEN"],
+    ["HEALTH_TOKEN", "CRON_SECRET"],
+    ["METRICS_TOKEN", "CRON_SECRET"],
+  ] as const)("turns %s's endpoint off (404) while it equals %s", (name, other) => {
+    const four = stubAll();
+    vi.stubEnv(other, four[name]);
+    expect(() => getReadToken(name)).toThrow(NotFoundError);
+  });
+
+  it("turns an endpoint off while its token is guessable", () => {
+    stubAll();
+    vi.stubEnv("OPS_TOKEN", "ab12".repeat(10));
+    expect(() => getReadToken("OPS_TOKEN")).toThrow(NotFoundError);
+  });
+
+  it.each(["METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN"] as const)("refuses to run the cron routes while CRON_SECRET equals %s, naming both", (other) => {
+    const four = stubAll();
+    vi.stubEnv(other, four.CRON_SECRET);
+    expect(() => getCronSecret()).toThrow(ConfigError);
+    expect(() => getCronSecret()).toThrow(`CRON_SECRET must not be the same as ${other}`);
+    try {
+      getCronSecret();
+    } catch (error) {
+      expect((error as Error).message).not.toContain(four.CRON_SECRET);
+    }
+  });
+
+  it("refuses to run the cron routes while CRON_SECRET is guessable, naming it", () => {
+    stubAll();
+    vi.stubEnv("CRON_SECRET", "x".repeat(40));
+    expect(() => getCronSecret()).toThrow(/^CRON_SECRET is a short pattern repeated/);
   });
 });
 

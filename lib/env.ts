@@ -5,12 +5,72 @@
 import { z } from "zod";
 import { ConfigError, NotFoundError } from "./errors";
 
+/** The shortest secret taken: 32 characters (`openssl rand -base64 32` gives 44). */
+export const SECRET_MIN_LENGTH = 32;
+const GENERATE = "generate one with: openssl rand -base64 32";
+
+/**
+ * Why a value cannot be one of the secrets (CRON_SECRET, METRICS_TOKEN, HEALTH_TOKEN, OPS_TOKEN), or undefined when
+ * it can: shorter than SECRET_MIN_LENGTH, a short pattern repeated (one character included, the last repetition
+ * may be cut short), fewer than 6 different characters, or one character making up half of it. A generator's
+ * output passes all of these whatever it drew (32 hex characters have fewer than 6 different ones about once in
+ * 10^12 draws); a value a person made up to look long often does not. The reason never contains the value.
+ */
+export function weakSecretReason(value: string): string | undefined {
+  const length = [...value].length;
+  if (length < SECRET_MIN_LENGTH) return `must be at least ${SECRET_MIN_LENGTH} characters (${GENERATE})`;
+  if (shortestPeriod(value) <= length / 2) return `is a short pattern repeated, not a secret (${GENERATE})`;
+  const counts = new Map<string, number>();
+  for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);
+  if (counts.size < 6) return `has fewer than 6 different characters, not a secret (${GENERATE})`;
+  if (Math.max(...counts.values()) * 2 >= length) return `is mostly one character, not a secret (${GENERATE})`;
+  return undefined;
+}
+
+/** The length of the shortest p with value[i] = value[i - p] for every i ≥ p (Knuth–Morris–Pratt's failure function). */
+function shortestPeriod(value: string): number {
+  const chars = [...value];
+  const border = new Array<number>(chars.length).fill(0);
+  for (let i = 1, k = 0; i < chars.length; i++) {
+    while (k > 0 && chars[i] !== chars[k]) k = border[k - 1]!;
+    if (chars[i] === chars[k]) k += 1;
+    border[i] = k;
+  }
+  return chars.length - (border[chars.length - 1] ?? 0);
+}
+
+const secretText = z.string().superRefine((value, ctx) => {
+  const reason = weakSecretReason(value);
+  if (reason) ctx.addIssue({ code: "custom", message: reason });
+});
+
 /** CRON_SECRET is checked on its own first, so a cron route can refuse to run before anything else is read. */
-export const cronSecretSchema = z
-  .string({ error: "is not set" })
-  .trim()
-  .min(16, { error: "must be at least 16 characters" })
-  .refine((v) => v !== "undefined" && v !== "null", { error: "is a placeholder, not a secret" });
+export const cronSecretSchema = z.string({ error: "is not set" }).trim().pipe(secretText);
+
+/** The four secrets, each its own: a read-only token that equals CRON_SECRET could run the jobs, HEALTH_TOKEN open the ops page. */
+export const SECRET_NAMES = ["CRON_SECRET", "METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN"] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+/** Each pair of the given secrets that are set and equal (after trimming), as [first, second]: never the value. */
+export function equalSecrets(source: Partial<Record<SecretName, string | undefined>>, names: readonly SecretName[] = SECRET_NAMES): [SecretName, SecretName][] {
+  const pairs: [SecretName, SecretName][] = [];
+  names.forEach((a, i) => {
+    for (const b of names.slice(i + 1)) {
+      const [x, y] = [source[a]?.trim(), source[b]?.trim()];
+      if (x && x === y) pairs.push([a, b]);
+    }
+  });
+  return pairs;
+}
+
+const sameSecretMessage = (first: SecretName) => `must not be the same as ${first} (each secret is its own)`;
+
+/** An object refinement: one issue per equal pair, on the later variable. */
+const distinctSecrets =
+  (names: readonly SecretName[]) =>
+  (values: Partial<Record<SecretName, string | undefined>>, ctx: z.core.$RefinementCtx) => {
+    for (const [a, b] of equalSecrets(values, names)) ctx.addIssue({ code: "custom", path: [b], message: sameSecretMessage(a) });
+  };
 
 /**
  * Every whole-number setting and its bounds: one definition for the env var, the job option where there is one
@@ -49,7 +109,7 @@ const bucketNameSchema = z
   .regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, { error: "must be a bucket name (a-z, 0-9, '.', '_', '-')" });
 
 /** Every setting the jobs, scripts and routes use. CRON_SECRET is apart: only the cron routes need it. */
-export const settingsSchema = z.object({
+const settingsObject = z.object({
   SUPABASE_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
   SUPABASE_SERVICE_ROLE_KEY: z.string({ error: "is not set" }).trim().min(20, { error: "is too short to be a key" }),
   EXPORTS_BUCKET: bucketNameSchema.default("exports"),
@@ -71,11 +131,12 @@ export const settingsSchema = z.object({
   EXPORT_SILENCE_ALERT_HOURS: boundedInt("EXPORT_SILENCE_ALERT_HOURS", 6),
   EXPORT_STUCK_HOURS: boundedInt("EXPORT_STUCK_HOURS", 24),
   ALERT_WEBHOOK_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
-  METRICS_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),
-  HEALTH_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),
+  // the read-only bearers and the ops page's secret: each one its own, none guessable (weakSecretReason)
+  METRICS_TOKEN: optionalText.pipe(secretText.optional()),
+  HEALTH_TOKEN: optionalText.pipe(secretText.optional()),
   // the ops page's sign-in secret (and, derived from it, its cookie-signing key); apart from HEALTH_TOKEN so that
   // an uptime monitor's token cannot open the page
-  OPS_TOKEN: optionalText.pipe(z.string().min(16, { error: "must be at least 16 characters" }).optional()),
+  OPS_TOKEN: optionalText.pipe(secretText.optional()),
   // the deployment's public address, when request.url cannot say (self-hosted behind a TLS proxy, or plain HTTP on
   // a LAN address): continuations call it, and the ops page's cookie is Secure when it is https. Unset on Vercel.
   EXPORT_OPS_BASE_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
@@ -97,8 +158,10 @@ export const settingsSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-/** The deployed app's whole environment: the settings plus the cron secret. */
-export const envSchema = settingsSchema.extend({ CRON_SECRET: cronSecretSchema });
+export const settingsSchema = settingsObject.superRefine(distinctSecrets(["METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN"]));
+
+/** The deployed app's whole environment: the settings plus the cron secret, the four secrets each its own. */
+export const envSchema = settingsObject.extend({ CRON_SECRET: cronSecretSchema }).superRefine(distinctSecrets(SECRET_NAMES));
 
 export type Env = z.infer<typeof settingsSchema>;
 export type CheckinProvider = Env["EXPORT_OPS_CHECKIN_PROVIDER"];
@@ -124,37 +187,45 @@ export function getEnv(): Env {
   return parseEnv(process.env);
 }
 
-/** The cron secret alone; throws ConfigError when it is missing, short or a placeholder. */
+/** The four secrets' values as set, to compare one against the others (never shown). */
+const secretsAsSet = () => Object.fromEntries(SECRET_NAMES.map((name) => [name, process.env[name]])) as Record<SecretName, string | undefined>;
+
+/**
+ * The cron secret alone; throws ConfigError when it is missing or guessable (weakSecretReason), or the same as a
+ * read-only token (whose holder could then run the jobs), naming the variables, never the value.
+ */
 export function getCronSecret(): string {
   const parsed = cronSecretSchema.safeParse(process.env.CRON_SECRET);
   if (!parsed.success) {
     throw new ConfigError(`CRON_SECRET ${parsed.error.issues[0]?.message ?? "is invalid"}: cron routes refuse to run`);
   }
+  const same = equalSecrets(secretsAsSet()).find((pair) => pair[0] === "CRON_SECRET");
+  if (same) throw new ConfigError(`CRON_SECRET must not be the same as ${same[1]}: cron routes refuse to run`);
   return parsed.data;
 }
 
 /**
  * The read-only bearer of /api/metrics (METRICS_TOKEN) or /api/health/detailed (HEALTH_TOKEN), or the ops page's
  * sign-in secret (OPS_TOKEN), read on its own so that nothing else about the environment is looked at before a
- * caller is authenticated. Throws NotFoundError while the token is unset or unusable (an OPS_TOKEN equal to
- * HEALTH_TOKEN too): the endpoint is off and answers as if it did not exist.
+ * caller is authenticated. Throws NotFoundError while the token is unset or unusable — guessable, or the same as
+ * another of the four secrets (the health bearer must not open the ops page, nor any token run a job): the
+ * endpoint is off and answers as if it did not exist.
  */
 export function getReadToken(name: "METRICS_TOKEN" | "HEALTH_TOKEN" | "OPS_TOKEN"): string {
-  const parsed = settingsSchema.shape[name].safeParse(process.env[name]);
+  const parsed = settingsObject.shape[name].safeParse(process.env[name]);
   if (!parsed.success || !parsed.data) throw new NotFoundError();
-  // the ops page shows more than health does: the health bearer must not open it
-  if (name === "OPS_TOKEN" && parsed.data === process.env.HEALTH_TOKEN?.trim()) throw new NotFoundError();
+  if (equalSecrets(secretsAsSet()).some((pair) => pair.includes(name))) throw new NotFoundError();
   return parsed.data;
 }
 
 /** Whether instrumentation.ts registers OpenTelemetry, read on its own (at server start, before anything else). */
 export function tracingEnabled(): boolean {
-  return settingsSchema.shape.EXPORT_OPS_TRACING.safeParse(process.env.EXPORT_OPS_TRACING || undefined).data === "on";
+  return settingsObject.shape.EXPORT_OPS_TRACING.safeParse(process.env.EXPORT_OPS_TRACING || undefined).data === "on";
 }
 
 /** The log level, read without validating the rest of the environment (the logger must work when it is bad). */
 export function getLogLevel(): string {
-  const parsed = settingsSchema.shape.LOG_LEVEL.safeParse(process.env.LOG_LEVEL || undefined);
+  const parsed = settingsObject.shape.LOG_LEVEL.safeParse(process.env.LOG_LEVEL || undefined);
   return parsed.success ? parsed.data : "info";
 }
 
@@ -164,7 +235,7 @@ export function getLogLevel(): string {
  * (the deployment's generated domain, without a scheme).
  */
 export function getDeploymentEnv(): { baseUrl: URL | undefined; onVercel: boolean; vercelUrl: string | undefined } {
-  const parsed = settingsSchema.shape.EXPORT_OPS_BASE_URL.safeParse(process.env.EXPORT_OPS_BASE_URL);
+  const parsed = settingsObject.shape.EXPORT_OPS_BASE_URL.safeParse(process.env.EXPORT_OPS_BASE_URL);
   if (!parsed.success) throw new ConfigError(`Invalid environment: EXPORT_OPS_BASE_URL: ${parsed.error.issues[0]?.message ?? "is invalid"}`);
   const onVercel = process.env.VERCEL === "1";
   return { baseUrl: parsed.data ? new URL(parsed.data) : undefined, onVercel, vercelUrl: (onVercel && process.env.VERCEL_URL?.trim()) || undefined };

@@ -255,7 +255,7 @@ describe("health and the ops page show what is watching", () => {
 });
 
 describe("scheduled deliveries: one occurrence runs once", () => {
-  const SECRET = "checkins-test-cron-secret";
+  const SECRET = "checkins-test-cron-secret-0123456789";
   beforeEach(() => {
     vi.stubEnv("SUPABASE_URL", stack.SUPABASE_URL);
     vi.stubEnv("SUPABASE_SERVICE_ROLE_KEY", stack.SUPABASE_SERVICE_ROLE_KEY);

@@ -12,7 +12,7 @@ import { captureLogger, tickingClock } from "./doubles";
 import { resetData, seedExports } from "./helpers/exports";
 import { closeSql, sql, stack } from "./helpers/stack";
 
-const SECRET = "continuation-test-cron-secret";
+const SECRET = "continuation-test-cron-secret-0123456789";
 let server: Server;
 let base = "";
 const pending: Promise<unknown>[] = [];

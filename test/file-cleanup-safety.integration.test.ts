@@ -220,10 +220,10 @@ describe("a slow Storage that deletes part of a batch", () => {
 describe("query options", () => {
   const call = (query: string) =>
     withCron(exportFileCleanup, { logger: captureLogger().logger })(
-      new Request(`http://localhost/api/cron/export-file-cleanup?${query}`, { headers: { authorization: "Bearer query-options-cron-secret" } }),
+      new Request(`http://localhost/api/cron/export-file-cleanup?${query}`, { headers: { authorization: "Bearer query-options-cron-secret-0123456789" } }),
     );
   beforeEach(() => {
-    vi.stubEnv("CRON_SECRET", "query-options-cron-secret");
+    vi.stubEnv("CRON_SECRET", "query-options-cron-secret-0123456789");
     vi.stubEnv("SUPABASE_URL", stack.SUPABASE_URL);
     vi.stubEnv("SUPABASE_SERVICE_ROLE_KEY", stack.SUPABASE_SERVICE_ROLE_KEY);
   });

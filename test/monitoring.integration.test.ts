@@ -14,15 +14,15 @@ import { captureLogger, fixedClock } from "./doubles";
 import { invokeJob, resetData, runJob, seedExports, testEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 
-const HEALTH_TOKEN = "monitoring-test-health-token";
-const METRICS_TOKEN = "monitoring-test-metrics-token";
+const HEALTH_TOKEN = "monitoring-test-health-token-0123456789";
+const METRICS_TOKEN = "monitoring-test-metrics-token-0123456789";
 
 beforeEach(async () => {
   await standIn.clearFaults();
   await resetData();
   vi.stubEnv("SUPABASE_URL", stack.SUPABASE_URL);
   vi.stubEnv("SUPABASE_SERVICE_ROLE_KEY", stack.SUPABASE_SERVICE_ROLE_KEY);
-  vi.stubEnv("CRON_SECRET", "monitoring-test-cron-secret");
+  vi.stubEnv("CRON_SECRET", "monitoring-test-cron-secret-0123456789");
   vi.stubEnv("HEALTH_TOKEN", HEALTH_TOKEN);
   vi.stubEnv("METRICS_TOKEN", METRICS_TOKEN);
 });
@@ -64,7 +64,7 @@ describe("run outcomes", () => {
     // the documented smoke test's dry runs, over HTTP
     await standIn.clearFaults();
     const res = await withCron(exportFileCleanup, { logger: captureLogger().logger })(
-      new Request("http://localhost/api/cron/export-file-cleanup?dry_run=true", { headers: { authorization: "Bearer monitoring-test-cron-secret" } }),
+      new Request("http://localhost/api/cron/export-file-cleanup?dry_run=true", { headers: { authorization: "Bearer monitoring-test-cron-secret-0123456789" } }),
     );
     expect(res.status).toBe(200);
     await check();
