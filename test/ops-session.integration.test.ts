@@ -4,14 +4,19 @@
  * `Secure` follows what the deployment really is.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { MAX_FORM_BYTES, opsAccess, signIn, signOut } from "../lib/http/ops-session";
+import { MAX_FORM_BYTES, opsAccess, signIn as signInWith, signOut, type SessionOverrides } from "../lib/http/ops-session";
+import { memorySignInThrottle, type SignInThrottle } from "../lib/ops/sign-in-throttle";
 import { captureLogger, fixedClock } from "./doubles";
 import { closeSql, sql, stack } from "./helpers/stack";
 
 const TOKEN = "ops-sign-in-test-token-0123456789";
 const clock = fixedClock(new Date().toISOString());
+// each test its own throttle (the route's is one per instance)
+let throttle: SignInThrottle;
+const signIn = (overrides: SessionOverrides = {}) => signInWith({ throttle, ...overrides });
 
 beforeEach(async () => {
+  throttle = memorySignInThrottle();
   vi.stubEnv("SUPABASE_URL", stack.SUPABASE_URL);
   vi.stubEnv("SUPABASE_SERVICE_ROLE_KEY", stack.SUPABASE_SERVICE_ROLE_KEY);
   vi.stubEnv("OPS_TOKEN", TOKEN);
@@ -48,14 +53,72 @@ describe("POST /ops/sign-in", () => {
   it("refuses a wrong or missing token, and HEALTH_TOKEN, with a message on the form; no cookie, no session, no token logged", async () => {
     const capture = captureLogger();
     for (const form of [{ token: `${TOKEN}x` }, { token: "" }, {}, { token: "the-health-token-of-this-test-0123" }] as Record<string, string>[]) {
-      const res = await signIn({ clock, logger: capture.logger })(post("/ops/sign-in", form));
+      const res = await signIn({ clock, logger: capture.logger })(post("/ops/sign-in", form, { "x-forwarded-for": "198.51.100.7" }));
       expect(res.status).toBe(303);
       expect(res.headers.get("location")).toBe("/ops?sign_in=refused");
       expect(res.headers.get("set-cookie")).toBeNull();
     }
     expect(await sessions()).toBe(0);
-    expect(capture.lines()).toHaveLength(4);
+    // the first refusal is logged at once; the others are counted (a line per client and window, not per attempt)
+    expect(capture.lines()).toEqual([
+      expect.objectContaining({ level: "warn", type: "request_unauthorized", route: "ops/sign-in", client: "198.51.100.7", failures: 1 }),
+    ]);
     expect(capture.raw.join("\n")).not.toContain(TOKEN);
+  });
+
+  describe("guessing", () => {
+    const from = (client: string, token: string) => post("/ops/sign-in", { token }, { "x-forwarded-for": `${client}, 10.0.0.1` });
+    const minutes = (n: number) => n * 60_000;
+
+    it("answers 429 with Retry-After once a client has failed 10 times, before the token is read: the right one too", async () => {
+      const capture = captureLogger();
+      const clock = fixedClock(new Date().toISOString());
+      const route = signIn({ clock, logger: capture.logger });
+      for (let i = 0; i < 10; i++) expect((await route(from("198.51.100.7", `${TOKEN}-${i}`))).status).toBe(303);
+      clock.advance(minutes(5));
+      const held = await route(from("198.51.100.7", TOKEN));
+      expect(held.status).toBe(429);
+      expect(held.headers.get("retry-after")).toBe("600");
+      expect(held.headers.get("set-cookie")).toBeNull();
+      expect((await held.json()).error).toMatchObject({ code: "too_many_requests", details: { retry_after_seconds: 600 } });
+      expect(await sessions()).toBe(0);
+      // another address is not held off
+      expect((await route(from("198.51.100.8", TOKEN))).status).toBe(303);
+      expect(await sessions()).toBe(1);
+      expect(capture.lines()).toHaveLength(1);
+
+      // the window is over: the client may try again, and its window is logged once, with its counts
+      clock.advance(minutes(10));
+      const again = await route(from("198.51.100.7", TOKEN));
+      expect(again.status).toBe(303);
+      expect(again.headers.get("location")).toBe("/ops");
+      expect(capture.lines()).toHaveLength(2);
+      expect(capture.lines()[1]).toMatchObject({ level: "warn", type: "request_unauthorized", route: "ops/sign-in", scope: "client", client: "198.51.100.7", failures: 10, throttled: 1 });
+      expect(capture.raw.join("\n")).not.toContain(TOKEN);
+    });
+
+    it("answers 429 to everyone once the instance has seen 100 failures in the window, from however many addresses", async () => {
+      const capture = captureLogger();
+      const route = signIn({ clock, logger: capture.logger });
+      for (let i = 0; i < 100; i++) expect((await route(from(`203.0.113.${i}`, `${TOKEN}-${i}`))).status).toBe(303);
+      const held = await route(from("192.0.2.1", TOKEN));
+      expect(held.status).toBe(429);
+      expect(Number(held.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(await sessions()).toBe(0);
+      const overall = capture.lines().filter((l) => l.scope === "overall");
+      expect(overall).toEqual([expect.objectContaining({ level: "warn", type: "request_unauthorized", route: "ops/sign-in", failures: 100, clients: 100 })]);
+      expect(capture.lines()).toHaveLength(101);
+    });
+
+    it("counts no failure for a refused cross-site form or an oversized body (no token was tried)", async () => {
+      const route = signIn({ clock });
+      for (let i = 0; i < 12; i++) {
+        expect((await route(post("/ops/sign-in", { token: "x" }, { origin: "https://evil.example", "x-forwarded-for": "198.51.100.7" }))).status).toBe(403);
+        expect((await route(post("/ops/sign-in", null, { "content-length": String(1024 * 1024), "x-forwarded-for": "198.51.100.7" }))).status).toBe(413);
+      }
+      expect((await route(from("198.51.100.7", TOKEN))).status).toBe(303);
+      expect(await sessions()).toBe(1);
+    });
   });
 
   it("refuses a body over the limit before reading it whole: declared, or streamed without a length", async () => {
@@ -83,8 +146,10 @@ describe("POST /ops/sign-in", () => {
     expect(res.headers.get("set-cookie")).toBeNull();
   });
 
-  it("answers 404 while OPS_TOKEN is unset, unusable, or the same as HEALTH_TOKEN", async () => {
-    for (const value of ["", "short", "the-health-token-of-this-test-0123"]) {
+  it("answers 404 while OPS_TOKEN is unset, unusable, guessable, or the same as another secret", async () => {
+    vi.stubEnv("METRICS_TOKEN", "the-metrics-token-of-this-test-0123");
+    vi.stubEnv("CRON_SECRET", "the-cron-secret-of-this-test-0123");
+    for (const value of ["", "short", "ops-".repeat(10), "the-health-token-of-this-test-0123", "the-metrics-token-of-this-test-0123", "the-cron-secret-of-this-test-0123"]) {
       vi.stubEnv("OPS_TOKEN", value);
       expect((await signIn({ clock })(post("/ops/sign-in", { token: value }))).status).toBe(404);
       expect(await opsAccess(undefined, { clock })).toBe("off");

@@ -5,12 +5,15 @@
  * /ops?sign_in=refused. POST /ops/sign-out ends that session server-side and clears the cookie; with
  * `everywhere=true` it ends every session (a stolen cookie included). Both answer 404 while OPS_TOKEN is unset,
  * and refuse a form posted from another site (its Origin is not this deployment's host). Whether the cookie is
- * `Secure` is ./deployment.ts's call.
+ * `Secure` is ./deployment.ts's call. Failed sign-ins are throttled per client and overall
+ * (../ops/sign-in-throttle.ts): 429 with Retry-After, before the form is read; they are logged a line per client
+ * and window (the first failure at once, the window's counts when it ends), never a line per attempt.
  */
 import { getEnv, getReadToken, type Env } from "../env";
 import { ForbiddenError, PayloadTooLargeError, publicError } from "../errors";
 import { logger as rootLogger, type Logger } from "../logger";
 import { cookieOf, sessionCookie, signSession, tokenMatches, verifySession } from "../ops/session";
+import { SIGN_IN_LIMITS, clientOf, memorySignInThrottle, type EndedWindow, type SignInThrottle } from "../ops/sign-in-throttle";
 import { systemClock, type Clock, type SqlApi } from "../ports";
 import { createSupabasePorts } from "../supabase";
 import { publicHost, servedSecurely } from "./deployment";
@@ -23,7 +26,13 @@ export interface SessionOverrides {
   clock?: Clock;
   logger?: Logger;
   makeDb?: (env: Env) => SqlApi;
+  /** Where failed sign-ins are counted; this instance's memory by default. */
+  throttle?: SignInThrottle;
 }
+
+/** This instance's count of failed sign-ins (see ../ops/sign-in-throttle.ts for why memory is enough). */
+const instanceThrottle = memorySignInThrottle();
+const WINDOW_MINUTES = SIGN_IN_LIMITS.windowSeconds / 60;
 
 const dbOf = (overrides: SessionOverrides) => (overrides.makeDb ?? ((env: Env) => createSupabasePorts(env).db))(getEnv());
 
@@ -94,16 +103,60 @@ async function answer(clock: Clock, handler: () => Promise<Response>): Promise<R
   }
 }
 
+/** One line per ended window with its counts (a window with a single failure was logged when it happened). */
+function logEnded(logger: Logger, ended: EndedWindow[]): void {
+  for (const w of ended) {
+    const fields = { type: "request_unauthorized", route: "ops/sign-in", ...w, since: w.since.toISOString(), until: w.until.toISOString() };
+    const held = w.throttled ? `; ${w.throttled} more were answered 429 unread` : "";
+    const who = w.scope === "client" ? `from ${w.client}` : `on this instance, from ${w.clients} clients`;
+    logger.warn(fields, `ops/sign-in: ${w.failures} refused sign-ins ${who} between ${fields.since} and ${fields.until}${held}`);
+  }
+}
+
+const tooMany = (clock: Clock, wait: { seconds: number; scope: "client" | "overall" }) => {
+  const minutes = Math.ceil(wait.seconds / 60);
+  const whose = wait.scope === "client" ? "from this address" : "on this server";
+  return respond(
+    429,
+    {
+      success: false,
+      error: { code: "too_many_requests", message: `Too many refused sign-ins ${whose}: try again in ${minutes} minute${minutes === 1 ? "" : "s"}`, details: { retry_after_seconds: wait.seconds } },
+      timestamp: clock.now().toISOString(),
+    },
+    { "retry-after": String(wait.seconds) },
+  );
+};
+
 export function signIn(overrides: SessionOverrides = {}) {
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? rootLogger;
+  const throttle = overrides.throttle ?? instanceThrottle;
   return (request: Request): Promise<Response> =>
     answer(clock, async () => {
       const token = getReadToken("OPS_TOKEN");
       assertSameOrigin(request, "sign-in");
+      const client = clientOf(request.headers);
+      const admission = await throttle.admit(client, clock.now());
+      logEnded(logger, admission.ended);
+      if (admission.wait) return tooMany(clock, admission.wait);
       const given = (await readForm(request))?.get("token")?.trim();
-      if (!given || !tokenMatches(given, token)) {
-        logger.warn({ type: "request_unauthorized", route: "ops/sign-in" }, "ops/sign-in: the token was refused");
+      const ok = given ? tokenMatches(given, token) : false;
+      const outcome = await throttle.record(client, ok, clock.now());
+      logEnded(logger, outcome.ended);
+      if (!ok) {
+        if (outcome.first) {
+          logger.warn(
+            { type: "request_unauthorized", route: "ops/sign-in", status: 303, client, failures: 1 },
+            `ops/sign-in: the token was refused (from ${client}; further refusals from it in the next ${WINDOW_MINUTES} minutes are counted and logged together)`,
+          );
+        }
+        if (outcome.overallReached) {
+          const { failures, clients } = outcome.overallReached;
+          logger.warn(
+            { type: "request_unauthorized", route: "ops/sign-in", status: 429, scope: "overall", failures, clients },
+            `ops/sign-in: ${failures} refused sign-ins on this instance from ${clients} clients: every sign-in is answered 429 for the rest of the ${WINDOW_MINUTES} minutes`,
+          );
+        }
         return seeOther("/ops?sign_in=refused");
       }
       const session = signSession(token, clock.now());
