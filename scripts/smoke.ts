@@ -2,7 +2,9 @@
  * `npm run smoke` (run after `npm run build`): the deployment checks against the built app on this machine.
  * Starts the local stack with demo data and `next start`, runs scripts/test-cron-endpoints.sh against it, scrapes
  * /api/metrics for `promtool check metrics`, and runs `promtool check rules` / `promtool test rules` on
- * ops/prometheus. Then kills the app (SIGKILL) in the middle of a file-cleanup run and checks that the run is
+ * ops/prometheus. Checks what a caller or an attacker sees from outside: headers, the ops page's session and its
+ * sign-in throttle, bad run ids, a cron route's query rules (as the built app's router hands the query on), a
+ * continuation's hand-over. Then kills the app (SIGKILL) in the middle of a file-cleanup run and checks that the run is
  * left `running` until its deadline and closed as `abandoned` after it by the next health read of a new app.
  * Needs promtool (Debian's `prometheus` package). Exits non-zero on any failure.
  */
@@ -72,6 +74,7 @@ try {
   ok = (await run("promtool", ["test", "rules", "ops/prometheus/alerts.test.yml"])) && ok;
 
   await fromOutside(app);
+  await queryRules(app);
 
   app = await killMidRun(app);
 } catch (error) {
@@ -170,6 +173,44 @@ async function fromOutside(app: NextApp): Promise<void> {
   const detailed = (await (await fetch(`${base}/api/health/detailed`, { headers: { authorization: `Bearer ${healthToken}` } })).json()) as { watchers?: { job: string; watcher: { provider: string } | null; last_checkin: { delivered: boolean } | null }[] };
   const watched = detailed.watchers?.find((w) => w.job === "export-file-cleanup");
   check("detailed health shows the watcher and its last check-in, without the key", watched?.watcher?.provider === "healthchecks" && watched.last_checkin?.delivered === true && !JSON.stringify(detailed).includes("ping-key"), watched);
+}
+
+/**
+ * A cron route's query rules through the built app's router, not only its handler: Next parses the query into an
+ * object before the handler's request.url is built, and `__proto__` sets that object's prototype instead of
+ * becoming a parameter (so the job would run with its defaults). With the right bearer each of these is a 400
+ * naming the parameter, and no run is recorded; without it, a 401 as for any query.
+ */
+async function queryRules(app: NextApp): Promise<void> {
+  const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
+  await db.connect();
+  try {
+    // the file cleanup's own runs (the aggregation's continuations above may still be running)
+    const runs = async () => (await db.query("select count(*)::int as n from export_ops_runs where job = 'export-file-cleanup'")).rows[0].n as number;
+    const bearer = { authorization: `Bearer ${cronSecret}` };
+    for (const [query, parameter] of [
+      ["__proto__=1", "__proto__"],
+      ["%5F%5Fproto%5F%5F=1", "__proto__"],
+      ["dry_run=true&__proto__=1", "__proto__"],
+      ["constructor=1", "constructor"],
+      ["dry_run=true&dry_run=false", "dry_run"],
+      ["not_an_option=1", "not_an_option"],
+    ] as const) {
+      const before = await runs();
+      const res = await fetch(`${app.url}/api/cron/export-file-cleanup?${query}`, { headers: bearer });
+      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string; details?: { parameter?: string } } };
+      const after = await runs();
+      check(
+        `GET /api/cron/export-file-cleanup?${query} with the bearer is 400 naming ${parameter}, and records no run`,
+        res.status === 400 && body.error?.details?.parameter === parameter && (body.error?.message ?? "").includes(parameter) && after === before,
+        { status: res.status, error: body.error, runs_recorded: after - before },
+      );
+    }
+    const anonymous = await fetch(`${app.url}/api/cron/export-file-cleanup?__proto__=1`);
+    check("without the bearer the same call is 401, as any call", anonymous.status === 401, anonymous.status);
+  } finally {
+    await db.end();
+  }
 }
 
 /** A sign-in sent with its own Host header (fetch sends the URL's). */
