@@ -11,10 +11,12 @@ try {
 }
 
 /**
- * Every answer may not be framed or sniffed. The ops page also gets a content security policy: its own scripts
- * and styles only (Next inlines its hydration data and Recharts sets inline styles, hence 'unsafe-inline'; `next
- * dev` also needs 'unsafe-eval'), no plugins, no other origins, forms posted only to itself. The API routes answer
- * JSON or text, so theirs allows nothing at all.
+ * Every answer may not be framed or sniffed. The app's own pages (the index) also get a content security policy:
+ * their own scripts and styles only (Next inlines its hydration data, hence 'unsafe-inline'; `next dev` also needs
+ * 'unsafe-eval'), no plugins, no other origins, forms posted only to itself. The API routes answer JSON or text, so
+ * theirs allows nothing at all. /ops is left out: its handler (lib/ops-page/route.ts) sends these headers itself,
+ * with a stricter policy (no 'unsafe-inline': its one style block and one script are allowed by their hashes), as
+ * it does in a host app whose next.config it does not touch.
  */
 const dev = process.env.NODE_ENV === "development";
 const common = [
@@ -40,7 +42,7 @@ const nextConfig: NextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   headers: async () => [
-    { source: "/((?!api/).*)", headers: [...common, { key: "Content-Security-Policy", value: pagePolicy }] },
+    { source: "/((?!api/|ops(?:/|$)).*)", headers: [...common, { key: "Content-Security-Policy", value: pagePolicy }] },
     { source: "/api/:path*", headers: [...common, { key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'" }] },
   ],
   // pino and supabase-js run as plain Node modules in the functions instead of being bundled.

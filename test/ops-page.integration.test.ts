@@ -1,19 +1,19 @@
 /**
  * The ops page's reads, against the local stack: each panel's figures equal what the raw tables say for the same
  * data, counts that grow with a backlog stop at the cap, lists keep their limit, and an empty install reads as
- * empty (every hour and day present, nothing invented).
+ * empty (every hour and day present, nothing invented). Then the page itself through its route handler (a Request
+ * in, HTML out): signing in and out, the dashboard, a run's detail, and a failed panel beside the others.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { exportFileCleanup, exportMetricsAggregate, jobs } from "../lib/jobs";
-import { createElement } from "react";
-import { renderToStaticMarkup } from "react-dom/server";
-import { Dashboard } from "../app/ops/dashboard";
 import { DatabaseError } from "../lib/errors";
+import { opsPageRoute } from "../lib/ops-page/route";
+import type { SqlApi } from "../lib/ports";
 import { loadOpsPage, loadOpsRun, OPS_RECENT_RUNS, readOpsPanels } from "../lib/ops/page-data";
 import { fixedClock } from "./doubles";
 import { BUCKET, objectNames, ports, resetData, runJob, seedExports } from "./helpers/exports";
-import { closeSql, sql } from "./helpers/stack";
+import { closeSql, sql, stack } from "./helpers/stack";
 
 const NOW = "2026-11-25T12:30:00Z";
 const settings = { exportsBucket: BUCKET, fileRetentionHours: 24, logRetentionDays: 30 };
@@ -165,8 +165,72 @@ describe("ops page reads", () => {
   });
 });
 
-describe("ops page panels", () => {
-  it("each read on its own: a failed read shows that panel's error, and every other panel its figures", async () => {
+const OPS_TOKEN = "ops-page-integration-test-token-0123";
+const ORIGIN = "http://localhost:3000";
+
+/** The page's handler on the stack (or on `db`), and a signed-in session's Cookie header got through it. */
+async function page(db?: SqlApi) {
+  const route = opsPageRoute({ overrides: { db, clock: fixedClock(new Date().toISOString()) } });
+  const form = (path: string, body: string, headers: Record<string, string> = {}) =>
+    route.POST(new Request(`${ORIGIN}${path}`, { method: "POST", headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded", ...headers }, body }));
+  const signedIn = await form("/ops/sign-in", new URLSearchParams({ token: OPS_TOKEN }).toString());
+  expect(signedIn.status).toBe(303);
+  const cookie = signedIn.headers.get("set-cookie")!.split(";")[0]!;
+  const get = async (path: string, withCookie = true) => {
+    const res = await route.GET(new Request(`${ORIGIN}${path}`, { headers: withCookie ? { cookie } : {} }));
+    return { status: res.status, headers: res.headers, html: await res.text() };
+  };
+  return { get, form, cookie };
+}
+
+describe("ops page, through its route handler", () => {
+  beforeEach(() => {
+    vi.stubEnv("SUPABASE_URL", stack.SUPABASE_URL);
+    vi.stubEnv("SUPABASE_SERVICE_ROLE_KEY", stack.SUPABASE_SERVICE_ROLE_KEY);
+    vi.stubEnv("OPS_TOKEN", OPS_TOKEN);
+    vi.stubEnv("HEALTH_TOKEN", undefined);
+    vi.stubEnv("METRICS_TOKEN", undefined);
+  });
+  afterEach(() => vi.unstubAllEnvs());
+
+  it("signs in, shows every panel with a run's link, the run in full, and after sign-out only the form", async () => {
+    await seedExports({ count: 3, ageHours: 30, withFiles: true });
+    await runJob(exportFileCleanup, { sweep_orphans: "false" });
+    const { rows } = await sql().query<{ run_id: string }>("select run_id from export_ops_runs order by started_at desc limit 1");
+    const runId = rows[0]!.run_id;
+    const { get, form, cookie } = await page();
+
+    const signedOut = await get("/ops", false);
+    expect(signedOut.status).toBe(200);
+    expect(signedOut.html).toContain("Ops token");
+    expect(signedOut.html).not.toContain("export-file-cleanup");
+
+    const dashboard = await get("/ops");
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.headers.get("content-security-policy")).toMatch(/^default-src 'none'; style-src 'sha256-[^']+'; script-src 'sha256-[^']+';/);
+    for (const heading of ["Jobs", "Alerts", "Exports", "Cleanup", "Recent runs"]) expect(dashboard.html).toContain(`>${heading}</h2>`);
+    expect(dashboard.html).toContain(`<tr data-run="${runId}">`);
+    expect(dashboard.html).toContain(`<a href="/ops/runs/${runId}">details</a> (script)`);
+    expect(dashboard.html).toContain('<tr data-bucket="exports">');
+    expect(dashboard.html.match(/<figure class="chart"/g)).toHaveLength(3);
+    expect(dashboard.html).not.toContain("Could not read");
+
+    const run = await get(`/ops/runs/${runId}`);
+    expect(run.status).toBe(200);
+    expect(run.html).toContain(`<code data-field="run_id">${runId}</code>`);
+    expect(run.html).toMatch(/<pre data-field="result">\{[^<]*&quot;deleted_count&quot;: 3/);
+    expect((await get(`/ops/runs/${randomUUID()}`)).status).toBe(404);
+    expect((await get(`/ops/runs/${runId}`, false)).status).toBe(307);
+    expect((await get("/ops/runs/%E0%A4%A")).status).toBe(404);
+
+    const out = await form("/ops/sign-out", "", { cookie });
+    expect(out.status).toBe(303);
+    expect(out.headers.get("x-frame-options")).toBe("DENY");
+    expect((await get("/ops")).html).toContain("Ops token"); // the same cookie, replayed: the session ended
+    expect((await get(`/ops/runs/${runId}`)).status).toBe(307);
+  });
+
+  it("shows a failed read's message in that panel's place, and every other panel its figures", async () => {
     await seedExports({ count: 3, ageHours: 30, withFiles: true });
     await runJob(exportFileCleanup, {});
     const real = ports().db;
@@ -178,7 +242,7 @@ describe("ops page panels", () => {
     expect(panels.exports).toMatchObject({ ok: false, message: "export_ops_page_exports failed: canceling statement due to statement timeout" });
     for (const panel of [panels.jobs, panels.alerts, panels.cleanup, panels.runs]) expect(panel.ok).toBe(true);
 
-    const html = renderToStaticMarkup(createElement(Dashboard, { panels }));
+    const { html } = await (await page(failing)).get("/ops");
     expect(html.match(/Could not read this panel/g)).toHaveLength(1);
     expect(html).toContain("statement timeout");
     for (const heading of ["Jobs", "Alerts", "Exports", "Cleanup", "Recent runs"]) expect(html).toContain(`>${heading}</h2>`);

@@ -1,9 +1,11 @@
 /**
  * The ops page in a real browser (Chromium through playwright-core) against the built app (`next start`) on the
  * local stack with the demo's data: signed out → the sign-in form; a wrong token → refused; the right token →
- * every panel, with figures equal to what the SQL API returns for the same data; a run's detail; sign-out. Also
- * prints the page's server time (median of 5 requests) and, with UPDATE_SCREENSHOT=1, writes the README's
- * screenshot (docs/ops-page.png).
+ * every panel, with figures equal to what the SQL API returns for the same data, and the charts drawn on the server
+ * as SVG with bars in proportion to those figures; a run's detail; sign-out. No page raises a content security
+ * policy violation (the DOM's securitypolicyviolation event and Chromium's console both watched; a deliberate
+ * violation shows the watch works). Also prints the page's server time (median of 5 requests) and, with
+ * UPDATE_SCREENSHOT=1, writes the README's screenshot (docs/ops-page.png).
  *
  * Needs `npm run build` first, and a Chromium: CHROMIUM_PATH, else /usr/bin/chromium (Debian's `chromium`), else
  * the one `npx playwright-core install chromium` downloads.
@@ -13,7 +15,7 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobs } from "../../lib/jobs";
 import { createLogger } from "../../lib/logger";
@@ -106,6 +108,70 @@ function expected(): Promise<OpsPageData> {
   return loadOpsPage(db, jobs, { exportsBucket: "exports", fileRetentionHours: 24, logRetentionDays: 30 }, systemClock);
 }
 
+/**
+ * Every content security policy violation in a context's pages, as the page's own securitypolicyviolation event
+ * and as Chromium's console message report it.
+ */
+async function watchPolicy(context: BrowserContext): Promise<string[]> {
+  const violations: string[] = [];
+  await context.exposeBinding("__reportViolation", (_source, text: string) => void violations.push(text));
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      (window as unknown as { __reportViolation(text: string): void }).__reportViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
+  context.on("console", (message) => {
+    if (/content security policy/i.test(message.text())) violations.push(`console ${message.type()}: ${message.text()}`);
+  });
+  return violations;
+}
+
+async function watchedPage(options: Parameters<Browser["newContext"]>[0] = {}) {
+  const context = await browser.newContext(options);
+  const violations = await watchPolicy(context);
+  return { context, page: await context.newPage(), violations };
+}
+
+/** Each bar of a chart: its hover title and the height of its segments, drawn by the browser. */
+function bars(page: Page, chart: string) {
+  return page.locator(`figure.chart[aria-label="${chart}"] g.bar`).evaluateAll((groups) =>
+    groups.map((g) => ({
+      title: g.querySelector("title")?.textContent ?? "",
+      height: [...g.querySelectorAll("rect[data-series]")].reduce((sum, r) => sum + (r as SVGRectElement).getBBox().height, 0),
+    })),
+  );
+}
+
+/**
+ * The charts, drawn on the server as SVG: a bar per day, its figures in its hover title, its height in proportion
+ * to them (the tallest bar the tallest).
+ */
+async function expectCharts(page: Page, want: OpsPageData): Promise<void> {
+  expect(await page.locator("figure.chart > svg").count()).toBe(3);
+  const perDay = await bars(page, "Exports per day");
+  expect(perDay).toHaveLength(want.exports.per_day.length);
+  want.exports.per_day.forEach((d, i) => expect(perDay[i]!.title).toBe(`${d.day}: completed ${d.completed.toLocaleString("en-US")}, failed ${d.failed.toLocaleString("en-US")}`));
+  const busiest = Math.max(...want.exports.per_day.map((d) => d.completed + d.failed));
+  expect(busiest).toBeGreaterThan(0);
+  const pxPerExport = Math.max(...perDay.map((b) => b.height)) / busiest;
+  want.exports.per_day.forEach((d, i) => expect(Math.abs(perDay[i]!.height - (d.completed + d.failed) * pxPerExport)).toBeLessThan(0.5));
+  expect(await page.locator('figure.chart[aria-label="Files deleted per day"] rect[data-series]').count()).toBeGreaterThan(0);
+}
+
+/** The page's server time with the demo's data: measured and printed, never asserted. */
+async function printServerTime(session: string): Promise<void> {
+  const times: number[] = [];
+  for (let i = 0; i < 6; i += 1) {
+    const started = performance.now();
+    const res = await fetch(`${app.url}/ops`, { headers: { cookie: `export_ops_session=${session}` } });
+    const html = await res.text();
+    if (i > 0) times.push(performance.now() - started); // the first warms the route
+    expect(html).toContain("Recent runs");
+  }
+  times.sort((a, b) => a - b);
+  console.log(`ops page: ${times[Math.floor(times.length / 2)]!.toFixed(0)} ms server time (median of ${times.length} requests, demo data, next start)`);
+}
+
 const field = (page: Page, scope: string, name: string) => page.locator(`${scope} data[data-field="${name}"]`).first().getAttribute("value");
 
 async function signIn(page: Page, token: string) {
@@ -116,27 +182,33 @@ async function signIn(page: Page, token: string) {
 }
 
 describe("the ops page in Chromium", () => {
-  it("shows only the sign-in form without a session", async () => {
-    const page = await browser.newPage();
-    await page.goto(`${app.url}/ops`);
+  it("shows only the sign-in form without a session, under a policy without 'unsafe-inline'", async () => {
+    const { context, page, violations } = await watchedPage();
+    const res = await page.goto(`${app.url}/ops`);
+    const policy = res!.headers()["content-security-policy"] ?? "";
+    expect(policy).toMatch(/^default-src 'none'; style-src 'sha256-[^']+'; script-src 'sha256-[^']+';/);
+    expect(policy).not.toMatch(/unsafe/);
     await expect(page.getByLabel("Ops token").isVisible()).resolves.toBe(true);
     expect(await page.locator("h2").count()).toBe(0);
     expect(await page.content()).not.toContain("export-file-cleanup");
-    await page.close();
+    // the page's own stylesheet applied (allowed by its hash): the root's font is the page's, not the browser's
+    expect(await page.evaluate(() => getComputedStyle(document.body).fontFamily)).toContain("system-ui");
+    expect(violations).toEqual([]);
+    await context.close();
   });
 
   it("refuses a wrong token with a clear message, and puts no token in the URL", async () => {
-    const page = await browser.newPage();
+    const { context, page, violations } = await watchedPage();
     await signIn(page, `${OPS_TOKEN}-wrong`);
     await expect(page.locator("p[role=alert]").textContent()).resolves.toContain("That token was refused");
     expect(page.url()).toBe(`${app.url}/ops?sign_in=refused`);
     expect((await page.context().cookies()).filter((c) => c.name === "export_ops_session")).toEqual([]);
-    await page.close();
+    expect(violations).toEqual([]);
+    await context.close();
   });
 
   it("shows every panel with the SQL API's figures once signed in, a run's detail, and signs out", async () => {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    const page = await context.newPage();
+    const { context, page, violations } = await watchedPage({ viewport: { width: 1200, height: 900 } });
     await signIn(page, OPS_TOKEN);
     expect(page.url()).toBe(`${app.url}/ops`);
     const [cookie] = (await context.cookies()).filter((c) => c.name === "export_ops_session");
@@ -177,31 +249,23 @@ describe("the ops page in Chromium", () => {
     const runIds = await page.locator("tr[data-run]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-run")));
     expect(runIds).toEqual(want.runs.map((r) => r.run_id));
 
-    // charts drawn by Recharts in the browser, and local times on hover once the page's script ran
-    expect(await page.locator("figure.chart .recharts-wrapper").count()).toBe(3);
-    expect(await page.locator("figure.chart .recharts-bar-rectangle").count()).toBeGreaterThan(0);
+    await expectCharts(page, want);
+    // local times on hover once the page's one script ran
     expect(await page.locator("time").first().getAttribute("title")).toMatch(/your time/);
 
-      const screenshot = process.env.UPDATE_SCREENSHOT === "1" ? path.join(root, "docs/ops-page.png") : path.join(root, ".next/ops-page.png");
+    const screenshot = process.env.UPDATE_SCREENSHOT === "1" ? path.join(root, "docs/ops-page.png") : path.join(root, ".next/ops-page.png");
     await mkdir(path.dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
+    // the tables under the charts open without a script
+    await page.locator("details summary").first().click();
+    expect(await page.locator("details table").first().isVisible()).toBe(true);
 
     await page.locator("tr[data-run] a").first().click();
     await page.waitForLoadState("networkidle");
     expect(await page.locator('[data-field="run_id"]').textContent()).toBe(runIds[0]);
     expect(await page.locator('[data-field="result"]').textContent()).toContain('"has_more"');
 
-    // the page's server time with the demo's data: measured and printed, never asserted
-    const times: number[] = [];
-    for (let i = 0; i < 6; i += 1) {
-      const started = performance.now();
-      const res = await fetch(`${app.url}/ops`, { headers: { cookie: `export_ops_session=${cookie!.value}` } });
-      const html = await res.text();
-      if (i > 0) times.push(performance.now() - started); // the first warms the route
-      expect(html).toContain("Recent runs");
-    }
-    times.sort((a, b) => a - b);
-    console.log(`ops page: ${times[Math.floor(times.length / 2)]!.toFixed(0)} ms server time (median of ${times.length} requests, demo data, next start)`);
+    await printServerTime(cookie!.value);
 
     await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.waitForLoadState("networkidle");
@@ -216,6 +280,22 @@ describe("the ops page in Chromium", () => {
     await page.goto(`${app.url}/ops/runs/${runIds[0]}`);
     await expect(page.getByLabel("Ops token").isVisible()).resolves.toBe(true);
 
+    expect(violations).toEqual([]);
+    await context.close();
+  });
+
+  it("would see a violation: a style the policy does not allow is reported by both watches", async () => {
+    const { context, page, violations } = await watchedPage();
+    await page.goto(`${app.url}/ops`);
+    await page.evaluate(() => {
+      const style = document.createElement("style");
+      style.textContent = "body { background: red; }";
+      document.head.append(style);
+    });
+    await expect.poll(() => violations.length).toBeGreaterThanOrEqual(2);
+    expect(violations.some((v) => v.startsWith("style-src-elem blocked inline"))).toBe(true);
+    expect(violations.some((v) => v.startsWith("console"))).toBe(true);
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).not.toBe("rgb(255, 0, 0)");
     await context.close();
   });
 });
