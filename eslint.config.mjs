@@ -8,7 +8,7 @@ const supabaseOnlyInAdapters = {
 };
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", ".next/**", "next-env.d.ts", "coverage/**", "packages/*/dist/**", ".pack/**", "test/adoption/host-app/**", "test/adoption/host-app-latest/**"] },
+  { ignores: ["node_modules/**", ".next/**", "next-env.d.ts", "coverage/**", "lib/dist/**", ".pack/**", "test/adoption/host-app/**", "test/adoption/host-app-latest/**"] },
   {
     files: ["**/*.ts", "**/*.tsx", "**/*.mts"],
     languageOptions: { parser: tseslint.parser, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -47,6 +47,8 @@ const nextConfig: NextConfig = {
   ],
   // pino and supabase-js run as plain Node modules in the functions instead of being bundled.
   serverExternalPackages: ["pino"],
+  // proxy.ts sees each URL as it was sent: Next's normalized one has lost a `__proto__` query parameter already.
+  skipProxyUrlNormalize: true,
 };
 
 export default nextConfig;

@@ -1,9 +1,12 @@
 // Runs before routing. With next.config.ts's `skipProxyUrlNormalize: true` Next hands it the URL as it was sent;
 // without it, a URL whose query Next rebuilt from its parsed object, where `__proto__` is already gone.
 //
-// /ops/runs/<id>: a run id that is not a UUID (malformed percent-escapes included, which would otherwise fail in
-// the router's decoding as a bare 500) is answered 404 before anything else, signed in or not, so nobody learns
-// more from it than that there is no such page.
+// /ops/…: a path with a malformed percent-escape, which would otherwise fail in the router's decoding as a bare
+// 500, is answered the ops page's own 404; every other path goes to the ops page's handler, which answers 404 to
+// anything it does not serve (a run id that is not a UUID included).
+//
+// This file is this deployment's own hardening, not part of what `export-ops init` writes: a host app may copy
+// either check into its middleware.
 //
 // /api/cron/<job>: Next parses the query into a plain object before a route handler's request.url is built, and
 // `__proto__=…` sets that object's prototype instead of becoming a parameter, so the handler would run the job
@@ -16,8 +19,8 @@ import { getCronSecret } from "./lib/env";
 import { ValidationError, publicError } from "./lib/errors";
 import { isAuthorized, respond } from "./lib/http/with-bearer";
 import { logger } from "./lib/logger";
+import { notFoundResponse } from "./lib/ops-page/document";
 
-const RUN_PATH = /^\/ops\/runs\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/?$/i;
 const CRON_PATH = /^\/api\/cron\/([a-z0-9-]+)\/?$/;
 /** The query names no handler can see: each one sets the parsed query's prototype. */
 const UNSEEN = "__proto__";
@@ -27,8 +30,12 @@ export function proxy(request: NextRequest) {
   const cron = CRON_PATH.exec(pathname);
   if (cron) return cronQuery(request, cron[1]!);
   if (pathname.startsWith("/api/cron/")) return NextResponse.next();
-  if (RUN_PATH.test(pathname)) return NextResponse.next();
-  return new NextResponse("Not found\n", { status: 404, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+  try {
+    decodeURIComponent(pathname);
+    return NextResponse.next();
+  } catch {
+    return notFoundResponse();
+  }
 }
 
 function cronQuery(request: NextRequest, job: string) {
@@ -45,4 +52,4 @@ function cronQuery(request: NextRequest, job: string) {
   return respond(status, { success: false, error: body, timestamp: new Date().toISOString() });
 }
 
-export const config = { matcher: ["/ops/runs/:path*", "/api/cron/:path*"] };
+export const config = { matcher: ["/ops/:path*", "/api/cron/:path*"] };

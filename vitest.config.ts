@@ -6,7 +6,11 @@ const root = fileURLToPath(new URL(".", import.meta.url));
 const quiet = { LOG_LEVEL: "silent" };
 
 export default defineConfig({
-  resolve: { alias: { "@": root, "export-ops": `${root}packages/export-ops/src/index.ts` } },
+  resolve: { alias: [
+    { find: /^export-ops\/next$/, replacement: `${root}lib/next/index.ts` },
+    { find: /^export-ops$/, replacement: `${root}lib/index.ts` },
+    { find: "@", replacement: root },
+  ] },
   test: {
     projects: [
       {
@@ -14,7 +18,7 @@ export default defineConfig({
         test: {
           name: "unit",
           env: quiet,
-          include: ["{app,lib,scripts}/**/*.test.ts", "packages/*/src/**/*.test.ts"],
+          include: ["{app,lib,scripts}/**/*.test.ts"],
           exclude: ["**/*.integration.test.ts", "node_modules/**"],
         },
       },

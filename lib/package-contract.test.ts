@@ -1,5 +1,5 @@
 /**
- * The export-ops package (packages/export-ops) types the SQL API's results by hand, having no zod; lib/sql-contract.ts
+ * The host library (lib/host, the package's main entry) types the SQL API's results by hand, having no zod; lib/sql-contract.ts
  * checks the same results at run time. These must be the same shapes: `tsc` (in `npm test`) fails on this file
  * when one of them changes and the other does not.
  */

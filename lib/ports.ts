@@ -2,7 +2,7 @@
  * The ports jobs depend on. Adapters in lib/supabase implement them over supabase-js; tests use fakes or the
  * local stack. Keeping them here (not in lib/supabase) is what lets jobs stay free of supabase-js.
  */
-import type { Rpc } from "export-ops";
+import type { Rpc } from "./host/client";
 import type { Env } from "./env";
 import type { Logger } from "./logger";
 import type { SqlArgs, SqlFunction, SqlResult } from "./sql-contract";

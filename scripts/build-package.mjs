@@ -1,6 +1,7 @@
-// Builds, packs and checks the export-ops package (packages/export-ops):
+// Builds, packs and checks the export-ops package (lib/, a workspace of this repository):
 //
-//   node scripts/build-package.mjs [build]   dist/ from src/ with TypeScript (ES2020 JavaScript and .d.ts, imports
+//   node scripts/build-package.mjs [build]   lib/dist/ from lib/'s sources: one ES module per entry (esbuild; the
+//                                            dependencies stay imports), declarations under dist/types (tsc, imports
 //                                            ending in .js), migrations/ and uninstall.sql from supabase/, LICENSE
 //                                            from the repository's root
 //   node scripts/build-package.mjs prepack   the package's `prepack`: build, then its package.json without
@@ -12,7 +13,7 @@
 //                                            folder, and fails on any problem or warning
 //
 // The package carries the SQL its `export-ops migrations` command writes into a host's folder. Whichever way it is
-// packed (`npm run pack`, `npm pack ./packages/export-ops`, `npm publish` in its folder), the tarball is the same.
+// packed (`npm run pack`, `npm pack ./lib`, `npm publish` in its folder), the tarball is the same.
 import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -21,24 +22,37 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const pkg = path.join(root, "packages/export-ops");
+const pkg = path.join(root, "lib");
 const manifestFile = path.join(pkg, "package.json");
 /** The package's own package.json while a pack is under way (its packed one has no `scripts`). */
 const kept = path.join(root, "node_modules/.cache/export-ops-pack/package.json");
 const packDir = path.join(root, ".pack");
 const require = createRequire(import.meta.url);
 
-function build() {
+/** The package's entry points: the host library, the App Router handlers, the command. */
+const ENTRIES = { index: "index.ts", next: "next/index.ts", cli: "cli/cli.ts" };
+
+async function build() {
   for (const dir of ["dist", "migrations"]) rmSync(path.join(pkg, dir), { recursive: true, force: true });
+  // JavaScript: one ES module per entry, their shared code in chunks, dependencies left to node_modules
+  const esbuild = await import("esbuild");
+  await esbuild.build({
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, path.join(pkg, file)])),
+    outdir: path.join(pkg, "dist"),
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    packages: "external",
+    chunkNames: "chunks/[name]-[hash]",
+    logLevel: "warning",
+  });
+  // Declarations, from the same sources; their relative imports get the `.js` (or `/index.js`) a host's
+  // TypeScript needs under every moduleResolution
   const tsc = require.resolve("typescript/bin/tsc");
   execFileSync(process.execPath, [tsc, "-p", path.join(pkg, "tsconfig.json")], { stdio: "inherit" });
-  // tsc rewrites the sources' `./x.ts` imports to `./x.js` in the JavaScript it emits, not in declarations: the
-  // same there, so that a host's TypeScript (5.0 on) reads them
-  const dist = path.join(pkg, "dist");
-  for (const name of readdirSync(dist).filter((n) => n.endsWith(".d.ts"))) {
-    const file = path.join(dist, name);
-    writeFileSync(file, readFileSync(file, "utf8").replace(/(from\s+"\.\/[a-z-]+)\.ts"/g, '$1.js"'));
-  }
+  fixDeclarationImports(path.join(pkg, "dist/types"));
   mkdirSync(path.join(pkg, "migrations"));
   const sql = path.join(root, "supabase/migrations");
   for (const name of readdirSync(sql).filter((n) => n.endsWith(".sql"))) copyFileSync(path.join(sql, name), path.join(pkg, "migrations", name));
@@ -47,8 +61,26 @@ function build() {
   copyFileSync(path.join(root, "LICENSE"), path.join(pkg, "LICENSE"));
 }
 
-function prepack() {
-  build();
+function fixDeclarationImports(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      fixDeclarationImports(file);
+      continue;
+    }
+    if (!entry.name.endsWith(".d.ts")) continue;
+    const text = readFileSync(file, "utf8").replace(/(from\s+|import\()"(\.{1,2}\/[^"]*)"/g, (whole, lead, spec) => {
+      const base = path.resolve(dir, spec);
+      if (existsSync(`${base}.d.ts`)) return `${lead}"${spec}.js"`;
+      if (existsSync(path.join(base, "index.d.ts"))) return `${lead}"${spec}/index.js"`;
+      return whole;
+    });
+    writeFileSync(file, text);
+  }
+}
+
+async function prepack() {
+  await build();
   // `prepack` and `postpack` run this script from a checkout: a packed package.json that kept them would fail
   // `npm publish` (or `npm pack`) in the unpacked package. Packed without them; `postpack` puts them back.
   const text = readFileSync(manifestFile, "utf8");
@@ -71,7 +103,7 @@ const npm = (args, cwd = root) => spawnSync("npm", args, { cwd, encoding: "utf8"
 function pack() {
   restore(); // a pack that stopped half-way must not leave the package without its build step
   mkdirSync(packDir, { recursive: true });
-  const r = npm(["pack", "./packages/export-ops", "--pack-destination", packDir, "--json"]);
+  const r = npm(["pack", "./lib", "--pack-destination", packDir, "--json"]);
   if (r.status !== 0) throw new Error(`npm pack failed:\n${r.stdout}${r.stderr}`);
   const [report] = JSON.parse(r.stdout);
   return { tarball: path.join(packDir, report.filename), report };
@@ -107,7 +139,7 @@ async function check() {
   const before = readFileSync(manifestFile, "utf8");
   const { tarball, report } = pack();
   process.stdout.write(`${path.relative(root, tarball)}: ${report.files.length} files, ${report.size} bytes, ${report.integrity}\n`);
-  if (readFileSync(manifestFile, "utf8") !== before) fail("packages/export-ops/package.json was not restored after the pack");
+  if (readFileSync(manifestFile, "utf8") !== before) fail("lib/package.json was not restored after the pack");
 
   step("the tarball's contents");
   const unpacked = mkdtempSync(path.join(tmpdir(), "export-ops-check-"));
@@ -121,9 +153,9 @@ async function check() {
     fail("the tarball's LICENSE is not the repository's");
   }
   const sql = readdirSync(path.join(root, "supabase/migrations")).filter((n) => n.endsWith(".sql"));
-  const expected = ["LICENSE", "README.md", "package.json", "uninstall.sql", "dist/index.js", "dist/index.d.ts", "dist/cli.js", ...sql.map((n) => `migrations/${n}`)];
+  const expected = ["LICENSE", "README.md", "package.json", "uninstall.sql", "dist/index.js", "dist/next.js", "dist/cli.js", "dist/types/index.d.ts", "dist/types/next/index.d.ts", ...sql.map((n) => `migrations/${n}`)];
   for (const f of expected.filter((f) => !files.includes(f))) fail(`the tarball lacks ${f}`);
-  const built = (f) => /^dist\/[a-z-]+\.(js|d\.ts)$/.test(f) && !/\.test\./.test(f);
+  const built = (f) => (/^dist\/chunks\/[\w-]+\.js$/.test(f) || /^dist\/types\/[\w/-]+\.d\.ts$/.test(f)) && !/\.test\./.test(f);
   for (const f of files.filter((f) => !expected.includes(f) && !built(f))) fail(`the tarball has ${f}, which is none of the package's`);
   process.stdout.write(`${files.length} files: package.json, README.md, LICENSE, dist/ (${files.filter(built).length}), migrations/ (${sql.length}), uninstall.sql\n`);
 
@@ -148,11 +180,11 @@ async function check() {
   const fromTarball = publishDryRun(dir);
   process.stdout.write(`${fromTarball.id}: ${fromTarball.entryCount} files, ${fromTarball.integrity}\n`);
 
-  step("npm publish --dry-run in packages/export-ops");
+  step("npm publish --dry-run in lib");
   const fromFolder = publishDryRun(pkg);
   process.stdout.write(`${fromFolder.id}: ${fromFolder.entryCount} files, ${fromFolder.integrity}\n`);
-  if (fromFolder.integrity !== report.integrity) fail("publishing from packages/export-ops would send another tarball than .pack's");
-  if (readFileSync(manifestFile, "utf8") !== before) fail("packages/export-ops/package.json was not restored after npm publish --dry-run");
+  if (fromFolder.integrity !== report.integrity) fail("publishing from lib would send another tarball than .pack's");
+  if (readFileSync(manifestFile, "utf8") !== before) fail("lib/package.json was not restored after npm publish --dry-run");
 
   step(problems.length === 0 ? `the package is ready to publish: ${path.relative(root, tarball)}` : `${problems.length} problem(s)`);
   for (const p of problems) process.stdout.write(`- ${p.split("\n")[0]}\n`);
@@ -160,8 +192,8 @@ async function check() {
 }
 
 const command = process.argv[2] ?? "build";
-if (command === "build") build();
-else if (command === "prepack") prepack();
+if (command === "build") await build();
+else if (command === "prepack") await prepack();
 else if (command === "postpack") restore();
 else if (command === "pack") process.stdout.write(`${path.relative(root, pack().tarball)}\n`);
 else if (command === "check") process.exitCode = await check();

@@ -298,7 +298,7 @@ describe("scheduled deliveries: one occurrence runs once", () => {
   it.each(jobs.map((j) => [j.id, j] as const))("%s: a dry run with Vercel's headers claims nothing, and the real delivery after it runs", async (_id, j) => {
     const clock = fixedClock("2026-12-01T03:00:20Z");
     const before = await sql().query("select count(*)::int as n from export_ops_occurrences where job = $1", [j.id]);
-    const dry = await withCron(j, { clock, logger: captureLogger().logger })(
+    const dry = await withCron(j as JobDefinition, { clock, logger: captureLogger().logger })(
       new Request(`http://app.test/api/cron/${j.id}?dry_run=true`, {
         headers: { authorization: `Bearer ${SECRET}`, "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": j.schedule },
       }),
@@ -337,7 +337,7 @@ describe("scheduled deliveries: one occurrence runs once", () => {
       return (base.db.call as unknown as (f: string, a: Record<string, unknown>) => Promise<unknown>)(fn, args);
     }) as unknown as typeof base.db.call;
     const options = j.optionsSchema.parse({ dry_run: "true" });
-    const dry = await executeJob(j, { env: testEnv(), ports: { ...base, db: { call } }, clock, logger: captureLogger().logger, trigger: "manual" }, options);
+    const dry = await executeJob(j as JobDefinition, { env: testEnv(), ports: { ...base, db: { call } }, clock, logger: captureLogger().logger, trigger: "manual" }, options);
     expect("skipped" in dry && dry.skipped).toBeFalsy();
     expect(realDuringDryRun).toBeDefined();
     expect(realDuringDryRun!.skipped).toBeUndefined();

@@ -3,11 +3,11 @@
  * package's judgement, the one its ExportMetricsService.checkFailureRate gives the host), and whether exports
  * stopped arriving.
  */
-import { judgeFailureRate as judgeFailureRateOver, type FailureAlertPayload, type FailureRateConfig } from "export-ops";
+import { judgeFailureRate as judgeFailureRateOver, type FailureAlertPayload, type FailureRateConfig } from "../host/failure-rate";
 import { rpcOfSqlApi, sqlTime, type Clock, type SqlApi } from "../ports";
 import type { AlertPayload } from "./alert-webhook";
 
-export type { FailureAlertPayload } from "export-ops";
+export type { FailureAlertPayload } from "../host/failure-rate";
 export type MetricsConfig = FailureRateConfig;
 
 export interface SilencePayload extends AlertPayload {

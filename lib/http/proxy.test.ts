@@ -13,8 +13,8 @@ beforeEach(() => vi.stubEnv("CRON_SECRET", SECRET));
 afterEach(() => vi.unstubAllEnvs());
 
 describe("proxy: a cron route's query as sent", () => {
-  it("runs on the cron routes and the run pages only", () => {
-    expect(config.matcher).toEqual(["/ops/runs/:path*", "/api/cron/:path*"]);
+  it("runs on the cron routes and the ops page only", () => {
+    expect(config.matcher).toEqual(["/ops/:path*", "/api/cron/:path*"]);
   });
 
   it.each(["__proto__=1", "%5F%5Fproto%5F%5F=1", "dry_run=true&__proto__=", "__proto__"])("answers ?%s with the bearer 400, naming __proto__, as the handler answers an unknown parameter", async (query) => {
@@ -44,9 +44,13 @@ describe("proxy: a cron route's query as sent", () => {
   });
 });
 
-describe("proxy: run pages", () => {
-  it("passes a run id that is a UUID on, and answers anything else 404", () => {
-    expect(passedOn(proxy(new NextRequest("http://localhost:3000/ops/runs/0b9f6a3e-2f4e-4a8a-9d8e-1f2a3b4c5d6e")))).toBe(true);
-    for (const id of ["not-a-uuid", "%ZZ", "x".repeat(100)]) expect(proxy(new NextRequest(`http://localhost:3000/ops/runs/${id}`)).status).toBe(404);
+describe("proxy: the ops page", () => {
+  it("passes every path the router can decode on to the ops page's handler, and answers a malformed escape its 404", async () => {
+    for (const p of ["/ops", "/ops/runs/0b9f6a3e-2f4e-4a8a-9d8e-1f2a3b4c5d6e", "/ops/runs/not-a-uuid"]) expect(passedOn(proxy(new NextRequest(`http://localhost:3000${p}`))), p).toBe(true);
+    for (const p of ["/ops/runs/%E0%A4%A", "/ops/%", "/ops/x%E0"]) {
+      const res = proxy(new NextRequest(`http://localhost:3000${p}`));
+      expect(res.status, p).toBe(404);
+      expect(res.headers.get("cache-control")).toBe("no-store");
+    }
   });
 });

@@ -5,6 +5,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { routeFiles } from "../cli/route-files";
+import { addSchedules } from "../cli/vercel-json";
 import { jobs } from "./index";
 
 const root = path.resolve(__dirname, "../..");
@@ -20,6 +22,16 @@ describe("job registry", () => {
   it("has exactly one vercel.json cron per job, with the registry's schedule", () => {
     expect(vercel.crons.map((c) => c.path).sort()).toEqual(jobs.map((j) => `/api/cron/${j.id}`).sort());
     for (const job of jobs) expect(vercel.crons.find((c) => c.path === `/api/cron/${job.id}`)?.schedule).toBe(job.schedule);
+  });
+
+  it("is deployed by this repository's app as a host's would be: its route files are the ones `export-ops init` writes", () => {
+    for (const file of routeFiles()) expect(readFileSync(path.join(root, "app", file.path), "utf8"), file.path).toBe(file.content);
+  });
+
+  it("has vercel.json's crons as `export-ops init` writes them", () => {
+    const source = readFileSync(path.join(root, "vercel.json"), "utf8");
+    const { crons: _ours, ...rest } = JSON.parse(source) as Record<string, unknown>;
+    expect(addSchedules(`${JSON.stringify(rest, null, 2)}\n`, "crons")).toEqual({ kind: "changed", content: source });
   });
 
   it("has the README's Vercel Schedules form (path targets) list every job once, with the registry's schedule and route", () => {

@@ -4,7 +4,7 @@
  * alternately (each run in a fresh process, so its peak memory is its own), and prints wall time (median, min,
  * max), rows per second, Storage and PostgREST requests, peak memory and what the job adds above the idle
  * process, and the ratio naive / export-ops. Then the plans of the statements the SQL functions really run
- * (auto_explain, ./plans.ts), the ops page's server time (./ops-page.tsx), the host app beside each job at its
+ * (auto_explain, ./plans.ts), the ops page's server time (./ops-page.ts), the host app beside each job at its
  * largest N (./host-impact.ts: the host's latency idle and during the job, lock waits, CPU time per process, the
  * job's rate with and without the host's load), what the jobs cost to run on Vercel (./cost.ts), and a line per
  * target saying whether this run met it (./targets.ts).

@@ -42,7 +42,7 @@ describe.each([
     const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as Record<string, Record<string, string>>;
     const pins = { ...pkg.dependencies, ...pkg.devDependencies };
     expect(PINNED.map((p) => [p, version(dir, p)])).toEqual(PINNED.map((p) => [p, pins[p]]));
-    expect(version(dir, "export-ops")).toBe(JSON.parse(readFileSync(path.resolve(__dirname, "../../packages/export-ops/package.json"), "utf8")).version);
+    expect(version(dir, "export-ops")).toBe(JSON.parse(readFileSync(path.resolve(__dirname, "../../lib/package.json"), "utf8")).version);
   });
 
   it("type-checks with its own TypeScript and tsconfig, its typed client knowing export-ops' tables", () => {

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HOST_FIXTURE, UNINSTALL_SQL, applySqlFile } from "../../scripts/local-stack/migrate";
-import { versionAt } from "../../packages/export-ops/src/migrations.ts";
+import { versionAt } from "../../lib/cli/migrations";
 import { freshDatabase, type HostDatabase } from "../helpers/host-database";
 import { closeSql } from "../helpers/stack";
 import { HOST_APP } from "./hosts";

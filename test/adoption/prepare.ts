@@ -1,5 +1,5 @@
 /**
- * Before `vitest --project adoption`: packs the export-ops package (packages/export-ops, built by its prepack) and
+ * Before `vitest --project adoption`: packs the export-ops package (lib/, built by its prepack) and
  * installs the host apps as a host would, each in a folder of its own outside this repository (./hosts.ts): its
  * sources (test/adoption/host-app), its own pinned dependencies from its lockfile (host-app, or host-app-latest for
  * the newest versions), then the packed export-ops tarball, which its lockfile does not record.
@@ -16,7 +16,7 @@ const SOURCES = ["app", "lib", "middleware.ts", "next.config.mjs", "tsconfig.jso
 const npm = (args: string[], cwd = root) => execFileSync("npm", [...args, "--no-audit", "--no-fund"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
 
 mkdirSync(path.join(root, ".pack"), { recursive: true });
-const [packed] = JSON.parse(npm(["pack", "./packages/export-ops", "--pack-destination", ".pack", "--json"])) as { filename: string }[];
+const [packed] = JSON.parse(npm(["pack", "./lib", "--pack-destination", ".pack", "--json"])) as { filename: string }[];
 const tarball = path.join(root, ".pack", packed!.filename);
 for (const [dir, pins] of [
   [HOST_APP, sources],

@@ -1,7 +1,8 @@
-// Liveness: answers without touching the database or any secret, so it is cheap to probe often.
-// GET /api/health
-export const dynamic = "force-dynamic";
+// export-ops: liveness, without the database or any secret (GET /api/health).
+// Written by `npx export-ops init`; `npx export-ops remove` deletes it while it is unchanged.
+import { healthRoute } from "export-ops/next";
 
-export function GET(): Response {
-  return Response.json({ status: "ok", service: "export-ops", timestamp: new Date().toISOString() }, { headers: { "cache-control": "no-store" } });
-}
+export const dynamic = "force-dynamic";
+export const maxDuration = 10;
+
+export const { GET } = healthRoute();

@@ -1,9 +1,8 @@
-// Prometheus exposition computed from the database on each scrape (jobs, exports, alert, backlogs).
-// Not scheduled; scraped by Prometheus (ops/prometheus/scrape-config.example.yml).
-// GET /api/metrics with Authorization: Bearer $METRICS_TOKEN (404 while METRICS_TOKEN is unset)
-import { prometheusMetrics } from "@/lib/http/ops-routes";
+// export-ops: Prometheus metrics behind METRICS_TOKEN (GET /api/metrics).
+// Written by `npx export-ops init`; `npx export-ops remove` deletes it while it is unchanged.
+import { metricsRoute } from "export-ops/next";
 
 export const dynamic = "force-dynamic";
 export const maxDuration = 30;
 
-export const GET = prometheusMetrics();
+export const { GET } = metricsRoute();

@@ -1,6 +1,6 @@
-// The ops page behind OPS_TOKEN: /ops, its sign-in and sign-out, and a run's detail — plain HTML from one handler
-// (lib/ops-page/route.ts), the file a host app mounts too (`import { opsPageRoute } from "export-ops/next"`).
-import { opsPageRoute } from "@/lib/ops-page/route";
+// export-ops: the ops page behind OPS_TOKEN (/ops, sign-in, sign-out, a run's detail).
+// Written by `npx export-ops init`; `npx export-ops remove` deletes it while it is unchanged.
+import { opsPageRoute } from "export-ops/next";
 
 export const dynamic = "force-dynamic";
 export const maxDuration = 30;

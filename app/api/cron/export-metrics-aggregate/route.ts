@@ -1,10 +1,8 @@
-// Rolls raw export metrics up per hour (catching up missed hours) and evaluates the alerts (failure rate, exports stopped).
-// Schedule: hourly at :00 UTC (vercel.json, from lib/jobs); daily on Vercel Hobby. Query: dry_run, max_hours.
-// GET /api/cron/export-metrics-aggregate with Authorization: Bearer $CRON_SECRET
-import { withCron } from "@/lib/http/with-cron";
-import { exportMetricsAggregate } from "@/lib/jobs";
+// export-ops, export-metrics-aggregate (0 * * * * UTC, in vercel.json): Rolls raw export metrics up per hour (catching up missed hours) and evaluates the alerts (failure rate, exports stopped).
+// Written by `npx export-ops init`; `npx export-ops remove` deletes it while it is unchanged.
+import { cronRoute } from "export-ops/next";
 
 export const dynamic = "force-dynamic";
 export const maxDuration = 300;
 
-export const GET = withCron(exportMetricsAggregate);
+export const { GET } = cronRoute("export-metrics-aggregate");

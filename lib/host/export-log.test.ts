@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { SupabaseLike } from "./client.ts";
-import { exportLogs, exportPath } from "./export-log.ts";
-import { ExportInputError } from "./rules.ts";
+import type { SupabaseLike } from "./client";
+import { exportLogs, exportPath } from "./export-log";
+import { ExportInputError } from "./rules";
 
 const USER = "00000000-0000-4000-a000-000000000001";
 const OTHER = "00000000-0000-4000-a000-000000000002";

@@ -1,12 +1,11 @@
 /**
  * The ops page's server time, in process: every panel's SQL read through PostgREST (as the page reads them) and
- * the page's HTML rendered with React, median of 5 after one warm-up. Measured at the demo's size and again with
+ * the page's HTML rendered (lib/ops-page), median of 5 after one warm-up. Measured at the demo's size and again with
  * 1M metric rows over the last 30 days, rolled up. (`npm run test:browser` prints the same page's time through
  * `next start`.)
  */
 import pg from "pg";
-import { renderToString } from "react-dom/server";
-import { Dashboard } from "../../app/ops/dashboard";
+import { dashboardView } from "../../lib/ops-page/dashboard";
 import { jobs } from "../../lib/jobs";
 import { readOpsPanels } from "../../lib/ops/page-data";
 import { systemClock } from "../../lib/ports";
@@ -20,7 +19,7 @@ async function pageTime(env: StackEnv): Promise<number> {
   const once = async () => {
     const started = performance.now();
     const panels = await readOpsPanels(db, jobs, { exportsBucket: "exports", fileRetentionHours: 24, logRetentionDays: 30 }, systemClock);
-    const html = renderToString(<Dashboard panels={panels} />);
+    const html = dashboardView(panels).value;
     if (!html.includes("Recent runs")) throw new Error("the ops page did not render");
     return performance.now() - started;
   };

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { SEED_FORMATS, unsafePathReason } from "../../../lib/files/export-paths";
-import { EXPORT_EXTENSION, EXPORT_FORMAT_NAME, exportPathProblem, UUID } from "./rules.ts";
+import { SEED_FORMATS, unsafePathReason } from "../files/export-paths";
+import { EXPORT_EXTENSION, EXPORT_FORMAT_NAME, exportPathProblem, UUID } from "./rules";
 
-const formatsSql = readFileSync(new URL("../../../supabase/schemas/02_formats.sql", import.meta.url), "utf8");
+const formatsSql = readFileSync(new URL("../../supabase/schemas/02_formats.sql", import.meta.url), "utf8");
 const USER = "00000000-0000-4000-a000-000000000001";
 
 describe("the package's rules", () => {

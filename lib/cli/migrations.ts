@@ -60,6 +60,12 @@ const header = (source: string) =>
   `-- Written by export-ops from its migrations/${source}. Do not edit: a later export-ops adds new\n` +
   "-- migrations beside this one, never changes it.\n";
 
+/** The migrations of `from` that `into` lacks, each with its name there and the text it is written with. */
+export function migrationFiles(from: string, into: string): (PlannedMigration & { content: string })[] {
+  const plan = planMigrations(readdirSync(from).filter((n) => MIGRATION.test(n)), readdirSync(into));
+  return plan.map((p) => ({ ...p, content: header(p.source) + readFileSync(path.join(from, p.source), "utf8") }));
+}
+
 /** Writes (or with `dryRun` only lists) the migrations of `from` that `into` lacks; returns them. */
 export function writeMigrations(from: string, into: string, options: { dryRun?: boolean } = {}): { plan: PlannedMigration[]; total: number } {
   const sources = readdirSync(from).filter((n) => MIGRATION.test(n));

@@ -3,11 +3,11 @@
  * export and status, stored through export-ops' SQL API, and one `export_metric` log line — plus summaries of any
  * period for its own dashboards. Every figure is computed in SQL; nothing loads rows into Node.
  */
-import { ExportOpsError, rpcOf, type Rpc, type SupabaseLike } from "./client.ts";
-import { judgeFailureRate, type FailureAlertPayload, type FailureRateConfig } from "./failure-rate.ts";
-import { jsonLogger, type Logger } from "./log.ts";
-import { parseMetric, type ExportMetric, type ExportMetricInput } from "./metric.ts";
-import type { MetricsSummary, RollupSummary, VolumeStats } from "./summaries.ts";
+import { ExportOpsError, rpcOf, type Rpc, type SupabaseLike } from "./client";
+import { judgeFailureRate, type FailureAlertPayload, type FailureRateConfig } from "./failure-rate";
+import { jsonLogger, type Logger } from "./log";
+import { parseMetric, type ExportMetric, type ExportMetricInput } from "./metric";
+import type { MetricsSummary, RollupSummary, VolumeStats } from "./summaries";
 
 export interface RecordResult {
   /** Stored now, or already stored by an earlier call for the same export and status. */

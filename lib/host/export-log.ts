@@ -4,8 +4,8 @@
  * checks its input by the rules the database and the jobs apply (./rules.ts) and refuses a bad field with an
  * ExportInputError naming it, before any request: nothing is written.
  */
-import { ExportOpsError, type SupabaseLike } from "./client.ts";
-import type { ExportLogRow } from "./database.ts";
+import { ExportOpsError, type SupabaseLike } from "./client";
+import type { ExportLogRow } from "./database";
 import {
   ERROR_TYPE_PROBLEM,
   EXPORT_EXTENSION,
@@ -18,7 +18,7 @@ import {
   MAX_CONVERSATIONS,
   unknownField,
   wholeNumberProblem,
-} from "./rules.ts";
+} from "./rules";
 
 /**
  * The name an export's file gets in the exports bucket: `<user_id>/<export_id>.<ext>`, where `ext` is one of the

@@ -6,7 +6,7 @@
  *   const supabase = createClient<WithExportOps<Database>>(url, serviceRoleKey);
  *   await supabase.from("export_logs").insert({ user_id, format: "csv" }); // typed
  */
-import type { ExportStatus, CountRange } from "./metric.ts";
+import type { ExportStatus, CountRange } from "./metric";
 
 // Object types, as `supabase gen types` writes them (an interface would not fit supabase-js' table constraints).
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { planMigrations, versionAt, writeMigrations } from "./migrations.ts";
+import { planMigrations, versionAt, writeMigrations } from "./migrations";
 
 const OURS = ["20251031000000_export_ops_preflight.sql", "20251101000000_export_ops_schema.sql", "20261203000000_export_ops_guest_buckets.sql"];
 

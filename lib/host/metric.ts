@@ -3,7 +3,7 @@
  * an ExportMetricError naming it, before anything is stored.
  */
 
-import { ERROR_TYPE_PROBLEM, EXPORT_FORMAT_NAME, ExportInputError, FORMAT_NAME_PROBLEM, isErrorType, MAX_CONVERSATIONS, UUID, wholeNumberProblem } from "./rules.ts";
+import { ERROR_TYPE_PROBLEM, EXPORT_FORMAT_NAME, ExportInputError, FORMAT_NAME_PROBLEM, isErrorType, MAX_CONVERSATIONS, UUID, wholeNumberProblem } from "./rules";
 
 /** Error messages are stored and logged up to this many characters; longer ones are cut and marked. */
 export const MAX_ERROR_MESSAGE = 2000;

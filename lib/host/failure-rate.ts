@@ -2,7 +2,7 @@
  * The failure-rate judgement: the one the hourly aggregation makes before it fires or resolves the alert, and the
  * one a host app or an operator's check asks for (ExportMetricsService.checkFailureRate).
  */
-import type { Rpc } from "./client.ts";
+import type { Rpc } from "./client";
 
 export interface FailureRateConfig {
   /** Failure rate (fraction) above which the alert fires. */

@@ -1,0 +1,42 @@
+/**
+ * `export-ops/next`: export-ops' routes for a host's App Router (Next 14.2 to 16). Each factory answers an object
+ * of Web handlers, `(request: Request) => Promise<Response>`, which a route file of the host exports as they are
+ * (`npx export-ops init` writes those files: lib/cli/route-files.ts):
+ *
+ *   export const { GET } = cronRoute("export-file-cleanup");   // app/api/cron/export-file-cleanup/route.ts
+ *
+ * Nothing here imports `next`: the handlers read only the Request, so they behave the same under every Next the
+ * host runs. Settings come from the environment (lib/env.ts).
+ */
+import { withCron } from "../http/with-cron";
+import { healthDetailed, prometheusMetrics } from "../http/ops-routes";
+import { findJob, jobs } from "../jobs";
+
+type Handler = (request: Request) => Promise<Response>;
+
+/** GET for a job's cron route: the CRON_SECRET bearer, options from the query, the run, its continuation. */
+export function cronRoute(jobId: (typeof jobs)[number]["id"]): { GET: Handler } {
+  const job = findJob(jobId);
+  if (!job) throw new Error(`export-ops has no job "${String(jobId)}" (its jobs: ${jobs.map((j) => j.id).join(", ")})`);
+  return { GET: withCron(job) };
+}
+
+/** GET /api/health: liveness, answered without the database or any secret, so it is cheap to probe often. */
+export function healthRoute(): { GET: Handler } {
+  return {
+    GET: async () => Response.json({ status: "ok", service: "export-ops", timestamp: new Date().toISOString() }, { headers: { "cache-control": "no-store" } }),
+  };
+}
+
+/** GET /api/health/detailed behind HEALTH_TOKEN: 200 healthy or degraded, 503 unhealthy, 404 while the token is unset. */
+export function detailedHealthRoute(): { GET: Handler } {
+  return { GET: healthDetailed() };
+}
+
+/** GET /api/metrics behind METRICS_TOKEN: Prometheus text, 404 while the token is unset. */
+export function metricsRoute(): { GET: Handler } {
+  return { GET: prometheusMetrics() };
+}
+
+/** GET and POST for the ops page, mounted at `app/ops/[[...path]]/route.ts`: plain HTML behind OPS_TOKEN (lib/ops-page). */
+export { opsPageRoute } from "../ops-page/route";
