@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { z } from "zod";
 import { ConfigError, NotFoundError } from "./errors";
-import { describeIssues, envSchema, getCronSecret, getReadToken, parseEnv, SETTING_BOUNDS } from "./env";
+import { describeIssues, envSchema, getCronSecret, getEnv, getReadToken, parseEnv, SETTING_BOUNDS, withSettings } from "./env";
 import { jobs } from "./jobs";
 
 const valid = {
@@ -201,6 +201,41 @@ describe("the secrets read on their own (a route's token, the cron secret)", () 
     stubAll();
     vi.stubEnv("CRON_SECRET", "x".repeat(40));
     expect(() => getCronSecret()).toThrow(/^CRON_SECRET is a short pattern repeated/);
+  });
+});
+
+describe("settings from a host app: the starters' URL name, and settings given in code", () => {
+  afterEach(() => vi.unstubAllEnvs());
+  const secret = () => randomBytes(24).toString("base64url");
+
+  it("takes SUPABASE_URL from NEXT_PUBLIC_SUPABASE_URL when SUPABASE_URL is unset, and SUPABASE_URL over it when both are", () => {
+    vi.stubEnv("SUPABASE_URL", "");
+    vi.stubEnv("NEXT_PUBLIC_SUPABASE_URL", "https://starter.supabase.co");
+    vi.stubEnv("SUPABASE_SERVICE_ROLE_KEY", valid.SUPABASE_SERVICE_ROLE_KEY);
+    expect(getEnv().SUPABASE_URL).toBe("https://starter.supabase.co");
+    vi.stubEnv("SUPABASE_URL", "https://own.supabase.co");
+    expect(getEnv().SUPABASE_URL).toBe("https://own.supabase.co");
+  });
+
+  it("applies settings given in code over the environment's inside withSettings, to what the call starts too, and nowhere else", async () => {
+    const [fromEnv, fromCode] = [secret(), secret()];
+    vi.stubEnv("CRON_SECRET", fromEnv);
+    vi.stubEnv("SUPABASE_URL", valid.SUPABASE_URL);
+    vi.stubEnv("SUPABASE_SERVICE_ROLE_KEY", valid.SUPABASE_SERVICE_ROLE_KEY);
+    const later = await withSettings({ CRON_SECRET: fromCode, EXPORT_FILE_RETENTION_HOURS: "48" }, async () => {
+      expect(getCronSecret()).toBe(fromCode);
+      expect(getEnv().EXPORT_FILE_RETENTION_HOURS).toBe(48);
+      await new Promise((r) => setTimeout(r, 0));
+      return getCronSecret();
+    });
+    expect(later).toBe(fromCode);
+    expect(getCronSecret()).toBe(fromEnv);
+    expect(getEnv().EXPORT_FILE_RETENTION_HOURS).toBe(24);
+  });
+
+  it("checks settings given in code by the same rules, naming the setting", () => {
+    vi.stubEnv("CRON_SECRET", "");
+    expect(() => withSettings({ CRON_SECRET: "short" }, getCronSecret)).toThrow(/^CRON_SECRET /);
   });
 });
 

@@ -1,9 +1,30 @@
 /**
  * The one place that reads process.env. Every setting export-ops knows is declared here, validated with zod,
  * and described in .env.example. Errors name the variable and what is wrong with it, never its value.
+ *
+ * A host app may give settings in code instead (`cronRoute(id, { settings })`, lib/next): they apply, over the
+ * environment's, to everything a request of that route does (withSettings). SUPABASE_URL may also come as
+ * NEXT_PUBLIC_SUPABASE_URL, the name Supabase's starters use.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { z } from "zod";
 import { ConfigError, NotFoundError } from "./errors";
+
+/** Settings given in code, by their environment names. */
+export type Settings = Partial<Record<string, string>>;
+
+const given = new AsyncLocalStorage<Settings>();
+
+/** Runs `fn` (and all it starts) with `settings` over the environment's; without settings, as it is. */
+export function withSettings<T>(settings: Settings | undefined, fn: () => T): T {
+  return settings ? given.run(settings, fn) : fn();
+}
+
+/** The settings in force: the environment, the settings given in code over it, and the starters' URL name. */
+function source(): Record<string, string | undefined> {
+  const merged: Record<string, string | undefined> = { ...process.env, ...given.getStore() };
+  return { ...merged, SUPABASE_URL: merged.SUPABASE_URL || merged.NEXT_PUBLIC_SUPABASE_URL };
+}
 
 /** The shortest secret taken: 32 characters (`openssl rand -base64 32` gives 44). */
 export const SECRET_MIN_LENGTH = 32;
@@ -184,22 +205,23 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
 
 /** The validated process environment (parsing is cheap, so it is read afresh and a changed env is seen). */
 export function getEnv(): Env {
-  return parseEnv(process.env);
+  return parseEnv(source());
 }
 
 /** The four secrets' values as set, to compare one against the others (never shown). */
-const secretsAsSet = () => Object.fromEntries(SECRET_NAMES.map((name) => [name, process.env[name]])) as Record<SecretName, string | undefined>;
+const secretsAsSet = (env = source()) => Object.fromEntries(SECRET_NAMES.map((name) => [name, env[name]])) as Record<SecretName, string | undefined>;
 
 /**
  * The cron secret alone; throws ConfigError when it is missing or guessable (weakSecretReason), or the same as a
  * read-only token (whose holder could then run the jobs), naming the variables, never the value.
  */
 export function getCronSecret(): string {
-  const parsed = cronSecretSchema.safeParse(process.env.CRON_SECRET);
+  const env = source();
+  const parsed = cronSecretSchema.safeParse(env.CRON_SECRET);
   if (!parsed.success) {
     throw new ConfigError(`CRON_SECRET ${parsed.error.issues[0]?.message ?? "is invalid"}: cron routes refuse to run`);
   }
-  const same = equalSecrets(secretsAsSet()).find((pair) => pair[0] === "CRON_SECRET");
+  const same = equalSecrets(secretsAsSet(env)).find((pair) => pair[0] === "CRON_SECRET");
   if (same) throw new ConfigError(`CRON_SECRET must not be the same as ${same[1]}: cron routes refuse to run`);
   return parsed.data;
 }
@@ -212,20 +234,21 @@ export function getCronSecret(): string {
  * endpoint is off and answers as if it did not exist.
  */
 export function getReadToken(name: "METRICS_TOKEN" | "HEALTH_TOKEN" | "OPS_TOKEN"): string {
-  const parsed = settingsObject.shape[name].safeParse(process.env[name]);
+  const env = source();
+  const parsed = settingsObject.shape[name].safeParse(env[name]);
   if (!parsed.success || !parsed.data) throw new NotFoundError();
-  if (equalSecrets(secretsAsSet()).some((pair) => pair.includes(name))) throw new NotFoundError();
+  if (equalSecrets(secretsAsSet(env)).some((pair) => pair.includes(name))) throw new NotFoundError();
   return parsed.data;
 }
 
 /** Whether instrumentation.ts registers OpenTelemetry, read on its own (at server start, before anything else). */
 export function tracingEnabled(): boolean {
-  return settingsObject.shape.EXPORT_OPS_TRACING.safeParse(process.env.EXPORT_OPS_TRACING || undefined).data === "on";
+  return settingsObject.shape.EXPORT_OPS_TRACING.safeParse(source().EXPORT_OPS_TRACING || undefined).data === "on";
 }
 
 /** The log level, read without validating the rest of the environment (the logger must work when it is bad). */
 export function getLogLevel(): string {
-  const parsed = settingsObject.shape.LOG_LEVEL.safeParse(process.env.LOG_LEVEL || undefined);
+  const parsed = settingsObject.shape.LOG_LEVEL.safeParse(source().LOG_LEVEL || undefined);
   return parsed.success ? parsed.data : "info";
 }
 
@@ -235,16 +258,18 @@ export function getLogLevel(): string {
  * (the deployment's generated domain, without a scheme).
  */
 export function getDeploymentEnv(): { baseUrl: URL | undefined; onVercel: boolean; vercelUrl: string | undefined } {
-  const parsed = settingsObject.shape.EXPORT_OPS_BASE_URL.safeParse(process.env.EXPORT_OPS_BASE_URL);
+  const env = source();
+  const parsed = settingsObject.shape.EXPORT_OPS_BASE_URL.safeParse(env.EXPORT_OPS_BASE_URL);
   if (!parsed.success) throw new ConfigError(`Invalid environment: EXPORT_OPS_BASE_URL: ${parsed.error.issues[0]?.message ?? "is invalid"}`);
-  const onVercel = process.env.VERCEL === "1";
-  return { baseUrl: parsed.data ? new URL(parsed.data) : undefined, onVercel, vercelUrl: (onVercel && process.env.VERCEL_URL?.trim()) || undefined };
+  const onVercel = env.VERCEL === "1";
+  return { baseUrl: parsed.data ? new URL(parsed.data) : undefined, onVercel, vercelUrl: (onVercel && env.VERCEL_URL?.trim()) || undefined };
 }
 
 /** Build-time check used by next.config.ts: a deployment with a bad environment fails its build. */
 export function assertBuildEnv(): void {
-  if (process.env.SKIP_ENV_VALIDATION === "1") return;
-  parseWith(envSchema, process.env);
+  const env = source();
+  if (env.SKIP_ENV_VALIDATION === "1") return;
+  parseWith(envSchema, env);
 }
 
 const secretNames = [
@@ -263,6 +288,7 @@ const secretNames = [
 
 /** Current values of the secret variables, for the logger's last-line scrub (short values are ignored). */
 export function secretValues(): string[] {
-  const template = process.env.EXPORT_OPS_CHECKIN_URL?.trim().split("{job}") ?? [];
-  return [...secretNames.map((name) => process.env[name]?.trim() ?? ""), ...template].filter((v) => v.length >= 8);
+  const env = source();
+  const template = env.EXPORT_OPS_CHECKIN_URL?.trim().split("{job}") ?? [];
+  return [...secretNames.map((name) => env[name]?.trim() ?? ""), ...template].filter((v) => v.length >= 8);
 }

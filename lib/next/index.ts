@@ -6,19 +6,30 @@
  *   export const { GET } = cronRoute("export-file-cleanup");   // app/api/cron/export-file-cleanup/route.ts
  *
  * Nothing here imports `next`: the handlers read only the Request, so they behave the same under every Next the
- * host runs. Settings come from the environment (lib/env.ts).
+ * host runs. Settings come from the environment (lib/env.ts: SUPABASE_URL or NEXT_PUBLIC_SUPABASE_URL, …), or
+ * from code: `cronRoute("export-file-cleanup", { settings: { EXPORT_FILE_RETENTION_HOURS: "48" } })`.
  */
-import { withCron } from "../http/with-cron";
+import { withSettings, type Settings } from "../env";
 import { healthDetailed, prometheusMetrics } from "../http/ops-routes";
+import { withCron } from "../http/with-cron";
 import { findJob, jobs } from "../jobs";
+import { opsPageRoute as opsPageHandlers, type OpsPageRouteOptions } from "../ops-page/route";
 
-type Handler = (request: Request) => Promise<Response>;
+export type Handler = (request: Request) => Promise<Response>;
+export type JobId = (typeof jobs)[number]["id"];
+
+export interface RouteOptions {
+  /** Settings by their environment names, over the environment's, for everything this route's requests do. */
+  settings?: Settings;
+}
+
+const given = (handler: Handler, options: RouteOptions): Handler => (request) => withSettings(options.settings, () => handler(request));
 
 /** GET for a job's cron route: the CRON_SECRET bearer, options from the query, the run, its continuation. */
-export function cronRoute(jobId: (typeof jobs)[number]["id"]): { GET: Handler } {
+export function cronRoute(jobId: JobId, options: RouteOptions = {}): { GET: Handler } {
   const job = findJob(jobId);
   if (!job) throw new Error(`export-ops has no job "${String(jobId)}" (its jobs: ${jobs.map((j) => j.id).join(", ")})`);
-  return { GET: withCron(job) };
+  return { GET: Object.assign(given(withCron(job), options), { job }) };
 }
 
 /** GET /api/health: liveness, answered without the database or any secret, so it is cheap to probe often. */
@@ -29,14 +40,17 @@ export function healthRoute(): { GET: Handler } {
 }
 
 /** GET /api/health/detailed behind HEALTH_TOKEN: 200 healthy or degraded, 503 unhealthy, 404 while the token is unset. */
-export function detailedHealthRoute(): { GET: Handler } {
-  return { GET: healthDetailed() };
+export function detailedHealthRoute(options: RouteOptions = {}): { GET: Handler } {
+  return { GET: given(healthDetailed(), options) };
 }
 
 /** GET /api/metrics behind METRICS_TOKEN: Prometheus text, 404 while the token is unset. */
-export function metricsRoute(): { GET: Handler } {
-  return { GET: prometheusMetrics() };
+export function metricsRoute(options: RouteOptions = {}): { GET: Handler } {
+  return { GET: given(prometheusMetrics(), options) };
 }
 
 /** GET and POST for the ops page, mounted at `app/ops/[[...path]]/route.ts`: plain HTML behind OPS_TOKEN (lib/ops-page). */
-export { opsPageRoute } from "../ops-page/route";
+export function opsPageRoute(options: RouteOptions & Pick<OpsPageRouteOptions, "basePath"> = {}): { GET: Handler; POST: Handler } {
+  const { GET, POST } = opsPageHandlers({ basePath: options.basePath });
+  return { GET: given(GET, options), POST: given(POST, options) };
+}
