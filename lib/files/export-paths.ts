@@ -3,6 +3,8 @@
  * extension fits the format. Cleanup deletes only paths of this shape, and only a log's own user's folder, so a
  * malformed or hostile `file_path` can never reach another user's files, another bucket, or anything else.
  */
+import { splitExportPath } from "../host/rules";
+
 /**
  * Each export format and the file extensions its files may carry, the first one canonical. The one place they are
  * configured is the table export_ops_formats (read with `export_ops_formats()`); a host adds its own formats there.
@@ -17,11 +19,7 @@ export const SEED_FORMATS: ExportFormats = {
   markdown: ["md", "markdown"],
 };
 
-/** Supabase Storage keys are at most 1024 bytes. */
-export const MAX_PATH_BYTES = 1024;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export { MAX_PATH_BYTES } from "../host/rules";
 /** The canonical path a host app should write an export to. */
 export function exportPath(userId: string, exportId: string, format: string, formats: ExportFormats = SEED_FORMATS): string {
   const ext = formats[format]?.[0];
@@ -40,19 +38,10 @@ export function formatOfExtension(formats: ExportFormats, ext: string): string |
  * extension will do.
  */
 export function unsafePathReason(path: string | null | undefined, formats: ExportFormats, owner?: { user_id: string; format: string }): string | null {
-  if (!path) return "empty path";
-  if (Buffer.byteLength(path) > MAX_PATH_BYTES) return `longer than Storage allows (${MAX_PATH_BYTES} bytes)`;
-  if (/[\u0000-\u001f\u007f]/.test(path)) return "contains control characters";
-  if (path.startsWith("/")) return "starts with /";
-  const segments = path.split("/");
-  if (segments.some((s) => s === ".." || s === ".")) return "contains a '.' or '..' segment";
-  if (segments.length !== 2) return "not of the form <user_id>/<file>";
-  const [folder, file] = segments as [string, string];
-  if (!UUID.test(folder)) return "first segment is not a user id";
-  if (owner && folder.toLowerCase() !== owner.user_id.toLowerCase()) return "not in the export owner's folder";
-  if (!FILE_NAME.test(file)) return "file name has characters outside [A-Za-z0-9._-]";
-  const ext = file.includes(".") ? file.slice(file.lastIndexOf(".") + 1) : "";
+  const split = splitExportPath(path ?? "");
+  if ("problem" in split) return split.problem;
+  if (owner && split.folder.toLowerCase() !== owner.user_id.toLowerCase()) return "not in the export owner's folder";
   const allowed: readonly string[] = owner ? (formats[owner.format] ?? []) : Object.values(formats).flat();
-  if (!allowed.includes(ext)) return `extension .${ext} does not fit ${owner ? `format ${owner.format}` : "any export format"}`;
+  if (!allowed.includes(split.ext)) return `extension .${split.ext} does not fit ${owner ? `format ${owner.format}` : "any export format"}`;
   return null;
 }

@@ -26,25 +26,34 @@ const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const MAX_PATH_BYTES = 1024;
 
 /**
+ * A path taken apart as `<user_id>/<file>`, with the file's extension, or why it is no export path at all: the
+ * checks every path the file cleanup deletes must pass, whatever its export (lib/files/export-paths.ts adds the
+ * export's own user and format).
+ */
+export function splitExportPath(path: string): { problem: string } | { folder: string; file: string; ext: string } {
+  if (!path) return { problem: "empty path" };
+  if (new TextEncoder().encode(path).length > MAX_PATH_BYTES) return { problem: `longer than Storage allows (${MAX_PATH_BYTES} bytes)` };
+  if (/[\u0000-\u001f\u007f]/.test(path)) return { problem: "contains control characters" };
+  if (path.startsWith("/")) return { problem: "starts with /" };
+  const segments = path.split("/");
+  if (segments.some((s) => s === ".." || s === ".")) return { problem: "contains a '.' or '..' segment" };
+  if (segments.length !== 2) return { problem: "not of the form <user_id>/<file>" };
+  const [folder, file] = segments as [string, string];
+  if (!UUID.test(folder)) return { problem: "first segment is not a user id" };
+  if (!FILE_NAME.test(file)) return { problem: "file name has characters outside [A-Za-z0-9._-]" };
+  return { folder, file, ext: file.includes(".") ? file.slice(file.lastIndexOf(".") + 1) : "" };
+}
+
+/**
  * Why the file cleanup would refuse `path` as an export's file (it quarantines such an export and never deletes
  * the file), or null: `<user_id>/<name>.<ext>`, with an extension an export format may have. The cleanup also
  * wants the folder to be the export's user's and the extension one of the export's format's, which only the row
  * and export_ops_formats can say.
  */
 export function exportPathProblem(path: string): string | null {
-  if (!path) return "empty path";
-  if (new TextEncoder().encode(path).length > MAX_PATH_BYTES) return `longer than Storage allows (${MAX_PATH_BYTES} bytes)`;
-  if (/[\u0000-\u001f\u007f]/.test(path)) return "contains control characters";
-  if (path.startsWith("/")) return "starts with /";
-  const segments = path.split("/");
-  if (segments.some((s) => s === ".." || s === ".")) return "contains a '.' or '..' segment";
-  if (segments.length !== 2) return "not of the form <user_id>/<file>";
-  const [folder, file] = segments as [string, string];
-  if (!UUID.test(folder)) return "first segment is not a user id";
-  if (!FILE_NAME.test(file)) return "file name has characters outside [A-Za-z0-9._-]";
-  const ext = file.includes(".") ? file.slice(file.lastIndexOf(".") + 1) : "";
-  if (!EXPORT_EXTENSION.test(ext)) return `extension .${ext} does not fit any export format`;
-  return null;
+  const split = splitExportPath(path);
+  if ("problem" in split) return split.problem;
+  return EXPORT_EXTENSION.test(split.ext) ? null : `extension .${split.ext} does not fit any export format`;
 }
 
 /** Input refused, with nothing changed (and, where the input alone tells, no request made); `details.field` names what is wrong. */

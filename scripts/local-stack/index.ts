@@ -19,7 +19,7 @@ import { startGateway } from "./gateway";
 import { mintKeys } from "./jwt";
 import { HOST_FILES, HOST_FILES_BUCKET, HOST_FILES_CREATED_AT } from "../../test/fixtures/host-files";
 import { applyMigrations, prepareProject } from "./migrate";
-import { LocalStackSetupError, installedPostgresPackage, preparePostgres, startPostgres, type RunningPostgres } from "./postgres";
+import { LocalStackSetupError, installedPostgresPackage, isAlive, preparePostgres, startPostgres, type RunningPostgres } from "./postgres";
 import { createStorageHandler, defaultStorageBehaviour } from "./storage-server";
 
 export { LocalStackSetupError } from "./postgres";
@@ -56,15 +56,6 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
-  }
 }
 
 /** Stops processes and removes folders left by a stack whose owner was killed without a chance to clean up. */

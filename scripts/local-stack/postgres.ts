@@ -105,7 +105,7 @@ function blockingFolder(user: PostgresUser, dir: string): string {
   return `a folder on the way is closed to it`;
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
