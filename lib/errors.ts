@@ -74,11 +74,17 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
-/** A PostgREST / Postgres failure, with PostgREST's code (e.g. PGRST202 or a SQLSTATE) kept for the log. */
+/**
+ * A failed call of the SQL API (or of PostgREST on export-ops' tables): refused, failed, or answered with a result the
+ * contract (lib/sql-contract.ts) does not take, the message naming the function and, for a malformed result, the
+ * field. PostgREST's or Postgres' code (e.g. PGRST202, P0001, 23503) is kept in `dbCode`. Part of the package's
+ * public API (`export-ops`): named in so many words, so that it survives a host's minifier.
+ */
 export class DatabaseError extends AppError {
   readonly dbCode?: string;
   constructor(message: string, options?: { cause?: unknown; dbCode?: string }) {
     super("database_error", message, { cause: options?.cause });
+    this.name = "DatabaseError";
     this.dbCode = options?.dbCode;
   }
 }

@@ -2,24 +2,18 @@
  * The ports jobs depend on. Adapters in lib/supabase implement them over supabase-js; tests use fakes or the
  * local stack. Keeping them here (not in lib/supabase) is what lets jobs stay free of supabase-js.
  */
-import type { Rpc } from "./host/client";
 import type { Env } from "./env";
 import type { Logger } from "./logger";
 import type { SqlArgs, SqlFunction, SqlResult } from "./sql-contract";
 
 /**
  * The SQL API: every database operation is a Postgres function called by name with named arguments, typed from
- * the list in ./sql-contract.ts (arguments and result), and validated there at the adapter.
+ * the list in ./sql-contract.ts (arguments and result), and validated against it by the one client that implements
+ * it (createSqlApi, lib/supabase/sql-api.ts), which the host library (lib/host) uses too.
  */
 export interface SqlApi {
   // arguments may be left out only where every argument has a default
   call<F extends SqlFunction>(fn: F, ...args: {} extends SqlArgs<F> ? [args?: SqlArgs<F>] : [args: SqlArgs<F>]): Promise<SqlResult<F>>;
-}
-
-/** The SQL API port as the export-ops package calls it: a function's name and its arguments (checked here too). */
-export function rpcOfSqlApi(db: SqlApi): Rpc {
-  const untyped = db as unknown as { call(fn: string, args: Record<string, unknown>): Promise<unknown> };
-  return (fn, args) => untyped.call(fn, args);
 }
 
 export interface StoredObject {

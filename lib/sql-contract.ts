@@ -1,12 +1,15 @@
 /**
  * The contract between TypeScript and SQL: every SQL function export-ops calls (supabase/migrations), with a zod
- * schema of its named arguments and one of its result. The SqlApi port is typed from this list, the adapter
- * validates every result against it (a malformed result is a DatabaseError naming the function and the field),
- * and test/sql-contract.integration.test.ts checks it against `pg_proc`: every listed function exists with
- * these argument names, and every export-ops function is listed (or named below as internal to SQL).
+ * schema of its named arguments and one of its result. The SqlApi port and the host library's result types are
+ * typed from this list, the SQL API client (lib/supabase/sql-api.ts, used by the jobs and the host library alike)
+ * validates every call's arguments and result against it (a malformed result is a DatabaseError naming the function
+ * and the field), and test/sql-contract.integration.test.ts checks it against `pg_proc`: every listed function
+ * exists with these argument names, and every export-ops function is listed (or named below as internal to SQL).
+ * The host library carries this file into a host's export endpoint: it imports zod as a namespace (which bundlers
+ * tree-shake; `import { z }` brings all of zod, its locales included) and nothing of the app's.
  */
-import { z } from "zod";
-import { SETTING_BOUNDS } from "./env";
+import * as z from "zod";
+import { SETTING_BOUNDS } from "./setting-bounds";
 import type { AlertPayload } from "./alerting/alert-webhook";
 
 const time = z.string();

@@ -7,7 +7,6 @@ import { DatabaseError, ValidationError } from "../lib/errors";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { ARCHIVE_BATCH, decodeArchive, restoreArchive } from "../lib/archive/log-archive";
 import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
-import { rpcOfSqlApi } from "../lib/ports";
 import { captureLogger, fixedClock, tickingClock } from "./doubles";
 import { addObjects, installedHoursAgo, objectNames, ports, resetData, runJob, runWithoutLease, seedExports, seedOrphans, testEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
@@ -199,12 +198,12 @@ describe("export-log-cleanup with archival", () => {
     const base = ports();
     let open = 0;
     let most = 0;
-    const rpc = rpcOfSqlApi(base.db);
+    const untyped = base.db as unknown as { call(fn: string, args: Record<string, unknown>): Promise<unknown> };
     const db = {
       // a batch is in flight from its claim's request until its logs' delete answers (or the claim comes back empty)
       call: async (fn: string, args: Record<string, unknown> = {}) => {
         if (fn === "export_ops_claim_log_batch") most = Math.max(most, ++open);
-        const answer = (await rpc(fn, args)) as { batch?: unknown };
+        const answer = (await untyped.call(fn, args)) as { batch?: unknown };
         if (fn === "export_ops_delete_archived_logs" || (fn === "export_ops_claim_log_batch" && !answer.batch)) open -= 1;
         return answer;
       },

@@ -4,7 +4,7 @@
  * completed (or failed), the metric recorded — and export-ops' daily file cleanup later deletes that file.
  */
 import { createClient } from "@supabase/supabase-js";
-import { createExportMetricsService, ExportInputError, exportLogs, exportPath, type WithExportOps } from "export-ops";
+import { createExportMetricsService, DatabaseError, ExportInputError, exportLogs, exportPath, type WithExportOps } from "export-ops";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { captureLogger } from "./doubles";
@@ -58,6 +58,8 @@ describe("a host's export endpoint on the export-ops package", () => {
       file_size_bytes: body.length,
     });
     expect(recorded).toMatchObject({ recorded: true, duplicate: false });
+    // the SQL API through the host's own typed client, its result checked against the contract
+    expect(await metrics.volumeStats(1)).toMatchObject({ days: 1, total: 1, per_day: [{ exports: 1 }] });
     // the typed client reads the row back as export-ops' own type
     const { data } = await supabase.from("export_logs").select("status, file_path").eq("export_id", log.export_id).single();
     expect(data).toEqual({ status: "completed", file_path: path });
@@ -82,9 +84,11 @@ describe("a host's export endpoint on the export-ops package", () => {
     expect((await objectNames()).has(path)).toBe(false);
   });
 
-  it("refuses a row export-ops could not handle with the database's own message", async () => {
+  it("refuses a row export-ops could not handle with a DatabaseError carrying the database's own message and code", async () => {
     const logs = exportLogs(client());
-    await expect(logs.start({ user_id: user, format: "pdf" })).rejects.toThrow(/export_logs insert failed: .*export_ops_logs_format_fkey/);
+    const error = await logs.start({ user_id: user, format: "pdf" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect(error).toMatchObject({ code: "database_error", dbCode: "23503", message: expect.stringMatching(/^export_logs insert failed: .*export_ops_logs_format_fkey/) });
   });
 
   it("refuses a bad field by name, and no row is made or changed", async () => {

@@ -3,11 +3,12 @@
  * package's judgement, the one its ExportMetricsService.checkFailureRate gives the host), and whether exports
  * stopped arriving.
  */
-import { judgeFailureRate as judgeFailureRateOver, type FailureAlertPayload, type FailureRateConfig } from "../host/failure-rate";
-import { rpcOfSqlApi, sqlTime, type Clock, type SqlApi } from "../ports";
+import type { FailureRateConfig } from "../host/failure-rate";
+import { sqlTime, type Clock, type SqlApi } from "../ports";
 import type { AlertPayload } from "./alert-webhook";
 
-export type { FailureAlertPayload } from "../host/failure-rate";
+/** The failure rate over a window: the export-ops package's own judgement, over the SQL API port. */
+export { judgeFailureRate, type FailureAlertPayload } from "../host/failure-rate";
 export type MetricsConfig = FailureRateConfig;
 
 export interface SilencePayload extends AlertPayload {
@@ -22,15 +23,6 @@ export interface SilencePayload extends AlertPayload {
 
 /** The exports-stopped alert is judged only where the same hours had exports on this many of the previous 7 days. */
 export const SILENCE_BUSY_DAYS = 5;
-
-/** The failure rate over a window (see the export-ops package's judgeFailureRate). */
-export function judgeFailureRate(
-  db: SqlApi,
-  config: MetricsConfig,
-  window: { minutes?: number; sinceLastEvaluationOf?: string; now?: Date } = {},
-): Promise<FailureAlertPayload> {
-  return judgeFailureRateOver(rpcOfSqlApi(db), config, window);
-}
 
 /** "No exports recorded for N hours", judged only where the same hours are usually busy. */
 export async function judgeSilence(db: SqlApi, hours: number, clock: Clock): Promise<SilencePayload> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { SupabaseLike } from "./client";
+import { DatabaseError, ValidationError } from "../errors";
+import type { SupabaseLike } from "../supabase/sql-api";
 import { exportLogs, exportPath } from "./export-log";
 import { ExportInputError } from "./rules";
 
@@ -85,6 +86,15 @@ describe("exportPath", () => {
     expect(error.details).toEqual({ field });
     expect(error.message).toMatch(/^Invalid export path: /);
     expect(error.message).toMatch(message);
+  });
+});
+
+describe("ExportInputError", () => {
+  it("is a ValidationError: bad_request, 400, the field in its details, named as itself", () => {
+    const error = refusal(() => exportPath("alice", EXPORT, "csv"));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ name: "ExportInputError", code: "bad_request", status: 400 });
+    expect(error.toJSON()).toEqual({ code: "bad_request", message: "Invalid export path: user_id must be a UUID", details: { field: "user_id" } });
   });
 });
 
@@ -180,7 +190,19 @@ describe("exportLogs(supabase).complete", () => {
   it("says so when there is no such export", async () => {
     const noRow = { data: null, error: { message: "JSON object requested, multiple (or no) rows returned", code: "PGRST116" } };
     const { client } = fakeClient([noRow, noRow]);
-    await expect(exportLogs(client).complete(EXPORT, { file_path: path, file_size_bytes: 1 })).rejects.toThrow(`export_logs update failed: no export ${EXPORT}`);
+    const error = await exportLogs(client).complete(EXPORT, { file_path: path, file_size_bytes: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect(error).toMatchObject({ message: `export_logs update failed: no export ${EXPORT}`, dbCode: "PGRST116" });
+  });
+});
+
+describe("exportLogs(supabase) on a database refusal", () => {
+  it("throws a DatabaseError with the database's message and code", async () => {
+    const refused = { data: null, error: { message: 'insert or update on table "export_logs" violates foreign key constraint', code: "23503" } };
+    const { client } = fakeClient([refused]);
+    const error = await exportLogs(client).start({ user_id: USER, format: "pdf" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect(error).toMatchObject({ code: "database_error", dbCode: "23503", message: `export_logs insert failed: ${refused.error.message}` });
   });
 });
 

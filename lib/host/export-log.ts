@@ -2,9 +2,11 @@
  * The export log row your export endpoint keeps (export_logs): created when the export starts, completed with its
  * file or failed. export-ops later deletes the file once past retention and marks the row `expired`. Every call
  * checks its input by the rules the database and the jobs apply (./rules.ts) and refuses a bad field with an
- * ExportInputError naming it, before any request: nothing is written.
+ * ExportInputError naming it, before any request: nothing is written. A request the database refuses or fails is a
+ * DatabaseError with PostgREST's code.
  */
-import { ExportOpsError, type SupabaseLike } from "./client";
+import { DatabaseError } from "../errors";
+import { unwrap, type PostgrestErrorLike, type SupabaseLike } from "../supabase/sql-api";
 import type { ExportLogRow } from "./database";
 import {
   ERROR_TYPE_PROBLEM,
@@ -64,13 +66,7 @@ function whole(field: string, value: unknown, max: number): number {
   return value as number;
 }
 
-type Answer = { data: unknown; error: { message: string; code?: string } | null };
-
-async function unwrap<T>(what: string, answer: PromiseLike<Answer>): Promise<T> {
-  const { data, error } = await answer;
-  if (error) throw new ExportOpsError(`${what} failed: ${error.message}`, { dbCode: error.code });
-  return data as T;
-}
+type Answer = { data: ExportLogRow | null; error: PostgrestErrorLike | null };
 
 /** PostgREST's answer to `.single()` when no row matched. */
 const NO_ROW = "PGRST116";
@@ -95,7 +91,7 @@ export function exportLogs(supabase: SupabaseLike) {
         ...(i.conversation_count !== undefined ? { conversation_count: i.conversation_count } : {}),
         ...(i.export_id !== undefined ? { export_id: i.export_id } : {}),
       };
-      return unwrap("export_logs insert", table().insert(row).select().single());
+      return unwrap<ExportLogRow>("export_logs insert", await table().insert(row).select().single());
     },
     /**
      * Its file is written: `completed`, with where the file is and its size. The path must be one the daily file
@@ -118,12 +114,12 @@ export function exportLogs(supabase: SupabaseLike) {
       const answer: Answer = await table().update(update).eq("export_id", exportId).eq("user_id", folder).select().single();
       if (answer.error?.code === NO_ROW) {
         // nothing changed: the export is not that user's, or there is no such export
-        const owner: Answer = await table().select("user_id").eq("export_id", exportId).single();
-        const userId = (owner.data as { user_id?: string } | null)?.user_id;
+        const owner: { data: { user_id?: string } | null } = await table().select("user_id").eq("export_id", exportId).single();
+        const userId = owner.data?.user_id;
         if (userId) throw refuse("file_path", `must be in the folder of export ${exportId}'s user (${userId}/), not ${folder}/`);
-        throw new ExportOpsError(`export_logs update failed: no export ${exportId}`, { dbCode: NO_ROW });
+        throw new DatabaseError(`export_logs update failed: no export ${exportId}`, { dbCode: NO_ROW });
       }
-      return unwrap("export_logs update", Promise.resolve(answer));
+      return unwrap("export_logs update", answer);
     },
     /** It failed (its file, if one was written, is then an orphan the daily cleanup sweeps). */
     async fail(exportId: string, failure: { error_type: string; error_message?: string }): Promise<ExportLogRow> {
@@ -133,7 +129,7 @@ export function exportLogs(supabase: SupabaseLike) {
       if (!isErrorType(f.error_type)) throw refuse("error_type", ERROR_TYPE_PROBLEM);
       if (f.error_message !== undefined && f.error_message !== null && typeof f.error_message !== "string") throw refuse("error_message", "must be text");
       const update = { status: "failed", completed_at: new Date().toISOString(), error_type: f.error_type.trim(), error_message: f.error_message ?? null };
-      return unwrap("export_logs update", table().update(update).eq("export_id", exportId).select().single());
+      return unwrap<ExportLogRow>("export_logs update", await table().update(update).eq("export_id", exportId).select().single());
     },
   };
 }

@@ -2,7 +2,8 @@
  * The failure-rate judgement: the one the hourly aggregation makes before it fires or resolves the alert, and the
  * one a host app or an operator's check asks for (ExportMetricsService.checkFailureRate).
  */
-import type { Rpc } from "./client";
+import type { AlertPayload } from "../alerting/alert-webhook";
+import type { SqlApi } from "../ports";
 
 export interface FailureRateConfig {
   /** Failure rate (fraction) above which the alert fires. */
@@ -11,24 +12,14 @@ export interface FailureRateConfig {
   minSample: number;
 }
 
-/** The `export_failure_alert` payload. */
-export interface FailureAlertPayload {
+/** The `export_failure_alert` payload: an alert's payload (what every alert carries) with the failure rate's figures. */
+export interface FailureAlertPayload extends AlertPayload {
   type: "export_failure_alert";
-  severity: "info" | "high" | "critical";
-  /** The rate is over the threshold now. */
-  alert: boolean;
-  /** false when there were fewer exports than the minimum sample: nothing is judged. */
-  judged: boolean;
-  message: string;
-  /** The figures behind the judgement, in words ("3 of 25 exports failed"). */
-  figures: string;
   failure_rate: number;
   failed_count: number;
   total_count: number;
   threshold: number;
   min_sample: number;
-  window_start: string;
-  window_end: string;
 }
 
 const pct = (rate: number) => `${(rate * 100).toFixed(2)}%`;
@@ -39,15 +30,15 @@ const pct = (rate: number) => `${(rate * 100).toFixed(2)}%`;
  * goes unjudged. `now` is for tests only: the database's clock is used otherwise.
  */
 export async function judgeFailureRate(
-  rpc: Rpc,
+  db: SqlApi,
   config: FailureRateConfig,
   window: { minutes?: number; sinceLastEvaluationOf?: string; now?: Date } = {},
 ): Promise<FailureAlertPayload> {
-  const counts = (await rpc("export_ops_failure_counts", {
+  const counts = await db.call("export_ops_failure_counts", {
     p_minutes: window.minutes ?? 60,
     p_alert: window.sinceLastEvaluationOf ?? null,
     ...(window.now ? { p_now: window.now.toISOString() } : {}),
-  })) as { total: number; failed: number; window_start: string; window_end: string };
+  });
   const { threshold, minSample } = config;
   const rate = counts.total > 0 ? counts.failed / counts.total : 0;
   const judged = counts.total >= minSample;

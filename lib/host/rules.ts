@@ -4,6 +4,7 @@
  * is one the daily file cleanup accepts. The package refuses anything else before it sends a request, with an
  * ExportInputError naming the field. rules.test.ts keeps these the database's and the file cleanup's own.
  */
+import { ValidationError } from "../errors";
 
 /** An id (export_id, user_id): a UUID, in either case, as Postgres takes one. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -56,16 +57,16 @@ export function exportPathProblem(path: string): string | null {
   return EXPORT_EXTENSION.test(split.ext) ? null : `extension .${split.ext} does not fit any export format`;
 }
 
-/** Input refused, with nothing changed (and, where the input alone tells, no request made); `details.field` names what is wrong. */
-export class ExportInputError extends Error {
-  readonly code = "bad_request";
-  readonly status = 400;
-  readonly details: { field: string };
+/**
+ * Input refused, with nothing changed (and, where the input alone tells, no request made); `details.field` names what
+ * is wrong. A ValidationError (`bad_request`, 400), as the app's own refusals are.
+ */
+export class ExportInputError extends ValidationError {
+  declare readonly details: { field: string };
   /** `what` is the thing refused ("export path", "export log", "export metric"). */
   constructor(what: string, field: string, problem: string) {
-    super(`Invalid ${what}: ${field} ${problem}`);
+    super(`Invalid ${what}: ${field} ${problem}`, { field });
     this.name = "ExportInputError";
-    this.details = { field };
   }
 }
 

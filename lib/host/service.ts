@@ -3,7 +3,9 @@
  * export and status, stored through export-ops' SQL API, and one `export_metric` log line — plus summaries of any
  * period for its own dashboards. Every figure is computed in SQL; nothing loads rows into Node.
  */
-import { ExportOpsError, rpcOf, type Rpc, type SupabaseLike } from "./client";
+import { DatabaseError } from "../errors";
+import type { SqlApi } from "../ports";
+import { createSqlApi, type SupabaseLike } from "../supabase/sql-api";
 import { judgeFailureRate, type FailureAlertPayload, type FailureRateConfig } from "./failure-rate";
 import { jsonLogger, type Logger } from "./log";
 import { parseMetric, type ExportMetric, type ExportMetricInput } from "./metric";
@@ -40,8 +42,9 @@ export class ExportMetricsService {
   private readonly waitUntil: (promise: Promise<unknown>) => void;
   private readonly config: FailureRateConfig;
 
+  /** `db`: the SQL API client (createSqlApi); a host app makes the service with createExportMetricsService. */
   constructor(
-    private readonly rpc: Rpc,
+    private readonly db: SqlApi,
     options: ExportMetricsOptions = {},
   ) {
     this.logger = options.logger ?? jsonLogger;
@@ -68,7 +71,7 @@ export class ExportMetricsService {
 
   private async store(metric: ExportMetric): Promise<RecordResult> {
     try {
-      const stored = (await this.rpc("export_ops_record_metric", {
+      const stored = await this.db.call("export_ops_record_metric", {
         p_export_id: metric.export_id,
         p_user_id: metric.user_id,
         p_format: metric.format,
@@ -79,13 +82,13 @@ export class ExportMetricsService {
         p_file_size_bytes: metric.file_size_bytes,
         p_error_type: metric.error_type ?? null,
         p_error_message: metric.error_message ?? null,
-      })) as { inserted: boolean; recorded_at: string };
+      });
       if (stored.inserted) this.logger.info({ type: "export_metric", ...metric, timestamp: stored.recorded_at }, "export metric recorded");
       else this.logger.debug({ type: "export_metric_duplicate", export_id: metric.export_id, status: metric.status }, "export metric already recorded");
       return { recorded: true, duplicate: !stored.inserted, metric };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const dbCode = error instanceof ExportOpsError ? error.dbCode : undefined;
+      const dbCode = error instanceof DatabaseError ? error.dbCode : undefined;
       // The metric still reaches the log drain, so log-based dashboards keep counting it.
       this.logger.info({ type: "export_metric", ...metric, timestamp: new Date().toISOString() }, "export metric (not stored)");
       this.logger.error(
@@ -97,31 +100,30 @@ export class ExportMetricsService {
   }
 
   /** Totals, rates, duration and size figures, volumes, distribution, top users and failures for [from, to). */
-  async aggregate(period: { from: Date; to: Date; topUsers?: number }): Promise<MetricsSummary> {
-    return (await this.rpc("export_ops_metrics_summary", {
-      p_from: period.from.toISOString(),
-      p_to: period.to.toISOString(),
-      p_top_users: period.topUsers ?? 10,
-    })) as MetricsSummary;
+  aggregate(period: { from: Date; to: Date; topUsers?: number }): Promise<MetricsSummary> {
+    return this.db.call("export_ops_metrics_summary", { p_from: period.from.toISOString(), p_to: period.to.toISOString(), p_top_users: period.topUsers ?? 10 });
   }
 
   /** The same duration figures read from hourly rollups only (percentiles from the duration histograms). */
-  async aggregateFromRollups(period: { from: Date; to: Date }): Promise<RollupSummary> {
-    return (await this.rpc("export_ops_rollup_summary", { p_from: period.from.toISOString(), p_to: period.to.toISOString() })) as RollupSummary;
+  aggregateFromRollups(period: { from: Date; to: Date }): Promise<RollupSummary> {
+    return this.db.call("export_ops_rollup_summary", { p_from: period.from.toISOString(), p_to: period.to.toISOString() });
   }
 
   /** The failure-rate judgement over the last `minutes` (60): the one the hourly job makes before it alerts. */
   checkFailureRate(window: { minutes?: number; sinceLastEvaluationOf?: string; now?: Date } = {}): Promise<FailureAlertPayload> {
-    return judgeFailureRate(this.rpc, this.config, window);
+    return judgeFailureRate(this.db, this.config, window);
   }
 
   /** Exports over the last `days` days (today included): total, average per day, and each day. */
-  async volumeStats(days: number, now?: Date): Promise<VolumeStats> {
-    return (await this.rpc("export_ops_volume_stats", { p_days: days, ...(now ? { p_now: now.toISOString() } : {}) })) as VolumeStats;
+  volumeStats(days: number, now?: Date): Promise<VolumeStats> {
+    return this.db.call("export_ops_volume_stats", { p_days: days, ...(now ? { p_now: now.toISOString() } : {}) });
   }
 }
 
-/** For a host app: the service over its own service-role supabase-js client. */
+/**
+ * For a host app: the service over its own service-role supabase-js client, through the SQL API client (every
+ * argument and result checked against the contract; a failed call, or a malformed result, is a DatabaseError).
+ */
 export function createExportMetricsService(supabase: SupabaseLike, options: ExportMetricsOptions = {}): ExportMetricsService {
-  return new ExportMetricsService(rpcOf(supabase), options);
+  return new ExportMetricsService(createSqlApi(supabase), options);
 }

@@ -108,6 +108,31 @@ describe("SqlApi", () => {
     expect((error as Error).message).toBe("export_ops_archive_batch_text failed: None of these media types are available: application/vnd.export-ops.jsonl");
   });
 
+  it("asks for text through a client whose schema(\"public\") has its headers as a plain record (supabase-js 2.43)", async () => {
+    server.use(
+      http.post(`${URL_}/rest/v1/rpc/export_ops_archive_batch_text`, async ({ request }) => {
+        await record(request);
+        return new HttpResponse("{}\n", { headers: { "content-type": "application/vnd.export-ops.jsonl" } });
+      }),
+    );
+    const rest = { url: `${URL_}/rest/v1`, headers: { apikey: KEY, Authorization: `Bearer ${KEY}` }, fetch };
+    const older = { rpc: () => Promise.reject(new Error("no rpc expected")), schema: () => rest };
+    const body = await createSqlApi(older).call("export_ops_archive_batch_text", { p_batch: "logs/b1" });
+    expect(await new Response(body).text()).toBe("{}\n");
+    expect(seen[0]?.headers.get("accept")).toBe("application/vnd.export-ops.jsonl");
+    expect(seen[0]?.headers.get("apikey")).toBe(KEY);
+  });
+
+  it("refuses a text function over a client without schema(\"public\"), saying what it needs, and sends nothing", async () => {
+    const bare = { rpc: () => Promise.reject(new Error("no rpc expected")) };
+    const error = await createSqlApi(bare)
+      .call("export_ops_archive_batch_text", { p_batch: "logs/b1" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect((error as Error).message).toBe('export_ops_archive_batch_text needs the client\'s schema("public") with its url and headers (supabase-js 2.43 or later); this client has none');
+    expect(seen).toEqual([]);
+  });
+
   it("passes a well-formed answer through", async () => {
     server.use(http.post(`${URL_}/rest/v1/rpc/export_ops_ping`, () => HttpResponse.json(pong)));
     expect(await createSqlApi(client()).call("export_ops_ping")).toEqual(pong);
