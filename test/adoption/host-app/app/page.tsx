@@ -1,3 +1,3 @@
 export default function Home() {
-  return <main>A host app with an export feature.</main>;
+  return <main className="host-home">A host app with an export feature.</main>;
 }

@@ -5,7 +5,7 @@ import { createExportMetricsService, exportLogs, exportPath, type WithExportOps 
 import type { Database } from "@/lib/database.types";
 
 export function serviceClient() {
-  return createClient<WithExportOps<Database>>(process.env.SUPABASE_URL!, process.env.SUPABASE_SERVICE_ROLE_KEY!, {
+  return createClient<WithExportOps<Database>>(process.env.NEXT_PUBLIC_SUPABASE_URL!, process.env.SUPABASE_SERVICE_ROLE_KEY!, {
     auth: { persistSession: false },
   });
 }

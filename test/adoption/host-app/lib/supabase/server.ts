@@ -6,7 +6,7 @@ import type { Database } from "@/lib/database.types";
 export async function createClient() {
   // a promise from Next 15 on, the cookies themselves before: awaited, both work
   const cookieStore = await cookies();
-  return createServerClient<Database>(process.env.SUPABASE_URL!, process.env.SUPABASE_ANON_KEY!, {
+  return createServerClient<Database>(process.env.NEXT_PUBLIC_SUPABASE_URL!, process.env.NEXT_PUBLIC_SUPABASE_ANON_KEY!, {
     cookies: {
       get(name: string) {
         return cookieStore.get(name)?.value;
