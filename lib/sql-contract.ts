@@ -305,7 +305,7 @@ export const sqlFunctions = {
   export_ops_unreported_abandoned: fn({ p_job: z.string() }, z.array(uuid)),
   export_ops_checkin_states: fn({ p_jobs: z.array(z.string()) }, z.record(z.string(), checkinState)),
   export_ops_claim_occurrence: fn(
-    { p_run_id: uuid, p_job: z.string(), p_trigger: z.string(), p_occurrence: z.string().min(1).max(200), p_dry_run: z.boolean().optional(), ...now },
+    { p_run_id: uuid, p_job: z.string(), p_trigger: z.string(), p_occurrence: z.string().min(1).max(200), p_scheduled_at: time.nullable().optional(), ...now },
     z.object({ claimed: z.boolean(), first_run_id: uuid.optional() }),
   ),
   // the ops page's sessions
@@ -346,7 +346,13 @@ export const sqlFunctions = {
     { p_run_id: uuid },
     pageRun
       .omit({ counts: true, has_more: true })
-      .extend({ finished_at: time.nullable(), deadline_at: time, result: z.unknown() })
+      .extend({
+        finished_at: time.nullable(),
+        deadline_at: time,
+        result: z.unknown(),
+        // the scheduled delivery the run claimed: a Cron Jobs occurrence or a Schedules execution ID
+        delivery: z.object({ occurrence: z.string(), scheduled_at: time.nullable(), deliveries: count }).nullable(),
+      })
       .nullable(),
   ),
   export_ops_page_exports: fn(

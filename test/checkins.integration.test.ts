@@ -9,12 +9,13 @@ import { createServer, type Server } from "node:http";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { describeWatchers } from "../lib/checkins/checkins";
 import { withCron } from "../lib/http/with-cron";
-import { readOpsPanels } from "../lib/ops/page-data";
+import { loadOpsRun, readOpsPanels } from "../lib/ops/page-data";
 import { detailedHealth } from "../lib/reporting/health";
 import { exportFileCleanup, exportLogCleanup, exportMetricsAggregate, jobs } from "../lib/jobs";
 import type { JobDefinition } from "../lib/jobs/job";
 import { executeJob } from "../lib/jobs/runner";
 import { captureLogger, fixedClock } from "./doubles";
+import { schedulesHeaders, SCHEDULE_ID } from "./fixtures/schedule-deliveries";
 import { ports, resetData, testEnv } from "./helpers/exports";
 import { closeSql, sql, stack } from "./helpers/stack";
 
@@ -341,6 +342,44 @@ describe("scheduled deliveries: one occurrence runs once", () => {
     expect("skipped" in dry && dry.skipped).toBeFalsy();
     expect(realDuringDryRun).toBeDefined();
     expect(realDuringDryRun!.skipped).toBeUndefined();
+  });
+
+  const schedule = (j: JobDefinition, clock: ReturnType<typeof fixedClock>, scheduledAt: Date, options: Parameters<typeof schedulesHeaders>[4] = {}) =>
+    withCron(j, { clock, logger: captureLogger().logger })(
+      new Request(`http://app.test/api/cron/${j.id}`, { headers: schedulesHeaders(SECRET, j.schedule, j.id, scheduledAt, options) }),
+    );
+
+  it("Vercel Schedules: two deliveries of one execution ID run once, and the run shows the execution and when it was scheduled", async () => {
+    const clock = fixedClock("2026-12-01T03:00:20Z");
+    const scheduledAt = new Date("2026-12-01T03:00:00Z");
+    const first = (await (await schedule(exportLogCleanup, clock, scheduledAt)).json()).result;
+    expect(first.skipped).toBeUndefined();
+    clock.advance(90_000); // a redelivery: the same execution, a later ce-time
+    const second = (await (await schedule(exportLogCleanup, clock, scheduledAt, { firedAt: clock.now() })).json()).result;
+    expect(second).toMatchObject({ skipped: true, reason: "duplicate delivery", occurrence: `execution:${SCHEDULE_ID}:${scheduledAt.getTime()}` });
+
+    const { rows } = await sql().query("select run_id, status from export_ops_runs where job = $1 order by started_at", [exportLogCleanup.id]);
+    expect(rows.map((r) => r.status)).toEqual([expect.stringMatching(/succeeded|partial/), "skipped"]);
+    const run = await loadOpsRun(ports().db, rows[0].run_id);
+    expect(run?.delivery).toEqual({ occurrence: `execution:${SCHEDULE_ID}:${scheduledAt.getTime()}`, scheduled_at: expect.stringMatching(/^2026-12-01T03:00:00/), deliveries: 2 });
+  });
+
+  it("Vercel Schedules: two executions scheduled for the same minute both run (only the execution ID says which is which)", async () => {
+    const clock = fixedClock("2026-12-01T03:00:20Z");
+    const minute = new Date("2026-12-01T03:00:00Z");
+    const one = (await (await schedule(exportMetricsAggregate, clock, minute)).json()).result;
+    const other = (await (await schedule(exportMetricsAggregate, clock, new Date(minute.getTime() + 1))).json()).result;
+    expect([one.skipped, other.skipped]).toEqual([undefined, undefined]);
+    const { rows } = await sql().query("select count(*)::int as n from export_ops_occurrences where job = $1 and occurrence like 'execution:%'", [exportMetricsAggregate.id]);
+    expect(rows[0].n).toBe(2);
+  });
+
+  it("Vercel Schedules with ce-time and no ce-vssscheduledat: the scheduled time comes from ce-time", async () => {
+    const clock = fixedClock("2026-12-01T03:00:20Z");
+    const fired = new Date("2026-12-01T03:00:01.500Z");
+    await schedule(exportFileCleanup, clock, new Date("2026-12-01T03:00:00Z"), { withScheduledAt: false, firedAt: fired });
+    const { rows } = await sql().query("select scheduled_at from export_ops_occurrences where job = $1", [exportFileCleanup.id]);
+    expect(rows.map((r) => (r.scheduled_at as Date).toISOString())).toEqual([fired.toISOString()]);
   });
 
   it("a manual call or a continuation is never taken for a duplicate", async () => {

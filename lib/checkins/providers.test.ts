@@ -38,4 +38,10 @@ describe("checkinRequest", () => {
     expect(checkinRequest("heartbeat", "https://h.example/beat", "fail", run)).toBeNull();
     expect(checkinRequest("heartbeat", "https://h.example/beat", "success", run)).toEqual({ method: "GET", url: "https://h.example/beat" });
   });
+  it("gives Cronitor the platform's execution ID as the series, and Healthchecks and Sentry the run id, which must be a UUID", () => {
+    const scheduled = { ...run, executionId: "01JABC:1788350400000" };
+    expect(new URL(checkinRequest("cronitor", "https://cronitor.link/p/k/job", "start", scheduled)!.url).searchParams.get("series")).toBe("01JABC:1788350400000");
+    expect(new URL(checkinRequest("healthchecks", "https://hc-ping.com/k/job", "start", scheduled)!.url).searchParams.get("rid")).toBe("r1");
+    expect(JSON.parse(checkinRequest("sentry", "https://o.ingest.sentry.io/api/1/cron/job/k/", "start", scheduled)!.body!).check_in_id).toBe("r1");
+  });
 });

@@ -24,6 +24,12 @@ export type Provider = Exclude<CheckinProvider, "auto">;
 
 export interface CheckinRun {
   runId: string;
+  /**
+   * The platform's execution ID (Vercel Schedules' `ce-id`), when it sent one: Cronitor's `series` takes it, so the
+   * monitor's runs read as the platform's; Healthchecks' `rid` and Sentry's `check_in_id` must be UUIDs and keep
+   * the run id.
+   */
+  executionId?: string;
   /** The job's cron expression (UTC) and the minutes a run may be late or last, for Sentry's monitor_config. */
   schedule: string;
   graceMinutes: number;
@@ -77,7 +83,7 @@ export function checkinRequest(provider: Provider, url: string, event: CheckinEv
               ["metric", `count:${run.progress ?? 0}`],
               ["metric", `error_count:${run.failures ?? 0}`],
             ];
-      return { method: "GET", url: withQuery(url, [["state", state], ["series", run.runId], ...metrics]) };
+      return { method: "GET", url: withQuery(url, [["state", state], ["series", run.executionId ?? run.runId], ...metrics]) };
     }
     case "sentry":
       if (event === "start") {

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { DatabaseError } from "../errors";
 import { baseOptionsSchema, defineJob } from "../jobs/job";
 import { captureLogger, fixedClock } from "../../test/doubles";
-import { withCron } from "./with-cron";
+import { cronJobsHeaders, SCHEDULE_ID, schedulesHeaders } from "../../test/fixtures/schedule-deliveries";
+import { deliveryOf, triggerOf, withCron } from "./with-cron";
 
 const SECRET = "s3cret-value-for-tests-0123456789";
 const SERVICE_KEY = "service-role-key-for-tests-abcdefghij";
@@ -221,5 +222,46 @@ describe("withCron errors", () => {
     expect(message).toContain("SUPABASE_SERVICE_ROLE_KEY");
     expect(message).not.toContain("not a url");
     expect(run).not.toHaveBeenCalled();
+  });
+});
+
+describe("deliveryOf: which scheduled run a delivery is for", () => {
+  const at = new Date("2026-12-01T03:00:01.250Z");
+  const scheduled = new Date("2026-12-01T03:00:00.000Z");
+  const request = (headers: Record<string, string>) => new Request("http://app.test/api/cron/x", { headers });
+
+  it("keys a Vercel Schedules delivery on its execution ID, with the time it was scheduled for", () => {
+    const r = request(schedulesHeaders("s", "0 3 * * *", "export-log-cleanup", scheduled));
+    expect(triggerOf(r)).toBe("vercel_cron");
+    expect(deliveryOf(r, "vercel_cron", "0 3 1 * *", at)).toEqual({
+      occurrence: `execution:${SCHEDULE_ID}:${scheduled.getTime()}`,
+      executionId: `${SCHEDULE_ID}:${scheduled.getTime()}`,
+      scheduledAt: scheduled,
+    });
+  });
+
+  it("takes the scheduled time from ce-time where ce-vssscheduledat is missing", () => {
+    const fired = new Date("2026-12-01T03:00:02.000Z");
+    const r = request(schedulesHeaders("s", "0 3 * * *", "x", scheduled, { withScheduledAt: false, firedAt: fired }));
+    expect(deliveryOf(r, "vercel_cron", "0 3 * * *", at)?.scheduledAt).toEqual(fired);
+  });
+
+  it("counts a Schedules delivery without the cron schedule header as Vercel's, by its CloudEvent type", () => {
+    const { "x-vercel-cron-schedule": _gone, ...headers } = schedulesHeaders("s", "0 3 * * *", "x", scheduled);
+    expect(triggerOf(request(headers))).toBe("vercel_cron");
+    expect(triggerOf(request({ "user-agent": "vercel-cron/1.0" }))).toBe("manual");
+  });
+
+  it("keys a Cron Jobs delivery on the schedule's latest fire time, as before", () => {
+    expect(deliveryOf(request(cronJobsHeaders("s", "0 3 * * *")), "vercel_cron", "0 2 * * *", at)).toEqual({
+      occurrence: "0 3 * * *@2026-12-01T03:00:00.000Z",
+      scheduledAt: scheduled,
+    });
+  });
+
+  it("ignores an execution ID it cannot key on, and anything a person or a continuation sends", () => {
+    const odd = { ...schedulesHeaders("s", "0 3 * * *", "x", scheduled), "ce-id": "x".repeat(181) };
+    expect(deliveryOf(request(odd), "vercel_cron", "0 3 * * *", at)?.executionId).toBeUndefined();
+    expect(deliveryOf(request(schedulesHeaders("s", "0 3 * * *", "x", scheduled)), "manual", "0 3 * * *", at)).toBeUndefined();
   });
 });

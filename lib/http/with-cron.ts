@@ -14,7 +14,7 @@ import { describeIssues, getCronSecret, getEnv, type Env } from "../env";
 import { ConfigError, ValidationError, loggedErrors, publicError } from "../errors";
 import { deadlineFor, type JobDefinition, type JobResult } from "../jobs/job";
 import { executeJob, type Trigger } from "../jobs/runner";
-import { occurrenceOf } from "../jobs/schedule";
+import { executionOccurrence, firedAt, occurrenceOf, type Delivery } from "../jobs/schedule";
 import { logger as rootLogger, type Logger } from "../logger";
 import { sqlTime, systemClock, type Clock, type JobDeps } from "../ports";
 import { createSupabasePorts } from "../supabase";
@@ -33,30 +33,49 @@ export interface CronOverrides {
 }
 
 /**
- * Vercel Cron sends its own user agent and the schedule that fired; a continuation says so in its query (it
- * carries the bearer like any call, so the query is believed only once the bearer was checked); anything else is
- * a person or a script.
+ * Vercel Cron sends its own user agent and the schedule that fired, and a Vercel Schedules path target the same
+ * plus the schedule's CloudEvent (`ce-type: com.vercel.schedule.*`); a continuation says so in its query (it
+ * carries the bearer like any call, so the query is believed only once the bearer was checked); anything else is a
+ * person or a script.
  */
 export function triggerOf(request: Request, authenticated = true): Trigger {
   if (authenticated && new URL(request.url).searchParams.get(CONTINUATION_PARAM) === "true") return "continuation";
-  const fromVercel = request.headers.get("user-agent")?.includes("vercel-cron/") && request.headers.has("x-vercel-cron-schedule");
-  return fromVercel ? "vercel_cron" : "manual";
+  const headers = request.headers;
+  const scheduled = headers.has("x-vercel-cron-schedule") || headers.get("ce-type")?.startsWith("com.vercel.schedule.");
+  return headers.get("user-agent")?.includes("vercel-cron/") && scheduled ? "vercel_cron" : "manual";
 }
 
+/** An execution ID as Vercel Schedules sends it (`<schedule id>:<epoch ms>`): printable, short enough to key on. */
+const EXECUTION_ID = /^[\x21-\x7e]{1,180}$/;
+
+const timeHeader = (request: Request, name: string): Date | undefined => {
+  const value = request.headers.get(name)?.trim();
+  const at = value ? new Date(/^\d+$/.test(value) ? Number(value) : value) : undefined;
+  return at && Number.isFinite(at.getTime()) ? at : undefined;
+};
+
 /**
- * The scheduled occurrence a platform delivery is for, so that a second delivery of it does nothing: Vercel
- * documents that its cron events may be delivered more than once, and Vercel Schedules that every delivery of one
- * run carries the same execution ID. Path targets send the schedule that fired (`x-vercel-cron-schedule`), and the
- * occurrence is that schedule's latest fire time (lib/jobs/schedule.ts). Other triggers have none.
+ * The scheduled run a platform delivery is for, so that a second delivery of it does nothing. Vercel Schedules
+ * sends the execution's CloudEvent headers: `ce-id` is the execution ID, the same on every delivery of it, and
+ * `ce-vssscheduledat` (else `ce-time`) the time it was scheduled for. Vercel Cron Jobs send only the schedule that
+ * fired (`x-vercel-cron-schedule`): the occurrence is that schedule's latest fire time (lib/jobs/schedule.ts).
+ * Other triggers have none.
  */
-export function occurrenceOfRequest(request: Request, trigger: Trigger, jobSchedule: string, now: Date): string | undefined {
+export function deliveryOf(request: Request, trigger: Trigger, jobSchedule: string, now: Date): Delivery | undefined {
   if (trigger !== "vercel_cron") return undefined;
-  const fired = request.headers.get("x-vercel-cron-schedule")?.trim();
-  try {
-    return occurrenceOf(fired || jobSchedule, now);
-  } catch {
-    return occurrenceOf(jobSchedule, now); // not a cron expression: the registry's
+  const executionId = request.headers.get("ce-id")?.trim();
+  if (executionId && EXECUTION_ID.test(executionId)) {
+    return { occurrence: executionOccurrence(executionId), executionId, scheduledAt: timeHeader(request, "ce-vssscheduledat") ?? timeHeader(request, "ce-time") };
   }
+  const fired = request.headers.get("x-vercel-cron-schedule")?.trim();
+  for (const schedule of [fired, jobSchedule]) {
+    try {
+      if (schedule) return { occurrence: occurrenceOf(schedule, now), scheduledAt: firedAt(schedule, now) };
+    } catch {
+      // not a cron expression: the registry's
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -102,8 +121,8 @@ export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefin
       const run = async () => {
         const startedAt = clock.now().getTime();
         const deadline = overrides.deadline ? overrides.deadline(startedAt) : deadlineFor(job, startedAt, getDeadline());
-        const occurrence = occurrenceOfRequest(request, trigger, job.schedule, clock.now());
-        const result = await executeJob(job, { env, ports, clock, logger, trigger, runId, deadline, occurrence }, options);
+        const delivery = deliveryOf(request, trigger, job.schedule, clock.now());
+        const result = await executeJob(job, { env, ports, clock, logger, trigger, runId, deadline, delivery }, options);
         const continuation = await continueLater({
           job: job.id,
           request,

@@ -15,7 +15,7 @@ import type { CheckinRun } from "../checkins/providers";
 import { sqlTime, type Clock, type JobDeps } from "../ports";
 import { inSpan, resultAttributes } from "../tracing";
 import { deadlineFor, runOutcome, type JobDefinition, type JobResult, type SkippedRun } from "./job";
-import { graceMinutesFor } from "./schedule";
+import { graceMinutesFor, type Delivery } from "./schedule";
 
 export type Trigger = "vercel_cron" | "manual" | "script" | "continuation";
 
@@ -30,16 +30,17 @@ export interface RunContext {
   /** Overrides the deadline derived from the job's maxDuration (scripts may allow longer). */
   deadline?: number;
   /**
-   * The scheduled occurrence this delivery is for (lib/jobs/schedule.ts occurrenceOf), when the platform delivered
-   * it: a second delivery of the same occurrence is recorded `skipped` and does nothing.
+   * The scheduled run this delivery is for (lib/jobs/schedule.ts Delivery), when the platform delivered it: a
+   * second delivery of the same occurrence is recorded `skipped` and does nothing.
    */
-  occurrence?: string;
+  delivery?: Delivery;
 }
 
 /**
  * One run, in a span named for its job (lib/tracing.ts; a no-op unless tracing is on) with OpenTelemetry's FaaS
  * attributes — `faas.trigger` `timer` for scheduled deliveries and their continuations, `other` for a person or a
- * script; `faas.cron`; `faas.invocation_id` the run id — and the run's outcome and counts.
+ * script; `faas.cron`; `faas.invocation_id` the platform's execution ID where it sent one (Vercel Schedules), else
+ * the run id — and the run's outcome and counts.
  */
 export async function executeJob<S extends z.ZodType, R extends JobResult>(
   job: JobDefinition<S, R>,
@@ -50,10 +51,10 @@ export async function executeJob<S extends z.ZodType, R extends JobResult>(
   const attributes = {
     "faas.trigger": context.trigger === "vercel_cron" || context.trigger === "continuation" ? "timer" : "other",
     "faas.cron": job.schedule,
-    "faas.invocation_id": runId,
+    "faas.invocation_id": context.delivery?.executionId ?? runId,
     "export_ops.job": job.id,
     "export_ops.trigger": context.trigger,
-    ...(context.occurrence ? { "export_ops.occurrence": context.occurrence } : {}),
+    ...(context.delivery ? { "export_ops.occurrence": context.delivery.occurrence, "export_ops.run_id": runId } : {}),
   };
   return inSpan(job.id, attributes, async (span) => {
     const result = await runOnce(job, { ...context, runId }, options);
@@ -75,25 +76,26 @@ async function runOnce<S extends z.ZodType, R extends JobResult>(
   const { db } = context.ports;
   const time = sqlTime(context.clock);
   // a dry run is never a delivery: it claims no occurrence and takes no lease, so a real run is never skipped for it
-  if (context.occurrence && !dryRun) {
+  const delivery = context.delivery;
+  if (delivery && !dryRun) {
     const claim = await db.call("export_ops_claim_occurrence", {
       p_run_id: runId,
       p_job: job.id,
       p_trigger: context.trigger,
-      p_occurrence: context.occurrence,
-      p_dry_run: dryRun,
+      p_occurrence: delivery.occurrence,
+      p_scheduled_at: delivery.scheduledAt?.toISOString() ?? null,
       ...time,
     });
     if (!claim.claimed) {
       const skipped: SkippedRun = {
         skipped: true,
         reason: "duplicate delivery",
-        occurrence: context.occurrence,
+        occurrence: delivery.occurrence,
         first_run_id: claim.first_run_id ?? "",
         has_more: false,
         dry_run: dryRun,
       };
-      logger.info({ type: "job_skipped", trigger: context.trigger, result: skipped }, `${job.id} skipped: ${context.occurrence} was delivered before`);
+      logger.info({ type: "job_skipped", trigger: context.trigger, result: skipped }, `${job.id} skipped: ${delivery.occurrence} was delivered before`);
       return skipped;
     }
   }
@@ -119,7 +121,12 @@ async function runOnce<S extends z.ZodType, R extends JobResult>(
     return skipped;
   }
   const watcher = dryRun ? undefined : watcherFor(job, context, logger);
-  const checkin: Omit<CheckinRun, "runId"> = { schedule: job.schedule, graceMinutes: graceMinutesFor(job.schedule), maxDurationSeconds: job.maxDurationSeconds };
+  const checkin: Omit<CheckinRun, "runId"> = {
+    schedule: job.schedule,
+    graceMinutes: graceMinutesFor(job.schedule),
+    maxDurationSeconds: job.maxDurationSeconds,
+    ...(context.delivery?.executionId ? { executionId: context.delivery.executionId } : {}),
+  };
   await watcher?.reportAbandoned(checkin);
   await watcher?.send("start", { ...checkin, runId });
   const deps: JobDeps = {

@@ -25,12 +25,29 @@ export function graceMinutesFor(schedule: string, at: Date = new Date()): number
 export const OCCURRENCE_EARLY_MS = 2 * MINUTE;
 
 /**
- * The occurrence a scheduled delivery is for: its schedule and the latest time the schedule fired at or before
- * `at` (plus OCCURRENCE_EARLY_MS). Every delivery of one occurrence gives the same value, however late in its period
- * it arrives (jitter, Hobby's "any time in the hour", a redelivery), so it identifies the occurrence when the
- * platform's own execution id is not at hand.
+ * A delivery of a scheduled run: the key that tells its redeliveries apart from the next occurrence, the
+ * platform's execution ID when it sent one (Vercel Schedules), and the time the run was scheduled for.
+ */
+export interface Delivery {
+  occurrence: string;
+  executionId?: string;
+  scheduledAt?: Date;
+}
+
+/** The latest time `schedule` fired at or before `at` (plus OCCURRENCE_EARLY_MS: clocks differ a little). */
+export function firedAt(schedule: string, at: Date): Date {
+  return CronExpressionParser.parse(schedule, { currentDate: new Date(at.getTime() + OCCURRENCE_EARLY_MS + 1), tz: "UTC" }).prev().toDate();
+}
+
+/**
+ * The occurrence a scheduled delivery is for: its schedule and the latest time the schedule fired (firedAt). Every
+ * delivery of one occurrence gives the same value, however late in its period it arrives (jitter, Hobby's "any
+ * time in the hour", a redelivery), so it identifies the occurrence when the platform's own execution ID is not at
+ * hand (Cron Jobs send none).
  */
 export function occurrenceOf(schedule: string, at: Date): string {
-  const it = CronExpressionParser.parse(schedule, { currentDate: new Date(at.getTime() + OCCURRENCE_EARLY_MS + 1), tz: "UTC" });
-  return `${schedule}@${it.prev().toDate().toISOString()}`;
+  return `${schedule}@${firedAt(schedule, at).toISOString()}`;
 }
+
+/** A Vercel Schedules execution's occurrence: its ID (`ce-id`), which every delivery of that execution carries. */
+export const executionOccurrence = (executionId: string) => `execution:${executionId}`;

@@ -8,6 +8,16 @@ type Run = NonNullable<SqlResult<"export_ops_page_run">>;
 
 const fact = (heading: string, content: SafeHtml | string, cellClass?: string) => html`<tr><th scope="row">${heading}</th>${cell(content, cellClass)}</tr>`;
 
+/** The scheduled delivery the run claimed: Vercel Schedules' execution ID, or a Cron Jobs occurrence. */
+function delivery(run: Run): SafeHtml | null {
+  const d = run.delivery;
+  if (!d) return null;
+  const execution = d.occurrence.startsWith("execution:") ? d.occurrence.slice("execution:".length) : null;
+  const copies = d.deliveries > 1 ? ` (delivered ${d.deliveries} times; the others were skipped)` : "";
+  return html`${execution ? fact("Execution ID", html`<code data-field="execution_id">${execution}</code>${copies}`) : fact("Occurrence", html`<code data-field="occurrence">${d.occurrence}</code>${copies}`)}
+${d.scheduled_at ? fact("Scheduled for", time(d.scheduled_at)) : null}`;
+}
+
 export function runView(run: Run, base: string): SafeHtml {
   const error = run.error ? html`<h3>Error</h3><pre>${JSON.stringify(run.error, null, 2)}</pre>` : null;
   return html`<p><a href="${base}#runs">← recent runs</a></p>
@@ -16,6 +26,7 @@ export function runView(run: Run, base: string): SafeHtml {
 <table class="facts"><tbody>
 ${fact("Run id", html`<code data-field="run_id">${run.run_id}</code>`)}
 ${fact("Trigger", run.trigger)}
+${delivery(run)}
 ${fact("Outcome", html`<data value="${run.status}" data-field="run_status">${run.status}</data>${run.dry_run ? " (dry run)" : ""}`, status(run.status))}
 ${fact("Started", time(run.started_at))}
 ${fact("Finished", run.finished_at ? time(run.finished_at) : "not finished")}

@@ -159,7 +159,9 @@ CREATE FUNCTION public.export_ops_page_run(p_run_id uuid) RETURNS jsonb
     'run_id', r.run_id, 'job', r.job, 'trigger', r.trigger, 'status', r.status, 'dry_run', r.dry_run,
     'started_at', r.started_at, 'finished_at', r.finished_at, 'deadline_at', r.deadline_at,
     'duration_ms', round(extract(epoch from r.finished_at - r.started_at) * 1000),
-    'result', r.result, 'error', r.error)
+    'result', r.result, 'error', r.error,
+    'delivery', (select jsonb_build_object('occurrence', o.occurrence, 'scheduled_at', o.scheduled_at, 'deliveries', o.deliveries)
+                 from public.export_ops_occurrences o where o.job = r.job and o.run_id = r.run_id))
   from public.export_ops_runs r where r.run_id = p_run_id
 $$;
 

@@ -22,6 +22,7 @@ create table public.export_ops_occurrences (
   run_id uuid not null,
   delivered_at timestamptz not null default now(),
   deliveries integer not null default 1,
+  scheduled_at timestamptz,
   primary key (job, occurrence)
 );
 alter table public.export_ops_occurrences enable row level security;
@@ -82,11 +83,11 @@ as $$
   ) last
 $$;
 
--- A scheduled delivery's occurrence (the schedule and the time it fired for). The first delivery claims it; a later
--- one of the same occurrence is recorded as a `skipped` run (reason `duplicate delivery`) and answered
--- {claimed: false, first_run_id}.
+-- A scheduled delivery's occurrence: a Vercel Schedules execution ID, or a Cron Jobs schedule and the time it fired
+-- for. The first delivery claims it; a later one of the same occurrence is recorded as a `skipped` run (reason
+-- `duplicate delivery`) and answered {claimed: false, first_run_id}. A dry run never claims one.
 create function public.export_ops_claim_occurrence(
-  p_run_id uuid, p_job text, p_trigger text, p_occurrence text, p_dry_run boolean default false, p_now timestamptz default now()
+  p_run_id uuid, p_job text, p_trigger text, p_occurrence text, p_scheduled_at timestamptz default null, p_now timestamptz default now()
 )
 returns jsonb
 language plpgsql
@@ -99,8 +100,8 @@ begin
     raise exception 'p_occurrence must be 1 to 200 characters' using errcode = '22023';
   end if;
   delete from public.export_ops_occurrences where job = p_job and delivered_at < p_now - interval '35 days';
-  insert into public.export_ops_occurrences (job, occurrence, run_id, delivered_at)
-  values (p_job, p_occurrence, p_run_id, p_now)
+  insert into public.export_ops_occurrences (job, occurrence, run_id, delivered_at, scheduled_at)
+  values (p_job, p_occurrence, p_run_id, p_now, p_scheduled_at)
   on conflict (job, occurrence) do nothing;
   if found then
     return jsonb_build_object('claimed', true);
@@ -109,9 +110,9 @@ begin
   where job = p_job and occurrence = p_occurrence
   returning run_id into v_first;
   insert into public.export_ops_runs (run_id, job, trigger, started_at, finished_at, deadline_at, status, dry_run, result)
-  values (p_run_id, p_job, p_trigger, p_now, p_now, p_now, 'skipped', p_dry_run,
+  values (p_run_id, p_job, p_trigger, p_now, p_now, p_now, 'skipped', false,
           jsonb_build_object('skipped', true, 'reason', 'duplicate delivery', 'occurrence', p_occurrence, 'first_run_id', v_first));
-  perform public.export_ops_count(p_job, case when p_dry_run then 'dry_runs' else 'runs_skipped' end);
+  perform public.export_ops_count(p_job, 'runs_skipped');
   return jsonb_build_object('claimed', false, 'first_run_id', v_first);
 end
 $$;
@@ -119,8 +120,8 @@ $$;
 revoke all on function public.export_ops_record_checkin(text, uuid, text, text, boolean, integer, text, timestamptz) from public, anon, authenticated;
 revoke all on function public.export_ops_unreported_abandoned(text) from public, anon, authenticated;
 revoke all on function public.export_ops_checkin_states(text[]) from public, anon, authenticated;
-revoke all on function public.export_ops_claim_occurrence(uuid, text, text, text, boolean, timestamptz) from public, anon, authenticated;
+revoke all on function public.export_ops_claim_occurrence(uuid, text, text, text, timestamptz, timestamptz) from public, anon, authenticated;
 grant execute on function public.export_ops_record_checkin(text, uuid, text, text, boolean, integer, text, timestamptz) to service_role;
 grant execute on function public.export_ops_unreported_abandoned(text) to service_role;
 grant execute on function public.export_ops_checkin_states(text[]) to service_role;
-grant execute on function public.export_ops_claim_occurrence(uuid, text, text, text, boolean, timestamptz) to service_role;
+grant execute on function public.export_ops_claim_occurrence(uuid, text, text, text, timestamptz, timestamptz) to service_role;
