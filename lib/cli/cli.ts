@@ -2,7 +2,8 @@
 /**
  * The `export-ops` command, run in the host's Next.js project:
  *
- *   npx export-ops init [--dry-run] [--schedules]    the routes, the crons, the settings, the middleware's matcher
+ *   npx export-ops init [--dry-run] [--schedules] [--skip-middleware]
+ *                                                    the routes, the crons, the settings, the middleware's matcher
  *                                                    and the migrations (./init.ts); run again, it changes nothing
  *   npx export-ops remove [--dry-run] [--schedules]  undoes exactly what init did; the migrations stay
  *   npx export-ops migrations --into <folder> [--dry-run]   the migrations your folder lacks (./migrations.ts)
@@ -16,7 +17,7 @@ import { parseArgs } from "node:util";
 import { applyPlan, planInit, planRemove, type Change, type Plan } from "./init";
 import { migrationFiles, writeMigrations } from "./migrations";
 
-const USAGE = `usage: npx export-ops init [--dry-run] [--schedules] [--dir <your Next.js project>]
+const USAGE = `usage: npx export-ops init [--dry-run] [--schedules] [--skip-middleware] [--dir <your Next.js project>]
        npx export-ops remove [--dry-run] [--schedules] [--dir <your Next.js project>]
        npx export-ops migrations --into <your app>/supabase/migrations [--dry-run]
 `;
@@ -26,6 +27,7 @@ const OPTIONS = {
   dir: { type: "string" },
   "dry-run": { type: "boolean" },
   schedules: { type: "boolean" },
+  "skip-middleware": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -44,7 +46,7 @@ function main(argv: string[]): number {
   if (command === "migrations") return migrations(values.into, migrationsFrom(values.from), dryRun);
   const root = path.resolve(values.dir ?? ".");
   const form = values.schedules ? "schedules" : "crons";
-  const plan = command === "init" ? planInit(root, { form, extra: initMigrations(root, migrationsFrom(values.from)) }) : planRemove(root, { form });
+  const plan = command === "init" ? planInit(root, { form, skipMiddleware: values["skip-middleware"], extra: initMigrations(root, migrationsFrom(values.from)) }) : planRemove(root, { form });
   return carryOut(root, plan, command === "init" ? "init" : "remove", dryRun);
 }
 

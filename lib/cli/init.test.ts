@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { jobs } from "../jobs";
 import { addSettings, removeSettings } from "./env-example";
 import { applyPlan, planInit, planRemove } from "./init";
-import { EXCLUSION, patchMiddleware, unpatchMiddleware } from "./middleware";
+import { EXCLUSION, manualChange, patchMiddleware, unpatchMiddleware } from "./middleware";
 import { routeFiles } from "./route-files";
 import { addSchedules, removeSchedules } from "./vercel-json";
 
@@ -39,6 +39,14 @@ describe("the middleware's matcher", () => {
     const lookahead = new RegExp(`^/(?!${EXCLUSION}_next/static)`);
     for (const p of ["/api/cron/export-file-cleanup", "/api/health", "/api/health/detailed", "/api/metrics", "/ops", "/ops/runs/x"]) expect(lookahead.test(p), p).toBe(false);
     for (const p of ["/", "/dashboard", "/api/export", "/opsboard", "/api/cron/host-job"]) expect(lookahead.test(p), p).toBe(true);
+  });
+
+  it("prints a change by hand that is valid code and lets exactly export-ops' paths through", () => {
+    const line = manualChange("middleware.ts").split("\n").find((l) => l.includes(".test(request"))!;
+    const literal = line.slice(line.indexOf("/^"), line.indexOf(".test("));
+    const pattern = new Function(`return ${literal}`)() as RegExp;
+    for (const p of ["/api/cron/export-file-cleanup", "/api/health", "/api/health/detailed", "/api/metrics", "/ops", "/ops/runs/x"]) expect(pattern.test(p), p).toBe(true);
+    for (const p of ["/", "/dashboard", "/api/export", "/opsboard", "/api/cron/host-job"]) expect(pattern.test(p), p).toBe(false);
   });
 
   it("asks for a change by hand where it runs on every path, or in a form init does not know", () => {
@@ -80,6 +88,11 @@ describe("vercel.json", () => {
     const content = (addSchedules(tabbed, "crons") as { content: string }).content;
     expect(content).toMatch(/^\{\n\t"crons"/);
     expect(content.endsWith("}")).toBe(true);
+  });
+
+  it("is left as it is, however it is laid out, when it schedules every job already", () => {
+    const compact = `{ "crons": [${jobs.map((j) => `{ "path": "/api/cron/${j.id}", "schedule": "${j.schedule}" }`).join(", ")}] }\n`;
+    expect(addSchedules(compact, "crons").kind).toBe("unchanged");
   });
 
   it("is not edited where a rewrite would change more than export-ops' entries", () => {
@@ -158,6 +171,21 @@ describe("init and remove on a project", () => {
     const plan = planInit(root, { form: "crons" });
     expect(plan.problems).toEqual([expect.stringContaining("app/api/health/route.ts exists")]);
     expect(() => applyPlan(root, plan)).toThrow();
+  });
+
+  it("keeps a route file of the host's that mounts export-ops' handler its own way, and goes on", () => {
+    project({ "app/api/health/route.ts": 'import { healthRoute } from "export-ops/next";\nexport const runtime = "nodejs";\nexport const { GET } = healthRoute();\n' });
+    const plan = planInit(root, { form: "crons" });
+    expect(plan.problems).toEqual([]);
+    expect(plan.notes).toContain("Kept app/api/health/route.ts: it mounts export-ops' handler as you wrote it.");
+    expect(plan.changes.map((c) => c.file)).not.toContain("app/api/health/route.ts");
+  });
+
+  it("leaves the middleware alone with --skip-middleware, once the host let the paths through itself", () => {
+    project({ "middleware.ts": "export function middleware() {}\n" });
+    const plan = planInit(root, { form: "crons", skipMiddleware: true });
+    expect(plan.problems).toEqual([]);
+    expect(plan.changes.map((c) => c.file)).not.toContain("middleware.ts");
   });
 
   it("refuses to remove a route the host edited since, naming it", () => {

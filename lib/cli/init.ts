@@ -29,9 +29,14 @@ export interface Plan {
 
 export interface InitOptions {
   form: ScheduleForm;
+  /** The host let export-ops' paths through its middleware itself: init leaves the middleware alone. */
+  skipMiddleware?: boolean;
   /** Extra files to create (export-ops' migrations for the host's supabase/migrations), planned by the caller. */
   extra?: Change[];
 }
+
+/** A route file of the host's that imports export-ops/next and calls the route's factory (`cronRoute("<job>")`). */
+const mounts = (source: string, call: string) => /from\s+["']export-ops\/next["']/.test(source) && source.replace(/\s+/g, "").includes(call.replace(/\s+/g, ""));
 
 const read = (root: string, file: string) => (existsSync(path.join(root, file)) ? readFileSync(path.join(root, file), "utf8") : null);
 
@@ -48,14 +53,17 @@ export function planInit(root: string, options: InitOptions): Plan {
     const file = `${app}/${route.path}`;
     const current = read(root, file);
     if (current === null) plan.changes.push({ file, action: "create", content: route.content });
-    else if (current !== route.content) plan.problems.push(`${file} exists and is not export-ops' route: move it, or mount export-ops' handler there by hand`);
+    else if (current === route.content) continue;
+    else if (mounts(current, route.mounts)) plan.notes.push(`Kept ${file}: it mounts export-ops' handler as you wrote it.`);
+    else plan.problems.push(`${file} exists and is not export-ops' route: move it, or mount export-ops' handler there (${route.mounts})`);
   }
   const vercel = addSchedules(read(root, "vercel.json"), options.form);
   if (vercel.kind === "changed") plan.changes.push({ file: "vercel.json", action: read(root, "vercel.json") === null ? "create" : "update", content: vercel.content });
   if (vercel.kind === "manual") plan.problems.push(`vercel.json is not edited: ${vercel.reason}; add export-ops' entries to it by hand (docs/ADOPTING.md)`);
   const env = addSettings(read(root, ".env.example"));
   if (env !== undefined) plan.changes.push({ file: ".env.example", action: read(root, ".env.example") === null ? "create" : "update", content: env });
-  planMiddleware(root, plan, (source) => patchMiddleware(source));
+  if (options.skipMiddleware) plan.notes.push("The middleware is left as it is (--skip-middleware).");
+  else planMiddleware(root, plan, (source) => patchMiddleware(source));
   plan.changes.push(...(options.extra ?? []).filter((c) => read(root, c.file) === null));
   return plan;
 }

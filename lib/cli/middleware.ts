@@ -50,7 +50,8 @@ export function manualChange(file: string): string {
     `${file} must let these paths through without a session (Vercel Cron and monitors carry none, and follow no redirect):`,
     ...PUBLIC_PATHS.map((p) => `  /${p}${p.endsWith("-") ? "*" : ""}`),
     "For instance, first in the middleware function:",
-    `  if (/^\\/(${EXCLUSION.slice(0, -1)})/.test(request.nextUrl.pathname)) return NextResponse.next();`,
+    `  if (/^\\/(${EXCLUSION.slice(0, -1).replaceAll("/", "\\/")})/.test(request.nextUrl.pathname)) return NextResponse.next();`,
+    "then run init again with --skip-middleware.",
   ].join("\n");
 }
 

@@ -10,6 +10,8 @@ export interface RouteFile {
   /** Inside the app folder (`app` or `src/app`). */
   path: string;
   content: string;
+  /** The call that mounts the handler (`cronRoute("export-file-cleanup"`): a host's own file with it mounts it too. */
+  mounts: string;
 }
 
 const header = (what: string) => `// ${what}\n// Written by \`npx export-ops init\`; \`npx export-ops remove\` deletes it while it is unchanged.\n`;
@@ -17,6 +19,7 @@ const header = (what: string) => `// ${what}\n// Written by \`npx export-ops ini
 function cronRoute(job: (typeof jobs)[number]): RouteFile {
   return {
     path: `api/cron/${job.id}/route.ts`,
+    mounts: `cronRoute("${job.id}"`,
     content:
       header(`export-ops, ${job.id} (${job.schedule} UTC, in vercel.json): ${job.description}.`) +
       `import { cronRoute } from "export-ops/next";\n\n` +
@@ -29,6 +32,7 @@ function cronRoute(job: (typeof jobs)[number]): RouteFile {
 function route(path: string, what: string, factory: string, methods: string, maxDuration: number): RouteFile {
   return {
     path,
+    mounts: `${factory}(`,
     content:
       header(`export-ops: ${what}.`) +
       `import { ${factory} } from "export-ops/next";\n\n` +

@@ -31,6 +31,7 @@ export type JsonEdit = { kind: "changed"; content: string | null } | { kind: "un
 
 /** The host's vercel.json (or none) with export-ops' schedules added. */
 export function addSchedules(source: string | null, form: ScheduleForm): JsonEdit {
+  if (source !== null && hasEveryEntry(source, form)) return { kind: "unchanged" };
   const read = readJson(source);
   if ("reason" in read) return { kind: "manual", reason: read.reason };
   const config = read.value;
@@ -65,6 +66,17 @@ export function removeSchedules(source: string, form: ScheduleForm): JsonEdit {
   }
   if (!removed) return { kind: "unchanged" };
   return { kind: "changed", content: Object.keys(config).length === 0 ? null : write(config, read.format) };
+}
+
+/** Whether the file, however it is laid out, already schedules every job's path. */
+function hasEveryEntry(source: string, form: ScheduleForm): boolean {
+  try {
+    const config = JSON.parse(source) as VercelJson;
+    const paths = form === "crons" ? (Array.isArray(config.crons) ? config.crons : []).map((e) => e.path) : Object.values(config.schedules ?? {}).map((e) => e.path);
+    return jobs.every((j) => paths.includes(cronPath(j.id)));
+  } catch {
+    return false;
+  }
 }
 
 function addCrons(config: VercelJson): boolean {

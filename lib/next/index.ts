@@ -54,3 +54,15 @@ export function opsPageRoute(options: RouteOptions & Pick<OpsPageRouteOptions, "
   const { GET, POST } = opsPageHandlers({ basePath: options.basePath });
   return { GET: given(GET, options), POST: given(POST, options) };
 }
+
+/**
+ * For the host's own `instrumentation.ts`, when it wants export-ops' spans (EXPORT_OPS_TRACING=on) with the
+ * URL scrubbing this repository's deployment uses (lib/tracing.ts):
+ *
+ *   export async function register() {
+ *     const { otelConfiguration, tracingEnabled } = await import("export-ops/next");
+ *     if (tracingEnabled()) (await import("@vercel/otel")).registerOTel(otelConfiguration());
+ *   }
+ */
+export { otelConfiguration } from "../tracing";
+export { tracingEnabled } from "../env";
