@@ -88,6 +88,30 @@ try {
 console.log(ok ? "Smoke checks passed" : "Smoke checks FAILED");
 
 /**
+ * Guessing the ops token: an address that got it wrong 10 times is answered 429 (the right token too) until its
+ * window ends, and logged once, not per attempt; another address is not held off.
+ */
+async function signInGuessing(app: NextApp, signIn: (headers: Record<string, string>, body?: string) => Promise<Response>): Promise<void> {
+  const base = app.url;
+  const guesser = { origin: base, "x-forwarded-for": "198.51.100.77" };
+  const logFrom = app.jsonLines.length;
+  const guesses: number[] = [];
+  for (let i = 0; i < 10; i++) guesses.push((await signIn(guesser, `token=wrong-${randomBytes(24).toString("base64url")}`)).status);
+  const held = await signIn(guesser);
+  check(
+    "after 10 wrong sign-ins an address gets 429 with Retry-After, even with the right token, and no cookie",
+    guesses.every((s) => s === 303) && held.status === 429 && Number(held.headers.get("retry-after")) > 800 && !held.headers.has("set-cookie"),
+    { guesses: [...new Set(guesses)], held: held.status, retry_after: held.headers.get("retry-after") },
+  );
+  const neighbour = await signIn({ origin: base, "x-forwarded-for": "198.51.100.78" });
+  check("another address still signs in", neighbour.status === 303 && neighbour.headers.get("location") === "/ops", neighbour.status);
+  const signInLines = () => app.jsonLines.slice(logFrom).map((l) => JSON.parse(l) as { route?: string; client?: string; failures?: number }).filter((l) => l.route === "ops/sign-in");
+  for (const until = Date.now() + 2000; signInLines().length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+  const refusals = signInLines();
+  check("the 10 refusals are logged in one line, not ten", refusals.length === 1 && refusals[0]?.client === "198.51.100.77" && refusals[0]?.failures === 1, refusals);
+}
+
+/**
  * What a caller or an attacker sees of the built app: the headers, the ops page's session (signed out for real,
  * Secure behind a TLS proxy, a body limit before anything is read), bad run ids, and a continuation's hand-over.
  */
@@ -110,24 +134,7 @@ async function fromOutside(app: NextApp): Promise<void> {
   const big = await signIn({ origin: base }, `token=${"x".repeat(8 * 1024 * 1024)}`);
   check("a sign-in body over the limit is refused with 413", big.status === 413, big.status);
 
-  // guessing: an address that got the token wrong 10 times is answered 429 (the right token too) until its window
-  // ends, and logged once, not per attempt; another address is not held off
-  const guesser = { origin: base, "x-forwarded-for": "198.51.100.77" };
-  const logFrom = app.jsonLines.length;
-  const guesses: number[] = [];
-  for (let i = 0; i < 10; i++) guesses.push((await signIn(guesser, `token=wrong-${randomBytes(24).toString("base64url")}`)).status);
-  const held = await signIn(guesser);
-  check(
-    "after 10 wrong sign-ins an address gets 429 with Retry-After, even with the right token, and no cookie",
-    guesses.every((s) => s === 303) && held.status === 429 && Number(held.headers.get("retry-after")) > 800 && !held.headers.has("set-cookie"),
-    { guesses: [...new Set(guesses)], held: held.status, retry_after: held.headers.get("retry-after") },
-  );
-  const neighbour = await signIn({ origin: base, "x-forwarded-for": "198.51.100.78" });
-  check("another address still signs in", neighbour.status === 303 && neighbour.headers.get("location") === "/ops", neighbour.status);
-  const signInLines = () => app.jsonLines.slice(logFrom).map((l) => JSON.parse(l) as { route?: string; client?: string; failures?: number }).filter((l) => l.route === "ops/sign-in");
-  for (const until = Date.now() + 2000; signInLines().length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
-  const refusals = signInLines();
-  check("the 10 refusals are logged in one line, not ten", refusals.length === 1 && refusals[0]?.client === "198.51.100.77" && refusals[0]?.failures === 1, refusals);
+  await signInGuessing(app, signIn);
 
   const page = async (path: string, withCookie = true) => fetch(`${base}${path}`, { redirect: "manual", headers: withCookie ? { cookie } : {} });
   const signedIn = await (await page("/ops")).text();

@@ -56,13 +56,9 @@ export function opsPageRoute(options: RouteOptions & Pick<OpsPageRouteOptions, "
 }
 
 /**
- * For the host's own `instrumentation.ts`, when it wants export-ops' spans (EXPORT_OPS_TRACING=on) with the
- * URL scrubbing this repository's deployment uses (lib/tracing.ts):
- *
- *   export async function register() {
- *     const { otelConfiguration, tracingEnabled } = await import("export-ops/next");
- *     if (tracingEnabled()) (await import("@vercel/otel")).registerOTel(otelConfiguration());
- *   }
+ * For the host's own `instrumentation.ts`, when it wants export-ops' spans (EXPORT_OPS_TRACING=on) with the URL
+ * scrubbing this repository's deployment uses (lib/tracing.ts): when `tracingEnabled()`, pass
+ * `otelConfiguration()` to @vercel/otel's `registerOTel` (docs/MONITORING.md, Traces).
  */
 export { otelConfiguration } from "../tracing";
 export { tracingEnabled } from "../env";
