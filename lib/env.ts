@@ -167,7 +167,12 @@ const settingsObject = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-export const settingsSchema = settingsObject.superRefine(distinctSecrets(["METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN"]));
+/**
+ * What a run, a script or a route reads at run time: every setting but the read tokens, each of which its own
+ * endpoint reads on its own (getReadToken), so a bad or reused METRICS_TOKEN, HEALTH_TOKEN or OPS_TOKEN turns off
+ * that endpoint alone and never stops a job. The build checks them all (envSchema).
+ */
+export const settingsSchema = settingsObject.omit({ METRICS_TOKEN: true, HEALTH_TOKEN: true, OPS_TOKEN: true });
 
 /** The deployed app's whole environment: the settings plus the cron secret, the four secrets each its own. */
 export const envSchema = settingsObject.extend({ CRON_SECRET: cronSecretSchema }).superRefine(distinctSecrets(SECRET_NAMES));

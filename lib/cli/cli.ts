@@ -66,12 +66,17 @@ function carryOut(root: string, plan: Plan, command: "init" | "remove", dryRun: 
   const verb = (action: Change["action"]) => (dryRun ? `would ${action}` : { create: "created", update: "changed", delete: "deleted" }[action]);
   for (const change of plan.changes) say(`${verb(change.action)} ${change.file}`);
   if (plan.changes.length === 0) say(`export-ops ${command}: nothing to change`);
-  if (command === "init" && !existsSync(path.join(root, "supabase/migrations"))) {
-    plan.notes.push("No supabase/migrations here: write export-ops' migrations with `npx export-ops migrations --into <folder>` where your project keeps them.");
-  }
-  if (command === "init" && plan.changes.length > 0) plan.notes.push("Next: `supabase db push`, set the settings in .env.example on Vercel, deploy; then open /ops.");
+  if (command === "init" && plan.changes.length > 0) plan.notes.push(...nextSteps(root));
   for (const note of plan.notes) say(note);
   return 0;
+}
+
+/** What init leaves to the person: the migrations pushed (or written first, without supabase/migrations), the settings, a deploy. */
+function nextSteps(root: string): string[] {
+  const pushed = existsSync(path.join(root, "supabase/migrations"))
+    ? "`supabase db push` (the migrations are in supabase/migrations)"
+    : "export-ops' migrations: this project has no supabase/migrations, so run `supabase init` and `supabase link`, then `npx export-ops migrations --into supabase/migrations` and `supabase db push` (docs/ADOPTING.md#the-migrations)";
+  return [`Next: ${pushed}; set the settings of .env.example's export-ops block on Vercel; deploy; then open /ops.`];
 }
 
 function migrations(into: string | undefined, from: string, dryRun: boolean): number {

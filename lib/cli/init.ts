@@ -38,6 +38,8 @@ export interface InitOptions {
 /** A route file of the host's that imports export-ops/next and calls the route's factory (`cronRoute("<job>")`). */
 const mounts = (source: string, call: string) => /from\s+["']export-ops\/next["']/.test(source) && source.replace(/\s+/g, "").includes(call.replace(/\s+/g, ""));
 
+const DOCS = "https://github.com/export-ops/export-ops/blob/main/docs/ADOPTING.md";
+
 const read = (root: string, file: string) => (existsSync(path.join(root, file)) ? readFileSync(path.join(root, file), "utf8") : null);
 
 /** `src/app` when the project keeps its app there (and has no top-level `app`), else `app`. */
@@ -59,7 +61,7 @@ export function planInit(root: string, options: InitOptions): Plan {
   }
   const vercel = addSchedules(read(root, "vercel.json"), options.form);
   if (vercel.kind === "changed") plan.changes.push({ file: "vercel.json", action: read(root, "vercel.json") === null ? "create" : "update", content: vercel.content });
-  if (vercel.kind === "manual") plan.problems.push(`vercel.json is not edited: ${vercel.reason}; add export-ops' entries to it by hand (docs/ADOPTING.md)`);
+  if (vercel.kind === "manual") plan.problems.push(`vercel.json is not edited: ${vercel.reason}; lay it out as JSON.stringify(…, null, 2) writes it and run init again, or add export-ops' entries by hand (${DOCS}#when-init-refuses)`);
   const env = addSettings(read(root, ".env.example"));
   if (env !== undefined) plan.changes.push({ file: ".env.example", action: read(root, ".env.example") === null ? "create" : "update", content: env });
   if (options.skipMiddleware) plan.notes.push("The middleware is left as it is (--skip-middleware).");
@@ -94,7 +96,7 @@ export function planRemove(root: string, options: { form: ScheduleForm }): Plan 
     const original = source === null ? undefined : unpatchMiddleware(source);
     if (original !== undefined) plan.changes.push({ file, action: "update", content: original });
   }
-  plan.notes.push("export-ops' tables and functions stay in your database: docs/ADOPTING.md#uninstalling says how to remove them.");
+  plan.notes.push(`export-ops' tables and functions stay in your database: ${DOCS}#uninstalling says how to remove them.`);
   return plan;
 }
 
