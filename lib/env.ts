@@ -7,7 +7,7 @@
  * NEXT_PUBLIC_SUPABASE_URL, the name Supabase's starters use.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError, NotFoundError } from "./errors";
 import { SETTING_BOUNDS, type BoundedSetting } from "./setting-bounds";
 

@@ -19,7 +19,7 @@
  * that copy too.
  */
 import { randomUUID } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { assertBucketsUsable } from "../files/buckets";
 import { StorageError, ValidationError } from "../errors";
 import { sqlTime, type JobDeps } from "../ports";

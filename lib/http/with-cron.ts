@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { getDeadline, waitUntil } from "@vercel/functions";
-import type { z } from "zod";
+import type * as z from "zod";
 import { describeIssues, getCronSecret, getEnv, type Env } from "../env";
 import { ConfigError, ValidationError, loggedErrors, publicError } from "../errors";
 import { deadlineFor, type JobDefinition, type JobResult } from "../jobs/job";

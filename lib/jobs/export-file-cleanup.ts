@@ -7,7 +7,7 @@
  * by page from where the last run stopped: files of exports export-ops knew, created after its install, past
  * retention, that no live export log points to — by itself only in a bucket export-ops created (lib/files/buckets.ts).
  */
-import { z } from "zod";
+import * as z from "zod";
 import { assertBucketsUsable, orphanSweepState, type OrphanSweepState } from "../files/buckets";
 import { REQUEST_TIMEOUT_MS, sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-contract";

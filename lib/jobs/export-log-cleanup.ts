@@ -4,7 +4,7 @@
  * raw export metrics past their own retention, in hours already rolled up (the rollups stay), and run history
  * older than 90 days.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { assertBucketsUsable } from "../files/buckets";
 import type { JobDeps, SqlApi } from "../ports";
 import type { SqlResult } from "../sql-contract";

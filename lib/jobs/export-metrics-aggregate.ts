@@ -4,7 +4,7 @@
  * then evaluates the in-app alerts — failure rate, and exports stopped — each as a state machine, and sends the
  * notification each transition owes.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ALERTS, alertText, sendAlertWebhook, type AlertName, type AlertPayload, type AlertState } from "../alerting/alert-webhook";
 import { judgeFailureRate, judgeSilence, type FailureAlertPayload, type SilencePayload } from "../alerting/alerts";
 import { sqlTime, type JobDeps } from "../ports";

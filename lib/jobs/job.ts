@@ -2,7 +2,7 @@
  * What a job is: an id, a schedule, a query-options schema and `run(deps, options)` returning plain counts.
  * The registry (./index.ts) lists the jobs; routes, vercel.json, scripts and health all read from it.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { SETTING_BOUNDS, type BoundedSetting } from "../env";
 import { REQUEST_TIMEOUT_MS, type JobDeps } from "../ports";
 

@@ -6,7 +6,7 @@
  * `job_failed` or `job_skipped`).
  */
 import { randomUUID } from "node:crypto";
-import type { z } from "zod";
+import type * as z from "zod";
 import type { Env } from "../env";
 import { loggedErrors, publicError } from "../errors";
 import type { Logger } from "../logger";

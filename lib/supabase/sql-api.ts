@@ -5,7 +5,7 @@
  * client. It imports nothing of supabase-js: any 2.x client from 2.43 on fits SupabaseLike, typed with the host's
  * generated `Database` or not.
  */
-import type { z } from "zod";
+import type * as z from "zod";
 import { DatabaseError } from "../errors";
 import type { SqlApi } from "../ports";
 import { sqlFunctions, type SqlFunction } from "../sql-contract";
