@@ -44,6 +44,7 @@ describe("parseEnv", () => {
       EXPORT_OPS_CHECKIN_URL_EXPORT_LOG_CLEANUP: undefined,
       EXPORT_OPS_CHECKIN_URL_EXPORT_METRICS_AGGREGATE: undefined,
       EXPORT_OPS_CHECKIN_PROVIDER: "auto",
+      EXPORT_OPS_SCHEDULE_TIMEZONE: "UTC",
       EXPORT_OPS_TRACING: "off",
       LOG_LEVEL: "info",
     });
@@ -215,6 +216,14 @@ describe("a read token that cannot be used turns off its own endpoint and nothin
     expect(getEnv().SUPABASE_URL).toBe(valid.SUPABASE_URL);
     expect(getCronSecret()).toBeTruthy();
     expect(() => getReadToken(off)).toThrow(NotFoundError);
+  });
+});
+
+describe("EXPORT_OPS_SCHEDULE_TIMEZONE", () => {
+  it("takes an IANA time zone and refuses anything else, naming the variable", () => {
+    expect(parseEnv({ ...valid, EXPORT_OPS_SCHEDULE_TIMEZONE: "Europe/Berlin" }).EXPORT_OPS_SCHEDULE_TIMEZONE).toBe("Europe/Berlin");
+    expect(parseEnv(valid).EXPORT_OPS_SCHEDULE_TIMEZONE).toBe("UTC");
+    expect(failure({ ...valid, EXPORT_OPS_SCHEDULE_TIMEZONE: "Mars/Olympus" })).toContain("EXPORT_OPS_SCHEDULE_TIMEZONE: must be an IANA time zone");
   });
 });
 

@@ -106,6 +106,15 @@ const boundedInt = (name: BoundedSetting, fallback: number) => {
     .max(max, { error: `must be at most ${max} ${unit}` })
     .default(fallback);
 };
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const optionalText = z
   .string()
   .trim()
@@ -162,6 +171,13 @@ const settingsObject = z.object({
     .default("auto"),
   // set by Vercel when "Protection Bypass for Automation" is on: lets a run's continuation through Deployment Protection
   VERCEL_AUTOMATION_BYPASS_SECRET: optionalText,
+  // the time zone the schedules fire in (Vercel Schedules' `timezone`; Cron Jobs are UTC): what is overdue and
+  // which occurrence a delivery is for are judged in it
+  EXPORT_OPS_SCHEDULE_TIMEZONE: z
+    .string()
+    .trim()
+    .default("UTC")
+    .refine(isTimeZone, { error: "must be an IANA time zone such as Europe/Berlin, the one the schedules use" }),
   // OpenTelemetry spans per run and per SQL/Storage call (instrumentation.ts); off records nothing
   EXPORT_OPS_TRACING: z.enum(["on", "off"], { error: "must be on or off" }).default("off"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -232,6 +248,11 @@ export function getReadToken(name: "METRICS_TOKEN" | "HEALTH_TOKEN" | "OPS_TOKEN
   if (!parsed.success || !parsed.data) throw new NotFoundError();
   if (equalSecrets(secretsAsSet(env)).some((pair) => pair.includes(name))) throw new NotFoundError();
   return parsed.data;
+}
+
+/** The schedules' time zone (EXPORT_OPS_SCHEDULE_TIMEZONE), read on its own; UTC while it is unset or not one. */
+export function scheduleTimezone(): string {
+  return settingsObject.shape.EXPORT_OPS_SCHEDULE_TIMEZONE.safeParse(source().EXPORT_OPS_SCHEDULE_TIMEZONE || undefined).data ?? "UTC";
 }
 
 /** Whether instrumentation.ts registers OpenTelemetry, read on its own (at server start, before anything else). */

@@ -61,7 +61,7 @@ const timeHeader = (request: Request, name: string): Date | undefined => {
  * fired (`x-vercel-cron-schedule`): the occurrence is that schedule's latest fire time (lib/jobs/schedule.ts).
  * Other triggers have none.
  */
-export function deliveryOf(request: Request, trigger: Trigger, jobSchedule: string, now: Date): Delivery | undefined {
+export function deliveryOf(request: Request, trigger: Trigger, jobSchedule: string, now: Date, tz = "UTC"): Delivery | undefined {
   if (trigger !== "vercel_cron") return undefined;
   const executionId = request.headers.get("ce-id")?.trim();
   if (executionId && EXECUTION_ID.test(executionId)) {
@@ -70,7 +70,7 @@ export function deliveryOf(request: Request, trigger: Trigger, jobSchedule: stri
   const fired = request.headers.get("x-vercel-cron-schedule")?.trim();
   for (const schedule of [fired, jobSchedule]) {
     try {
-      if (schedule) return { occurrence: occurrenceOf(schedule, now), scheduledAt: firedAt(schedule, now) };
+      if (schedule) return { occurrence: occurrenceOf(schedule, now, tz), scheduledAt: firedAt(schedule, now, tz) };
     } catch {
       // not a cron expression: the registry's
     }
@@ -121,7 +121,7 @@ export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefin
       const run = async () => {
         const startedAt = clock.now().getTime();
         const deadline = overrides.deadline ? overrides.deadline(startedAt) : deadlineFor(job, startedAt, getDeadline());
-        const delivery = deliveryOf(request, trigger, job.schedule, clock.now());
+        const delivery = deliveryOf(request, trigger, job.schedule, clock.now(), env.EXPORT_OPS_SCHEDULE_TIMEZONE);
         const result = await executeJob(job, { env, ports, clock, logger, trigger, runId, deadline, delivery }, options);
         const continuation = await continueLater({
           job: job.id,

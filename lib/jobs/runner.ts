@@ -123,7 +123,7 @@ async function runOnce<S extends z.ZodType, R extends JobResult>(
   const watcher = dryRun ? undefined : watcherFor(job, context, logger);
   const checkin: Omit<CheckinRun, "runId"> = {
     schedule: job.schedule,
-    graceMinutes: graceMinutesFor(job.schedule),
+    graceMinutes: graceMinutesFor(job.schedule, context.clock.now(), context.env.EXPORT_OPS_SCHEDULE_TIMEZONE),
     maxDurationSeconds: job.maxDurationSeconds,
     ...(context.delivery?.executionId ? { executionId: context.delivery.executionId } : {}),
   };

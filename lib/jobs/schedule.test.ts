@@ -14,4 +14,8 @@ describe("occurrenceOf", () => {
     expect(occurrenceOf("0 * * * *", new Date("2026-12-01T02:59:30Z"))).toBe("0 * * * *@2026-12-01T03:00:00.000Z");
     expect(occurrenceOf("0 * * * *", new Date("2026-12-01T02:57:30Z"))).toBe("0 * * * *@2026-12-01T02:00:00.000Z");
   });
+
+  it("reads the schedule in its time zone when one is given (Vercel Schedules' timezone)", () => {
+    expect(occurrenceOf("0 2 * * *", new Date("2026-12-01T08:00:00Z"), "Europe/Berlin")).toBe("0 2 * * *@2026-12-01T01:00:00.000Z");
+  });
 });

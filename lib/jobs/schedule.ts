@@ -1,5 +1,6 @@
 /**
- * Schedule arithmetic on the registry's cron expressions (UTC): a schedule's grace, and the occurrence a scheduled
+ * Schedule arithmetic on the registry's cron expressions, in the schedules' time zone (EXPORT_OPS_SCHEDULE_TIMEZONE:
+ * UTC for Cron Jobs, Vercel Schedules' `timezone` otherwise): a schedule's grace, and the occurrence a scheduled
  * delivery is for.
  */
 import { CronExpressionParser } from "cron-parser";
@@ -7,8 +8,8 @@ import { CronExpressionParser } from "cron-parser";
 const MINUTE = 60_000;
 
 /** The schedule's period (the gap between its two latest runs before `at`), in ms. */
-export function periodOf(schedule: string, at: Date): number {
-  const it = CronExpressionParser.parse(schedule, { currentDate: at, tz: "UTC" });
+export function periodOf(schedule: string, at: Date, tz = "UTC"): number {
+  const it = CronExpressionParser.parse(schedule, { currentDate: at, tz });
   return it.prev().toDate().getTime() - it.prev().toDate().getTime();
 }
 
@@ -17,8 +18,8 @@ export function periodOf(schedule: string, at: Date): number {
  * 3 hours, so it is not overdue during its own scheduled hour (Vercel Hobby fires any time in that hour); an
  * hourly one 30 minutes.
  */
-export function graceMinutesFor(schedule: string, at: Date = new Date()): number {
-  return Math.min(180, Math.max(5, Math.round(periodOf(schedule, at) / MINUTE / 2)));
+export function graceMinutesFor(schedule: string, at: Date = new Date(), tz = "UTC"): number {
+  return Math.min(180, Math.max(5, Math.round(periodOf(schedule, at, tz) / MINUTE / 2)));
 }
 
 /** How far before its scheduled time a delivery may arrive and still count for it (clocks differ a little). */
@@ -35,8 +36,8 @@ export interface Delivery {
 }
 
 /** The latest time `schedule` fired at or before `at` (plus OCCURRENCE_EARLY_MS: clocks differ a little). */
-export function firedAt(schedule: string, at: Date): Date {
-  return CronExpressionParser.parse(schedule, { currentDate: new Date(at.getTime() + OCCURRENCE_EARLY_MS + 1), tz: "UTC" }).prev().toDate();
+export function firedAt(schedule: string, at: Date, tz = "UTC"): Date {
+  return CronExpressionParser.parse(schedule, { currentDate: new Date(at.getTime() + OCCURRENCE_EARLY_MS + 1), tz }).prev().toDate();
 }
 
 /**
@@ -45,8 +46,8 @@ export function firedAt(schedule: string, at: Date): Date {
  * time in the hour", a redelivery), so it identifies the occurrence when the platform's own execution ID is not at
  * hand (Cron Jobs send none).
  */
-export function occurrenceOf(schedule: string, at: Date): string {
-  return `${schedule}@${firedAt(schedule, at).toISOString()}`;
+export function occurrenceOf(schedule: string, at: Date, tz = "UTC"): string {
+  return `${schedule}@${firedAt(schedule, at, tz).toISOString()}`;
 }
 
 /** A Vercel Schedules execution's occurrence: its ID (`ce-id`), which every delivery of that execution carries. */

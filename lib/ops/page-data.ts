@@ -7,7 +7,7 @@ import { CronExpressionParser } from "cron-parser";
 import cronstrue from "cronstrue";
 import type { WatcherInfo } from "../checkins/checkins";
 import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState } from "../files/buckets";
-import type { Env } from "../env";
+import { scheduleTimezone, type Env } from "../env";
 import { publicError } from "../errors";
 import type { JobDefinition } from "../jobs/job";
 import { judgeJob, type JobHealth } from "../reporting/health";
@@ -71,8 +71,8 @@ export interface OpsPanels {
 /** Every panel's data at once (tests, the benchmark); the first failed read throws. */
 export type OpsPageData = { generatedAt: string; countCap: number; jobs: OpsJob[]; alerts: SqlResult<"export_ops_page_alerts">; exports: SqlResult<"export_ops_page_exports">; runs: SqlResult<"export_ops_page_runs"> } & OpsCleanup;
 
-export function scheduleInWords(schedule: string): string {
-  return `${cronstrue.toString(schedule, { use24HourTimeFormat: true, verbose: false })} (UTC)`;
+export function scheduleInWords(schedule: string, tz = scheduleTimezone()): string {
+  return `${cronstrue.toString(schedule, { use24HourTimeFormat: true, verbose: false })} (${tz})`;
 }
 
 function opsJob(
@@ -87,7 +87,7 @@ function opsJob(
     description: job.description,
     schedule: job.schedule,
     scheduleInWords: scheduleInWords(job.schedule),
-    nextRunAt: CronExpressionParser.parse(job.schedule, { currentDate: now, tz: "UTC" }).next().toDate().toISOString(),
+    nextRunAt: CronExpressionParser.parse(job.schedule, { currentDate: now, tz: scheduleTimezone() }).next().toDate().toISOString(),
     health: judgeJob(job, row, now),
     lastRunId: row?.last_run_id ?? null,
     lastTrigger: row?.last_trigger ?? null,

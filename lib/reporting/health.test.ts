@@ -45,6 +45,9 @@ describe("scheduleWindow", () => {
     expect(scheduleWindow(daily, new Date("2026-03-10T04:00:00Z")).expectedSince.toISOString()).toBe("2026-03-09T02:00:00.000Z");
     expect(scheduleWindow(daily, new Date("2026-03-10T05:30:00Z")).expectedSince.toISOString()).toBe("2026-03-10T02:00:00.000Z");
     expect(scheduleWindow(monthly, now).expectedSince.toISOString()).toBe("2026-03-01T03:00:00.000Z");
+    // Vercel Schedules in a time zone: 02:00 in New York is 06:00 UTC in daylight saving time, 07:00 before it
+    expect(scheduleWindow(daily, new Date("2026-03-10T12:00:00Z"), "America/New_York").expectedSince.toISOString()).toBe("2026-03-10T06:00:00.000Z");
+    expect(scheduleWindow(daily, new Date("2026-03-06T12:00:00Z"), "America/New_York").expectedSince.toISOString()).toBe("2026-03-06T07:00:00.000Z");
   });
 
   it("allows one period plus grace of staleness", () => {

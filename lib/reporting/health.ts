@@ -13,6 +13,7 @@ import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState 
 import type { WatcherInfo } from "../checkins/checkins";
 import type { Env } from "../env";
 import type { JobDefinition } from "../jobs/job";
+import { scheduleTimezone } from "../env";
 import { graceMinutesFor } from "../jobs/schedule";
 import { sqlTime, type Clock, type SqlApi } from "../ports";
 import type { SqlResult } from "../sql-contract";
@@ -48,10 +49,10 @@ export type JobForHealth = Pick<JobDefinition, "id" | "schedule">;
 const MINUTE = 60_000;
 
 /** The scheduled time before `now - grace`, and the longest gap between runs of the schedule (plus grace). */
-export function scheduleWindow(job: JobForHealth, now: Date): { expectedSince: Date; maxStalenessSeconds: number; graceMinutes: number } {
-  const graceMinutes = graceMinutesFor(job.schedule, now);
+export function scheduleWindow(job: JobForHealth, now: Date, tz = scheduleTimezone()): { expectedSince: Date; maxStalenessSeconds: number; graceMinutes: number } {
+  const graceMinutes = graceMinutesFor(job.schedule, now, tz);
   const graceMs = graceMinutes * MINUTE;
-  const prev = CronExpressionParser.parse(job.schedule, { currentDate: new Date(now.getTime() - graceMs), tz: "UTC" });
+  const prev = CronExpressionParser.parse(job.schedule, { currentDate: new Date(now.getTime() - graceMs), tz });
   const expectedSince = prev.prev().toDate();
   const before = prev.prev().toDate();
   return { expectedSince, maxStalenessSeconds: Math.round((expectedSince.getTime() - before.getTime() + graceMs) / 1000), graceMinutes };
