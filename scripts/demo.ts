@@ -47,13 +47,14 @@ try {
 
   step("Starting a local webhook receiver for alerts (stands in for Slack)");
   const notifications: DemoOutcome["notifications"] = [];
+  const received: string[] = [];
   const webhook = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { text: string; export_ops?: { alert: string; state: string } };
       if (body.export_ops) notifications.push({ alert: body.export_ops.alert, state: body.export_ops.state });
-      console.log(`  [webhook received] ${body.text}`);
+      received.push(`  [webhook received] ${body.text}`); // printed after the response of the call that sent it
       res.end("ok");
     });
   });
@@ -101,6 +102,7 @@ try {
     console.log(`\nGET /api/cron/${jobId}${query} (${who}) → HTTP ${res.status}`);
     const body = (await res.json()) as { continuation?: string | null };
     console.log(JSON.stringify(body, null, 2));
+    for (const line of received.splice(0)) console.log(line);
     if (body.continuation === "scheduled") await continuations(jobId);
   };
 
