@@ -1,21 +1,39 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createWorkerPool } from "./worker-pool";
 
+/** A worker's await on something slow: 5 ms of fake time, so which worker goes next is decided by the timers, not by the machine. */
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
+/** Runs the fake timers until `work` has settled, and gives its outcome. */
+async function settled<T>(work: Promise<T>): Promise<T> {
+  const outcome = work.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  await vi.runAllTimersAsync();
+  const result = await outcome;
+  if ("error" in result) throw result.error;
+  return result.value;
+}
+
 describe("the file cleanup's worker pool", () => {
+  beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] }));
+  afterEach(() => vi.useRealTimers());
+
   it("starts the other workers only once the first has probed", async () => {
     const pool = createWorkerPool();
     const events: string[] = [];
-    await pool.run(3, async (n, probed) => {
-      events.push(`start ${n}`);
-      if (n === 0) {
-        await tick();
-        events.push("probed");
-        probed();
-        await tick();
-      }
-    });
+    await settled(
+      pool.run(3, async (n, probed) => {
+        events.push(`start ${n}`);
+        if (n === 0) {
+          await tick();
+          events.push("probed");
+          probed();
+          await tick();
+        }
+      }),
+    );
     expect(events.slice(0, 2)).toEqual(["start 0", "probed"]);
     expect(events.slice(2).sort()).toEqual(["start 1", "start 2"]);
   });
@@ -32,18 +50,20 @@ describe("the file cleanup's worker pool", () => {
     let inside = 0;
     let most = 0;
     const order: string[] = [];
-    await pool.run(4, async (n, probed) => {
-      probed();
-      for (let i = 0; i < 3; i += 1) {
-        await pool.serially(async () => {
-          inside += 1;
-          most = Math.max(most, inside);
-          order.push(`${n}.${i}`);
-          await tick();
-          inside -= 1;
-        });
-      }
-    });
+    await settled(
+      pool.run(4, async (n, probed) => {
+        probed();
+        for (let i = 0; i < 3; i += 1) {
+          await pool.serially(async () => {
+            inside += 1;
+            most = Math.max(most, inside);
+            order.push(`${n}.${i}`);
+            await tick();
+            inside -= 1;
+          });
+        }
+      }),
+    );
     expect(most).toBe(1);
     expect(order).toHaveLength(12);
     for (let n = 0; n < 4; n += 1) expect(order.filter((o) => o.startsWith(`${n}.`))).toEqual([`${n}.0`, `${n}.1`, `${n}.2`]);
@@ -76,11 +96,13 @@ describe("the file cleanup's worker pool", () => {
     const pool = createWorkerPool();
     const first = new Error("Storage: 500");
     await expect(
-      pool.run(2, async (n, probed) => {
-        probed();
-        await tick();
-        throw n === 0 ? first : new Error("later");
-      }),
+      settled(
+        pool.run(2, async (n, probed) => {
+          probed();
+          await tick();
+          throw n === 0 ? first : new Error("later");
+        }),
+      ),
     ).rejects.toBe(first);
   });
 });
