@@ -1,5 +1,6 @@
 /** Test doubles for the ports, shared by unit and integration tests: a fixed clock and a logger that keeps its JSON lines. */
 import { Writable } from "node:stream";
+import { vi } from "vitest";
 import { createLogger } from "../lib/logger";
 import type { Clock } from "../lib/ports";
 
@@ -12,6 +13,21 @@ export function fixedClock(iso: string): Clock & { advance(ms: number): void } {
 export function tickingClock(stepMs: number): Clock & { start: number } {
   const clock = fixedClock(new Date().toISOString());
   return { start: clock.now().getTime(), now: () => (clock.advance(stepMs), clock.now()) };
+}
+
+/**
+ * Under vitest's fake timers: runs them until `work` has settled (each timer in the order of its fake time, the
+ * promises it resolves in between), and gives `work`'s value or throws its error.
+ */
+export async function settleWithFakeTimers<T>(work: Promise<T>): Promise<T> {
+  const outcome = work.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  await vi.runAllTimersAsync();
+  const result = await outcome;
+  if (!result.ok) throw result.error;
+  return result.value;
 }
 
 /** A real pino logger (same redaction and scrubbing as production) writing into an array of parsed lines. */

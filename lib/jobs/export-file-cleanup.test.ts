@@ -1,18 +1,20 @@
 /**
  * The file cleanup's worker pool with in-memory fakes of the ports: batches in flight, the deadline, and a worker
- * failing while others run. (Its SQL and Storage behaviour is tested against the local stack in test/.)
+ * failing while others run. (Its SQL and Storage behaviour is tested against the local stack in test/.) The fakes'
+ * SQL calls and deletes take fake time (vitest's timers and `performance`), so which worker goes when, and how
+ * fast Storage looks to the batch sizing, are the same on any machine.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseEnv } from "../env";
 import { DatabaseError } from "../errors";
 import type { ObjectStorage, SqlApi } from "../ports";
-import { captureLogger, fixedClock } from "../../test/doubles";
+import { captureLogger, fixedClock, settleWithFakeTimers } from "../../test/doubles";
 import { MIN_BATCH, TARGET_DELETE_MS, exportFileCleanupOptionsSchema, nextBatchSize, runExportFileCleanup } from "./export-file-cleanup";
 
 const USER = "5b0c6a8e-3f0e-4a57-9a39-1d1f8c7e2b10";
 const env = parseEnv({ SUPABASE_URL: "http://localhost:54321", SUPABASE_SERVICE_ROLE_KEY: "k".repeat(40) });
 
-/** A database with `total` expired exports that hands them out in claims, and a log of every call. */
+/** A database with `total` expired exports that hands them out in claims, each call taking 1 ms; and a log of every call. */
 function fakeDb(total: number, options: { failOnCall?: number; shortClaims?: number } = {}) {
   const calls: { fn: string; limit?: number; expired: number }[] = [];
   let next = 0;
@@ -36,7 +38,7 @@ function fakeDb(total: number, options: { failOnCall?: number; shortClaims?: num
   return { db, calls };
 }
 
-/** Storage whose deletes take `ms` each; records how many were in flight at once. */
+/** Storage whose deletes take `ms` (of fake time) each; records how many were in flight at once. */
 function fakeStorage(ms: number) {
   let inFlight = 0;
   const stats = { deletes: 0, maxInFlight: 0 };
@@ -86,10 +88,14 @@ describe("the file cleanup's batch size", () => {
 });
 
 describe("the file cleanup's workers", () => {
+  beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] }));
+  afterEach(() => vi.useRealTimers());
+  const run = (d: ReturnType<typeof deps>, query?: Record<string, string>) => settleWithFakeTimers(runExportFileCleanup(d, options(query)));
+
   it("keep up to 4 Storage deletes in flight and report every batch back", async () => {
     const { db, calls } = fakeDb(2500);
     const { storage, stats } = fakeStorage(20);
-    const result = await runExportFileCleanup(deps(db, storage), options({ batch_size: "100" }));
+    const result = await run(deps(db, storage), { batch_size: "100" });
     expect(result).toMatchObject({ total_found: 2500, deleted_count: 2500, has_more: false });
     expect(stats).toEqual({ deletes: 25, maxInFlight: 4 });
     expect(calls.reduce((n, c) => n + c.expired, 0)).toBe(2500); // every deletion reported
@@ -98,21 +104,21 @@ describe("the file cleanup's workers", () => {
   it("keep claiming after short batches while rows still wait (concurrent runs hold some), and finish them all", async () => {
     const { db } = fakeDb(1200, { shortClaims: 4 });
     const { storage } = fakeStorage(2);
-    const result = await runExportFileCleanup(deps(db, storage), options({ batch_size: "100" }));
+    const result = await run(deps(db, storage), { batch_size: "100" });
     expect(result).toMatchObject({ total_found: 1200, deleted_count: 1200, has_more: false });
   });
 
   it("stop taking work at the deadline and say has_more", async () => {
     const { db } = fakeDb(2500);
     const { storage } = fakeStorage(1);
-    const result = await runExportFileCleanup(deps(db, storage, 0), options());
+    const result = await run(deps(db, storage, 0));
     expect(result).toMatchObject({ total_found: 0, has_more: true });
   });
 
   it("stop before their next request when one of them fails, and the run fails with that error", async () => {
     const { db, calls } = fakeDb(10_000, { failOnCall: 3 });
     const { storage } = fakeStorage(30);
-    const error = await runExportFileCleanup(deps(db, storage), options({ batch_size: "100" })).catch((e: unknown) => e);
+    const error = await run(deps(db, storage), { batch_size: "100" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
     // three SQL calls were made (the third failed); the other workers made none after it
     expect(calls).toHaveLength(3);

@@ -1,20 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { settleWithFakeTimers as settled } from "../../test/doubles";
 import { createWorkerPool } from "./worker-pool";
 
 /** A worker's await on something slow: 5 ms of fake time, so which worker goes next is decided by the timers, not by the machine. */
 const tick = () => new Promise((r) => setTimeout(r, 5));
-
-/** Runs the fake timers until `work` has settled, and gives its outcome. */
-async function settled<T>(work: Promise<T>): Promise<T> {
-  const outcome = work.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  await vi.runAllTimersAsync();
-  const result = await outcome;
-  if ("error" in result) throw result.error;
-  return result.value;
-}
 
 describe("the file cleanup's worker pool", () => {
   beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] }));
