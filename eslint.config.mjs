@@ -1,11 +1,68 @@
-// A small rule set, run by `npm test`: promises are awaited or handled, the module boundaries hold (see also
-// lib/boundaries.test.ts, which follows imports through other modules), and only lib/env.ts reads process.env.
+// A small rule set, run by `npm test`: promises are awaited or handled, the layers of lib/ hold (below), and only
+// lib/env.ts reads process.env.
+import boundaries from "eslint-plugin-boundaries";
 import tseslint from "typescript-eslint";
 
-const supabaseOnlyInAdapters = {
-  name: "@supabase/supabase-js",
-  message: "Only lib/supabase/* talks to supabase-js; use the ports (lib/ports.ts).",
+/**
+ * The layers, lowest first. A file may import its own layer and the layers it names, nothing else: type-only
+ * imports count too (a type is an arrow like any other), except where `types` allows a layer for types alone.
+ * `packages` are the npm packages it may import (Node's own modules are open to all; `typePackages`: for types
+ * alone). Checked import by import; since every layer's imports are held in the same way, what a layer reaches
+ * through others is held too: the host library reaches only itself, zod and the OpenTelemetry API.
+ */
+const layers = {
+  /** The host library's foundation: errors, setting bounds, the SQL API contract, spans. */
+  base: {
+    files: ["lib/errors.ts", "lib/setting-bounds.ts", "lib/sql-contract.ts", "lib/alert-payload.ts", "lib/tracing.ts"],
+    packages: ["zod", "@opentelemetry/api"],
+    typePackages: ["@opentelemetry/sdk-trace-base", "@vercel/otel"],
+  },
+  /** Settings (the only reader of process.env), the logger, and the ports jobs depend on. */
+  runtime: { files: ["lib/env.ts", "lib/logger.ts", "lib/ports.ts"], imports: ["base"], packages: ["zod", "pino"] },
+  /** The host library (`export-ops`, what a host's export endpoint bundles): never the app's settings, logger or jobs. */
+  host: { files: ["lib/index.ts", "lib/host/**", "lib/supabase/sql-api.ts"], imports: ["base"], types: ["runtime"], packages: ["zod", "@opentelemetry/api"] },
+  /** What the batch jobs and the erasure share: pacing, deleting raw metrics. */
+  batches: { files: ["lib/batches/**"], imports: ["runtime", "base"] },
+  /** Export-log deletion and archive objects (the log cleanup, the erasure, scripts/archive.ts). */
+  archive: { files: ["lib/archive/**"], imports: ["batches", "runtime", "base"] },
+  files: { files: ["lib/files/**"], imports: ["host", "runtime", "base"] },
+  alerting: { files: ["lib/alerting/**"], imports: ["host", "runtime", "base"] },
+  checkins: { files: ["lib/checkins/**"], imports: ["runtime", "base"] },
+  /** The jobs, their runner and registry: the database and Storage through the ports only, nothing of HTTP or the platform. */
+  jobs: { files: ["lib/jobs/**"], imports: ["archive", "batches", "files", "alerting", "checkins", "runtime", "base"], packages: ["zod", "cron-parser"] },
+  /** Per-user erasure: beside the jobs, not above them. */
+  erasure: { files: ["lib/erasure/**"], imports: ["archive", "batches", "files", "runtime", "base"], packages: ["zod"] },
+  /** The only code that imports supabase-js. */
+  adapters: { files: ["lib/supabase/**"], imports: ["host", "runtime", "base"], packages: ["@supabase/supabase-js"] },
+  reporting: { files: ["lib/reporting/**"], imports: ["jobs", "files", "alerting", "checkins", "runtime", "base"], packages: ["cron-parser", "prom-client"] },
+  ops: { files: ["lib/ops/**"], imports: ["reporting", "jobs", "files", "checkins", "runtime", "base"], packages: ["cron-parser", "cronstrue"] },
+  /** Route wrappers: the bearer guard (which knows nothing of jobs), the cron wrapper (the only user of @vercel/functions). */
+  http: { files: ["lib/http/**"], imports: ["ops", "reporting", "jobs", "checkins", "adapters", "runtime", "base"], packages: ["zod"] },
+  /** The ops page: plain HTML, no framework. */
+  "ops-page": { files: ["lib/ops-page/**"], imports: ["http", "ops", "jobs", "checkins", "adapters", "runtime", "base"] },
+  /** `export-ops/next`: Web Request to Response, no import of next. */
+  next: { files: ["lib/next/**"], imports: ["ops-page", "http", "jobs", "runtime", "base"] },
+  /** The `export-ops` command. */
+  cli: { files: ["lib/cli/**"], imports: ["jobs"] },
+  /** This repository's own Next.js app: what `export-ops init` writes, and the deployment's own files. */
+  app: {
+    files: ["app/**", "proxy.ts", "instrumentation.ts"],
+    imports: ["next", "ops-page", "http", "jobs", "runtime", "base"],
+    packages: ["next", "next/*", "react", "export-ops", "export-ops/*", "@vercel/otel"],
+  },
 };
+
+const ONLY_WITH_CRON = "lib/http/with-cron.ts";
+/** Temporary: user-erasure still takes METRICS_BATCH from the log cleanup until it calls deleteMetricsInBatches (lib/batches/metrics.ts). */
+const ERASURE_METRICS_BATCH = { from: "lib/erasure/user-erasure.ts", to: "lib/jobs/export-log-cleanup.ts" };
+
+const inLayers = (names) => ({ file: { categories: names } });
+const layerPolicies = Object.entries(layers).flatMap(([name, layer]) => [
+  { from: inLayers(name), allow: { to: inLayers([name, ...(layer.imports ?? [])]) } },
+  ...(layer.types ? [{ from: inLayers(name), allow: { to: inLayers(layer.types), dependency: { kind: "type" } } }] : []),
+  ...(layer.packages ? [{ from: inLayers(name), allow: { to: { module: { origin: "external", source: layer.packages } } } }] : []),
+  ...(layer.typePackages ? [{ from: inLayers(name), allow: { to: { module: { origin: "external", source: layer.typePackages } }, dependency: { kind: "type" } } }] : []),
+]);
 
 export default tseslint.config(
   { ignores: ["node_modules/**", ".next/**", "next-env.d.ts", "coverage/**", "lib/dist/**", ".pack/**", "test/adoption/host-app/**", "test/adoption/host-app-latest/**"] },
@@ -17,7 +74,6 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: false }],
       "@typescript-eslint/await-thenable": "error",
-      "no-restricted-imports": ["error", { paths: [supabaseOnlyInAdapters] }],
     },
   },
   {
@@ -28,26 +84,40 @@ export default tseslint.config(
     },
   },
   {
-    files: ["lib/{jobs,erasure,archive,files,alerting,checkins}/**/*.ts"],
+    // the layers: every file of lib/ and the app but tests (which may reach anything they check); a file in no layer is an error
+    files: ["lib/**/*.ts", "app/**/*.ts", "app/**/*.tsx", "proxy.ts", "instrumentation.ts"],
+    ignores: ["**/*.test.ts", "**/*.test.tsx"],
+    plugins: { boundaries },
+    settings: {
+      "import/resolver": { node: { extensions: [".ts", ".tsx", ".mts", ".js", ".mjs"] } },
+      "boundaries/files": Object.entries(layers).map(([name, layer]) => ({ category: name, pattern: layer.files })),
+      // a file is in the first layer that names it (lib/supabase/sql-api.ts is the host library's, not an adapter)
+      "boundaries/files-single-match": true,
+    },
     rules: {
-      "no-restricted-imports": [
+      "boundaries/no-unknown-files": "error",
+      "boundaries/dependencies": [
         "error",
         {
-          paths: [supabaseOnlyInAdapters, { name: "@vercel/functions", message: "Jobs stay free of the platform: the route passes the deadline in." }],
-          patterns: [
-            { group: ["**/supabase", "**/supabase/*"], message: "Jobs use the ports, not the adapters." },
-            { group: ["**/http/*", "next", "next/*"], message: "Jobs know nothing of HTTP." },
+          default: "disallow",
+          checkAllOrigins: true,
+          checkUnknownLocals: true,
+          checkInternals: true,
+          policies: [
+            ...layerPolicies,
+            { allow: { to: { module: { origin: "core" } } } },
+            { from: { file: { path: ONLY_WITH_CRON } }, allow: { to: { module: { origin: "external", source: "@vercel/functions" } } } },
+            {
+              from: { file: { path: "lib/http/with-bearer.ts" } },
+              disallow: { to: inLayers("jobs") },
+              message: "The bearer guard knows nothing of jobs: lib/http/with-cron.ts runs them.",
+            },
+            { from: { file: { path: ERASURE_METRICS_BATCH.from } }, allow: { to: { file: { path: ERASURE_METRICS_BATCH.to } } } },
+            // the app's page lists the jobs through tsconfig's `@/` alias, which the resolver does not follow: that one import only
+            { from: inLayers("app"), allow: { to: { module: { source: "@/lib" } }, dependency: { source: "@/lib/jobs" } } },
           ],
         },
       ],
     },
-  },
-  {
-    files: ["lib/http/with-bearer.ts"],
-    rules: { "no-restricted-imports": ["error", { paths: [supabaseOnlyInAdapters], patterns: [{ group: ["**/jobs/*"], message: "The guard knows nothing of jobs." }] }] },
-  },
-  {
-    files: ["lib/supabase/**/*.ts", "scripts/**/*.ts", "test/**/*.ts", "**/*.test.ts"],
-    rules: { "no-restricted-imports": "off" },
   },
 );

@@ -10,7 +10,7 @@
  */
 import * as z from "zod";
 import { SETTING_BOUNDS } from "./setting-bounds";
-import type { AlertPayload } from "./alerting/alert-webhook";
+import type { AlertPayload } from "./alert-payload";
 
 const time = z.string();
 const uuid = z.string();

@@ -2,6 +2,7 @@
  * The in-app alerts and their notifications: one Slack-compatible POST (`{"text": ...}` plus the structured
  * alert) per transition. Delivery failures throw; the aggregation job records them and retries on its next run.
  */
+import type { AlertPayload } from "../alert-payload";
 import { fetchSecretUrl } from "../tracing";
 
 export const WEBHOOK_TIMEOUT_MS = 5000;
@@ -12,20 +13,8 @@ export type AlertName = (typeof ALERTS)[number];
 
 export type AlertState = "ok" | "firing";
 
-/** What every alert's evaluation carries; each alert adds its own figures. */
-export interface AlertPayload {
-  type: string;
-  severity: "info" | "high" | "critical";
-  /** The condition holds now. */
-  alert: boolean;
-  /** false when there was too little to judge by: the state is then kept. */
-  judged: boolean;
-  message: string;
-  /** The figures behind the judgement, in words ("3 of 25 exports failed"). */
-  figures: string;
-  window_start: string;
-  window_end: string;
-}
+/** What every alert's evaluation carries (lib/alert-payload.ts). */
+export type { AlertPayload };
 
 const DEFAULT_TEXT: Record<AlertName, { firing: string; ok: string }> = {
   export_failure_rate: { firing: "Export failure rate exceeds threshold", ok: "export failure rate is back within threshold" },

@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import { createGzip, gunzipSync } from "node:zlib";
 import { StorageError } from "../errors";
-import { FULL_SPEED, type Pacer } from "../jobs/pacing";
+import { FULL_SPEED, type Pacer } from "../batches/pacing";
 import { sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-contract";
 

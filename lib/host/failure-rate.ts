@@ -2,7 +2,7 @@
  * The failure-rate judgement: the one the hourly aggregation makes before it fires or resolves the alert, and the
  * one a host app or an operator's check asks for (ExportMetricsService.checkFailureRate).
  */
-import type { AlertPayload } from "../alerting/alert-webhook";
+import type { AlertPayload } from "../alert-payload";
 import type { SqlApi } from "../ports";
 
 export interface FailureRateConfig {

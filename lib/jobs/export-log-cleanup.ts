@@ -10,10 +10,11 @@ import type { JobDeps, SqlApi } from "../ports";
 import type { SqlResult } from "../sql-contract";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
 import { ARCHIVE_IN_FLIGHT, deleteLogsInBatches } from "../archive/log-archive";
+import { deleteMetricsInBatches } from "../batches/metrics";
 import { createPacer, niceRatioOption } from "./pacing";
 
-/** Raw metric rows deleted per SQL call. */
-export const METRICS_BATCH = 10_000;
+/** Raw metric rows deleted per SQL call (lib/batches/metrics.ts; the erasure still takes it from here). */
+export { METRICS_BATCH } from "../batches/metrics";
 /** Run history kept (each job's latest success is always kept). */
 export const RUN_HISTORY_DAYS = 90;
 const DAY_MS = 86_400_000;
@@ -101,12 +102,9 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
     result.errors = logs.errors;
     result.has_more = !logs.finished;
     if (logs.finished && options.prune_metrics) {
-      let deleted: number;
-      do {
-        deleted = await db.call("export_ops_delete_metrics", { p_cutoff: metricCutoff.toISOString(), p_limit: METRICS_BATCH });
-        result.metrics_deleted += deleted;
-      } while (deleted === METRICS_BATCH && clock.now().getTime() < deps.deadline);
-      result.has_more = deleted === METRICS_BATCH;
+      const metrics = await deleteMetricsInBatches(deps, { cutoff: metricCutoff });
+      result.metrics_deleted = metrics.deleted;
+      result.has_more = !metrics.finished;
     }
     result.runs_pruned = await db.call("export_ops_prune_runs", { p_cutoff: new Date(started.getTime() - RUN_HISTORY_DAYS * DAY_MS).toISOString() });
   }
