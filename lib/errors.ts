@@ -107,6 +107,3 @@ export function publicError(error: unknown): { status: number; body: ReturnType<
   if (isAppError(error)) return { status: error.status, body: error.toJSON() };
   return { status: 500, body: { code: "internal_error", message: "Internal error; see the server log for details" } };
 }
-
-/** Errors already logged where they happened (a job's runner logs `job_failed`), so the HTTP layer does not log them again. */
-export const loggedErrors = new WeakSet<object>();

@@ -2,10 +2,11 @@
  * The guard every protected route uses: the secret must be configured (else HTTP 500 naming the variable, never
  * its value), the request must carry exactly `Authorization: Bearer <secret>` (else 401, compared in constant
  * time), and any error the handler throws becomes {success: false, error, timestamp} with its status — unknown
- * errors as a generic 500 whose detail goes to the log only.
+ * errors as a generic 500 whose detail goes to the log only. The guard logs each error it answers, once; a handler
+ * that answers an error itself (the cron wrapper, for a run that threw) logs that one itself.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { UnauthorizedError, loggedErrors, publicError } from "../errors";
+import { UnauthorizedError, publicError } from "../errors";
 import { logger as rootLogger, type Logger } from "../logger";
 import type { Clock } from "../ports";
 
@@ -38,13 +39,16 @@ export async function guarded(request: Request, options: GuardOptions, handler: 
     return await handler();
   } catch (error) {
     const { status, body } = publicError(error);
-    // Failures inside a job were logged by its runner already.
-    if (!(error && typeof error === "object" && loggedErrors.has(error))) {
-      const type =
-        status === 401 ? "request_unauthorized" : status === 404 ? "endpoint_off" : status === 400 ? "request_invalid" : body.code === "config_error" ? "config_error" : "request_failed";
-      const detail = status >= 500 && body.code !== "config_error" ? { err: error } : {};
-      logger[status >= 500 ? "error" : "warn"]({ type, route: options.name, ...options.bindings, status, error: body, ...detail }, `${options.name}: ${body.message}`);
-    }
-    return respond(status, { success: false, error: body, timestamp: options.clock.now().toISOString() });
+    const type =
+      status === 401 ? "request_unauthorized" : status === 404 ? "endpoint_off" : status === 400 ? "request_invalid" : body.code === "config_error" ? "config_error" : "request_failed";
+    const detail = status >= 500 && body.code !== "config_error" ? { err: error } : {};
+    logger[status >= 500 ? "error" : "warn"]({ type, route: options.name, ...options.bindings, status, error: body, ...detail }, `${options.name}: ${body.message}`);
+    return errorResponse(error, options.clock);
   }
+}
+
+/** The answer to an error: {success: false, error, timestamp} with its status (an unknown error as a generic 500). */
+export function errorResponse(error: unknown, clock: Clock): Response {
+  const { status, body } = publicError(error);
+  return respond(status, { success: false, error: body, timestamp: clock.now().toISOString() });
 }

@@ -202,6 +202,43 @@ describe("withCron errors", () => {
     expect(JSON.stringify(line)).toContain("reading 'x'");
   });
 
+  it("logs a run that threw once, as job_failed with the run's facts, and never a secret's value", async () => {
+    const { call, capture, db } = setup(vi.fn(async () => {
+      throw new Error(`upstream refused the key ${SERVICE_KEY} (bearer ${SECRET})`);
+    }));
+    const res = await call(bearer(SECRET), "?batch_size=5");
+    expect(res.status).toBe(500);
+    const errors = capture.lines().filter((l) => l.level === "error");
+    expect(errors).toHaveLength(1);
+    const runId = db.call.mock.calls.find(([fn]) => fn === "export_ops_start_run")?.[1]?.p_run_id;
+    expect(errors[0]).toMatchObject({ type: "job_failed", job: "test-job", run_id: runId, trigger: "manual", error: { code: "internal_error" }, err: { type: "Error" } });
+    expect(String((errors[0]!.err as { message: string }).message)).toContain("upstream refused the key [Redacted]");
+    expect(capture.raw.join("\n")).not.toContain(SERVICE_KEY);
+    expect(capture.raw.join("\n")).not.toContain(SECRET);
+    // the run history has the same public face
+    expect(db.call.mock.calls.find(([fn]) => fn === "export_ops_finish_run")?.[1]).toMatchObject({ p_status: "failed", p_error: { code: "internal_error" } });
+  });
+
+  it("logs a continuation's run that threw after its 202 once, as job_failed", async () => {
+    const { call, capture, handed } = setup(vi.fn(async () => {
+      throw new DatabaseError("export_ops_x failed: deadlock");
+    }));
+    expect((await call(bearer(SECRET), "?continuation=true")).status).toBe(202);
+    await handed[0];
+    const errors = capture.lines().filter((l) => l.level === "error");
+    expect(errors).toEqual([expect.objectContaining({ type: "job_failed", trigger: "continuation", error: { code: "database_error", message: "export_ops_x failed: deadlock" } })]);
+  });
+
+  it("logs a failure before the run starts once, as request_failed, and runs nothing", async () => {
+    const { run, call, capture, db } = setup();
+    db.call.mockRejectedValueOnce(new DatabaseError("export_ops_start_run failed: connection refused"));
+    const res = await call(bearer(SECRET));
+    expect(res.status).toBe(502);
+    expect(run).not.toHaveBeenCalled();
+    const errors = capture.lines().filter((l) => l.level === "error");
+    expect(errors).toEqual([expect.objectContaining({ type: "request_failed", job: "test-job", status: 502, error: { code: "database_error", message: "export_ops_start_run failed: connection refused" } })]);
+  });
+
   it("maps a typed error to its status and code", async () => {
     const { call } = setup(vi.fn(async () => {
       throw new DatabaseError("claim_expired_exports failed: connection refused");

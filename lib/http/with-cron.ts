@@ -5,21 +5,22 @@
  * `failed` run (`config_error`) when the database can be reached, so health, metrics and alerts show a
  * misconfigured deployment; a call with a wrong bearer is only logged. A run that stopped on its time budget
  * with work left calls its own route again after the response (./continuation.ts), so a backlog finishes the
- * same day instead of at the next schedule.
+ * same day instead of at the next schedule. Every error is logged once, here at the HTTP boundary: a run that threw
+ * as `job_failed` (the runner recorded it and hands it back unlogged), anything else as the guard logs it.
  */
 import { randomUUID } from "node:crypto";
 import { getDeadline, waitUntil } from "@vercel/functions";
 import type * as z from "zod";
 import { describeIssues, getCronSecret, getEnv, type Env } from "../env";
-import { ConfigError, ValidationError, loggedErrors, publicError } from "../errors";
+import { ConfigError, ValidationError, publicError } from "../errors";
 import { deadlineFor, type JobDefinition, type JobResult } from "../jobs/job";
-import { executeJob, type Trigger } from "../jobs/runner";
+import { attemptJob, logFailedRun, type Trigger } from "../jobs/runner";
 import { executionOccurrence, firedAt, occurrenceOf, type Delivery } from "../jobs/schedule";
 import { logger as rootLogger, type Logger } from "../logger";
 import { sqlTime, systemClock, type Clock, type JobDeps } from "../ports";
 import { createSupabasePorts } from "../supabase";
 import { CONTINUATION_PARAM, continueLater } from "./continuation";
-import { guarded, respond } from "./with-bearer";
+import { errorResponse, guarded, respond } from "./with-bearer";
 
 export interface CronOverrides {
   /** Builds the job's database and storage ports; defaults to the configured Supabase project. */
@@ -117,38 +118,66 @@ export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefin
       const env = getEnv();
       const ports = (overrides.makePorts ?? createSupabasePorts)(env);
       const keepAlive = overrides.waitUntil ?? waitUntil;
-      const trigger = triggerOf(request);
-      const run = async () => {
-        const startedAt = clock.now().getTime();
-        const deadline = overrides.deadline ? overrides.deadline(startedAt) : deadlineFor(job, startedAt, getDeadline());
-        const delivery = deliveryOf(request, trigger, job.schedule, clock.now(), env.EXPORT_OPS_SCHEDULE_TIMEZONE);
-        const result = await executeJob(job, { env, ports, clock, logger, trigger, runId, deadline, delivery }, options);
-        const continuation = await continueLater({
-          job: job.id,
-          request,
-          result,
-          db: ports.db,
-          secret: getCronSecret(),
-          bypass: env.VERCEL_AUTOMATION_BYPASS_SECRET,
-          logger: logger.child({ job: job.id, run_id: runId }),
-          waitUntil: keepAlive,
-        });
-        return { result, continuation };
-      };
-      if (trigger === "continuation") {
+      const call: CronCall = { request, env, ports, clock, logger, runId, trigger: triggerOf(request), keepAlive };
+      if (call.trigger === "continuation") {
         // the caller only waits for this answer: the run goes on after it (./continuation.ts)
-        keepAlive(run().catch((error: unknown) => logUnlogged(error, job.id, runId, logger)));
+        keepAlive(runAndContinue(job, call, options, overrides).catch((error: unknown) => logContinuationFailure(error, job.id, runId, logger)));
         return respond(202, { success: true, accepted: true, run_id: runId, timestamp: clock.now().toISOString() });
       }
-      const { result, continuation } = await run();
-      return respond(200, { success: true, result, continuation, timestamp: clock.now().toISOString() });
+      const done = await runAndContinue(job, call, options, overrides);
+      if (!done.ok) return errorResponse(done.error, clock);
+      return respond(200, { success: true, result: done.result, continuation: done.continuation, timestamp: clock.now().toISOString() });
     });
   }
 }
 
-/** A continuation's failure after its 202: the runner logged the job's own; anything else is logged here. */
-function logUnlogged(error: unknown, jobId: string, runId: string, logger: Logger): void {
-  if (error && typeof error === "object" && loggedErrors.has(error)) return;
+/** One authenticated call of a cron route, as far as its run needs. */
+interface CronCall {
+  request: Request;
+  env: Env;
+  ports: Pick<JobDeps, "db" | "storage">;
+  clock: Clock;
+  logger: Logger;
+  runId: string;
+  trigger: Trigger;
+  /** Keeps the function alive for work after the response. */
+  keepAlive: (promise: Promise<unknown>) => void;
+}
+
+/**
+ * Runs the job, then calls the route again when it stopped with work left. A run that threw is logged here, once,
+ * and handed back for the answer; what fails outside the run (the run history unreachable) is thrown.
+ */
+async function runAndContinue<S extends z.ZodType, R extends JobResult>(
+  job: JobDefinition<S, R>,
+  call: CronCall,
+  options: z.output<S>,
+  overrides: CronOverrides,
+) {
+  const { request, env, ports, clock, logger, runId, trigger, keepAlive } = call;
+  const startedAt = clock.now().getTime();
+  const deadline = overrides.deadline ? overrides.deadline(startedAt) : deadlineFor(job, startedAt, getDeadline());
+  const delivery = deliveryOf(request, trigger, job.schedule, clock.now(), env.EXPORT_OPS_SCHEDULE_TIMEZONE);
+  const attempt = await attemptJob(job, { env, ports, clock, logger, trigger, runId, deadline, delivery }, options);
+  if (!attempt.ok) {
+    logFailedRun(logger, attempt.failed);
+    return { ok: false as const, error: attempt.failed.error };
+  }
+  const continuation = await continueLater({
+    job: job.id,
+    request,
+    result: attempt.result,
+    db: ports.db,
+    secret: getCronSecret(),
+    bypass: env.VERCEL_AUTOMATION_BYPASS_SECRET,
+    logger: logger.child({ job: job.id, run_id: runId }),
+    waitUntil: keepAlive,
+  });
+  return { ok: true as const, result: attempt.result, continuation };
+}
+
+/** A continuation's failure after its 202 outside the run itself (a run that threw was logged as `job_failed`). */
+function logContinuationFailure(error: unknown, jobId: string, runId: string, logger: Logger): void {
   const { body } = publicError(error);
   logger.error({ type: "request_failed", route: jobId, run_id: runId, error: body, err: error }, `${jobId}: the continuation failed: ${body.message}`);
 }

@@ -2,10 +2,10 @@
 import { describe, expect, it } from "vitest";
 import { captureLogger, fixedClock } from "../../test/doubles";
 import { parseEnv } from "../env";
-import { DatabaseError, loggedErrors } from "../errors";
+import { DatabaseError } from "../errors";
 import type { SqlApi } from "../ports";
 import { baseOptionsSchema, defineJob } from "./job";
-import { executeJob } from "./runner";
+import { attemptJob, executeJob } from "./runner";
 
 const env = parseEnv({ SUPABASE_URL: "http://localhost:54321", SUPABASE_SERVICE_ROLE_KEY: "k".repeat(40) });
 
@@ -56,8 +56,34 @@ describe("executeJob", () => {
     const boom = new DatabaseError("export_ops_x failed: deadlock");
     await expect(executeJob(job(async () => Promise.reject(boom)), ctx, { dry_run: false })).rejects.toBe(boom);
     expect(h.finished()).toMatchObject({ p_status: "failed", p_result: null, p_error: { code: "database_error" } });
-    expect(loggedErrors.has(boom)).toBe(true);
-    expect(capture.lines().filter((l) => l.type === "job_failed")).toHaveLength(1);
+    const errors = capture.lines().filter((l) => l.level === "error");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      type: "job_failed",
+      job: "probe-job",
+      trigger: "script",
+      error: { code: "database_error", message: "export_ops_x failed: deadlock" },
+      err: { type: "DatabaseError", message: "export_ops_x failed: deadlock" },
+    });
+    expect(errors[0]!.run_id).toBe(h.calls[0]!.args.p_run_id);
+  });
+
+  it("hands a run that threw back to the caller that answers for it, recorded and not logged", async () => {
+    const h = history();
+    const { ctx, capture } = context(h.db);
+    const boom = new Error("storage down");
+    const attempt = await attemptJob(job(async () => Promise.reject(boom)), { ...ctx, runId: "run-1" }, { dry_run: false });
+    expect(attempt).toEqual({ ok: false, failed: { job: "probe-job", runId: "run-1", trigger: "script", durationMs: 0, error: boom } });
+    expect(h.finished()).toMatchObject({ p_status: "failed", p_error: { code: "internal_error" } });
+    expect(capture.lines().filter((l) => l.level === "error")).toEqual([]);
+  });
+
+  it("throws what fails before the run starts, with nothing recorded or logged", async () => {
+    const refused = new DatabaseError("export_ops_start_run failed: connection refused");
+    const db: SqlApi = { call: async () => Promise.reject(refused) };
+    const { ctx, capture } = context(db);
+    await expect(attemptJob(job(async () => ({ has_more: false, dry_run: false, deleted: 1 })), ctx, { dry_run: false })).rejects.toBe(refused);
+    expect(capture.lines()).toEqual([]);
   });
 
   it("still rethrows the job's own error when its failure cannot be recorded, and says so in the log", async () => {
