@@ -1,8 +1,9 @@
 /**
  * Every whole-number setting and its bounds: one definition for the env var (lib/env.ts), the job option where there
- * is one (lib/jobs settingOption), the SQL API's argument (lib/sql-contract.ts) and, for the file retention, SQL's own
- * check (export_ops_retention_hours; a test holds them equal). A module of its own, so that the contract (and the
- * host library, which carries it) does not carry the app's environment schema.
+ * is one (lib/jobs settingOption) and the SQL API's argument (lib/sql-contract.ts). SQL checks the same bounds itself,
+ * in every function that takes a setting, through export_ops_setting (supabase/schemas/01_installation.sql), whose
+ * copy of this list test/setting-bounds.integration.test.ts holds equal. A module of its own, so that the contract
+ * (and the host library, which carries it) does not carry the app's environment schema.
  */
 export const SETTING_BOUNDS = {
   EXPORT_FILE_RETENTION_HOURS: { min: 1, max: 8760, option: "retention_hours", unit: "hours" },

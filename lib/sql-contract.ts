@@ -17,9 +17,11 @@ const uuid = z.string();
 /** `p_now`: the time SQL takes as "now"; tests only (production leaves time to the database). */
 const now = { p_now: time.optional() };
 const count = z.number().int();
-/** An argument that carries a setting: the setting's bounds (lib/env.ts). */
-const setting = (name: keyof typeof SETTING_BOUNDS) => count.min(SETTING_BOUNDS[name].min).max(SETTING_BOUNDS[name].max);
-/** The file retention (SQL checks the same bounds itself: export_ops_retention_hours). */
+/**
+ * An argument that carries a setting: the setting's bounds (./setting-bounds.ts), which SQL checks too, first thing
+ * in every function that takes one (export_ops_setting). The setting's name is the schema's metadata.
+ */
+const setting = (name: keyof typeof SETTING_BOUNDS) => count.min(SETTING_BOUNDS[name].min).max(SETTING_BOUNDS[name].max).meta({ setting: name });
 const retentionHours = setting("EXPORT_FILE_RETENTION_HOURS");
 const stuckHours = setting("EXPORT_STUCK_HOURS");
 const jsonObject = z.record(z.string(), z.unknown());
@@ -190,7 +192,7 @@ export const sqlFunctions = {
     z.object({ total: count, failed: count, window_start: time, window_end: time }),
   ),
   export_ops_export_silence: fn(
-    { p_hours: count, ...now },
+    { p_hours: setting("EXPORT_SILENCE_ALERT_HOURS"), ...now },
     z.object({ recent: count, busy_days: count, last_export_at: time.nullable(), window_start: time, window_end: time }),
   ),
   export_ops_evaluate_alert: fn({ p_alert: z.string(), p_firing: z.boolean().nullable(), p_payload: alertPayload, ...now }, alertTransition),
@@ -316,7 +318,7 @@ export const sqlFunctions = {
   export_ops_prune_runs: fn({ p_cutoff: time }, count),
   export_ops_run_summary: fn({ p_jobs: z.array(z.string()) }, z.record(z.string(), runSummary)),
   export_ops_quarantined_count: fn({}, count),
-  export_ops_exports_stuck: fn({ p_hours: count, ...now }, count),
+  export_ops_exports_stuck: fn({ p_hours: stuckHours, ...now }, count),
   export_ops_metrics_snapshot: fn(
     { p_file_retention_hours: retentionHours, p_log_retention_days: setting("EXPORT_LOG_RETENTION_DAYS"), p_stuck_hours: stuckHours, ...now },
     z.object({
@@ -402,6 +404,7 @@ export const internalSqlFunctions = [
   "export_ops_record_alert_transition",
   "export_ops_forget_deleted_logs",
   "export_ops_retention_hours",
+  "export_ops_setting",
   "export_ops_erased",
 ] as const;
 

@@ -43,6 +43,7 @@ drop function if exists
   public.export_ops_file_cleanup_batch,
   public.export_ops_file_cleanup_preview,
   public.export_ops_retention_hours,
+  public.export_ops_setting,
   public.export_ops_orphan_page,
   public.export_ops_bucket_states,
   public.export_ops_formats,

@@ -1,5 +1,5 @@
 -- export-ops, current definition. The installation record (when export-ops was installed, which buckets it created), the health ping, the
--- bounded count helper, and what the jobs need to know of a bucket before they use it.
+-- bounded count helper, what the jobs need to know of a bucket before they use it, and the settings' bounds.
 -- Checked against the migrations by test/schemas.integration.test.ts (see docs/DEVELOPMENT.md).
 
 CREATE TABLE public.export_ops_installation (
@@ -45,6 +45,34 @@ CREATE FUNCTION public.export_ops_ping() RETURNS jsonb
   select jsonb_build_object('now', now(), 'role', current_user, 'server_version', current_setting('server_version'))
 $$;
 
+CREATE FUNCTION public.export_ops_setting(p_setting text, p_argument text, p_value integer) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+declare
+  -- lib/setting-bounds.ts' bounds, each with its upper bound in words (test/setting-bounds.integration.test.ts holds
+  -- them equal); every function that takes a setting checks it here, first
+  v_bound constant jsonb := '{
+    "EXPORT_FILE_RETENTION_HOURS": [1, 8760, "a year"],
+    "EXPORT_LOG_RETENTION_DAYS": [1, 3650, "10 years"],
+    "EXPORT_METRICS_RETENTION_DAYS": [1, 3650, "10 years"],
+    "EXPORT_CLEANUP_MAX_ATTEMPTS": [1, 100, "attempts"],
+    "FAILURE_RATE_MIN_SAMPLE": [1, 1000000, "exports"],
+    "EXPORT_SILENCE_ALERT_HOURS": [1, 168, "a week"],
+    "EXPORT_STUCK_HOURS": [1, 720, "30 days"]
+  }'::jsonb -> p_setting;
+begin
+  if v_bound is null then
+    raise exception 'no setting named %', p_setting using errcode = '22023';
+  end if;
+  if p_value is null or p_value not between (v_bound ->> 0)::integer and (v_bound ->> 1)::integer then
+    raise exception '% must be between % and % (%), got %', p_argument, v_bound ->> 0, v_bound ->> 1, v_bound ->> 2, p_value
+      using errcode = '22023';
+  end if;
+  return p_value;
+end
+$$;
+
 REVOKE ALL ON FUNCTION public.export_ops_bucket_states(p_buckets text[]) FROM PUBLIC, anon, authenticated, service_role;
 GRANT ALL ON FUNCTION public.export_ops_bucket_states(p_buckets text[]) TO service_role;
 
@@ -53,6 +81,9 @@ GRANT ALL ON FUNCTION public.export_ops_count(p_job text, p_metric text, p_value
 
 REVOKE ALL ON FUNCTION public.export_ops_ping() FROM PUBLIC, anon, authenticated, service_role;
 GRANT ALL ON FUNCTION public.export_ops_ping() TO service_role;
+
+REVOKE ALL ON FUNCTION public.export_ops_setting(p_setting text, p_argument text, p_value integer) FROM PUBLIC, anon, authenticated, service_role;
+GRANT ALL ON FUNCTION public.export_ops_setting(p_setting text, p_argument text, p_value integer) TO service_role;
 
 REVOKE ALL ON TABLE public.export_ops_installation FROM PUBLIC, anon, authenticated, service_role;
 GRANT ALL ON TABLE public.export_ops_installation TO service_role;

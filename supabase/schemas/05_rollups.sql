@@ -49,6 +49,7 @@ CREATE FUNCTION public.export_ops_export_silence(p_hours integer, p_now timestam
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
+  select public.export_ops_setting('EXPORT_SILENCE_ALERT_HOURS', 'p_hours', p_hours);
   select jsonb_build_object(
     'recent', (select count(*) from public.export_metrics m
                where m.recorded_at >= p_now - make_interval(hours => p_hours) and m.recorded_at < p_now),

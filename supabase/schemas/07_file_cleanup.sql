@@ -33,23 +33,16 @@ ALTER TABLE public.export_ops_file_cleanup ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.export_ops_orphan_cursor ENABLE ROW LEVEL SECURITY;
 
 CREATE FUNCTION public.export_ops_retention_hours(p_hours integer) RETURNS integer
-    LANGUAGE plpgsql IMMUTABLE
+    LANGUAGE sql IMMUTABLE
     SET search_path TO ''
-    AS $$
-begin
-  if p_hours is null or p_hours not between 1 and 8760 then
-    raise exception 'p_retention_hours must be between 1 and 8760 (a year), got %', p_hours using errcode = '22023';
-  end if;
-  return p_hours;
-end
-$$;
+    AS $$ select public.export_ops_setting('EXPORT_FILE_RETENTION_HOURS', 'p_retention_hours', p_hours) $$;
 
 CREATE FUNCTION public.export_ops_file_cleanup_batch(p_run_id uuid, p_retention_hours integer, p_limit integer, p_expired uuid[] DEFAULT '{}'::uuid[], p_failed jsonb DEFAULT '[]'::jsonb, p_quarantined jsonb DEFAULT '[]'::jsonb, p_max_attempts integer DEFAULT 5, p_lease_seconds integer DEFAULT 900, p_now timestamp with time zone DEFAULT now()) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 declare
-  v_cutoff timestamptz := p_now - make_interval(hours => p_retention_hours);
+  v_cutoff timestamptz;
   v_expired integer;
   v_failed integer;
   v_quarantined integer;
@@ -57,10 +50,12 @@ declare
   v_kept integer;
   v_claimed jsonb;
 begin
-  perform public.export_ops_retention_hours(p_retention_hours);
+  perform public.export_ops_setting('EXPORT_FILE_RETENTION_HOURS', 'p_retention_hours', p_retention_hours);
+  perform public.export_ops_setting('EXPORT_CLEANUP_MAX_ATTEMPTS', 'p_max_attempts', p_max_attempts);
   if p_limit is null or p_limit not between 0 and 1000 then
     raise exception 'p_limit must be between 0 and 1000' using errcode = '22023';
   end if;
+  v_cutoff := p_now - make_interval(hours => p_retention_hours);
 
   with done as (
     delete from public.export_ops_file_cleanup c
@@ -153,8 +148,10 @@ CREATE FUNCTION public.export_ops_file_cleanup_preview(p_retention_hours integer
     SET search_path TO ''
     AS $$
 declare
-  v_cutoff constant timestamptz := p_now - make_interval(hours => public.export_ops_retention_hours(p_retention_hours));
+  v_cutoff timestamptz;
 begin
+  perform public.export_ops_setting('EXPORT_FILE_RETENTION_HOURS', 'p_retention_hours', p_retention_hours);
+  v_cutoff := p_now - make_interval(hours => p_retention_hours);
   return (
     with due as (
       select l.export_id, l.user_id, l.format, l.file_path, l.completed_at,
@@ -223,7 +220,8 @@ declare
   v_wrapped boolean;
   v_next text;
 begin
-  perform public.export_ops_retention_hours(p_retention_hours);
+  perform public.export_ops_setting('EXPORT_FILE_RETENTION_HOURS', 'p_retention_hours', p_retention_hours);
+  perform public.export_ops_setting('EXPORT_STUCK_HOURS', 'p_stuck_hours', p_stuck_hours);
   v_after := coalesce(p_from, (select c.after from public.export_ops_orphan_cursor c where c.bucket = p_bucket), '');
   with scanned as (
     select o.name, o.created_at from storage.objects o

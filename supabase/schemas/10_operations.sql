@@ -82,6 +82,7 @@ CREATE FUNCTION public.export_ops_exports_stuck(p_hours integer, p_now timestamp
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
+  select public.export_ops_setting('EXPORT_STUCK_HOURS', 'p_hours', p_hours);
   select count(*) from public.export_logs
   where status in ('queued', 'processing') and created_at < p_now - make_interval(hours => p_hours)
 $$;
@@ -113,6 +114,9 @@ CREATE FUNCTION public.export_ops_metrics_snapshot(p_file_retention_hours intege
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
+  select public.export_ops_setting('EXPORT_FILE_RETENTION_HOURS', 'p_file_retention_hours', p_file_retention_hours);
+  select public.export_ops_setting('EXPORT_LOG_RETENTION_DAYS', 'p_log_retention_days', p_log_retention_days);
+  select public.export_ops_setting('EXPORT_STUCK_HOURS', 'p_stuck_hours', p_stuck_hours);
   select jsonb_build_object(
     'exports_last_hour', coalesce((
       select jsonb_agg(jsonb_build_object('format', format, 'status', status, 'count', n))

@@ -46,6 +46,7 @@ CREATE FUNCTION public.export_ops_page_cleanup(p_bucket text, p_log_retention_da
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
+  select public.export_ops_setting('EXPORT_LOG_RETENTION_DAYS', 'p_log_retention_days', p_log_retention_days);
   with deleted as (
     select d.day, coalesce(sum((r.result ->> 'deleted_count')::bigint), 0) as files,
            coalesce(sum((r.result ->> 'orphans_deleted')::bigint), 0) as orphans
@@ -122,6 +123,8 @@ CREATE FUNCTION public.export_ops_page_jobs(p_jobs text[], p_file_retention_hour
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
+  select public.export_ops_setting('EXPORT_FILE_RETENTION_HOURS', 'p_file_retention_hours', p_file_retention_hours);
+  select public.export_ops_setting('EXPORT_LOG_RETENTION_DAYS', 'p_log_retention_days', p_log_retention_days);
   with summary as (select public.export_ops_run_summary(p_jobs) as s),
   backlog as (
     select jsonb_build_object(
