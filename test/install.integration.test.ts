@@ -6,7 +6,7 @@
  * were — by comparing snapshots of the catalog and by running the host's queries as its users.
  */
 import { readFileSync } from "node:fs";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { postgresMajor } from "../scripts/local-stack";
 import { applySqlFile, migrations, UNINSTALL_SQL } from "../scripts/local-stack/migrate";
 import { ADA, catalogSnapshot, freshDatabase, hostBehaviour, hostPart, isExportOps, type CatalogSnapshot, type HostDatabase } from "./helpers/host-database";
@@ -112,18 +112,21 @@ describe("through the real PostgREST of the local stack (host fixture installed 
     await sql().query("create function public.host_feature_flag() returns text language sql stable as $$ select 'on' $$");
     try {
       await sql().query("notify pgrst, 'reload schema'");
-      let res: Response | undefined;
-      for (let i = 0; i < 50; i++) {
-        res = await fetch(`${stack.SUPABASE_URL}/rest/v1/rpc/host_feature_flag`, {
-          method: "POST",
-          headers: { ...userHeaders(ADA), "content-type": "application/json" },
-          body: "{}",
-        });
-        if (res.status !== 404) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(res!.status).toBe(200);
-      expect(await res!.json()).toBe("on");
+      // PostgREST reloads its schema cache on the notification in its own time: asked until it knows the function
+      const res = await vi.waitFor(
+        async () => {
+          const answer = await fetch(`${stack.SUPABASE_URL}/rest/v1/rpc/host_feature_flag`, {
+            method: "POST",
+            headers: { ...userHeaders(ADA), "content-type": "application/json" },
+            body: "{}",
+          });
+          expect(answer.status).not.toBe(404);
+          return answer;
+        },
+        { timeout: 60_000, interval: 100 },
+      );
+      expect(res.status).toBe(200);
+      expect(await res.json()).toBe("on");
     } finally {
       await sql().query("drop function public.host_feature_flag()");
     }
