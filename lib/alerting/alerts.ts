@@ -5,19 +5,20 @@
  */
 import type { FailureRateConfig } from "../host/failure-rate";
 import { sqlTime, type Clock, type SqlApi } from "../ports";
+import type { SqlResult } from "../sql-contract";
 import type { AlertPayload } from "./alert-webhook";
 
 /** The failure rate over a window: the export-ops package's own judgement, over the SQL API port. */
 export { judgeFailureRate, type FailureAlertPayload } from "../host/failure-rate";
 export type MetricsConfig = FailureRateConfig;
 
-export interface SilencePayload extends AlertPayload {
+/**
+ * The `exports_stopped_alert` payload: an alert's payload with the silence's figures as SQL gives them
+ * (export_ops_export_silence: `recent`, the exports recorded in the window; `busy_days`, how many of the previous 7
+ * days had exports in the same hours; `last_export_at`).
+ */
+export interface SilencePayload extends AlertPayload, Pick<SqlResult<"export_ops_export_silence">, "recent" | "busy_days" | "last_export_at"> {
   type: "exports_stopped_alert";
-  /** Exports recorded in the window. */
-  recent: number;
-  /** Of the previous 7 days, how many had exports in the same hours. */
-  busy_days: number;
-  last_export_at: string | null;
   hours: number;
 }
 
