@@ -110,7 +110,7 @@ export async function startGateway({ postgrestPort, serviceRoleKey, storage, sto
       if (pathname.startsWith("/rest/v1/")) return proxyToPostgrest(req, res, pathname.slice("/rest/v1".length) + url.search, entry);
       if (pathname.startsWith("/storage/v1/")) {
         // Bulk deletes are recorded with their names, so tests can prove which paths reached Storage.
-        return void storage(req, res, pathname.slice("/storage/v1".length), (prefixes) => (entry.prefixes = prefixes));
+        return void storage(req, res, pathname.slice("/storage/v1".length) + url.search, (prefixes) => (entry.prefixes = prefixes));
       }
       res.writeHead(404, { "content-type": "application/json" });
       res.end(JSON.stringify({ message: "no route" }));

@@ -60,8 +60,13 @@ create table storage.buckets (
   public boolean not null default false,
   file_size_limit bigint,
   allowed_mime_types text[],
+  type text not null default 'STANDARD',
   created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now()
+  updated_at timestamptz not null default now(),
+  -- object versioning, as Storage's migration 0062-object-versioning-core.sql adds it
+  versioning_status text not null default 'DISABLED'
+    constraint buckets_versioning_status_check check (versioning_status in ('DISABLED', 'ENABLED', 'SUSPENDED')),
+  constraint buckets_versioning_standard_only_check check (type = 'STANDARD' or versioning_status = 'DISABLED')
 );
 
 create table storage.objects (
@@ -77,8 +82,14 @@ create table storage.objects (
   version text,
   user_metadata jsonb,
   path_tokens text[] generated always as (string_to_array(name, '/')) stored,
-  unique (bucket_id, name)
+  -- object versioning (Storage's 0062): a noncurrent version has archived_at set; a delete marker holds no bytes
+  archived_at timestamptz,
+  is_delete_marker boolean not null default false,
+  is_versioned boolean not null default false
 );
+-- One current row per name. Storage's 0062 keeps its full unique index until a later migration lets a bucket
+-- enable versioning; with versions, only the current row is unique.
+create unique index bucketid_objname on storage.objects (bucket_id, name) where archived_at is null;
 create index objects_bucket_name_prefix_idx on storage.objects (bucket_id, name text_pattern_ops);
 
 alter table storage.buckets enable row level security;
