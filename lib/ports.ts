@@ -24,9 +24,39 @@ export interface StoredObject {
   metadata: Record<string, unknown> | null;
 }
 
+/** A bucket's object versioning (Storage's `versioning_status`): DISABLED until a team turns it on, never again after. */
+export type VersioningStatus = "DISABLED" | "ENABLED" | "SUSPENDED";
+
+export interface BucketVersioning {
+  status: VersioningStatus;
+  /**
+   * The bucket's lifecycle rule that expires noncurrent versions soonest, in days after they turn noncurrent;
+   * null when none is enabled (or none can be read). Storage's rules apply to the whole bucket and never expire
+   * current objects.
+   */
+  noncurrent_expiry_days: number | null;
+}
+
+/** One version of a name: the current one, a noncurrent one (kept bytes), or a delete marker (no bytes). */
+export interface ObjectVersion {
+  path: string;
+  versionId: string;
+  current: boolean;
+  deleteMarker: boolean;
+}
+
 export interface ObjectStorage {
-  /** Deletes exact names (sent 1,000 per request); resolves to the names that existed and were deleted. */
+  /**
+   * Deletes exact names (sent 1,000 per request); resolves to the names that existed and were deleted. In a
+   * versioned bucket this only adds delete markers: lib/files/versions.ts deletes for good.
+   */
   remove(bucket: string, paths: string[]): Promise<string[]>;
+  /** The bucket's versioning status and, when it keeps versions, its lifecycle rules. */
+  versioning(bucket: string): Promise<BucketVersioning>;
+  /** Every version of one exact name, delete markers included, current first. */
+  versions(bucket: string, path: string): Promise<ObjectVersion[]>;
+  /** Deletes exact versions for good (1,000 per request); resolves to the number deleted. */
+  removeVersions(bucket: string, versions: Pick<ObjectVersion, "path" | "versionId">[]): Promise<number>;
   /** One page of a folder listing; sub-folders come back with `id: null`. */
   list(bucket: string, prefix: string, page: { limit: number; offset: number }): Promise<StoredObject[]>;
   upload(bucket: string, path: string, body: Uint8Array | string, options: { contentType: string; upsert: boolean }): Promise<void>;

@@ -61,9 +61,11 @@ describe("a host's own exports bucket", () => {
     await expectHostFilesIntact();
 
     // detailed health and the ops page say the same
-    const health = await detailedHealth(ports().db, jobs, systemClock, { stuckHours: 24, env: testEnv() });
+    const health = await detailedHealth(ports().db, jobs, systemClock, { stuckHours: 24, env: testEnv(), storage: ports().storage });
+    const versioning = { status: "DISABLED", noncurrent_expiry_days: null };
+    expect(result.bucket_versioning).toEqual(versioning);
     expect(health.buckets).toEqual([
-      { bucket: BUCKET, purpose: "exports", exists: true, public: false, created_by_export_ops: false, problem: null, orphan_sweep: result.orphan_sweep },
+      { bucket: BUCKET, purpose: "exports", exists: true, public: false, created_by_export_ops: false, problem: null, versioning, versioning_note: null, orphan_sweep: result.orphan_sweep },
     ]);
     const page = await loadOpsPage(ports().db, jobs, pageSettings, systemClock);
     expect(page.orphanSweep).toEqual(result.orphan_sweep);

@@ -79,6 +79,9 @@ describe("deleteLogsInBatches with archival", () => {
   const stored = new Map<string, Uint8Array>();
   const storage: ObjectStorage = {
     remove: async () => [],
+    versioning: async () => ({ status: "DISABLED", noncurrent_expiry_days: null }),
+    versions: async () => [],
+    removeVersions: async () => 0,
     list: async () => [],
     upload: async (_b, name, body) => void stored.set(name, typeof body === "string" ? new TextEncoder().encode(body) : body),
     // Storage hands back a different object than the one written

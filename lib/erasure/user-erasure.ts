@@ -21,6 +21,7 @@
 import { randomUUID } from "node:crypto";
 import * as z from "zod";
 import { assertBucketsUsable } from "../files/buckets";
+import { filesInBucket, type FilesInBucket } from "../files/versions";
 import { StorageError, ValidationError } from "../errors";
 import { sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-contract";
@@ -46,6 +47,8 @@ export interface ErasureResult {
   /** Archive objects rewritten without the user's rows (or deleted, when only their rows were in them). */
   archive_objects_rewritten: number;
   archive_rows_removed: number;
+  /** Old versions of rewritten archive objects deleted: in a bucket that keeps versions, they held the user's rows. */
+  archive_versions_removed: number;
   legal_hold: boolean;
   /** Rows of run history and bookkeeping that named the user or one of their exports, rewritten without them. */
   history_scrubbed: number;
@@ -78,12 +81,13 @@ export async function cleanupUserExportLogs(
   if (legalHold && !env.EXPORT_ARCHIVE_BUCKET) throw new ValidationError("A legal hold needs EXPORT_ARCHIVE_BUCKET: the copy is kept there");
 
   // it deletes from the exports bucket and rewrites archive objects
-  const [, formats, listed] = await Promise.all([
-    assertBucketsUsable(db, env, ["exports", "archive"]),
+  const [[exportsBucket], formats, listed] = await Promise.all([
+    assertBucketsUsable(db, env, ["exports", "archive"], storage),
     db.call("export_ops_formats"),
     db.call("export_ops_user_files", { p_user_id: userId, p_bucket: bucket }),
   ]);
-  const files = listed.filter((f) => f.known).map((f) => f.name);
+  // in a bucket that keeps versions, a name is listed once per version
+  const files = [...new Set(listed.filter((f) => f.known).map((f) => f.name))];
   // only the user's own folder, in the export layout: a log pointing elsewhere is reported, never followed
   const formatOf = (name: string) => formatOfExtension(formats, name.slice(name.lastIndexOf(".") + 1)) ?? "";
   const safe = files.filter((name) => unsafePathReason(name, formats, { user_id: userId, format: formatOf(name) }) === null);
@@ -92,13 +96,14 @@ export async function cleanupUserExportLogs(
     user_id: userId,
     files_found: files.length,
     files_deleted: 0,
-    files_left: listed.filter((f) => !f.known).slice(0, 50).map((f) => f.name.slice(0, 200)),
+    files_left: [...new Set(listed.filter((f) => !f.known).map((f) => f.name.slice(0, 200)))].slice(0, 50),
     logs_deleted: 0,
     archived_count: 0,
     metrics_deleted: 0,
     archive_objects: legalHold ? [] : before.archive_objects.map((o) => o.name),
     archive_objects_rewritten: 0,
     archive_rows_removed: 0,
+    archive_versions_removed: 0,
     legal_hold: legalHold,
     history_scrubbed: 0,
     errors: files.filter((f) => !safe.includes(f)).map((f) => `not deleted, outside the user's export folder: ${f.slice(0, 200)}`),
@@ -125,8 +130,9 @@ export async function cleanupUserExportLogs(
   // while their logs and metrics still say which exports were theirs
   result.history_scrubbed += await scrubHistory(deps, userId, false);
 
+  const exportFiles = filesInBucket(storage, exportsBucket!);
   for (let i = 0; i < safe.length; i += MAX_STORAGE_BATCH) {
-    result.files_deleted += (await storage.remove(bucket, safe.slice(i, i + MAX_STORAGE_BATCH))).length;
+    result.files_deleted += (await exportFiles.remove(safe.slice(i, i + MAX_STORAGE_BATCH))).length;
   }
   const logs = await deleteLogsInBatches(deps, { userId }, { archiveBucket: legalHold ? env.EXPORT_ARCHIVE_BUCKET : undefined });
   Object.assign(result, { logs_deleted: logs.deleted, archived_count: logs.archived });
@@ -143,11 +149,13 @@ export async function cleanupUserExportLogs(
   const state = await db.call("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) });
   let archivesLeft = 0;
   if (!legalHold) {
+    const archiveFiles = filesByBucket(storage);
     for (const object of state.archive_objects.filter((o) => !o.in_flight)) {
       try {
-        const removed = await eraseFromArchiveObject(deps, runId, userId, object);
+        const erased = await eraseFromArchiveObject(deps, runId, userId, object, await archiveFiles(object.bucket));
         result.archive_objects_rewritten += 1;
-        result.archive_rows_removed += removed;
+        result.archive_rows_removed += erased.rows;
+        result.archive_versions_removed += erased.oldVersions;
       } catch (error) {
         archivesLeft += 1;
         result.errors.push(`archive ${object.name} still holds the user's rows, retried on the next erasure: ${(error as Error).message}`);
@@ -218,23 +226,35 @@ async function claimRewrite(deps: Pick<Deps, "db" | "clock" | "deadline">, runId
   }
 }
 
+/** Each archive bucket's files, deleted for good as its versioning requires (read once per bucket). */
+function filesByBucket(storage: Deps["storage"]): (bucket: string) => Promise<FilesInBucket> {
+  const known = new Map<string, Promise<FilesInBucket>>();
+  return (bucket) => {
+    if (!known.has(bucket)) known.set(bucket, storage.versioning(bucket).then((versioning) => filesInBucket(storage, { bucket, versioning })));
+    return known.get(bucket)!;
+  };
+}
+
 /**
  * Rewrites one archive object without the user's rows, holding its rewrite lease (one erasure per object at a
  * time): the rewrite is uploaded beside it under a name of this run's own, read back and checked, then, if the
  * lease still holds at the version read, uploaded in its place and checked again, and the manifest updated from
- * that version; an object left empty is deleted. Every other line is kept byte for byte. Idempotent: after a crash
- * at any step, running it again reaches the same end state. Returns the rows removed.
+ * that version; an object left empty is deleted. Every other line is kept byte for byte. In a bucket that keeps
+ * versions, the object's old versions (which hold the user's rows) are deleted, and every deletion is for good.
+ * Idempotent: after a crash at any step, running it again reaches the same end state. Returns the rows removed
+ * and the old versions deleted.
  */
 async function eraseFromArchiveObject(
   deps: Pick<Deps, "db" | "storage" | "clock" | "deadline">,
   runId: string,
   userId: string,
   object: { bucket: string; name: string },
-): Promise<number> {
+  files: FilesInBucket,
+): Promise<{ rows: number; oldVersions: number }> {
   const { db, storage } = deps;
   const { bucket, name } = object;
   const claim = await claimRewrite(deps, runId, object);
-  if (claim.gone) return 0; // emptied and deleted by another erasure: nothing of anyone is left there
+  if (claim.gone) return { rows: 0, oldVersions: 0 }; // emptied and deleted by another erasure: nothing of anyone is left there
   const version = claim.version ?? 0;
   const rewrite = `${name}.rewrite-${runId}`;
   // what a crashed run may have left beside the object (this release's name, and the one before it)
@@ -243,7 +263,7 @@ async function eraseFromArchiveObject(
     const bytes = await downloadIfThere(storage, bucket, name);
     const { kept, removed } = bytes ? splitArchive(bytes, userId) : { kept: [], removed: 0 };
     if (kept.length === 0) {
-      await storage.remove(bucket, [name, rewrite, ...leftovers]);
+      await files.remove([name, rewrite, ...leftovers]);
     } else if (removed > 0) {
       const archive = await archiveObject(kept.join("\n") + "\n");
       await storage.upload(bucket, rewrite, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
@@ -252,10 +272,12 @@ async function eraseFromArchiveObject(
       if (!still.claimed || still.version !== version) throw new Error("the object changed while it was rewritten");
       await storage.upload(bucket, name, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
       verifyArchive(await storage.download(bucket, name), archive);
-      await storage.remove(bucket, [rewrite, ...leftovers]);
+      await files.remove([rewrite, ...leftovers]);
     } else {
-      await storage.remove(bucket, leftovers);
+      await files.remove(leftovers);
     }
+    // in every case, so a run after a crash past the rewrite still deletes the versions holding the user's rows
+    const oldVersions = kept.length === 0 ? 0 : await files.removeOldVersions(name);
     const recorded = await db.call("export_ops_archive_object_rewritten", {
       p_bucket: bucket,
       p_name: name,
@@ -265,7 +287,7 @@ async function eraseFromArchiveObject(
       p_version: version,
     });
     if (!recorded) throw new Error("the object changed while it was rewritten");
-    return removed;
+    return { rows: removed, oldVersions };
   } catch (error) {
     await db.call("export_ops_release_archive_rewrite", { p_bucket: bucket, p_name: name, p_run_id: runId }).catch(() => undefined);
     throw error;

@@ -4,11 +4,13 @@
  * one (user exports in a public bucket are world-readable; a missing one means a wrong setting, and deleting
  * "nothing" there would mark logs expired while their files stay elsewhere). The orphan sweep runs by itself
  * only in a bucket export-ops created: one that existed before the install may hold the host app's own files.
- * Detailed health and the ops page show the same judgements.
+ * Detailed health and the ops page show the same judgements, and each bucket's versioning: in a bucket that keeps
+ * versions, a delete by name frees nothing, so export-ops deletes every version of what it deletes there
+ * (./versions.ts).
  */
 import type { Env } from "../env";
 import { ConfigError } from "../errors";
-import type { SqlApi } from "../ports";
+import type { BucketVersioning, ObjectStorage, SqlApi } from "../ports";
 
 export interface BucketState {
   bucket: string;
@@ -18,6 +20,10 @@ export interface BucketState {
   created_by_export_ops: boolean;
   /** Why no job may use it (public, or missing), or null. */
   problem: string | null;
+  /** Its versioning and lifecycle rules, read from Storage; null when it is missing or Storage was not asked. */
+  versioning: BucketVersioning | null;
+  /** What deleting in it means, when it keeps versions (or why its versioning could not be read); else null. */
+  versioning_note: string | null;
 }
 
 export interface OrphanSweepState {
@@ -38,29 +44,77 @@ function problemOf(bucket: string, purpose: BucketState["purpose"], state: { exi
   return null;
 }
 
-/** The exports bucket's state and, when archival is on, the archive bucket's: one SQL call. */
-export async function readBuckets(db: SqlApi, env: Pick<Env, "EXPORTS_BUCKET" | "EXPORT_ARCHIVE_BUCKET">): Promise<BucketState[]> {
+const DELETES_THERE = {
+  exports: "the file cleanup, the orphan sweep and erasure delete every version of the files they delete",
+  archive: "erasure deletes the old versions of each archive object it rewrites, so no version keeps an erased user's rows",
+} as const;
+
+/** What deleting means in a bucket that keeps versions; null when it keeps none. */
+export function versioningNote(bucket: string, purpose: BucketState["purpose"], versioning: BucketVersioning): string | null {
+  if (versioning.status === "DISABLED") return null;
+  const expiry =
+    versioning.noncurrent_expiry_days === null
+      ? "no lifecycle rule expires noncurrent versions"
+      : `its lifecycle rule expires noncurrent versions after ${versioning.noncurrent_expiry_days} days`;
+  return `bucket ${bucket} keeps versions (${versioning.status}): a delete by name only adds a delete marker and keeps the bytes, so ${DELETES_THERE[purpose]}; ${expiry}`;
+}
+
+type Buckets = Pick<Env, "EXPORTS_BUCKET" | "EXPORT_ARCHIVE_BUCKET">;
+
+/**
+ * The exports bucket's state and, when archival is on, the archive bucket's: one SQL call, and with `storage`
+ * each existing bucket's versioning (a failed read is noted in its place).
+ */
+export async function readBuckets(db: SqlApi, env: Buckets, storage?: Pick<ObjectStorage, "versioning">): Promise<BucketState[]> {
   const wanted = [
     { bucket: env.EXPORTS_BUCKET, purpose: "exports" as const },
     ...(env.EXPORT_ARCHIVE_BUCKET ? [{ bucket: env.EXPORT_ARCHIVE_BUCKET, purpose: "archive" as const }] : []),
   ];
   const { buckets } = await db.call("export_ops_bucket_states", { p_buckets: wanted.map((w) => w.bucket) });
-  return wanted.map(({ bucket, purpose }) => {
-    const state = buckets[bucket] ?? { exists: false, public: false, created_by_export_ops: false };
-    return { bucket, purpose, ...state, problem: problemOf(bucket, purpose, state) };
-  });
+  return Promise.all(
+    wanted.map(async ({ bucket, purpose }): Promise<BucketState> => {
+      const state = buckets[bucket] ?? { exists: false, public: false, created_by_export_ops: false };
+      const judged = { bucket, purpose, ...state, problem: problemOf(bucket, purpose, state), versioning: null, versioning_note: null };
+      if (!storage || !state.exists) return judged;
+      try {
+        const versioning = await storage.versioning(bucket);
+        return { ...judged, versioning, versioning_note: versioningNote(bucket, purpose, versioning) };
+      } catch (error) {
+        return { ...judged, versioning_note: `bucket ${bucket}'s versioning could not be read: ${(error as Error).message}` };
+      }
+    }),
+  );
 }
 
-/** Throws a ConfigError naming every bucket of `purposes` that no job may use, and why; changes nothing. */
+export type VersionedBucketState = BucketState & { versioning: BucketVersioning };
+
+/**
+ * Throws a ConfigError naming every bucket of `purposes` that no job may use, and why; changes nothing. Given
+ * `storage`, the states carry each bucket's versioning (a failed read throws: a job must not delete without it).
+ */
+export async function assertBucketsUsable(db: SqlApi, env: Buckets, purposes: readonly BucketState["purpose"][]): Promise<BucketState[]>;
 export async function assertBucketsUsable(
   db: SqlApi,
-  env: Pick<Env, "EXPORTS_BUCKET" | "EXPORT_ARCHIVE_BUCKET">,
+  env: Buckets,
   purposes: readonly BucketState["purpose"][],
+  storage: Pick<ObjectStorage, "versioning">,
+): Promise<VersionedBucketState[]>;
+export async function assertBucketsUsable(
+  db: SqlApi,
+  env: Buckets,
+  purposes: readonly BucketState["purpose"][],
+  storage?: Pick<ObjectStorage, "versioning">,
 ): Promise<BucketState[]> {
   const states = (await readBuckets(db, env)).filter((s) => purposes.includes(s.purpose));
   const problems = states.flatMap((s) => (s.problem ? [s.problem] : []));
   if (problems.length > 0) throw new ConfigError(`Refused: ${problems.join("; ")}`);
-  return states;
+  if (!storage) return states;
+  return Promise.all(
+    states.map(async (s) => {
+      const versioning = await storage.versioning(s.bucket);
+      return { ...s, versioning, versioning_note: versioningNote(s.bucket, s.purpose, versioning) };
+    }),
+  );
 }
 
 /** Whether the orphan sweep may delete in the exports bucket, and why (the run result and health say it). */

@@ -10,17 +10,20 @@ import { describeWatchers } from "../checkins/checkins";
 import { detailedHealth } from "../reporting/health";
 import { renderMetrics } from "../reporting/prometheus";
 import type { Logger } from "../logger";
-import { systemClock, type Clock, type SqlApi } from "../ports";
+import { systemClock, type Clock, type ObjectStorage, type SqlApi } from "../ports";
 import { createSupabasePorts } from "../supabase";
 import { guarded, respond } from "./with-bearer";
 
 export interface OpsOverrides {
   makeDb?: (env: Env) => SqlApi;
+  /** Storage, for the buckets' versioning; the deployment's unless `makeDb` is given. */
+  makeStorage?: (env: Env) => ObjectStorage;
   clock?: Clock;
   logger?: Logger;
 }
 
-const dbFor = (overrides: OpsOverrides, env: Env) => (overrides.makeDb ? overrides.makeDb(env) : createSupabasePorts(env).db);
+const portsFor = (overrides: OpsOverrides, env: Env): { db: SqlApi; storage?: ObjectStorage } =>
+  overrides.makeDb ? { db: overrides.makeDb(env), storage: overrides.makeStorage?.(env) } : createSupabasePorts(env);
 
 /** GET /api/health/detailed: 200 healthy or degraded, 503 unhealthy. */
 export function healthDetailed(overrides: OpsOverrides = {}) {
@@ -28,9 +31,11 @@ export function healthDetailed(overrides: OpsOverrides = {}) {
   return (request: Request) =>
     guarded(request, { secret: () => getReadToken("HEALTH_TOKEN"), name: "health", clock, logger: overrides.logger }, async () => {
       const env = getEnv();
-      const report = await detailedHealth(dbFor(overrides, env), jobs, clock, {
+      const { db, storage } = portsFor(overrides, env);
+      const report = await detailedHealth(db, jobs, clock, {
         stuckHours: env.EXPORT_STUCK_HOURS,
         env,
+        storage,
         watchers: describeWatchers(env, jobs.map((j) => j.id)),
       });
       return respond(report.status === "unhealthy" ? 503 : 200, { ...report });
@@ -44,7 +49,7 @@ export function prometheusMetrics(overrides: OpsOverrides = {}) {
     guarded(request, { secret: () => getReadToken("METRICS_TOKEN"), name: "metrics", clock, logger: overrides.logger }, async () => {
       const env = getEnv();
       const { contentType, body } = await renderMetrics(
-        dbFor(overrides, env),
+        portsFor(overrides, env).db,
         jobs,
         { fileRetentionHours: env.EXPORT_FILE_RETENTION_HOURS, logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS, stuckHours: env.EXPORT_STUCK_HOURS },
         clock,

@@ -50,6 +50,9 @@ function fakeStorage(ms: number) {
       inFlight -= 1;
       return paths;
     },
+    versioning: async () => ({ status: "DISABLED", noncurrent_expiry_days: null }),
+    versions: async () => [],
+    removeVersions: async () => 0,
     list: async () => [],
     upload: async () => {},
     download: async () => new Uint8Array(),

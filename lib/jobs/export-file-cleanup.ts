@@ -6,10 +6,12 @@
  * is never deleted: SQL expires the older log at claim time and keeps the file. Then sweeps orphaned objects page
  * by page from where the last run stopped: files of exports export-ops knew, created after its install, past
  * retention, that no live export log points to — by itself only in a bucket export-ops created (lib/files/buckets.ts).
+ * In a bucket that keeps versions, every deletion deletes each version of the file (lib/files/versions.ts).
  */
 import * as z from "zod";
 import { assertBucketsUsable, orphanSweepState, type OrphanSweepState } from "../files/buckets";
-import { REQUEST_TIMEOUT_MS, sqlTime, type JobDeps } from "../ports";
+import { filesInBucket, type FilesInBucket } from "../files/versions";
+import { REQUEST_TIMEOUT_MS, sqlTime, type BucketVersioning, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-contract";
 import { unsafePathReason, type ExportFormats } from "../files/export-paths";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
@@ -85,6 +87,8 @@ export interface ExportFileCleanupResult {
   quarantined_count: number;
   /** Whether this run's orphan sweep may delete, and why; a dry run lists what it would take either way. */
   orphan_sweep: OrphanSweepState;
+  /** The exports bucket's versioning: where it keeps versions, every deletion deletes each version of the file. */
+  bucket_versioning: BucketVersioning;
   orphans_found: number;
   orphans_deleted: number;
   errors: CleanupError[];
@@ -109,10 +113,10 @@ const printable = (path: string | null) => (path ?? "").replace(/[\u0000-\u001f\
 export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanupOptions): Promise<ExportFileCleanupResult> {
   const { db, storage, clock, logger, runId, env } = deps;
   const started = clock.now();
-  const bucket = env.EXPORTS_BUCKET;
   const retentionHours = options.retention_hours ?? env.EXPORT_FILE_RETENTION_HOURS;
   const timeLeft = () => clock.now().getTime() < deps.deadline;
-  const [[exportsBucket], formats] = await Promise.all([assertBucketsUsable(db, env, ["exports"]), db.call("export_ops_formats")]);
+  const [[exportsBucket], formats] = await Promise.all([assertBucketsUsable(db, env, ["exports"], storage), db.call("export_ops_formats")]);
+  const files = filesInBucket(storage, exportsBucket!);
   const result: ExportFileCleanupResult = {
     total_found: 0,
     deleted_count: 0,
@@ -121,6 +125,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     kept_in_use: 0,
     quarantined_count: 0,
     orphan_sweep: options.sweep_orphans ? orphanSweepState(env.EXPORT_ORPHAN_SWEEP, exportsBucket!) : { enabled: false, reason: "sweep_orphans=false" },
+    bucket_versioning: exportsBucket!.versioning,
     orphans_found: 0,
     orphans_deleted: 0,
     errors: [],
@@ -182,7 +187,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
           await pacer.pause();
           // Names Storage does not list were already gone: either way the file no longer exists.
           const began = performance.now();
-          await storage.remove(bucket, safe.map((row) => row.file_path!));
+          await files.remove(safe.map((row) => row.file_path!));
           resize(safe.length, performance.now() - began);
           report.expired = safe.map((row) => row.export_id);
         } catch (error) {
@@ -256,7 +261,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
 
   // a dry run lists what the sweep would take even while it is off, so an operator can check before turning it on
   if (options.sweep_orphans && (result.orphan_sweep.enabled || options.dry_run) && timeLeft()) {
-    const orphans = await sweepOrphans(deps, options, { retentionHours, formats }, timeLeft, addError);
+    const orphans = await sweepOrphans(deps, options, { retentionHours, formats, files }, timeLeft, addError);
     result.orphans_found = orphans.found;
     result.orphans_deleted = orphans.deleted;
     result.has_more ||= orphans.hasMore;
@@ -277,9 +282,9 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
  * the sweep.
  */
 async function sweepOrphans(
-  { db, storage, clock, logger, env }: Deps,
+  { db, clock, logger, env }: Deps,
   options: Pick<ExportFileCleanupOptions, "dry_run" | "orphan_pages" | "orphan_page_size">,
-  { retentionHours, formats }: { retentionHours: number; formats: ExportFormats },
+  { retentionHours, formats, files }: { retentionHours: number; formats: ExportFormats; files: FilesInBucket },
   timeLeft: () => boolean,
   addError: (error: CleanupError) => void,
 ): Promise<{ found: number; deleted: number; hasMore: boolean; sample: string[] }> {
@@ -305,7 +310,7 @@ async function sweepOrphans(
     sample.push(...safe.slice(0, DRY_RUN_SAMPLE - sample.length).map(printable));
     if (!options.dry_run && safe.length > 0) {
       try {
-        deleted += (await storage.remove(bucket, safe)).length;
+        deleted += (await files.remove(safe)).length;
       } catch (error) {
         addError({ reason: `orphan page ${page + 1} not deleted, found again on the sweep's next lap: ${(error as Error).message}` });
       }

@@ -6,12 +6,14 @@ import { publicError } from "../errors";
 import { jobs } from "../jobs";
 import type { Logger } from "../logger";
 import { readOpsPanels, type OpsPanels } from "../ops/page-data";
-import type { Clock, SqlApi } from "../ports";
+import type { Clock, ObjectStorage, SqlApi } from "../ports";
 import { createSupabasePorts } from "../supabase";
 
 export interface ReadContext {
   /** The database; the deployment's (SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY) when left out. */
   db?: SqlApi;
+  /** Storage, for the buckets' versioning; the deployment's when `db` is left out, else none unless given. */
+  storage?: ObjectStorage;
   clock: Clock;
   logger: Logger;
 }
@@ -19,10 +21,11 @@ export interface ReadContext {
 export type OpsRead<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /** Runs a read with the deployment's env and database; a failure becomes a message safe to show, and a log line. */
-export async function opsRead<T>(context: ReadContext, read: (db: SqlApi, env: Env) => Promise<T>): Promise<OpsRead<T>> {
+export async function opsRead<T>(context: ReadContext, read: (db: SqlApi, env: Env, storage?: ObjectStorage) => Promise<T>): Promise<OpsRead<T>> {
   try {
     const env = getEnv();
-    return { ok: true, value: await read(context.db ?? createSupabasePorts(env).db, env) };
+    const ports = context.db ? { db: context.db, storage: context.storage } : createSupabasePorts(env);
+    return { ok: true, value: await read(ports.db, env, ports.storage) };
   } catch (error) {
     const { body } = publicError(error);
     context.logger.error({ type: "ops_page_failed", error: body, err: error }, `ops page: ${body.message}`);
@@ -31,7 +34,7 @@ export async function opsRead<T>(context: ReadContext, read: (db: SqlApi, env: E
 }
 
 /** Every panel, as configured by the deployment's env. */
-export function readPanels(db: SqlApi, env: Env, clock: Clock): Promise<OpsPanels> {
+export function readPanels(db: SqlApi, env: Env, clock: Clock, storage?: ObjectStorage): Promise<OpsPanels> {
   const settings = {
     exportsBucket: env.EXPORTS_BUCKET,
     archiveBucket: env.EXPORT_ARCHIVE_BUCKET,
@@ -40,7 +43,7 @@ export function readPanels(db: SqlApi, env: Env, clock: Clock): Promise<OpsPanel
     logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS,
     watchers: describeWatchers(env, jobs.map((j) => j.id)),
   };
-  return readOpsPanels(db, jobs, settings, clock);
+  return readOpsPanels(db, jobs, settings, clock, storage);
 }
 
 /** A panel whose read failed shows its message; the detail goes to the log, once per panel. */

@@ -22,7 +22,7 @@ import { opsAccess, signIn, signOut, type SessionOverrides } from "../http/ops-s
 import { logger as rootLogger, type Logger } from "../logger";
 import { loadOpsRun } from "../ops/page-data";
 import { cookieOf } from "../ops/session";
-import { systemClock, type Clock, type SqlApi } from "../ports";
+import { systemClock, type Clock, type ObjectStorage, type SqlApi } from "../ports";
 import { logPanelFailures, opsRead, readPanels, type ReadContext } from "./access";
 import { dashboardView } from "./dashboard";
 import { BARE_POLICY, SECURITY_HEADERS, htmlResponse, notFoundResponse } from "./document";
@@ -31,6 +31,8 @@ import { opsShell, readFailed, signInView } from "./shell";
 
 export interface OpsPageOverrides {
   db?: SqlApi;
+  /** With `db`: Storage, for the buckets' versioning (not read when left out). */
+  storage?: ObjectStorage;
   clock?: Clock;
   logger?: Logger;
 }
@@ -78,7 +80,7 @@ export function opsPageRoute(options: OpsPageRouteOptions = {}): { GET: OpsPageH
   const logger = overrides.logger ?? rootLogger;
   const db = overrides.db;
   const session: SessionOverrides = { clock, logger, ...(db ? { makeDb: () => db } : {}) };
-  const context: Context = { base: basePathOf(options.basePath ?? "/ops"), db, clock, logger, session };
+  const context: Context = { base: basePathOf(options.basePath ?? "/ops"), db, storage: overrides.storage, clock, logger, session };
   const forms = { "sign-in": signIn(session), "sign-out": signOut(session) };
   return {
     GET: (request) => answer(context, () => get(request, context)),
@@ -98,7 +100,7 @@ async function get(request: Request, context: Context): Promise<Response> {
   if (access === "off") return notFoundResponse();
   if (route.view === "run") return access === "signed_in" ? runPage(route.runId, context) : redirect(context.base);
   if (access === "signed_out") return htmlResponse(200, PAGE_TITLE, signInView(context.base, url.searchParams.get("sign_in") === "refused"));
-  const read = await opsRead(context, (db, env) => readPanels(db, env, context.clock));
+  const read = await opsRead(context, (db, env, storage) => readPanels(db, env, context.clock, storage));
   if (!read.ok) return htmlResponse(200, PAGE_TITLE, opsShell(context.base, readFailed(read.message)));
   logPanelFailures(read.value, context.logger);
   return htmlResponse(200, PAGE_TITLE, opsShell(context.base, dashboardView(read.value, context.base)));

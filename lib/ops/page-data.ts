@@ -11,7 +11,7 @@ import { scheduleTimezone, type Env } from "../env";
 import { publicError } from "../errors";
 import type { JobDefinition } from "../jobs/job";
 import { judgeJob, type JobHealth } from "../reporting/health";
-import { sqlTime, type Clock, type SqlApi } from "../ports";
+import { sqlTime, type Clock, type ObjectStorage, type SqlApi } from "../ports";
 import type { SqlResult } from "../sql-contract";
 
 /** Counts that grow with a backlog stop here; the page shows "100,000+". */
@@ -115,6 +115,7 @@ export async function readOpsPanels(
   jobs: readonly Pick<JobDefinition, "id" | "description" | "schedule">[],
   settings: OpsSettings,
   clock: Clock,
+  storage?: Pick<ObjectStorage, "versioning">,
 ): Promise<OpsPanels> {
   const at = sqlTime(clock);
   const now = clock.now();
@@ -139,7 +140,7 @@ export async function readOpsPanels(
     settle(
       Promise.all([
         db.call("export_ops_page_cleanup", { p_bucket: settings.exportsBucket, p_log_retention_days: settings.logRetentionDays, p_cap: OPS_COUNT_CAP, ...at }),
-        readBuckets(db, { EXPORTS_BUCKET: settings.exportsBucket, EXPORT_ARCHIVE_BUCKET: settings.archiveBucket }),
+        readBuckets(db, { EXPORTS_BUCKET: settings.exportsBucket, EXPORT_ARCHIVE_BUCKET: settings.archiveBucket }, storage),
       ]).then(([figures, buckets]) => ({ cleanup: figures, buckets, orphanSweep: orphanSweepState(settings.orphanSweep ?? "auto", buckets[0]!) })),
     ),
     settle(closeAbandoned().then(() => db.call("export_ops_page_runs", { p_limit: OPS_RECENT_RUNS }))),

@@ -15,7 +15,7 @@ import type { Env } from "../env";
 import type { JobDefinition } from "../jobs/job";
 import { scheduleTimezone } from "../env";
 import { graceMinutesFor } from "../jobs/schedule";
-import { sqlTime, type Clock, type SqlApi } from "../ports";
+import { sqlTime, type Clock, type ObjectStorage, type SqlApi } from "../ports";
 import type { SqlResult } from "../sql-contract";
 
 /**
@@ -122,6 +122,8 @@ export interface HealthConfig {
   /** Per job id, its watcher (lib/checkins describeWatchers). */
   watchers?: Record<string, WatcherInfo | null>;
   env: Pick<Env, "EXPORTS_BUCKET" | "EXPORT_ARCHIVE_BUCKET" | "EXPORT_ORPHAN_SWEEP">;
+  /** Storage, to read each bucket's versioning; not read when left out. */
+  storage?: Pick<ObjectStorage, "versioning">;
 }
 
 export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], clock: Clock, config: HealthConfig): Promise<HealthReport> {
@@ -139,7 +141,7 @@ export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], 
     db.call("export_ops_alert_status"),
     db.call("export_ops_exports_stuck", { p_hours: config.stuckHours, ...sqlTime(clock) }),
     db.call("export_ops_quarantined_count"),
-    readBuckets(db, config.env),
+    readBuckets(db, config.env, config.storage),
     db.call("export_ops_checkin_states", { p_jobs: jobs.map((j) => j.id) }),
   ]);
   const watchers = jobs.map((job) => ({ job: job.id, watcher: config.watchers?.[job.id] ?? null, last_checkin: checkins[job.id] ?? null }));

@@ -23,7 +23,10 @@ function facts({ cleanup, buckets, orphanSweep }: OpsCleanup, countCap: number):
   const deletedTotal = cleanup.files_deleted_per_day.reduce((sum, d) => sum + d.files + d.orphans, 0);
   const bucketRows = buckets.map((b) => {
     const text = b.problem ?? `private, ${b.created_by_export_ops ? "created by export-ops" : "existed before export-ops was installed"}`;
-    return html`<tr data-bucket="${b.bucket}"><th scope="row">${b.purpose === "exports" ? "Exports bucket" : "Archive bucket"}</th>${cell(html`<code>${b.bucket}</code>: ${text}`, b.problem ? status("failing") : undefined)}</tr>`;
+    const versioning = b.versioning ? html`; ${figure("versioning", b.versioning.status)}` : "";
+    const note = b.versioning_note ? html`<br>${b.versioning_note}` : "";
+    const heading = b.purpose === "exports" ? "Exports bucket" : "Archive bucket";
+    return html`<tr data-bucket="${b.bucket}"><th scope="row">${heading}</th>${cell(html`<code>${b.bucket}</code>: ${text}${versioning}${note}`, b.problem ? status("failing") : undefined)}</tr>`;
   });
   const backlogAge = cleanup.log_backlog > 0 ? `, the oldest ${duration(cleanup.log_backlog_age_seconds * 1000)} past it` : "";
   return [
