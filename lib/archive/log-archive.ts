@@ -139,18 +139,49 @@ const NOTHING_LEFT: Claimed = { batch: null, object: null, count: 0, last_create
  */
 export const ARCHIVE_IN_FLIGHT = 4;
 
-/**
- * Archive before delete, batch by batch (see the module's comment). Claims follow one another, each from where
- * the previous one reached; each claimed batch's text is read as soon as it is claimed, while at most `inFlight`
- * batches are claimed and not yet deleted (the one being written, checked and deleted among them).
- */
-async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string, run: { batchSize: number; inFlight: number; pacer: Pacer }): Promise<BatchDeletion> {
-  const { batchSize, inFlight, pacer } = run;
-  const { db, storage, clock, logger } = deps;
-  const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
-  const timeLeft = () => clock.now().getTime() < deps.deadline;
+type Run = { batchSize: number; inFlight: number; pacer: Pacer };
+/** A claimed batch being written: its id, its archive object's name and its rows. */
+type Batch = { id: string; object: string; rows: number };
 
-  // each fresh batch starts where the previous one reached; a dead run's batch taken back may lie anywhere
+/**
+ * Archive before delete, batch by batch (see the module's comment): each batch in turn is written, checked and
+ * deleted while the batches ahead of it are claimed and read (claimsAhead).
+ */
+async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string, run: Run): Promise<BatchDeletion> {
+  const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
+  const ahead = claimsAhead(deps, scope, bucket, run);
+  try {
+    for (let next = ahead.next(); next; next = ahead.next()) {
+      const { claimed, archive } = await next;
+      if (!claimed.batch || !claimed.object || !archive) return { ...result, finished: true };
+      const batch: Batch = { id: claimed.batch, object: claimed.object, rows: claimed.count };
+      await run.pacer.pause();
+      ahead.writing(true);
+      const failure = await writeArchive(deps.storage, bucket, batch.object, archive);
+      if (failure) {
+        // this batch and those claimed ahead of it go back for the next run
+        await deps.db.call("export_ops_release_log_batch", { p_batch: batch.id });
+        await ahead.release();
+        keptOnFailure(deps, result, batch, failure);
+        return result;
+      }
+      await deleteArchived(deps, result, batch);
+      ahead.writing(false);
+    }
+  } catch (error) {
+    await ahead.release().catch(() => undefined);
+    throw error;
+  }
+  return result;
+}
+
+/**
+ * The batches ahead of the one being written. Claims follow one another, each from where the previous one reached
+ * (a dead run's batch taken back may lie anywhere); each claimed batch's text is read as soon as it is claimed,
+ * while at most `inFlight` batches are claimed and not yet deleted (the one being written among them).
+ */
+function claimsAhead(deps: Deps, scope: LogScope, bucket: string, { batchSize, inFlight, pacer }: Run) {
+  const { db, clock } = deps;
   let after: string | null = null;
   /** A claim came back empty (nothing left in scope) or failed: no further claim is made. */
   let exhausted = false;
@@ -158,81 +189,89 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
   const queue: Promise<Fetched>[] = [];
   /** The batch being written, checked and deleted: 1 while there is one. */
   let writing = 0;
-  const claimAhead = () => {
-    while (queue.length + writing < inFlight && !exhausted && timeLeft()) {
-      const claim = lastClaim.then(async (): Promise<Claimed> => {
-        if (exhausted) return NOTHING_LEFT;
-        // paced at every stage (claims, the text read ahead, and writing and deleting below): a rest holds them all
-        await pacer.pause();
-        if (exhausted) return NOTHING_LEFT;
-        const claimed = await db.call("export_ops_claim_log_batch", {
-          p_bucket: bucket,
-          p_limit: batchSize,
-          p_lease_seconds: ARCHIVE_LEASE_SECONDS,
-          ...sqlTime(clock),
-          p_after: after,
-          ...scopeArgs(scope),
-        });
-        if (!claimed.batch || claimed.count === 0) exhausted = true;
-        else if (!claimed.reclaimed) after = claimed.last_created_at;
-        return claimed;
-      });
+
+  const claim = async (): Promise<Claimed> => {
+    if (exhausted) return NOTHING_LEFT;
+    // paced at every stage (claims, the text read ahead, and writing and deleting): a rest holds them all
+    await pacer.pause();
+    if (exhausted) return NOTHING_LEFT;
+    const claimed = await db.call("export_ops_claim_log_batch", {
+      p_bucket: bucket,
+      p_limit: batchSize,
+      p_lease_seconds: ARCHIVE_LEASE_SECONDS,
+      ...sqlTime(clock),
+      p_after: after,
+      ...scopeArgs(scope),
+    });
+    if (!claimed.batch || claimed.count === 0) exhausted = true;
+    else if (!claimed.reclaimed) after = claimed.last_created_at;
+    return claimed;
+  };
+  const read = async (claimed: Claimed): Promise<Fetched> => {
+    if (!claimed.batch || claimed.count === 0) return { claimed };
+    await pacer.pause(); // reading ahead is work too: a rest holds it
+    return { claimed, archive: await archiveObject(await db.call("export_ops_archive_batch_text", { p_batch: claimed.batch })) };
+  };
+  const fill = () => {
+    while (queue.length + writing < inFlight && !exhausted && clock.now().getTime() < deps.deadline) {
+      const claimed = lastClaim.then(claim);
       // a failed claim ends the claiming (the claims queued behind it see that first)
-      lastClaim = claim.catch(() => void (exhausted = true));
-      const fetched = claim.then(async (claimed): Promise<Fetched> => {
-        if (!claimed.batch || claimed.count === 0) return { claimed };
-        await pacer.pause(); // reading ahead is work too: a rest holds it
-        return { claimed, archive: await archiveObject(await db.call("export_ops_archive_batch_text", { p_batch: claimed.batch })) };
-      });
+      lastClaim = claimed.catch(() => void (exhausted = true));
+      const fetched = claimed.then(read);
       fetched.catch(() => undefined); // awaited (and its error thrown) when its turn comes
       queue.push(fetched);
     }
   };
 
-  /** Batches claimed ahead go back for the next run, unwritten. */
-  const releaseAhead = async () => {
-    exhausted = true;
-    for (const ahead of await Promise.all(queue.splice(0).map((f) => f.catch(() => undefined)))) {
-      if (ahead?.claimed.batch) await db.call("export_ops_release_log_batch", { p_batch: ahead.claimed.batch });
-    }
-  };
-
-  try {
-    for (;;) {
-      claimAhead();
-      const next = queue.shift();
-      if (!next) break;
-      const { claimed, archive } = await next;
-      if (!claimed.batch || !claimed.object || !archive) return { ...result, finished: true };
-      await pacer.pause();
-      writing = 1;
-      claimAhead();
-      const name = claimed.object;
-      try {
-        await storage.upload(bucket, name, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
-        verifyArchive(await storage.download(bucket, name), archive);
-      } catch (error) {
-        // this batch and those claimed ahead of it go back for the next run
-        await db.call("export_ops_release_log_batch", { p_batch: claimed.batch });
-        await releaseAhead();
-        const reason = bucketRefusal(error, bucket, archive.bytes.length) ?? (error as Error).message;
-        result.errors.push(`archive ${name} not written or not verified, its ${claimed.count} logs were kept: ${reason}`);
-        logger.warn({ type: "log_archive_failed", object: name, rows: claimed.count, error: (error as Error).message }, `log cleanup: archive ${name} not written, its logs kept`);
-        return result;
+  return {
+    /** The next batch, its claim and text (claims topped up first); none once nothing is queued. */
+    next(): Promise<Fetched> | undefined {
+      fill();
+      return queue.shift();
+    },
+    /** A batch is being written (it counts against `inFlight`), or is done with. */
+    writing(on: boolean) {
+      writing = on ? 1 : 0;
+      if (on) fill();
+    },
+    /** Batches claimed ahead go back for the next run, unwritten; no further claim is made. */
+    async release() {
+      exhausted = true;
+      for (const ahead of await Promise.all(queue.splice(0).map((f) => f.catch(() => undefined)))) {
+        if (ahead?.claimed.batch) await db.call("export_ops_release_log_batch", { p_batch: ahead.claimed.batch });
       }
-      // the batch's logs, each only as the version the archive holds
-      const deleted = await db.call("export_ops_delete_archived_logs", { p_batch: claimed.batch });
-      result.deleted += deleted;
-      result.archived += deleted;
-      result.archiveObjects.push(name);
-      logger.debug({ type: "log_cleanup_batch", object: name, rows: claimed.count, deleted }, `log cleanup: ${deleted} logs archived to ${name} and deleted`);
-      writing = 0;
-    }
+    },
+  };
+}
+
+/**
+ * Writes an archive object and reads it back: undefined when it holds exactly what was written, else the error
+ * (`reason`: in words that name the bucket's setting to change, where the bucket refused it).
+ */
+async function writeArchive(storage: Deps["storage"], bucket: string, name: string, archive: ArchiveObject): Promise<{ message: string; reason: string } | undefined> {
+  try {
+    await storage.upload(bucket, name, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
+    verifyArchive(await storage.download(bucket, name), archive);
+    return undefined;
   } catch (error) {
-    await releaseAhead().catch(() => undefined);
-    throw error;
+    const message = (error as Error).message;
+    return { message, reason: bucketRefusal(error, bucket, archive.bytes.length) ?? message };
   }
-  return result;
+}
+
+/** The batch's logs, each only as the version the archive holds. */
+async function deleteArchived({ db, logger }: Deps, result: BatchDeletion, batch: Batch): Promise<void> {
+  const deleted = await db.call("export_ops_delete_archived_logs", { p_batch: batch.id });
+  result.deleted += deleted;
+  result.archived += deleted;
+  result.archiveObjects.push(batch.object);
+  logger.debug({ type: "log_cleanup_batch", object: batch.object, rows: batch.rows, deleted }, `log cleanup: ${deleted} logs archived to ${batch.object} and deleted`);
+}
+
+/** An archive object not written or not verified: its batch's logs were kept, and the run says why. */
+function keptOnFailure({ logger }: Deps, result: BatchDeletion, batch: Batch, failure: { message: string; reason: string }): void {
+  result.errors.push(`archive ${batch.object} not written or not verified, its ${batch.rows} logs were kept: ${failure.reason}`);
+  logger.warn({ type: "log_archive_failed", object: batch.object, rows: batch.rows, error: failure.message }, `log cleanup: archive ${batch.object} not written, its logs kept`);
 }
 
 export const ARCHIVE_CONTENT_TYPE = "application/gzip";
