@@ -146,6 +146,56 @@ export interface StackOptions {
  * (see ./postgres.ts); a setup it cannot work in fails at once with a one-line LocalStackSetupError.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const { dir, runtime } = await makeStackDir(options);
+  const secrets = stackSecrets();
+  const ports: StackPorts = { postgres: await freePort(), postgrest: await freePort(), postgrestAdmin: await freePort() };
+  const say = (line: string) => options.quiet || process.stderr.write(line.endsWith("\n") ? line : `${line}\n`);
+  const running = supervise(dir);
+  try {
+    running.postgres = await startPostgres({
+      runtime,
+      dir,
+      port: ports.postgres,
+      user: "postgres",
+      password: secrets.superPassword,
+      initdbFlags: ["--encoding=UTF8"],
+      postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off", "-c", "full_page_writes=off"],
+    });
+    const databaseUrl = `postgres://postgres:${secrets.superPassword}@127.0.0.1:${ports.postgres}/postgres`;
+    const gatewayPort = await setUpProject(running, { dir, databaseUrl, secrets, ports, options });
+    await startPostgrest(running, { dir, secrets, ports, say });
+    return {
+      env: {
+        SUPABASE_URL: `http://127.0.0.1:${gatewayPort}`,
+        SUPABASE_ANON_KEY: secrets.anonKey,
+        SUPABASE_SERVICE_ROLE_KEY: secrets.serviceRoleKey,
+        SUPABASE_JWT_SECRET: secrets.jwtSecret,
+        DATABASE_URL: databaseUrl,
+      },
+      stop: running.stop,
+    };
+  } catch (error) {
+    await running.stop().catch(() => {});
+    throw error;
+  }
+}
+
+interface StackPorts {
+  postgres: number;
+  postgrest: number;
+  postgrestAdmin: number;
+}
+
+type StackSecrets = ReturnType<typeof stackSecrets>;
+
+/** Fresh for every stack: the JWT secret and the keys signed with it, and the database roles' passwords. */
+function stackSecrets() {
+  const jwtSecret = randomBytes(32).toString("hex");
+  return { jwtSecret, superPassword: randomBytes(16).toString("hex"), authenticatorPassword: randomBytes(16).toString("hex"), ...mintKeys(jwtSecret) };
+}
+
+/** The stack's own working folder (after reaping what killed stacks left), and the Postgres binaries to run. */
+async function makeStackDir(options: StackOptions) {
   const base = path.resolve(options.workDir ?? tmpdir());
   reapStaleStacks(base);
   const runtime = preparePostgres(
@@ -156,23 +206,27 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = path.join(base, `${STACK_DIR_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`);
   await mkdir(dir, { recursive: true });
   chmodSync(dir, 0o755); // the postgres user (when running as root) must reach its data folder
-  const jwtSecret = randomBytes(32).toString("hex");
-  const superPassword = randomBytes(16).toString("hex");
-  const authenticatorPassword = randomBytes(16).toString("hex");
-  const { anonKey, serviceRoleKey } = mintKeys(jwtSecret);
-  const [pgPort, postgrestPort, postgrestAdminPort] = [await freePort(), await freePort(), await freePort()];
+  return { dir, runtime };
+}
 
-  const say = (line: string) => options.quiet || process.stderr.write(line.endsWith("\n") ? line : `${line}\n`);
+/** What a stack runs, as far as it has started, and its stop. */
+interface Running {
+  postgres?: RunningPostgres;
+  postgrest?: ChildProcess;
+  gateway?: import("node:http").Server;
+  pool?: pg.Pool;
+  stop(): Promise<void>;
+}
 
-  let postgres: RunningPostgres | undefined;
-  let postgrest: ChildProcess | undefined;
-  let gateway: import("node:http").Server | undefined;
-  let pool: pg.Pool | undefined;
-  let gatewayPort = 0;
+/**
+ * Stops whatever the stack has started: on stop(), gracefully (idempotent: a signal during a stop waits for the
+ * same stop); on a signal, gracefully but within a few seconds; on exit, at once.
+ */
+function supervise(dir: string): Running {
   let stopping: Promise<void> | undefined;
-
+  const running: Running = { stop: () => (stopping ??= shutdown()) };
   const killNow = () => {
-    postgrest?.kill("SIGKILL");
+    running.postgrest?.kill("SIGKILL");
     const pidFile = path.join(dir, "pg", "postmaster.pid");
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").split("\n")[0]) : NaN;
     try {
@@ -182,28 +236,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // a later start reaps it
     }
   };
-  // On a signal: stop gracefully, but never take more than a few seconds about it.
   const onSignal = (signal: NodeJS.Signals) => {
     const code = signal === "SIGINT" ? 130 : 143;
     setTimeout(() => {
       killNow();
       process.exit(code);
     }, 5000).unref();
-    void stop().finally(() => process.exit(code));
+    void running.stop().finally(() => process.exit(code));
   };
   process.once("exit", killNow);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, onSignal);
 
-  // Idempotent: a signal during a stop waits for the same stop.
-  const stop = (): Promise<void> => (stopping ??= shutdown());
-
   async function shutdown(): Promise<void> {
     for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(signal, onSignal);
+    const { gateway, pool, postgrest, postgres } = running;
     await new Promise<void>((resolve) => (gateway ? gateway.close(() => resolve()) : resolve()));
     gateway?.closeAllConnections();
     await pool?.end();
     if (postgrest?.pid && postgrest.exitCode === null && postgrest.signalCode === null) {
-      const exited = new Promise((resolve) => postgrest!.once("exit", resolve));
+      const exited = new Promise((resolve) => postgrest.once("exit", resolve));
       postgrest.kill("SIGTERM");
       await exited;
     }
@@ -211,74 +262,62 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     rmSync(dir, { recursive: true, force: true });
     process.off("exit", killNow);
   }
+  return running;
+}
 
+/**
+ * The project as it was before export-ops: Supabase's starting point, the host app's objects and, through the
+ * Storage API, its files; then the migrations, as `supabase db push` applies them. Starts the Storage stand-in
+ * and the gateway on the way; answers the gateway's port.
+ */
+async function setUpProject(
+  running: Running,
+  stack: { dir: string; databaseUrl: string; secrets: StackSecrets; ports: StackPorts; options: StackOptions },
+): Promise<number> {
+  const { dir, databaseUrl, secrets, ports, options } = stack;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
   try {
-    postgres = await startPostgres({
-      runtime,
-      dir,
-      port: pgPort,
-      user: "postgres",
-      password: superPassword,
-      initdbFlags: ["--encoding=UTF8"],
-      postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off", "-c", "full_page_writes=off"],
-    });
-    const databaseUrl = `postgres://postgres:${superPassword}@127.0.0.1:${pgPort}/postgres`;
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    try {
-      // The project as it was before export-ops: Supabase's starting point, the host app's objects and, through
-      // the Storage API, its files; then the migrations, as `supabase db push` applies them.
-      await prepareProject(client, { authenticatorPassword, hostFixture: options.hostFixture });
-      pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
-      pool.on("error", () => {}); // idle connections are cut when Postgres stops; that is expected
-      const storageBehaviour = defaultStorageBehaviour();
-      const storage = createStorageHandler({ pool, dataDir: path.join(dir, "objects"), jwtSecret, behaviour: storageBehaviour });
-      const started = await startGateway({ postgrestPort, serviceRoleKey, storage, storageBehaviour, control: options.control ?? true });
-      gateway = started.server;
-      gatewayPort = started.port;
-      if (options.hostFixture) await uploadHostFiles(`http://127.0.0.1:${gatewayPort}`, serviceRoleKey, client);
-      await applyMigrations(client);
-    } finally {
-      await client.end();
-    }
-
-    const child = spawn(postgrestBinary(), [], {
-      env: {
-        NODE_ENV: "production",
-        PATH: process.env.PATH,
-        PGRST_DB_URI: `postgres://authenticator:${authenticatorPassword}@127.0.0.1:${pgPort}/postgres`,
-        PGRST_DB_SCHEMAS: "public",
-        PGRST_DB_ANON_ROLE: "anon",
-        PGRST_JWT_SECRET: jwtSecret,
-        PGRST_DB_POOL: "20",
-        PGRST_SERVER_HOST: "127.0.0.1",
-        PGRST_SERVER_PORT: String(postgrestPort),
-        PGRST_ADMIN_SERVER_PORT: String(postgrestAdminPort),
-        PGRST_LOG_LEVEL: "error",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    postgrest = child;
-    let postgrestFailure: Error | undefined;
-    child.once("error", (error) => (postgrestFailure = new Error(`Could not run ${postgrestBinary()}: ${error.message}`)));
-    child.once("exit", (code, signal) => (postgrestFailure ??= new Error(`PostgREST exited while starting (${signal ?? `exit ${code}`})`)));
-    if (child.pid) writeFileSync(path.join(dir, "postgrest.pid"), String(child.pid));
-    child.stdout?.on("data", (d) => say(`[postgrest] ${d}`));
-    child.stderr?.on("data", (d) => say(`[postgrest] ${d}`));
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${postgrestAdminPort}/ready`)).ok, "PostgREST", () => postgrestFailure);
-
-    return {
-      env: {
-        SUPABASE_URL: `http://127.0.0.1:${gatewayPort}`,
-        SUPABASE_ANON_KEY: anonKey,
-        SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
-        SUPABASE_JWT_SECRET: jwtSecret,
-        DATABASE_URL: databaseUrl,
-      },
-      stop,
-    };
-  } catch (error) {
-    await stop().catch(() => {});
-    throw error;
+    await prepareProject(client, { authenticatorPassword: secrets.authenticatorPassword, hostFixture: options.hostFixture });
+    const pool = (running.pool = new pg.Pool({ connectionString: databaseUrl, max: 10 }));
+    pool.on("error", () => {}); // idle connections are cut when Postgres stops; that is expected
+    const storageBehaviour = defaultStorageBehaviour();
+    const storage = createStorageHandler({ pool, dataDir: path.join(dir, "objects"), jwtSecret: secrets.jwtSecret, behaviour: storageBehaviour });
+    const gateway = await startGateway({ postgrestPort: ports.postgrest, serviceRoleKey: secrets.serviceRoleKey, storage, storageBehaviour, control: options.control ?? true });
+    running.gateway = gateway.server;
+    if (options.hostFixture) await uploadHostFiles(`http://127.0.0.1:${gateway.port}`, secrets.serviceRoleKey, client);
+    await applyMigrations(client);
+    return gateway.port;
+  } finally {
+    await client.end();
   }
+}
+
+/** Runs PostgREST against the database as the authenticator (stopped with the stack from the start), and waits until it is ready. */
+async function startPostgrest(running: Running, stack: { dir: string; secrets: StackSecrets; ports: StackPorts; say: (line: string) => void }): Promise<void> {
+  const { dir, secrets, ports, say } = stack;
+  const child = spawn(postgrestBinary(), [], {
+    env: {
+      NODE_ENV: "production",
+      PATH: process.env.PATH,
+      PGRST_DB_URI: `postgres://authenticator:${secrets.authenticatorPassword}@127.0.0.1:${ports.postgres}/postgres`,
+      PGRST_DB_SCHEMAS: "public",
+      PGRST_DB_ANON_ROLE: "anon",
+      PGRST_JWT_SECRET: secrets.jwtSecret,
+      PGRST_DB_POOL: "20",
+      PGRST_SERVER_HOST: "127.0.0.1",
+      PGRST_SERVER_PORT: String(ports.postgrest),
+      PGRST_ADMIN_SERVER_PORT: String(ports.postgrestAdmin),
+      PGRST_LOG_LEVEL: "error",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.postgrest = child;
+  let postgrestFailure: Error | undefined;
+  child.once("error", (error) => (postgrestFailure = new Error(`Could not run ${postgrestBinary()}: ${error.message}`)));
+  child.once("exit", (code, signal) => (postgrestFailure ??= new Error(`PostgREST exited while starting (${signal ?? `exit ${code}`})`)));
+  if (child.pid) writeFileSync(path.join(dir, "postgrest.pid"), String(child.pid));
+  child.stdout?.on("data", (d) => say(`[postgrest] ${d}`));
+  child.stderr?.on("data", (d) => say(`[postgrest] ${d}`));
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.postgrestAdmin}/ready`)).ok, "PostgREST", () => postgrestFailure);
 }
