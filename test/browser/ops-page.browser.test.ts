@@ -16,7 +16,8 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { MAX_CONTINUATIONS_PER_DAY } from "../../lib/http/continuation";
 import { jobs } from "../../lib/jobs";
 import { createLogger } from "../../lib/logger";
 import { createExportMetricsService } from "export-ops";
@@ -41,21 +42,32 @@ let stack: Stack;
 let app: NextApp;
 let browser: Browser;
 
+/**
+ * Calls a job's route and waits until that run and the continuations it called in turn are over: the job's
+ * latest run has finished and left no work (`has_more` not true), or the day's continuations are used up. Read
+ * from the run history, so however long a continuation takes to start, its run is waited for.
+ */
 async function cron(jobId: string): Promise<void> {
   const res = await fetch(`${app.url}/api/cron/${jobId}`, { headers: { authorization: `Bearer ${CRON_SECRET}`, "user-agent": "vercel-cron/1.0" } });
   expect(res.status).toBe(200);
-}
-
-/** Waits until no run is going on (a run that stops on its budget calls its route again after answering). */
-async function settle(): Promise<void> {
   const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
   await db.connect();
   try {
-    for (let quiet = 0, tries = 0; quiet < 3 && tries < 240; tries += 1) {
-      const { rows } = await db.query<{ n: number }>("select count(*)::int as n from export_ops_runs where status = 'running'");
-      quiet = rows[0]!.n === 0 ? quiet + 1 : 0;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await vi.waitFor(
+      async () => {
+        const { rows } = await db.query<{ status: string; has_more: boolean | null; continuations_today: number }>(
+          `select status, (result->>'has_more')::boolean as has_more,
+                  (select count(*)::int from export_ops_runs c
+                    where c.job = r.job and c.trigger = 'continuation' and c.started_at >= date_trunc('day', now() at time zone 'UTC') at time zone 'UTC') as continuations_today
+             from export_ops_runs r where job = $1 order by started_at desc limit 1`,
+          [jobId],
+        );
+        const latest = rows[0];
+        expect(latest?.status).not.toBe("running");
+        if (latest?.has_more) expect(latest.continuations_today).toBeGreaterThanOrEqual(MAX_CONTINUATIONS_PER_DAY);
+      },
+      { timeout: 300_000, interval: 250 },
+    );
   } finally {
     await db.end();
   }
@@ -78,7 +90,6 @@ beforeAll(async () => {
   // of failures fires the alert.
   for (const job of jobs) {
     await cron(job.id);
-    await settle();
   }
   const metrics = createExportMetricsService(createServiceClient(stack.env.SUPABASE_URL, stack.env.SUPABASE_SERVICE_ROLE_KEY), {
     logger: createLogger({ level: "silent" }),
@@ -92,7 +103,6 @@ beforeAll(async () => {
     });
   }
   await cron("export-metrics-aggregate");
-  await settle();
   browser = await chromium.launch({ executablePath: chromiumPath() });
 }, 600_000);
 
