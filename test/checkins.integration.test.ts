@@ -5,6 +5,7 @@
  * deliveries: a second delivery of one occurrence is recorded `skipped` and does nothing, for every job.
  */
 import { randomUUID } from "node:crypto";
+import { EventEmitter, once } from "node:events";
 import { createServer, type Server } from "node:http";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { describeWatchers } from "../lib/checkins/checkins";
@@ -29,6 +30,8 @@ interface Received {
 let receiver: Server;
 let base = "";
 let received: Received[] = [];
+/** Emits "request" each time the receiver has recorded one. */
+const arrivals = new EventEmitter();
 let mode: "ok" | "hang" | "500" = "ok";
 /** Per request left unanswered (mode "hang"): resolves when the sender has given up on it and closed the connection. */
 let givenUp: Promise<void>[] = [];
@@ -43,6 +46,7 @@ beforeAll(async () => {
       const query: Record<string, string[]> = {};
       for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
       received.push({ method: req.method ?? "", path: url.pathname, query, body: body ? JSON.parse(body) : null });
+      arrivals.emit("request");
       if (mode === "hang") return void givenUp.push(new Promise((resolve) => res.on("close", resolve))); // never answers
       res.writeHead(mode === "500" ? 500 : 200).end("OK");
     });
@@ -166,7 +170,8 @@ describe("check-ins: the exact requests per provider", () => {
     const killed = randomUUID();
     const hanging = { ...exportMetricsAggregate, run: () => new Promise<never>(() => undefined) } as JobDefinition;
     void run(hanging, provider, { clock: t0, runId: killed }); // never finishes: the process is "killed"
-    await vi.waitFor(() => expect(received).toHaveLength(1));
+    while (received.length === 0) await once(arrivals, "request"); // its start was told
+    expect(received).toHaveLength(1);
     expect(await status(killed)).toBe("running");
 
     const later = fixedClock(new Date(t0.now().getTime() + (2 * exportMetricsAggregate.maxDurationSeconds + 120) * 1000).toISOString());

@@ -7,6 +7,7 @@
  * never follows a redirect: a 302 is a failure, logged with its reason.
  */
 import { randomUUID } from "node:crypto";
+import { EventEmitter, once } from "node:events";
 import { createServer, type Server } from "node:http";
 import { context, propagation, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
@@ -27,7 +28,14 @@ vi.mock("@vercel/otel", async (importOriginal) => ({
   registerOTel: (options?: Configuration | string) => void registered.push(options),
 }));
 
-const exporter = new InMemorySpanExporter();
+/** Finished spans, kept in memory; `exported` emits "spans" each time more arrive. */
+const exported = new EventEmitter();
+const exporter = new (class extends InMemorySpanExporter {
+  override export(spans: ReadableSpan[], done: Parameters<InMemorySpanExporter["export"]>[1]): void {
+    super.export(spans, done);
+    exported.emit("spans");
+  }
+})();
 
 /** Recognisable fake secrets, one per place a key sits in a watcher's or Slack's URL. */
 const SECRETS = {
@@ -167,7 +175,7 @@ describe("tracing never carries a secret URL", () => {
     expect(await res.text()).toBe("OK");
 
     // @vercel/otel ends the span once it has read its copy of the body
-    await vi.waitFor(() => expect(clientSpansTo(receiverHost())).toHaveLength(1));
+    while (clientSpansTo(receiverHost()).length === 0) await once(exported, "spans");
     const spans = clientSpansTo(receiverHost());
     expect(spans.map((s) => s.name)).toEqual([`fetch GET ${base}`]);
     expect(spans[0]!.attributes).toMatchObject({ "http.url": base, "resource.name": base, "http.host": receiverHost() });
