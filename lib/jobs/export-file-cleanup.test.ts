@@ -9,7 +9,8 @@ import { parseEnv } from "../env";
 import { DatabaseError } from "../errors";
 import type { ObjectStorage, SqlApi } from "../ports";
 import { captureLogger, fixedClock, settleWithFakeTimers } from "../../test/doubles";
-import { MIN_BATCH, TARGET_DELETE_MS, exportFileCleanupOptionsSchema, nextBatchSize, runExportFileCleanup } from "./export-file-cleanup";
+import { exportFileCleanupOptionsSchema, runExportFileCleanup } from "./export-file-cleanup";
+import { MIN_BATCH, TARGET_DELETE_MS, nextBatchSize } from "./file-cleanup-claims";
 
 const USER = "5b0c6a8e-3f0e-4a57-9a39-1d1f8c7e2b10";
 const env = parseEnv({ SUPABASE_URL: "http://localhost:54321", SUPABASE_SERVICE_ROLE_KEY: "k".repeat(40) });

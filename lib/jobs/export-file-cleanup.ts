@@ -9,38 +9,18 @@
  * In a bucket that keeps versions, every deletion deletes each version of the file (lib/files/versions.ts).
  */
 import * as z from "zod";
-import { assertBucketsUsable, orphanSweepState, type OrphanSweepState } from "../files/buckets";
+import { assertBucketsUsable, orphanSweepState, type OrphanSweepState, type VersionedBucketState } from "../files/buckets";
 import { filesInBucket, type FilesInBucket } from "../files/versions";
-import { REQUEST_TIMEOUT_MS, sqlTime, type BucketVersioning, type JobDeps } from "../ports";
-import type { SqlResult } from "../sql-contract";
+import { sqlTime, type BucketVersioning, type JobDeps } from "../ports";
 import { unsafePathReason, type ExportFormats } from "../files/export-paths";
+import { deleteExpiredFiles, type ClaimTotals } from "./file-cleanup-claims";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
 import { createPacer, niceRatioOption } from "./pacing";
-import { createWorkerPool } from "./worker-pool";
 
 /** Storage refuses more than 1000 names in one delete. */
 export const MAX_BATCH = 1000;
 /** Batches in flight at once (the default of `concurrency`): bounds the Storage and PostgREST requests a run makes concurrently. */
 export const CONCURRENCY = 4;
-/** Empty claims in a row, while other runs hold the waiting rows, before this run leaves those rows to them. */
-export const CONTENDED_CLAIMS = 3;
-/**
- * How long one Storage bulk delete should take: a quarter of the request timeout. A real Storage takes 1–8 s per
- * 1,000 names, more under load; batches shrink to what Storage manages in this time, and grow back when it is
- * fast, so a slow Storage never turns deletes that did happen into timeouts. The first batch is a small probe,
- * sent before the other workers start.
- */
-export const TARGET_DELETE_MS = REQUEST_TIMEOUT_MS / 4;
-export const PROBE_BATCH = 100;
-export const MIN_BATCH = 50;
-
-/** The next batch size after `names` were deleted in `ms`: what fits in TARGET_DELETE_MS, within MIN_BATCH and `max`. */
-export function nextBatchSize(names: number, ms: number, max: number): number {
-  const fits = Math.floor((names * TARGET_DELETE_MS) / Math.max(ms, 1));
-  return Math.max(MIN_BATCH, Math.min(max, fits));
-}
-/** Longer than any run may last, so only a dead run's claims ever expire and get picked up by another. */
-export const LEASE_SECONDS = 900;
 /** Orphan-sweep pages per run, and objects looked at per page (the defaults of the options below). */
 export const ORPHAN_MAX_PAGES = 20;
 export const ORPHAN_PAGE_SIZE = 1000;
@@ -59,32 +39,14 @@ export const exportFileCleanupOptionsSchema = baseOptionsSchema.extend({
 });
 export type ExportFileCleanupOptions = z.output<typeof exportFileCleanupOptionsSchema>;
 
-interface BatchReport {
-  expired: string[];
-  failed: { export_id: string; error: string }[];
-  quarantined: { export_id: string; reason: string }[];
-}
-
-type ClaimedExport = SqlResult<"export_ops_file_cleanup_batch">["claimed"][number];
-
-const emptyReport = (): BatchReport => ({ expired: [], failed: [], quarantined: [] });
-
 export interface CleanupError {
   export_id?: string;
   path?: string;
   reason: string;
 }
 
-export interface ExportFileCleanupResult {
+export interface ExportFileCleanupResult extends ClaimTotals {
   [key: string]: unknown;
-  total_found: number;
-  deleted_count: number;
-  failed_count: number;
-  logs_updated: number;
-  /** Logs expired without deleting their file, because another export still in use points at it. */
-  kept_in_use: number;
-  /** Exports quarantined by this run (an unsafe path, or Storage failing EXPORT_CLEANUP_MAX_ATTEMPTS times). */
-  quarantined_count: number;
   /** Whether this run's orphan sweep may delete, and why; a dry run lists what it would take either way. */
   orphan_sweep: OrphanSweepState;
   /** The exports bucket's versioning: where it keeps versions, every deletion deletes each version of the file. */
@@ -111,151 +73,23 @@ type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline" | "
 const printable = (path: string | null) => (path ?? "").replace(/[\u0000-\u001f\u007f]/g, "?").slice(0, 200);
 
 export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanupOptions): Promise<ExportFileCleanupResult> {
-  const { db, storage, clock, logger, runId, env } = deps;
+  const { db, storage, clock, env } = deps;
   const started = clock.now();
   const retentionHours = options.retention_hours ?? env.EXPORT_FILE_RETENTION_HOURS;
   const timeLeft = () => clock.now().getTime() < deps.deadline;
   const [[exportsBucket], formats] = await Promise.all([assertBucketsUsable(db, env, ["exports"], storage), db.call("export_ops_formats")]);
   const files = filesInBucket(storage, exportsBucket!);
-  const result: ExportFileCleanupResult = {
-    total_found: 0,
-    deleted_count: 0,
-    failed_count: 0,
-    logs_updated: 0,
-    kept_in_use: 0,
-    quarantined_count: 0,
-    orphan_sweep: options.sweep_orphans ? orphanSweepState(env.EXPORT_ORPHAN_SWEEP, exportsBucket!) : { enabled: false, reason: "sweep_orphans=false" },
-    bucket_versioning: exportsBucket!.versioning,
-    orphans_found: 0,
-    orphans_deleted: 0,
-    errors: [],
-    errors_total: 0,
-    retention_hours: retentionHours,
-    has_more: false,
-    dry_run: options.dry_run,
-    rested_ms: 0,
-    duration_ms: 0,
-    timestamp: "",
-  };
+  const result = emptyResult(options, retentionHours, exportsBucket!, env.EXPORT_ORPHAN_SWEEP);
   const addError = (error: CleanupError) => {
     result.errors_total += 1;
     if (result.errors.length < MAX_ERRORS_REPORTED) result.errors.push(error);
   };
 
-  if (options.dry_run) {
-    const preview = await db.call("export_ops_file_cleanup_preview", {
-      p_retention_hours: retentionHours,
-      p_sample_size: DRY_RUN_SAMPLE,
-      ...sqlTime(clock),
-    });
-    result.total_found = preview.total;
-    result.kept_in_use = preview.kept_in_use;
-    result.sample_paths = preview.sample.map((row) => printable(row.file_path));
-    for (const row of preview.sample) {
-      const reason = unsafePathReason(row.file_path, formats, row);
-      if (reason) addError({ export_id: row.export_id, path: printable(row.file_path), reason: `would skip: ${reason}` });
-    }
-  } else {
-    // SQL calls go one at a time (so this run's own claims never contend); Storage deletes overlap. When one
-    // worker fails, the others stop before their next request and the run ends with that error: a report not
-    // sent loses nothing (those rows keep their claims until the lease ends; the next run finds their files
-    // gone, which counts as deleted, and expires them).
-    /** Nothing waits for a claim any more. */
-    let done = false;
-    /** Claims in a row that found work waiting but got none of it (other runs held it), and giving up on it. */
-    let contended = 0;
-    let yielded = false;
-    let batchNo = 0;
-    const pool = createWorkerPool();
+  if (options.dry_run) await preview(deps, result, formats, addError);
+  else {
     const pacer = createPacer(options.nice_ratio, deps);
-
-    const deleteBatch = async (batch: ClaimedExport[], n: number): Promise<BatchReport> => {
-      const report = emptyReport();
-      const safe: ClaimedExport[] = [];
-      for (const row of batch) {
-        const reason = unsafePathReason(row.file_path, formats, row);
-        if (!reason) safe.push(row);
-        else {
-          // permanent: retrying would fail the same way every run
-          report.quarantined.push({ export_id: row.export_id, reason: `unsafe path: ${reason}` });
-          logger.warn({ type: "file_cleanup_quarantined", export_id: row.export_id, path: printable(row.file_path), reason: `unsafe path: ${reason}` }, `file cleanup: export ${row.export_id} quarantined (unsafe path: ${reason})`);
-        }
-      }
-      if (safe.length > 0) {
-        try {
-          // Storage's delete is database work too: a rest begun while this batch was claimed holds it as well
-          await pacer.pause();
-          // Names Storage does not list were already gone: either way the file no longer exists.
-          const began = performance.now();
-          await files.remove(safe.map((row) => row.file_path!));
-          resize(safe.length, performance.now() - began);
-          report.expired = safe.map((row) => row.export_id);
-        } catch (error) {
-          const message = (error as Error).message;
-          for (const row of safe) report.failed.push({ export_id: row.export_id, error: message });
-          addError({ reason: `batch ${n} of ${safe.length} files not deleted, will retry next run: ${message}` });
-        }
-      }
-      result.deleted_count += report.expired.length;
-      result.failed_count += report.failed.length;
-      logger.debug({ type: "file_cleanup_batch", batch: n, batch_size: batchSize, claimed: batch.length, deleted: report.expired.length, failed: report.failed.length, quarantined: report.quarantined.length }, `file cleanup: batch ${n}, ${report.expired.length} deleted`);
-      return report;
-    };
-
-    // batch size follows what Storage takes (see TARGET_DELETE_MS)
-    let batchSize = Math.min(options.batch_size, PROBE_BATCH);
-    const resize = (names: number, ms: number) => (batchSize = nextBatchSize(names, ms, options.batch_size));
-
-    // the others start once the first batch has shown how fast Storage is
-    const worker = async (_n: number, probed: () => void) => {
-      let report = emptyReport();
-      for (;;) {
-        const owed = report.expired.length + report.failed.length + report.quarantined.length > 0;
-        if (pool.failed() || ((done || yielded || !timeLeft()) && !owed)) return;
-        const turn = await pool.serially(async () => {
-          // paced at the SQL calls, which run one at a time, and at Storage's deletes: while the run rests, no worker
-          // claims or deletes
-          const claiming = !done && !yielded;
-          if (claiming) await pacer.pause();
-          const limit = claiming && timeLeft() ? batchSize : 0;
-          const outcome = await db.call("export_ops_file_cleanup_batch", {
-            p_run_id: runId,
-            p_retention_hours: retentionHours,
-            p_limit: limit,
-            p_expired: report.expired,
-            p_failed: report.failed,
-            p_quarantined: report.quarantined,
-            p_max_attempts: env.EXPORT_CLEANUP_MAX_ATTEMPTS,
-            p_lease_seconds: LEASE_SECONDS,
-            ...sqlTime(clock),
-          });
-          if (limit > 0) {
-            // a short batch is not the end while concurrent runs hold rows: only "nothing waits" is
-            done ||= !outcome.more;
-            contended = outcome.claimed.length + outcome.kept_in_use === 0 ? contended + 1 : 0;
-            yielded ||= outcome.more && contended >= CONTENDED_CLAIMS;
-          }
-          return { outcome, limit };
-        });
-        if (!turn) return; // this call failed, or another one did while this worker waited for its turn
-        const { outcome, limit } = turn;
-        result.logs_updated += outcome.expired + outcome.kept_in_use;
-        result.kept_in_use += outcome.kept_in_use;
-        result.quarantined_count += outcome.quarantined;
-        result.total_found += outcome.claimed.length + outcome.kept_in_use;
-        report = emptyReport();
-        if (limit === 0) return;
-        if (outcome.claimed.length === 0) {
-          // shared files only, or rows other runs were claiming: look again (after a moment, when contended)
-          if (contended > 0) await new Promise((r) => setTimeout(r, 50 * contended));
-          continue;
-        }
-        report = await deleteBatch(outcome.claimed, (batchNo += 1));
-        probed();
-      }
-    };
-    await pool.run(options.concurrency, worker);
-    result.has_more = !done;
+    const loop = { deps, files, formats, retentionHours, batchSize: options.batch_size, concurrency: options.concurrency, pacer, totals: result, addError, printable };
+    result.has_more = (await deleteExpiredFiles(loop)).hasMore;
     result.rested_ms = pacer.rested();
   }
 
@@ -272,6 +106,50 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
   result.duration_ms = finished.getTime() - started.getTime();
   result.timestamp = finished.toISOString();
   return result;
+}
+
+function emptyResult(
+  options: ExportFileCleanupOptions,
+  retentionHours: number,
+  exportsBucket: VersionedBucketState,
+  sweepSetting: Deps["env"]["EXPORT_ORPHAN_SWEEP"],
+): ExportFileCleanupResult {
+  return {
+    total_found: 0,
+    deleted_count: 0,
+    failed_count: 0,
+    logs_updated: 0,
+    kept_in_use: 0,
+    quarantined_count: 0,
+    orphan_sweep: options.sweep_orphans ? orphanSweepState(sweepSetting, exportsBucket) : { enabled: false, reason: "sweep_orphans=false" },
+    bucket_versioning: exportsBucket.versioning,
+    orphans_found: 0,
+    orphans_deleted: 0,
+    errors: [],
+    errors_total: 0,
+    retention_hours: retentionHours,
+    has_more: false,
+    dry_run: options.dry_run,
+    rested_ms: 0,
+    duration_ms: 0,
+    timestamp: "",
+  };
+}
+
+/** A dry run: what the run would take, counted in SQL, and a sample of paths (unsafe ones flagged). */
+async function preview({ db, clock }: Deps, result: ExportFileCleanupResult, formats: ExportFormats, addError: (error: CleanupError) => void): Promise<void> {
+  const found = await db.call("export_ops_file_cleanup_preview", {
+    p_retention_hours: result.retention_hours,
+    p_sample_size: DRY_RUN_SAMPLE,
+    ...sqlTime(clock),
+  });
+  result.total_found = found.total;
+  result.kept_in_use = found.kept_in_use;
+  result.sample_paths = found.sample.map((row) => printable(row.file_path));
+  for (const row of found.sample) {
+    const reason = unsafePathReason(row.file_path, formats, row);
+    if (reason) addError({ export_id: row.export_id, path: printable(row.file_path), reason: `would skip: ${reason}` });
+  }
 }
 
 /**

@@ -14,7 +14,6 @@ import { deleteMetricsInBatches } from "../batches/metrics";
 import { createPacer, niceRatioOption } from "./pacing";
 
 /** Raw metric rows deleted per SQL call (lib/batches/metrics.ts; the erasure still takes it from here). */
-export { METRICS_BATCH } from "../batches/metrics";
 /** Run history kept (each job's latest success is always kept). */
 export const RUN_HISTORY_DAYS = 90;
 const DAY_MS = 86_400_000;
