@@ -108,7 +108,8 @@ describe("erasure in versioned buckets", () => {
       await seedExports({ count: 1, userId: A, status: "expired", ageHours: 40 * 24 + i });
       await seedExports({ count: 1, userId: B, status: "expired", ageHours: 40 * 24 + i });
     }
-    expect(await runJob(exportLogCleanup, { batch_size: "4", prune_metrics: "false" }, { env: env() })).toMatchObject({ archived_count: 8 });
+    const cleanup = await runJob(exportLogCleanup, { batch_size: "4", prune_metrics: "false" }, { env: env() });
+    expect(cleanup).toMatchObject({ archived_count: 8, archive_bucket_versioning: { status: "ENABLED", noncurrent_expiry_days: null } });
   }
 
   it("leaves no version of any archive object holding the user's rows, and keeps everyone else's", async () => {

@@ -104,7 +104,7 @@ async function planErasure(deps: Deps, userId: string, legalHold: boolean): Prom
   const { db, storage, env, clock } = deps;
   // it deletes from the exports bucket and rewrites archive objects
   const [[exportsBucket], formats, listed, before] = await Promise.all([
-    assertBucketsUsable(db, env, ["exports", "archive"], storage),
+    assertBucketsUsable(db, storage, env, ["exports", "archive"]),
     db.call("export_ops_formats"),
     db.call("export_ops_user_files", { p_user_id: userId, p_bucket: env.EXPORTS_BUCKET }),
     db.call("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) }),

@@ -17,6 +17,8 @@ function dbWith(buckets: Record<string, { exists: boolean; public: boolean; crea
 const privateOurs = { exists: true, public: false, created_by_export_ops: true };
 const privateHosts = { exists: true, public: false, created_by_export_ops: false };
 
+const unversioned = { versioning: async () => ({ status: "DISABLED" as const, noncurrent_expiry_days: null }) };
+
 describe("the buckets the jobs use", () => {
   it("asks for the archive bucket only when archival is on", async () => {
     const db = dbWith({ exports: privateOurs, "export-archive": privateOurs });
@@ -27,14 +29,14 @@ describe("the buckets the jobs use", () => {
   it("refuses a public bucket and a missing one in one error naming each and its setting, and only for the purposes asked", async () => {
     const db = dbWith({ shared: { exists: true, public: true, created_by_export_ops: false } });
     const env = { EXPORTS_BUCKET: "shared", EXPORT_ARCHIVE_BUCKET: "gone" };
-    const error = await assertBucketsUsable(db, env, ["exports", "archive"]).catch((e: unknown) => e);
+    const error = await assertBucketsUsable(db, unversioned, env, ["exports", "archive"]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toBe(
       "Refused: bucket shared is public, so every file in it is world-readable: export-ops neither deletes from nor writes to it until it is " +
         "private (Storage > shared > Edit bucket > Public off), or EXPORTS_BUCKET names a private bucket; " +
         "bucket gone does not exist: create it (private), or set EXPORT_ARCHIVE_BUCKET to the bucket you use",
     );
-    await expect(assertBucketsUsable(dbWith({ shared: privateHosts }), env, ["exports"])).resolves.toHaveLength(1);
+    await expect(assertBucketsUsable(dbWith({ shared: privateHosts }), unversioned, env, ["exports"])).resolves.toHaveLength(1);
   });
 });
 

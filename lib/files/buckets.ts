@@ -89,26 +89,18 @@ export async function readBuckets(db: SqlApi, env: Buckets, storage?: Pick<Objec
 export type VersionedBucketState = BucketState & { versioning: BucketVersioning };
 
 /**
- * Throws a ConfigError naming every bucket of `purposes` that no job may use, and why; changes nothing. Given
- * `storage`, the states carry each bucket's versioning (a failed read throws: a job must not delete without it).
+ * Throws a ConfigError naming every bucket of `purposes` that no job may use, and why; changes nothing. The states
+ * carry each bucket's versioning, read from Storage (a failed read throws: a job must not delete without it).
  */
-export async function assertBucketsUsable(db: SqlApi, env: Buckets, purposes: readonly BucketState["purpose"][]): Promise<BucketState[]>;
 export async function assertBucketsUsable(
   db: SqlApi,
-  env: Buckets,
-  purposes: readonly BucketState["purpose"][],
   storage: Pick<ObjectStorage, "versioning">,
-): Promise<VersionedBucketState[]>;
-export async function assertBucketsUsable(
-  db: SqlApi,
   env: Buckets,
   purposes: readonly BucketState["purpose"][],
-  storage?: Pick<ObjectStorage, "versioning">,
-): Promise<BucketState[]> {
+): Promise<VersionedBucketState[]> {
   const states = (await readBuckets(db, env)).filter((s) => purposes.includes(s.purpose));
   const problems = states.flatMap((s) => (s.problem ? [s.problem] : []));
   if (problems.length > 0) throw new ConfigError(`Refused: ${problems.join("; ")}`);
-  if (!storage) return states;
   return Promise.all(
     states.map(async (s) => {
       const versioning = await storage.versioning(s.bucket);

@@ -77,7 +77,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
   const started = clock.now();
   const retentionHours = options.retention_hours ?? env.EXPORT_FILE_RETENTION_HOURS;
   const timeLeft = () => clock.now().getTime() < deps.deadline;
-  const [[exportsBucket], formats] = await Promise.all([assertBucketsUsable(db, env, ["exports"], storage), db.call("export_ops_formats")]);
+  const [[exportsBucket], formats] = await Promise.all([assertBucketsUsable(db, storage, env, ["exports"]), db.call("export_ops_formats")]);
   const files = filesInBucket(storage, exportsBucket!);
   const result = emptyResult(options, retentionHours, exportsBucket!, env.EXPORT_ORPHAN_SWEEP);
   const addError = (error: CleanupError) => {

@@ -6,7 +6,7 @@
  */
 import * as z from "zod";
 import { assertBucketsUsable } from "../files/buckets";
-import type { JobDeps, SqlApi } from "../ports";
+import type { BucketVersioning, JobDeps, SqlApi } from "../ports";
 import type { SqlResult } from "../sql-contract";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
 import { ARCHIVE_IN_FLIGHT, deleteLogsInBatches } from "../archive/log-archive";
@@ -38,6 +38,8 @@ export interface ExportLogCleanupResult {
   metrics_deleted: number;
   runs_pruned: number;
   archive_objects: string[];
+  /** The archive bucket's versioning (null without archival): erasure deletes the old versions it rewrites there. */
+  archive_bucket_versioning: BucketVersioning | null;
   errors: string[];
   stats?: LogCleanupStats;
   has_more: boolean;
@@ -64,11 +66,11 @@ export function logCleanupStats(db: SqlApi, retention: { logDays: number; metric
 type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline" | "env">;
 
 export async function runExportLogCleanup(deps: Deps, options: z.output<typeof exportLogCleanupOptionsSchema>): Promise<ExportLogCleanupResult> {
-  const { db, clock, env } = deps;
+  const { db, storage, clock, env } = deps;
   const started = clock.now();
   const retention = { logDays: options.retention_days ?? env.EXPORT_LOG_RETENTION_DAYS, metricDays: options.metrics_retention_days ?? env.EXPORT_METRICS_RETENTION_DAYS };
   // archive objects are never written to a public bucket (nor, then, the logs deleted without them)
-  if (env.EXPORT_ARCHIVE_BUCKET) await assertBucketsUsable(db, env, ["archive"]);
+  const [archiveBucket] = env.EXPORT_ARCHIVE_BUCKET ? await assertBucketsUsable(db, storage, env, ["archive"]) : [];
   // A dry run reports the full statistics (sizes, age range); a real run needs only two counts of them.
   const stats = options.dry_run ? await logCleanupStats(db, retention, started) : undefined;
   const counts = stats ?? (await db.call("export_ops_log_cleanup_counts", { p_log_cutoff: new Date(started.getTime() - retention.logDays * DAY_MS).toISOString() }));
@@ -82,6 +84,7 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
     metrics_deleted: 0,
     runs_pruned: 0,
     archive_objects: [],
+    archive_bucket_versioning: archiveBucket?.versioning ?? null,
     errors: [],
     has_more: false,
     dry_run: options.dry_run,
