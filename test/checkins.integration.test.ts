@@ -5,7 +5,6 @@
  * deliveries: a second delivery of one occurrence is recorded `skipped` and does nothing, for every job.
  */
 import { randomUUID } from "node:crypto";
-import { EventEmitter, once } from "node:events";
 import { createServer, type Server } from "node:http";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { describeWatchers } from "../lib/checkins/checkins";
@@ -30,8 +29,6 @@ interface Received {
 let receiver: Server;
 let base = "";
 let received: Received[] = [];
-/** Emits "request" each time the receiver has recorded one. */
-const arrivals = new EventEmitter();
 let mode: "ok" | "hang" | "500" = "ok";
 /** Per request left unanswered (mode "hang"): resolves when the sender has given up on it and closed the connection. */
 let givenUp: Promise<void>[] = [];
@@ -46,7 +43,6 @@ beforeAll(async () => {
       const query: Record<string, string[]> = {};
       for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
       received.push({ method: req.method ?? "", path: url.pathname, query, body: body ? JSON.parse(body) : null });
-      arrivals.emit("request");
       if (mode === "hang") return void givenUp.push(new Promise((resolve) => res.on("close", resolve))); // never answers
       res.writeHead(mode === "500" ? 500 : 200).end("OK");
     });
@@ -168,9 +164,11 @@ describe("check-ins: the exact requests per provider", () => {
   it.each(["healthchecks", "cronitor", "sentry"] as const)("%s: a run killed after its start is reported failed by the next run, before that run's own start", async (provider) => {
     const t0 = fixedClock(new Date().toISOString());
     const killed = randomUUID();
-    const hanging = { ...exportMetricsAggregate, run: () => new Promise<never>(() => undefined) } as JobDefinition;
+    let entered = () => {};
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const hanging = { ...exportMetricsAggregate, run: () => (entered(), new Promise<never>(() => undefined)) } as JobDefinition;
     void run(hanging, provider, { clock: t0, runId: killed }); // never finishes: the process is "killed"
-    while (received.length === 0) await once(arrivals, "request"); // its start was told
+    await inside; // the runner is past the start check-in (told, and recorded as told): the job itself hangs
     expect(received).toHaveLength(1);
     expect(await status(killed)).toBe("running");
 
