@@ -279,7 +279,7 @@ export const sqlFunctions = {
     { p_bucket: z.string(), p_name: z.string(), p_user_id: uuid, p_rows: count, p_run_id: uuid, p_version: count },
     z.boolean(),
   ),
-  // operations
+  // run history
   export_ops_close_abandoned_runs: fn({ ...now }, count),
   export_ops_start_run: fn(
     { p_run_id: uuid, p_job: z.string(), p_trigger: z.string(), p_dry_run: z.boolean(), p_max_seconds: count, p_lease_seconds: count.nullable().optional(), ...now },

@@ -2,7 +2,7 @@
  * `npm run smoke` (run after `npm run build`): the deployment checks against the built app on this machine.
  * Starts the local stack with demo data and `next start`, runs scripts/test-cron-endpoints.sh against it, scrapes
  * /api/metrics for `promtool check metrics`, and runs `promtool check rules` / `promtool test rules` on
- * ops/prometheus. Checks what a caller or an attacker sees from outside: headers, the ops page's session and its
+ * monitoring/prometheus. Checks what a caller or an attacker sees from outside: headers, the ops page's session and its
  * sign-in throttle, bad run ids, a cron route's query rules (as the built app's router hands the query on), a
  * continuation's hand-over. Then kills the app (SIGKILL) in the middle of a file-cleanup run and checks that the run is
  * left `running` until its deadline and closed as `abandoned` after it by the next health read of a new app.
@@ -70,8 +70,8 @@ try {
   const exposition = await scrape.text();
   console.log(`GET /api/metrics → HTTP ${scrape.status}, ${exposition.split("\n").length} lines`);
   ok = scrape.ok && (await run("promtool", ["check", "metrics"], { input: exposition })) && ok;
-  ok = (await run("promtool", ["check", "rules", "ops/prometheus/alerts.yml"])) && ok;
-  ok = (await run("promtool", ["test", "rules", "ops/prometheus/alerts.test.yml"])) && ok;
+  ok = (await run("promtool", ["check", "rules", "monitoring/prometheus/alerts.yml"])) && ok;
+  ok = (await run("promtool", ["test", "rules", "monitoring/prometheus/alerts.test.yml"])) && ok;
 
   await fromOutside(app);
   await queryRules(app);

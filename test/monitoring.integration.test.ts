@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { healthDetailed, prometheusMetrics } from "../lib/http/ops-routes";
+import { healthDetailed, prometheusMetrics } from "../lib/http/monitoring-routes";
 import { withCron } from "../lib/http/with-cron";
 import { exportFileCleanup, exportLogCleanup, exportMetricsAggregate } from "../lib/jobs";
 import { captureLogger, fixedClock } from "./doubles";

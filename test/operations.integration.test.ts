@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DatabaseError } from "../lib/errors";
-import { healthDetailed, prometheusMetrics } from "../lib/http/ops-routes";
+import { healthDetailed, prometheusMetrics } from "../lib/http/monitoring-routes";
 import { withCron } from "../lib/http/with-cron";
 import { exportFileCleanup, exportLogCleanup, exportMetricsAggregate } from "../lib/jobs";
 import { captureLogger, fixedClock } from "./doubles";
@@ -251,7 +251,7 @@ describe("health and metrics", () => {
     const text = await (await get(prometheusMetrics(), METRICS_TOKEN)).text();
     const exposed = new Set([...text.matchAll(/^# TYPE (\w+) /gm)].map((m) => m[1]));
     const used = new Set<string>();
-    for (const file of ["ops/grafana/export-ops-dashboard.json", "ops/prometheus/alerts.yml"]) {
+    for (const file of ["monitoring/grafana/export-ops-dashboard.json", "monitoring/prometheus/alerts.yml"]) {
       for (const m of readFileSync(file, "utf8").matchAll(/\bexport_ops_\w+/g)) used.add(m[0]);
     }
     expect(used.size).toBeGreaterThan(10);

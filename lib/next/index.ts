@@ -10,7 +10,7 @@
  * from code: `cronRoute("export-file-cleanup", { settings: { EXPORT_FILE_RETENTION_HOURS: "48" } })`.
  */
 import { withSettings, type Settings } from "../env";
-import { healthDetailed, prometheusMetrics } from "../http/ops-routes";
+import { healthDetailed, prometheusMetrics } from "../http/monitoring-routes";
 import { withCron } from "../http/with-cron";
 import { findJob, jobs } from "../jobs";
 import { opsPageRoute as opsPageHandlers, type OpsPageRouteOptions } from "../ops-page/route";

@@ -1,14 +1,14 @@
 /**
- * Every rule in ops/prometheus/alerts.yml has promtool tests (ops/prometheus/alerts.test.yml, run by
+ * Every rule in monitoring/prometheus/alerts.yml has promtool tests (monitoring/prometheus/alerts.test.yml, run by
  * `npm run smoke` and CI) that show it firing and staying quiet, and a runbook section its `runbook_url` points at;
  * every gauge that can go wrong is in some rule's expression.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
-const rulesText = readFileSync("ops/prometheus/alerts.yml", "utf8");
-const tests = readFileSync("ops/prometheus/alerts.test.yml", "utf8");
-const runbook = readFileSync("docs/OPERATIONS.md", "utf8");
+const rulesText = readFileSync("monitoring/prometheus/alerts.yml", "utf8");
+const tests = readFileSync("monitoring/prometheus/alerts.test.yml", "utf8");
+const runbook = readFileSync("docs/RUNBOOK.md", "utf8");
 
 /** Each rule as written: its name, its expression (comments are not part of it) and its runbook link. */
 const rules = rulesText
@@ -29,7 +29,7 @@ const runbookAlerts = [...runbook.matchAll(/^### ([A-Z][A-Za-z]+)$/gm)].map((m) 
 describe("alert rules", () => {
   it("are the runbook's alerts, one for one, each linking to its own section", () => {
     expect(rules.map((r) => r.name).sort()).toEqual([...runbookAlerts].sort());
-    for (const rule of rules) expect(rule.runbook).toMatch(new RegExp(`/docs/OPERATIONS\\.md#${rule.name.toLowerCase()}$`));
+    for (const rule of rules) expect(rule.runbook).toMatch(new RegExp(`/docs/RUNBOOK\\.md#${rule.name.toLowerCase()}$`));
   });
 
   it.each(rules.map((r) => r.name))("%s has a promtool test that fires it and one that keeps it quiet", (name) => {

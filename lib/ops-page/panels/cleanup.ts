@@ -11,7 +11,7 @@ const deletedSeries: Series[] = [
   { key: "orphans", name: "orphans", color: "#805ad5" },
 ];
 
-const QUARANTINE_HINT = " — an operator must look: npm run job -- export-file-cleanup --quarantined (docs/OPERATIONS.md)";
+const QUARANTINE_HINT = " — an operator must look: npm run job -- export-file-cleanup --quarantined (docs/RUNBOOK.md)";
 
 export function cleanupPanel(read: PanelRead<OpsCleanup>, countCap: number): SafeHtml {
   return panel("cleanup", "Cleanup", read, (value) => html`<table class="facts"><tbody>${facts(value, countCap)}</tbody></table>${deletedPerDay(value.cleanup)}`);

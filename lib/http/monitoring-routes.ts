@@ -1,5 +1,5 @@
 /**
- * Handlers behind the operational routes: detailed health (HEALTH_TOKEN bearer) and the Prometheus scrape
+ * Handlers behind the monitoring routes: detailed health (HEALTH_TOKEN bearer) and the Prometheus scrape
  * (METRICS_TOKEN bearer). Each has its own read-only token, never CRON_SECRET, so a monitoring service cannot run
  * a job; each answers 404 while its token is unset. Both read the database on each call and change nothing but
  * closing runs that outlived their deadline as `abandoned`.
@@ -14,7 +14,7 @@ import { systemClock, type Clock, type ObjectStorage, type SqlApi } from "../por
 import { createSupabasePorts } from "../supabase";
 import { guarded, respond } from "./with-bearer";
 
-export interface OpsOverrides {
+export interface MonitoringOverrides {
   makeDb?: (env: Env) => SqlApi;
   /** Storage, for the buckets' versioning; the deployment's unless `makeDb` is given. */
   makeStorage?: (env: Env) => ObjectStorage;
@@ -22,11 +22,11 @@ export interface OpsOverrides {
   logger?: Logger;
 }
 
-const portsFor = (overrides: OpsOverrides, env: Env): { db: SqlApi; storage?: ObjectStorage } =>
+const portsFor = (overrides: MonitoringOverrides, env: Env): { db: SqlApi; storage?: ObjectStorage } =>
   overrides.makeDb ? { db: overrides.makeDb(env), storage: overrides.makeStorage?.(env) } : createSupabasePorts(env);
 
 /** GET /api/health/detailed: 200 healthy or degraded, 503 unhealthy. */
-export function healthDetailed(overrides: OpsOverrides = {}) {
+export function healthDetailed(overrides: MonitoringOverrides = {}) {
   const clock = overrides.clock ?? systemClock;
   return (request: Request) =>
     guarded(request, { secret: () => getReadToken("HEALTH_TOKEN"), name: "health", clock, logger: overrides.logger }, async () => {
@@ -43,7 +43,7 @@ export function healthDetailed(overrides: OpsOverrides = {}) {
 }
 
 /** GET /api/metrics: Prometheus text exposition. */
-export function prometheusMetrics(overrides: OpsOverrides = {}) {
+export function prometheusMetrics(overrides: MonitoringOverrides = {}) {
   const clock = overrides.clock ?? systemClock;
   return (request: Request) =>
     guarded(request, { secret: () => getReadToken("METRICS_TOKEN"), name: "metrics", clock, logger: overrides.logger }, async () => {
