@@ -195,16 +195,77 @@ interface Span {
   job_cpu: number;
 }
 
-export async function hostImpact(
-  env: StackEnv,
-  db: pg.Client,
-  sampler: pg.Client,
-  plan: { files: number; logs: number; metrics: number; repeat: number; idle_s: number; rates: HostImpactFigures["rates"]; jobs?: string[] },
-  say: (line: string) => void,
-): Promise<HostImpactFigures> {
+type HostImpactPlan = { files: number; logs: number; metrics: number; repeat: number; idle_s: number; rates: HostImpactFigures["rates"]; jobs?: string[] };
+
+/** One job (or a variant of it) measured beside the host: the child process that runs it, and how to seed its data. */
+interface JobCase {
+  job: string;
+  n: number;
+  child: [string, string];
+  options?: Record<string, string>;
+  variant_of?: string;
+  seed: (n: number) => Promise<void>;
+}
+
+/** The host app's process, driven over IPC. */
+interface HostProcess {
+  send: (m: HostMessage) => void;
+  /** the host's samples from `from` to `to`, and its CPU time so far */
+  report: (from: number, to: number) => Promise<HostReport>;
+  /** CPU time so far of every process but the job's */
+  cpu: () => Promise<Omit<Cpu, "job">>;
+  /** pauses the host and lets its operations under way finish, then runs `then` (which seeds) */
+  quiet: (then: () => Promise<void>) => Promise<void>;
+}
+
+/** What a case is measured with: the stack, the host, the lock sampler, and where progress is said. */
+interface Bench {
+  env: StackEnv;
+  db: pg.Client;
+  plan: HostImpactPlan;
+  host: HostProcess;
+  locks: LockSamples;
+  say: (line: string) => void;
+}
+
+type LockSamples = Pick<ReturnType<typeof sampleLockWaits>, "waits" | "seen">;
+
+/** What a case's windows are made of: its spans, the host's samples within them, the event loop's delay over them. */
+interface Measured {
+  spans: Span[];
+  samples: HostSample[];
+  loop: IntervalHistogram;
+}
+
+export async function hostImpact(env: StackEnv, db: pg.Client, sampler: pg.Client, plan: HostImpactPlan, say: (line: string) => void): Promise<HostImpactFigures> {
   const backend = (await db.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
   const postmaster = procStat(backend)!.ppid;
-  const host = forkHostLoad(env, plan.rates);
+  const host = forkHost(env, plan.rates, postmaster);
+  const locks = sampleLockWaits(sampler);
+  const bench: Bench = { env, db, plan, host, locks, say };
+  const cases = hostImpactCases(db, plan).filter((c) => !plan.jobs || plan.jobs.includes(c.job));
+
+  const results: HostImpactCase[] = [];
+  const idleOfRun = { spans: [] as Span[], samples: [] as HostSample[] };
+  let empty: Record<string, ChildRun> = {};
+  try {
+    for (const c of cases) {
+      const { result, idle } = await measureCase(bench, c);
+      idleOfRun.spans.push(...idle.spans);
+      idleOfRun.samples.push(...idle.samples);
+      results.push(result);
+    }
+    empty = await emptyRuns(bench, cases);
+  } finally {
+    await locks.stop();
+    host.send({ cmd: "stop" });
+  }
+  return { rates: plan.rates, repeat: plan.repeat, idle: windowOf(locks, idleOfRun.spans, idleOfRun.samples, undefined), cases: results, empty };
+}
+
+/** Starts the host's workload (./host-load.ts) and returns what drives it. */
+function forkHost(env: StackEnv, rates: HostImpactFigures["rates"], postmaster: number): HostProcess {
+  const host = forkHostLoad(env, rates);
   const send = (m: HostMessage) => host.send(m);
   const report = (from: number, to: number) =>
     new Promise<HostReport>((resolve) => {
@@ -217,10 +278,13 @@ export async function hostImpact(
     await new Promise((r) => setTimeout(r, 1000)); // the operations under way finish before the seed truncates
     await then();
   };
-  const locks = sampleLockWaits(sampler);
+  return { send, report, cpu, quiet };
+}
 
+/** Every job as it ships, and the variants measured beside it, each at its largest N. */
+function hostImpactCases(db: pg.Client, plan: HostImpactPlan): JobCase[] {
   const readers = Math.min(plan.logs, 100_000);
-  const cases: { job: string; n: number; child: [string, string]; options?: Record<string, string>; variant_of?: string; seed: (n: number) => Promise<void> }[] = [
+  return [
     { job: "file-cleanup", n: plan.files, child: ["file-cleanup", "export-ops"], seed: (n) => seed(db, "file-cleanup", n) },
     { job: "file-cleanup (concurrency 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { concurrency: "1" }, variant_of: "file-cleanup", seed: (n) => seed(db, "file-cleanup", n) },
     { job: "file-cleanup (nice_ratio 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { nice_ratio: "1" }, variant_of: "file-cleanup", seed: (n) => seed(db, "file-cleanup", n) },
@@ -241,107 +305,120 @@ export async function hostImpact(
       },
     },
   ];
+}
 
-  /** `cpu_wall_ms`: what the CPU times were read over, when not the spans themselves (a job's whole process) */
-  const window = (spans: Span[], samples: HostSample[], loop: IntervalHistogram | undefined, cpu_wall_ms?: number): Window => {
-    const wall_ms = spans.reduce((t, s) => t + (s.to - s.from), 0);
-    const sum = (k: keyof Cpu) => spans.reduce((t, s) => t + (k === "job" ? s.job_cpu : s.cpu_to[k] - s.cpu_from[k]), 0);
-    const inSpans = [...locks.waits.values()].filter((w) => spans.some((s) => w.since >= s.from && w.since < s.to));
-    const onUs = inSpans.filter((w) => w.host_on_export_ops);
-    const active = locks.seen.filter((a) => spans.some((s) => a.at >= s.from && a.at < s.to));
-    return {
-      wall_ms,
-      cpu_wall_ms: cpu_wall_ms ?? wall_ms,
-      latency: { export: latency(samples.filter((s) => s.op === "export")), list: latency(samples.filter((s) => s.op === "list")) },
-      lock_waits: onUs.length,
-      longest_wait_ms: Math.max(0, ...onUs.map((w) => w.waited_ms)),
-      other_waits: inSpans.length - onUs.length,
-      cpu: { postgres: sum("postgres"), postgrest: sum("postgrest"), gateway: sum("gateway"), host: sum("host"), job: sum("job") },
-      loop_delay_p99: loop ? loop.percentile(99) / 1e6 : NaN,
-      host_active: { samples: active.length, waits: waitShares(active) },
-      first_error: samples.find((s) => s.error)?.error,
-    };
-  };
-
-  if (plan.jobs) cases.splice(0, cases.length, ...cases.filter((c) => plan.jobs!.includes(c.job)));
-  const results: HostImpactCase[] = [];
-  const idleOfRun = { spans: [] as Span[], samples: [] as HostSample[] };
-  const empty: Record<string, ChildRun> = {};
-  try {
-    for (const c of cases) {
-      // the event loop's delay is taken over the idle window and the job's whole process (its spans lie within)
-      const idle = { spans: [] as Span[], samples: [] as HostSample[], loop: monitorEventLoopDelay({ resolution: 5 }) };
-      const during = { spans: [] as Span[], samples: [] as HostSample[], cpu_wall: 0, loop: monitorEventLoopDelay({ resolution: 5 }) };
-      const unloaded: ChildRun[] = [];
-      const loaded: ChildRun[] = [];
-      const runLoaded = async () => {
-        await quiet(() => c.seed(c.n));
-        send({ cmd: "resume" });
-        await new Promise((r) => setTimeout(r, 1000)); // the host's connections warm again
-        const idleFrom = await cpu();
-        const from = Date.now();
-        idle.loop.enable();
-        await new Promise((r) => setTimeout(r, plan.idle_s * 1000));
-        idle.loop.disable();
-        const to = Date.now();
-        const idleTo = await cpu();
-        idle.spans.push({ from, to, cpu_from: idleFrom, cpu_to: idleTo, job_cpu: 0 });
-        idle.samples.push(...(await report(from, to)).samples);
-        const jobFrom = await cpu();
-        const spawned = Date.now();
-        during.loop.enable();
-        const run = await runChild(env, ...c.child, c.n, c.options);
-        during.loop.disable();
-        during.cpu_wall += Date.now() - spawned;
-        const jobTo = await cpu();
-        during.spans.push({ from: run.started_at, to: run.ended_at, cpu_from: jobFrom, cpu_to: jobTo, job_cpu: run.cpu_ms });
-        during.samples.push(...(await report(run.started_at, run.ended_at)).samples);
-        loaded.push(run);
-        say(`host impact ${c.job} n=${c.n}: ${(run.wall_ms / 1000).toFixed(2)} s under host load`);
-      };
-      const runUnloaded = async () => {
-        await quiet(() => c.seed(c.n));
-        const run = await runChild(env, ...c.child, c.n, c.options);
-        unloaded.push(run);
-        say(`host impact ${c.job} n=${c.n}: ${(run.wall_ms / 1000).toFixed(2)} s with the host quiet`);
-      };
-      for (let r = 0; r < plan.repeat; r += 1) {
-        if (r % 2 === 0) await runLoaded().then(runUnloaded);
-        else await runUnloaded().then(runLoaded);
-      }
-      const idleWindow = window(idle.spans, idle.samples, idle.loop);
-      const duringWindow = window(during.spans, during.samples, during.loop, during.cpu_wall);
-      idleOfRun.spans.push(...idle.spans);
-      idleOfRun.samples.push(...idle.samples);
-      results.push({
-        job: c.job,
-        n: c.n,
-        ...(c.options ? { options: c.options, variant_of: c.variant_of } : {}),
-        idle: idleWindow,
-        during: duringWindow,
-        unloaded_ms: median(unloaded.map((r) => r.wall_ms)),
-        loaded_ms: median(loaded.map((r) => r.wall_ms)),
-        unloaded_cpu_ms: median(unloaded.map((r) => r.cpu_ms)),
-      });
-    }
-    // what every invocation pays on no data: for the cost table
-    await quiet(async () => {
-      for (const c of cases) {
-        if (c.job === "rollup") {
-          await seed(db, "rollup", 0);
-          await seed(db, "rollup-reset", 0);
-          empty[c.job] = await runChild(env, "rollup-hour", "export-ops", 0);
-        } else {
-          await c.seed(0);
-          empty[c.job] = await runChild(env, ...c.child, 0, c.options);
-        }
-      }
-    });
-  } finally {
-    await locks.stop();
-    send({ cmd: "stop" });
+/** One case: `plan.repeat` runs under the host's load and as many with the host quiet, alternating which goes first. */
+async function measureCase(bench: Bench, c: JobCase): Promise<{ result: HostImpactCase; idle: Measured }> {
+  // the event loop's delay is taken over the idle window and the job's whole process (its spans lie within)
+  const idle: Measured = { spans: [], samples: [], loop: monitorEventLoopDelay({ resolution: 5 }) };
+  const during: Measured & { cpu_wall: number } = { spans: [], samples: [], cpu_wall: 0, loop: monitorEventLoopDelay({ resolution: 5 }) };
+  const unloaded: ChildRun[] = [];
+  const loaded: ChildRun[] = [];
+  const runLoaded = async () => void loaded.push(await runUnderLoad(bench, c, idle, during));
+  const runUnloaded = async () => void unloaded.push(await runHostQuiet(bench, c));
+  for (let r = 0; r < bench.plan.repeat; r += 1) {
+    if (r % 2 === 0) await runLoaded().then(runUnloaded);
+    else await runUnloaded().then(runLoaded);
   }
-  return { rates: plan.rates, repeat: plan.repeat, idle: window(idleOfRun.spans, idleOfRun.samples, undefined), cases: results, empty };
+  const result: HostImpactCase = {
+    job: c.job,
+    n: c.n,
+    ...(c.options ? { options: c.options, variant_of: c.variant_of } : {}),
+    idle: windowOf(bench.locks, idle.spans, idle.samples, idle.loop),
+    during: windowOf(bench.locks, during.spans, during.samples, during.loop, during.cpu_wall),
+    unloaded_ms: median(unloaded.map((r) => r.wall_ms)),
+    loaded_ms: median(loaded.map((r) => r.wall_ms)),
+    unloaded_cpu_ms: median(unloaded.map((r) => r.cpu_ms)),
+  };
+  return { result, idle };
+}
+
+/** Seeds, lets the host's connections warm again, measures an idle window, then runs the job under the host's load. */
+async function runUnderLoad(bench: Bench, c: JobCase, idle: Measured, during: Measured & { cpu_wall: number }): Promise<ChildRun> {
+  await bench.host.quiet(() => c.seed(c.n));
+  bench.host.send({ cmd: "resume" });
+  await new Promise((r) => setTimeout(r, 1000)); // the host's connections warm again
+  await measureIdleWindow(bench, idle);
+  const run = await measureJobUnderLoad(bench, c, during);
+  bench.say(`host impact ${c.job} n=${c.n}: ${(run.wall_ms / 1000).toFixed(2)} s under host load`);
+  return run;
+}
+
+/** `plan.idle_s` seconds of the host's load with no job: the CPU time spent, the host's samples, the event loop's delay. */
+async function measureIdleWindow({ host, plan }: Bench, idle: Measured): Promise<void> {
+  const idleFrom = await host.cpu();
+  const from = Date.now();
+  idle.loop.enable();
+  await new Promise((r) => setTimeout(r, plan.idle_s * 1000));
+  idle.loop.disable();
+  const to = Date.now();
+  const idleTo = await host.cpu();
+  idle.spans.push({ from, to, cpu_from: idleFrom, cpu_to: idleTo, job_cpu: 0 });
+  idle.samples.push(...(await host.report(from, to)).samples);
+}
+
+/** The job's run beside the host's load: CPU time and event-loop delay over its whole process, the host's samples within its span. */
+async function measureJobUnderLoad({ env, host }: Bench, c: JobCase, during: Measured & { cpu_wall: number }): Promise<ChildRun> {
+  const jobFrom = await host.cpu();
+  const spawned = Date.now();
+  during.loop.enable();
+  const run = await runChild(env, ...c.child, c.n, c.options);
+  during.loop.disable();
+  during.cpu_wall += Date.now() - spawned;
+  const jobTo = await host.cpu();
+  during.spans.push({ from: run.started_at, to: run.ended_at, cpu_from: jobFrom, cpu_to: jobTo, job_cpu: run.cpu_ms });
+  during.samples.push(...(await host.report(run.started_at, run.ended_at)).samples);
+  return run;
+}
+
+/** Seeds, then runs the job with the host paused. */
+async function runHostQuiet({ env, host, say }: Bench, c: JobCase): Promise<ChildRun> {
+  await host.quiet(() => c.seed(c.n));
+  const run = await runChild(env, ...c.child, c.n, c.options);
+  say(`host impact ${c.job} n=${c.n}: ${(run.wall_ms / 1000).toFixed(2)} s with the host quiet`);
+  return run;
+}
+
+/** What every invocation pays on no data, for the cost table: each job once, the host quiet. */
+async function emptyRuns({ env, db, host }: Bench, cases: JobCase[]): Promise<Record<string, ChildRun>> {
+  const empty: Record<string, ChildRun> = {};
+  await host.quiet(async () => {
+    for (const c of cases) {
+      if (c.job === "rollup") {
+        await seed(db, "rollup", 0);
+        await seed(db, "rollup-reset", 0);
+        empty[c.job] = await runChild(env, "rollup-hour", "export-ops", 0);
+      } else {
+        await c.seed(0);
+        empty[c.job] = await runChild(env, ...c.child, 0, c.options);
+      }
+    }
+  });
+  return empty;
+}
+
+/**
+ * A window's figures over its spans: the host's latency, the lock waits and active statements sampled within them, CPU
+ * time per process. `cpu_wall_ms`: what the CPU times were read over, when not the spans themselves (a job's whole process)
+ */
+function windowOf(locks: LockSamples, spans: Span[], samples: HostSample[], loop: IntervalHistogram | undefined, cpu_wall_ms?: number): Window {
+  const wall_ms = spans.reduce((t, s) => t + (s.to - s.from), 0);
+  const sum = (k: keyof Cpu) => spans.reduce((t, s) => t + (k === "job" ? s.job_cpu : s.cpu_to[k] - s.cpu_from[k]), 0);
+  const inSpans = [...locks.waits.values()].filter((w) => spans.some((s) => w.since >= s.from && w.since < s.to));
+  const onUs = inSpans.filter((w) => w.host_on_export_ops);
+  const active = locks.seen.filter((a) => spans.some((s) => a.at >= s.from && a.at < s.to));
+  return {
+    wall_ms,
+    cpu_wall_ms: cpu_wall_ms ?? wall_ms,
+    latency: { export: latency(samples.filter((s) => s.op === "export")), list: latency(samples.filter((s) => s.op === "list")) },
+    lock_waits: onUs.length,
+    longest_wait_ms: Math.max(0, ...onUs.map((w) => w.waited_ms)),
+    other_waits: inSpans.length - onUs.length,
+    cpu: { postgres: sum("postgres"), postgrest: sum("postgrest"), gateway: sum("gateway"), host: sum("host"), job: sum("job") },
+    loop_delay_p99: loop ? loop.percentile(99) / 1e6 : NaN,
+    host_active: { samples: active.length, waits: waitShares(active) },
+    first_error: samples.find((s) => s.error)?.error,
+  };
 }
 
 const ms = (v: number) => (Number.isNaN(v) ? "—" : v < 10 ? v.toFixed(1) : Math.round(v).toString());
