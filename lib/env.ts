@@ -158,7 +158,7 @@ const settingsObject = z.object({
   // the deployment's public address, when request.url cannot say (self-hosted behind a TLS proxy, or plain HTTP on
   // a LAN address): continuations call it, and the ops page's cookie is Secure when it is https. Unset on Vercel.
   EXPORT_OPS_BASE_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
-  // outside watchers (lib/checkins): one URL per job, from the template (`{job}` is the job id) or the job's own
+  // check-in targets (lib/checkins): one URL per job, from the template (`{job}` is the job id) or the job's own
   // variable, which wins; the provider is read from the URL's shape unless EXPORT_OPS_CHECKIN_PROVIDER says it
   EXPORT_OPS_CHECKIN_URL: optionalText.pipe(
     httpUrl.refine((v) => v.includes("{job}"), { error: "must contain {job} (one check per job), or set EXPORT_OPS_CHECKIN_URL_<JOB> per job" }).optional(),

@@ -290,7 +290,7 @@ export const sqlFunctions = {
     z.null(),
   ),
   export_ops_record_refused_run: fn({ p_run_id: uuid, p_job: z.string(), p_trigger: z.string(), p_error: jsonObject, ...now }, z.boolean()),
-  // outside watchers (lib/checkins) and scheduled deliveries
+  // check-ins (lib/checkins) and scheduled deliveries
   export_ops_record_checkin: fn(
     {
       p_job: z.string(),

@@ -3,10 +3,10 @@
  * instrumentation.ts registered a provider (EXPORT_OPS_TRACING=on), so a team that sets nothing gets nothing new.
  * Each run is a span named for its job, with the FaaS conventions; each SQL API and Storage call is a child span.
  *
- * Secret URLs never reach a span. A check-in URL's path and query hold the watcher's key (Healthchecks' ping key,
- * Cronitor's API key, Sentry's public key) and the alert webhook's is the whole secret (Slack), while @vercel/otel's
- * fetch and node:http instrumentation names each span `fetch GET <full URL>` and copies the URL into `http.url` and
- * `resource.name`. Two layers keep them out:
+ * Secret URLs never reach a span. A check-in URL's path and query hold the check-in target's key (Healthchecks'
+ * ping key, Cronitor's API key, Sentry's public key) and the alert webhook's is the whole secret (Slack), while
+ * @vercel/otel's fetch and node:http instrumentation names each span `fetch GET <full URL>` and copies the URL into
+ * `http.url` and `resource.name`. Two layers keep them out:
  * - `fetchSecretUrl` sends those requests untraced: `opentelemetry: { ignore: true }` is @vercel/otel's per-request
  *   opt-out, and `next: { internal: true }` makes both @vercel/otel's fetch wrapper (which then hands the call
  *   straight to the fetch it wrapped) and Next's own fetch tracing (an `internalFetch`, which is not traced) leave

@@ -177,9 +177,13 @@ async function fromOutside(app: NextApp): Promise<void> {
     fileCleanup.length === 2 && fileCleanup[0] === `GET /ping-key/export-file-cleanup/start?rid=${rid}` && fileCleanup[1] === `GET /ping-key/export-file-cleanup?rid=${rid}`,
     fileCleanup,
   );
-  const detailed = (await (await fetch(`${base}/api/health/detailed`, { headers: { authorization: `Bearer ${healthToken}` } })).json()) as { watchers?: { job: string; watcher: { provider: string } | null; last_checkin: { delivered: boolean } | null }[] };
-  const watched = detailed.watchers?.find((w) => w.job === "export-file-cleanup");
-  check("detailed health shows the watcher and its last check-in, without the key", watched?.watcher?.provider === "healthchecks" && watched.last_checkin?.delivered === true && !JSON.stringify(detailed).includes("ping-key"), watched);
+  const detailed = (await (await fetch(`${base}/api/health/detailed`, { headers: { authorization: `Bearer ${healthToken}` } })).json()) as { checkins?: { job: string; target: { provider: string } | null; last_checkin: { delivered: boolean } | null }[] };
+  const fileCleanupCheckins = detailed.checkins?.find((c) => c.job === "export-file-cleanup");
+  check(
+    "detailed health shows the check-in target and its last check-in, without the key",
+    fileCleanupCheckins?.target?.provider === "healthchecks" && fileCleanupCheckins.last_checkin?.delivered === true && !JSON.stringify(detailed).includes("ping-key"),
+    fileCleanupCheckins,
+  );
 }
 
 /**

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { describeWatchers } from "../lib/checkins/checkins";
+import { describeCheckinTargets } from "../lib/checkins/checkins";
 import { withCron } from "../lib/http/with-cron";
 import { loadOpsRun, readOpsPanels } from "../lib/ops/page-data";
 import { detailedHealth } from "../lib/reporting/health";
@@ -214,7 +214,7 @@ describe("check-ins never change a run", () => {
     expect(totals.rows[0]?.value).toBe(2);
   });
 
-  it("a run with no watcher configured sends nothing and records nothing", async () => {
+  it("a run with no check-in target configured sends nothing and records nothing", async () => {
     const logged = captureLogger();
     const runId = randomUUID();
     await executeJob(job, { env: testEnv(), ports: ports(), clock: fixedClock(new Date().toISOString()), logger: logged.logger, trigger: "manual", runId }, job.optionsSchema.parse({}));
@@ -223,12 +223,12 @@ describe("check-ins never change a run", () => {
   });
 });
 
-describe("health and the ops page show what is watching", () => {
+describe("health and the ops page show each job's check-in target", () => {
   const read = async (env: ReturnType<typeof testEnv>) => {
     const clock = fixedClock(new Date().toISOString());
-    const watchers = describeWatchers(env, jobs.map((j) => j.id));
-    const health = await detailedHealth(ports().db, jobs, clock, { stuckHours: 24, env, watchers });
-    const panels = await readOpsPanels(ports().db, jobs, { exportsBucket: "exports", fileRetentionHours: 24, logRetentionDays: 30, watchers }, clock);
+    const checkinTargets = describeCheckinTargets(env, jobs.map((j) => j.id));
+    const health = await detailedHealth(ports().db, jobs, clock, { stuckHours: 24, env, checkinTargets });
+    const panels = await readOpsPanels(ports().db, jobs, { exportsBucket: "exports", fileRetentionHours: 24, logRetentionDays: 30, checkinTargets }, clock);
     if (!panels.jobs.ok) throw panels.jobs.error;
     return { health, page: panels.jobs.value };
   };
@@ -237,7 +237,7 @@ describe("health and the ops page show what is watching", () => {
     // the provider read from each URL (auto): the receiver's address is no known provider's, so a heartbeat
     const env = envFor("healthchecks", { EXPORT_OPS_CHECKIN_PROVIDER: "auto", EXPORT_OPS_CHECKIN_URL_EXPORT_LOG_CLEANUP: `https://cronitor.link/p/${KEY}/logs` });
     const before = await read(env);
-    expect(before.health.watchers?.map((w) => [w.job, w.watcher?.provider, w.last_checkin])).toEqual([
+    expect(before.health.checkins?.map((c) => [c.job, c.target?.provider, c.last_checkin])).toEqual([
       [exportFileCleanup.id, "heartbeat", null],
       [exportLogCleanup.id, "cronitor", null],
       [exportMetricsAggregate.id, "heartbeat", null],
@@ -248,17 +248,17 @@ describe("health and the ops page show what is watching", () => {
     mode = "500";
     const last = await run(exportMetricsAggregate, "healthchecks");
     const after = await read(env);
-    const state = (id: string) => after.health.watchers?.find((w) => w.job === id)?.last_checkin;
+    const state = (id: string) => after.health.checkins?.find((c) => c.job === id)?.last_checkin;
     expect(state(J)).toMatchObject({ event: "success", delivered: true, http_status: 200, provider: "healthchecks" });
     expect(state(exportMetricsAggregate.id)).toMatchObject({ event: "success", delivered: false, http_status: 500, error: "HTTP 500", run_id: last.runId });
     expect(after.health.status).toBe("degraded");
     const pageJob = after.page.find((j) => j.id === exportMetricsAggregate.id)!;
-    expect(pageJob.watcher).toMatchObject({ provider: "heartbeat", host: new URL(base).host, last: { delivered: false, error: "HTTP 500" } });
-    expect(after.page.find((j) => j.id === J)!.watcher?.last).toMatchObject({ delivered: true });
+    expect(pageJob.checkinTarget).toMatchObject({ provider: "heartbeat", host: new URL(base).host, last: { delivered: false, error: "HTTP 500" } });
+    expect(after.page.find((j) => j.id === J)!.checkinTarget?.last).toMatchObject({ delivered: true });
 
     const none = await read(testEnv());
-    expect(none.page.every((j) => j.watcher === null)).toBe(true);
-    expect(none.health.watchers?.every((w) => w.watcher === null)).toBe(true);
+    expect(none.page.every((j) => j.checkinTarget === null)).toBe(true);
+    expect(none.health.checkins?.every((c) => c.target === null)).toBe(true);
   });
 });
 

@@ -195,7 +195,7 @@ describe("run history and bookkeeping", () => {
     expect(dry.sample_paths).toEqual(expect.arrayContaining([...a, ...b].map((e) => e.file_path)));
     expect(dry.sample_orphans).toEqual(expect.arrayContaining([aOrphan, bOrphan]));
     expect(dry.errors).toContainEqual(expect.objectContaining({ export_id: astray!.export_id, path: `${B}/astray.csv` }));
-    // what else keeps text or ids: a watcher's error, alert state, the file cleanup's notes, a dead archive batch, and
+    // what else keeps text or ids: a check-in's error, alert state, the file cleanup's notes, a dead archive batch, and
     // the orphan sweep's cursor stopped in A's folder
     const [run] = (await sql().query("select run_id from export_ops_runs")).rows;
     const note = `upstream said: ${a[0]!.file_path} failed`;

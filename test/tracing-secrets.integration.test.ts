@@ -37,7 +37,7 @@ const exporter = new (class extends InMemorySpanExporter {
   }
 })();
 
-/** Recognisable fake secrets, one per place a key sits in a watcher's or Slack's URL. */
+/** Recognisable fake secrets, one per place a key sits in a check-in target's or Slack's URL. */
 const SECRETS = {
   healthchecks: "hcPingKeySECRET0a1b2c3d",
   cronitor: "cronitorApiKeySECRET4e5f6a",

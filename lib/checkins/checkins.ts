@@ -1,12 +1,12 @@
 /**
- * Check-ins: each real run tells the job's outside watcher (Healthchecks.io, Cronitor, Sentry Crons, a heartbeat)
- * that it started and how it ended, so that a cron that stops firing — crons disabled, the project paused, a broken
+ * Check-ins: each real run tells the job's check-in target (Healthchecks.io, Cronitor, Sentry Crons, a heartbeat
+ * URL) that it started and how it ended, so that a cron that stops firing — crons disabled, the project paused, a broken
  * deployment — is noticed by something that does not run inside it.
  *
  * - Which runs: every run that starts and is not a dry run. `succeeded` and `partial` report success (a partial run
  *   did its budget's work and the rest follows; per-item failures are export-ops' own alerts, not a missed run),
  *   `failed` and a thrown run report fail, and the next run of the job reports fail for runs abandoned after their
- *   start was told (their watcher saw a start and no end). A `skipped` run (the lease is held, or a duplicate
+ *   start was told (their check-in target saw a start and no end). A `skipped` run (the lease is held, or a duplicate
  *   delivery) sends nothing: it did not run, and the run that holds the work reports its own.
  * - Never in the way: each request has CHECKIN_TIMEOUT_MS and follows no redirect (a 3xx is not delivered); a
  *   failed or slow delivery is logged (`checkin_failed`), counted (`checkins_failed` in the job's totals) and
@@ -22,8 +22,17 @@ import { checkinRequest, providerOf, type CheckinEvent, type CheckinRun, type Pr
 
 export const CHECKIN_TIMEOUT_MS = 3000;
 
+/**
+ * A job's check-in target, as health and the ops page show it: the provider and the URL's host, never the rest of
+ * the URL (its path and query hold the key).
+ */
 export interface CheckinTarget {
   provider: Provider;
+  host: string;
+}
+
+/** A check-in target with its URL: a secret, for sending check-ins only. */
+export interface SecretCheckinTarget extends CheckinTarget {
   url: string;
 }
 
@@ -32,11 +41,11 @@ export function checkinUrlVar(jobId: string): keyof Env {
   return `EXPORT_OPS_CHECKIN_URL_${jobId.toUpperCase().replace(/-/g, "_")}` as keyof Env;
 }
 
-/** The job's watcher: its own URL, else the template's with `{job}` filled in; none when neither is set. */
-export function checkinTarget(env: Env, jobId: string): CheckinTarget | undefined {
+/** The job's check-in target: its own URL, else the template's with `{job}` filled in; none when neither is set. */
+export function checkinTarget(env: Env, jobId: string): SecretCheckinTarget | undefined {
   const own = env[checkinUrlVar(jobId)];
   const url = typeof own === "string" ? own : env.EXPORT_OPS_CHECKIN_URL?.replaceAll("{job}", encodeURIComponent(jobId));
-  return url ? { provider: providerOf(url, env.EXPORT_OPS_CHECKIN_PROVIDER), url } : undefined;
+  return url ? { provider: providerOf(url, env.EXPORT_OPS_CHECKIN_PROVIDER), host: new URL(url).host, url } : undefined;
 }
 
 export interface CheckinDeps {
@@ -45,11 +54,12 @@ export interface CheckinDeps {
   logger: Logger;
 }
 
-export interface Watcher {
-  target: CheckinTarget;
+/** Sends one job's check-ins to its target. */
+export interface CheckinSender {
+  target: SecretCheckinTarget;
   /** Sends one event (false when it was not delivered); never throws nor takes longer than CHECKIN_TIMEOUT_MS. */
   send(event: CheckinEvent, run: CheckinRun): Promise<boolean>;
-  /** Tells the watcher that the job's abandoned runs it saw start have failed (up to the first delivery that fails). */
+  /** Tells the target that the job's abandoned runs it saw start have failed (up to the first delivery that fails). */
   reportAbandoned(run: Omit<CheckinRun, "runId">): Promise<void>;
 }
 
@@ -62,7 +72,7 @@ interface Delivery {
 /** One request, with its outcome in words that hold no part of the URL. */
 async function deliver(request: NonNullable<ReturnType<typeof checkinRequest>>): Promise<Delivery> {
   try {
-    // untraced and never redirected (lib/tracing.ts): the URL holds the watcher's key
+    // untraced and never redirected (lib/tracing.ts): the URL holds the check-in target's key
     const res = await fetchSecretUrl(request.url, {
       method: request.method,
       headers: request.body ? { "content-type": "application/json" } : undefined,
@@ -81,8 +91,8 @@ async function deliver(request: NonNullable<ReturnType<typeof checkinRequest>>):
   }
 }
 
-export function createWatcher(jobId: string, target: CheckinTarget, deps: CheckinDeps): Watcher {
-  const host = new URL(target.url).host;
+export function createCheckinSender(jobId: string, target: SecretCheckinTarget, deps: CheckinDeps): CheckinSender {
+  const { host } = target;
   const send = async (event: CheckinEvent, run: CheckinRun) => {
     const request = checkinRequest(target.provider, target.url, event, run);
     if (!request) return true;
@@ -123,17 +133,12 @@ export function createWatcher(jobId: string, target: CheckinTarget, deps: Checki
   };
 }
 
-/** What watches a job, as health and the ops page show it: the provider and host (never the URL's path). */
-export interface WatcherInfo {
-  provider: Provider;
-  host: string;
-}
-
-export function describeWatchers(env: Env, jobIds: readonly string[]): Record<string, WatcherInfo | null> {
+/** Each job's check-in target without its URL (null: none configured), for health and the ops page. */
+export function describeCheckinTargets(env: Env, jobIds: readonly string[]): Record<string, CheckinTarget | null> {
   return Object.fromEntries(
     jobIds.map((id) => {
       const target = checkinTarget(env, id);
-      return [id, target ? { provider: target.provider, host: new URL(target.url).host } : null];
+      return [id, target ? { provider: target.provider, host: target.host } : null];
     }),
   );
 }

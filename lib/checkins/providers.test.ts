@@ -18,8 +18,8 @@ describe("providerOf", () => {
 describe("checkinTarget", () => {
   it("fills {job} in the template, lets a job's own variable win, and is off when neither is set", () => {
     const env = parseEnv({ ...base, EXPORT_OPS_CHECKIN_URL: "https://hc-ping.com/k/{job}?create=1", EXPORT_OPS_CHECKIN_URL_EXPORT_LOG_CLEANUP: "https://cronitor.link/p/k/logs" });
-    expect(checkinTarget(env, "export-file-cleanup")).toEqual({ provider: "healthchecks", url: "https://hc-ping.com/k/export-file-cleanup?create=1" });
-    expect(checkinTarget(env, "export-log-cleanup")).toEqual({ provider: "cronitor", url: "https://cronitor.link/p/k/logs" });
+    expect(checkinTarget(env, "export-file-cleanup")).toEqual({ provider: "healthchecks", host: "hc-ping.com", url: "https://hc-ping.com/k/export-file-cleanup?create=1" });
+    expect(checkinTarget(env, "export-log-cleanup")).toEqual({ provider: "cronitor", host: "cronitor.link", url: "https://cronitor.link/p/k/logs" });
     expect(checkinTarget(parseEnv(base), "export-file-cleanup")).toBeUndefined();
   });
 

@@ -1,5 +1,5 @@
 /**
- * The requests each outside watcher expects for a run's start and end, from its own docs. Pure: URL in, requests
+ * The requests each check-in provider expects for a run's start and end, from its own docs. Pure: URL in, requests
  * out; ./checkins.ts sends them.
  *
  * - Healthchecks.io (https://healthchecks.io/docs/http_api/, "Start", "Success", "Fail" and "rid"): GET

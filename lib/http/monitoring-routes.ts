@@ -6,7 +6,7 @@
  */
 import { getEnv, getReadToken, type Env } from "../env";
 import { jobs } from "../jobs";
-import { describeWatchers } from "../checkins/checkins";
+import { describeCheckinTargets } from "../checkins/checkins";
 import { detailedHealth } from "../reporting/health";
 import { renderMetrics } from "../reporting/prometheus";
 import type { Logger } from "../logger";
@@ -36,7 +36,7 @@ export function healthDetailed(overrides: MonitoringOverrides = {}) {
         stuckHours: env.EXPORT_STUCK_HOURS,
         env,
         storage,
-        watchers: describeWatchers(env, jobs.map((j) => j.id)),
+        checkinTargets: describeCheckinTargets(env, jobs.map((j) => j.id)),
       });
       return respond(report.status === "unhealthy" ? 503 : 200, { ...report });
     });

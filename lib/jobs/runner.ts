@@ -11,7 +11,7 @@ import type * as z from "zod";
 import type { Env } from "../env";
 import { publicError } from "../errors";
 import type { Logger } from "../logger";
-import { checkinTarget, createWatcher, type Watcher } from "../checkins/checkins";
+import { checkinTarget, createCheckinSender, type CheckinSender } from "../checkins/checkins";
 import type { CheckinRun } from "../checkins/providers";
 import { sqlTime, type Clock, type JobDeps } from "../ports";
 import { inSpan, resultAttributes } from "../tracing";
@@ -131,15 +131,15 @@ async function runOnce<S extends z.ZodType, R extends JobResult>(job: JobDefinit
     logger.info({ type: "job_skipped", trigger: context.trigger, result: skipped }, `${job.id} skipped: ${skipReason(skipped)}`);
     return { ok: true, result: skipped };
   }
-  const watcher = dryRun ? undefined : watcherFor(job, context, logger);
+  const checkins = dryRun ? undefined : checkinSenderFor(job, context, logger);
   const checkin: Omit<CheckinRun, "runId"> = {
     schedule: job.schedule,
     graceMinutes: graceMinutesFor(job.schedule, clock.now(), context.env.EXPORT_OPS_SCHEDULE_TIMEZONE),
     maxDurationSeconds: job.maxDurationSeconds,
     ...(context.delivery?.executionId ? { executionId: context.delivery.executionId } : {}),
   };
-  await watcher?.reportAbandoned(checkin);
-  await watcher?.send("start", { ...checkin, runId });
+  await checkins?.reportAbandoned(checkin);
+  await checkins?.send("start", { ...checkin, runId });
   const deps: JobDeps = { ...context.ports, env: context.env, clock, logger, runId, deadline: context.deadline ?? deadlineFor(job, startedAt) };
   const elapsed = () => clock.now().getTime() - startedAt;
   let result: R;
@@ -148,14 +148,14 @@ async function runOnce<S extends z.ZodType, R extends JobResult>(job: JobDefinit
   } catch (error) {
     const durationMs = elapsed();
     await finish(context, "failed", null, publicError(error).body).catch((e: unknown) => logger.error({ type: "run_history_write_failed", err: e }, `${job.id}: the failed run could not be recorded`));
-    await watcher?.send("fail", { ...checkin, runId, durationMs, progress: 0, failures: 1 });
+    await checkins?.send("fail", { ...checkin, runId, durationMs, progress: 0, failures: 1 });
     return { ok: false, failed: { job: job.id, runId, trigger: context.trigger, durationMs, error } };
   }
   const progress = job.progress(result);
   const status = runOutcome(result, progress);
   await finish(context, status, result, null);
   const duration_ms = elapsed();
-  await watcher?.send(status === "failed" ? "fail" : "success", { ...checkin, runId, durationMs: duration_ms, progress, failures: failuresOf(result) });
+  await checkins?.send(status === "failed" ? "fail" : "success", { ...checkin, runId, durationMs: duration_ms, progress, failures: failuresOf(result) });
   if (status === "failed") {
     logger.error({ type: "job_failed", trigger: context.trigger, status, duration_ms, result }, `${job.id} failed: no progress, every attempt failed`);
   } else {
@@ -200,10 +200,10 @@ async function startRun(job: JobDefinition, context: Running, dryRun: boolean): 
 
 const skipReason = (skipped: SkippedRun) => (skipped.reason === "duplicate delivery" ? `${skipped.occurrence} was delivered before` : "another run holds the lease");
 
-/** The job's outside watcher, when one is configured for it (lib/checkins). */
-function watcherFor(job: JobDefinition, context: RunContext, logger: Logger): Watcher | undefined {
+/** What sends the job's check-ins, when a check-in target is configured for it (lib/checkins). */
+function checkinSenderFor(job: JobDefinition, context: RunContext, logger: Logger): CheckinSender | undefined {
   const target = checkinTarget(context.env, job.id);
-  return target && createWatcher(job.id, target, { db: context.ports.db, clock: context.clock, logger });
+  return target && createCheckinSender(job.id, target, { db: context.ports.db, clock: context.clock, logger });
 }
 
 function failuresOf(result: JobResult): number {

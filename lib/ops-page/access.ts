@@ -1,6 +1,6 @@
 // The ops page's reads: the database port (the deployment's, or a test's), each failure turned into a message safe
 // to show, and a failed panel's detail logged once per panel.
-import { describeWatchers } from "../checkins/checkins";
+import { describeCheckinTargets } from "../checkins/checkins";
 import { getEnv, type Env } from "../env";
 import { publicError } from "../errors";
 import { jobs } from "../jobs";
@@ -41,7 +41,7 @@ export function readPanels(db: SqlApi, env: Env, clock: Clock, storage?: ObjectS
     orphanSweep: env.EXPORT_ORPHAN_SWEEP,
     fileRetentionHours: env.EXPORT_FILE_RETENTION_HOURS,
     logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS,
-    watchers: describeWatchers(env, jobs.map((j) => j.id)),
+    checkinTargets: describeCheckinTargets(env, jobs.map((j) => j.id)),
   };
   return readOpsPanels(db, jobs, settings, clock, storage);
 }

@@ -5,7 +5,7 @@
  */
 import { CronExpressionParser } from "cron-parser";
 import cronstrue from "cronstrue";
-import type { WatcherInfo } from "../checkins/checkins";
+import type { CheckinTarget } from "../checkins/checkins";
 import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState } from "../files/buckets";
 import { scheduleTimezone, type Env } from "../env";
 import { publicError } from "../errors";
@@ -26,8 +26,8 @@ export interface OpsSettings {
   orphanSweep?: Env["EXPORT_ORPHAN_SWEEP"];
   fileRetentionHours: number;
   logRetentionDays: number;
-  /** Per job id, its outside watcher (lib/checkins describeWatchers); none shown when left out. */
-  watchers?: Record<string, WatcherInfo | null>;
+  /** Per job id, its check-in target (lib/checkins describeCheckinTargets); none shown when left out. */
+  checkinTargets?: Record<string, CheckinTarget | null>;
 }
 
 type JobRow = SqlResult<"export_ops_page_jobs">[string];
@@ -44,8 +44,8 @@ export interface OpsJob {
   hasMore: boolean;
   backlog: number;
   running: number;
-  /** The outside watcher told of its runs, and its latest check-in (null: none configured). */
-  watcher: (WatcherInfo & { last: SqlResult<"export_ops_checkin_states">[string] | null }) | null;
+  /** The job's check-in target, and its latest check-in (null: none configured). */
+  checkinTarget: (CheckinTarget & { last: SqlResult<"export_ops_checkin_states">[string] | null }) | null;
 }
 
 /** The cleanup panel's slice: the figures, the buckets (judged as detailed health judges them) and the orphan sweep. */
@@ -79,7 +79,7 @@ function opsJob(
   job: Pick<JobDefinition, "id" | "description" | "schedule">,
   row: JobRow | undefined,
   now: Date,
-  watcher: WatcherInfo | null | undefined,
+  target: CheckinTarget | null | undefined,
   checkins: SqlResult<"export_ops_checkin_states">,
 ): OpsJob {
   return {
@@ -94,7 +94,7 @@ function opsJob(
     hasMore: row?.has_more ?? false,
     backlog: row?.backlog ?? 0,
     running: row?.running ?? 0,
-    watcher: watcher ? { ...watcher, last: checkins[job.id] ?? null } : null,
+    checkinTarget: target ? { ...target, last: checkins[job.id] ?? null } : null,
   };
 }
 
@@ -149,7 +149,7 @@ export async function readOpsPanels(
     generatedAt: now.toISOString(),
     countCap: OPS_COUNT_CAP,
     jobs: jobRows.ok
-      ? { ok: true, value: jobs.map((job) => opsJob(job, jobRows.value[0][job.id], now, settings.watchers?.[job.id], jobRows.value[1])) }
+      ? { ok: true, value: jobs.map((job) => opsJob(job, jobRows.value[0][job.id], now, settings.checkinTargets?.[job.id], jobRows.value[1])) }
       : jobRows,
     alerts,
     exports,

@@ -6,11 +6,11 @@
  * jobs use, and whether the orphan sweep is on and why. `unhealthy` (HTTP 503) when the database is unreachable,
  * a job is overdue, or a bucket is public or missing (the jobs refuse to use it); `degraded` when a job's last real run failed or was
  * abandoned, an alert is firing, exports are stuck in progress, the file cleanup quarantined exports, or a job's
- * latest check-in did not reach its outside watcher.
+ * latest check-in did not reach its check-in target.
  */
 import { CronExpressionParser } from "cron-parser";
 import { orphanSweepState, readBuckets, type BucketState, type OrphanSweepState } from "../files/buckets";
-import type { WatcherInfo } from "../checkins/checkins";
+import type { CheckinTarget } from "../checkins/checkins";
 import type { Env } from "../env";
 import type { JobDefinition } from "../jobs/job";
 import { scheduleTimezone } from "../env";
@@ -105,22 +105,22 @@ export interface HealthReport {
   buckets: (BucketState & { orphan_sweep?: OrphanSweepState })[] | null;
   jobs: JobHealth[];
   /**
-   * Per job, the outside watcher told of its runs (docs/MONITORING.md), and its latest check-in; `watcher` is null
-   * when none is configured. A latest check-in that was not delivered makes health `degraded`.
+   * Per job, its check-in target (docs/MONITORING.md), and its latest check-in; `target` is null when none is
+   * configured. A latest check-in that was not delivered makes health `degraded`.
    */
-  watchers: WatcherState[] | null;
+  checkins: JobCheckins[] | null;
 }
 
-export interface WatcherState {
+export interface JobCheckins {
   job: string;
-  watcher: WatcherInfo | null;
+  target: CheckinTarget | null;
   last_checkin: SqlResult<"export_ops_checkin_states">[string] | null;
 }
 
 export interface HealthConfig {
   stuckHours: number;
-  /** Per job id, its watcher (lib/checkins describeWatchers). */
-  watchers?: Record<string, WatcherInfo | null>;
+  /** Per job id, its check-in target (lib/checkins describeCheckinTargets). */
+  checkinTargets?: Record<string, CheckinTarget | null>;
   env: Pick<Env, "EXPORTS_BUCKET" | "EXPORT_ARCHIVE_BUCKET" | "EXPORT_ORPHAN_SWEEP">;
   /** Storage, to read each bucket's versioning; not read when left out. */
   storage?: Pick<ObjectStorage, "versioning">;
@@ -134,9 +134,9 @@ export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], 
     database = { reachable: true, latency_ms: Date.now() - started };
   } catch (error) {
     database = { reachable: false, latency_ms: null, error: (error as Error).message };
-    return { status: "unhealthy", timestamp: clock.now().toISOString(), database, alerts: null, exports_stuck: null, file_cleanup_quarantined: null, buckets: null, jobs: [], watchers: null };
+    return { status: "unhealthy", timestamp: clock.now().toISOString(), database, alerts: null, exports_stuck: null, file_cleanup_quarantined: null, buckets: null, jobs: [], checkins: null };
   }
-  const [runs, alerts, stuck, quarantined, bucketStates, checkins] = await Promise.all([
+  const [runs, alerts, stuck, quarantined, bucketStates, lastCheckins] = await Promise.all([
     jobRunSummaries(db, jobs, clock),
     db.call("export_ops_alert_status"),
     db.call("export_ops_exports_stuck", { p_hours: config.stuckHours, ...sqlTime(clock) }),
@@ -144,16 +144,16 @@ export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], 
     readBuckets(db, config.env, config.storage),
     db.call("export_ops_checkin_states", { p_jobs: jobs.map((j) => j.id) }),
   ]);
-  const watchers = jobs.map((job) => ({ job: job.id, watcher: config.watchers?.[job.id] ?? null, last_checkin: checkins[job.id] ?? null }));
-  const unwatched = watchers.some((w) => w.watcher && w.last_checkin && !w.last_checkin.delivered);
+  const checkins = jobs.map((job) => ({ job: job.id, target: config.checkinTargets?.[job.id] ?? null, last_checkin: lastCheckins[job.id] ?? null }));
+  const undelivered = checkins.some((c) => c.target && c.last_checkin && !c.last_checkin.delivered);
   const buckets = bucketStates.map((b) => (b.purpose === "exports" ? { ...b, orphan_sweep: orphanSweepState(config.env.EXPORT_ORPHAN_SWEEP, b) } : b));
   const at = clock.now();
   const judged = jobs.map((job) => judgeJob(job, runs[job.id], at));
   const firing = Object.values(alerts).some((a) => a.state === "firing");
   const status = judged.some((j) => j.status === "overdue") || buckets.some((b) => b.problem)
     ? "unhealthy"
-    : firing || stuck > 0 || quarantined > 0 || unwatched || judged.some((j) => j.status === "failing")
+    : firing || stuck > 0 || quarantined > 0 || undelivered || judged.some((j) => j.status === "failing")
       ? "degraded"
       : "healthy";
-  return { status, timestamp: at.toISOString(), database, alerts, exports_stuck: stuck, file_cleanup_quarantined: quarantined, buckets, jobs: judged, watchers };
+  return { status, timestamp: at.toISOString(), database, alerts, exports_stuck: stuck, file_cleanup_quarantined: quarantined, buckets, jobs: judged, checkins };
 }

@@ -11,7 +11,7 @@ const statusText: Record<OpsJob["health"]["status"], string> = {
   overdue: "overdue",
 };
 
-const COLUMNS = ["Job", "Schedule", "Status", "Last run", "Last success", "Staleness / limit", "Next run", "Backlog", "Watched by"];
+const COLUMNS = ["Job", "Schedule", "Status", "Last run", "Last success", "Staleness / limit", "Next run", "Backlog", "Check-ins"];
 
 export function jobsPanel(read: PanelRead<OpsJob[]>, countCap: number, base: string): SafeHtml {
   return panel("jobs", "Jobs", read, (jobs) => html`<table>${head(COLUMNS)}<tbody>${jobs.map((job) => jobRow(job, countCap, base))}</tbody></table>`);
@@ -29,7 +29,7 @@ function jobRow(job: OpsJob, countCap: number, base: string): SafeHtml {
 <td>${staleness} / ${duration(health.max_staleness_seconds * 1000)}</td>
 <td>${time(job.nextRunAt)}</td>
 <td>${figure("backlog", job.backlog, capped(job.backlog, countCap))}${job.hasMore ? html`<div>last run left work (has_more)</div>` : null}${job.running > 0 ? html`<div>${job.running} running now</div>` : null}</td>
-<td>${watcher(job.watcher)}</td>
+<td>${checkinTarget(job.checkinTarget)}</td>
 </tr>`;
 }
 
@@ -40,12 +40,12 @@ function lastRun(job: OpsJob, base: string): SafeHtml {
   return html`${figure("last_status", health.last_status)} ${time(health.last_started_at)}${details}`;
 }
 
-/** The job's outside watcher and its latest check-in, or how to set one up. */
-function watcher(watcher: OpsJob["watcher"]): SafeHtml {
-  if (!watcher) return html`<span class="empty">nothing outside — see docs/MONITORING.md, “Getting told when crons stop”</span>`;
-  const last = watcher.last;
+/** The job's check-in target and its latest check-in, or how to set one up. */
+function checkinTarget(target: OpsJob["checkinTarget"]): SafeHtml {
+  if (!target) return html`<span class="empty">no check-in target — see docs/MONITORING.md, “Getting told when crons stop”</span>`;
+  const last = target.last;
   const checkin = last
     ? html`<span${last.delivered ? null : html` class="${status("failing")}"`}>${figure("last_checkin", last.delivered ? "delivered" : "failed", `${last.event} ${last.delivered ? "delivered" : `not delivered (${last.error ?? "?"})`}`)} ${time(last.at)}</span>`
     : "no check-in yet";
-  return html`${figure("watcher", watcher.provider)} <code>${watcher.host}</code><div>${checkin}</div>`;
+  return html`${figure("checkin_target", target.provider)} <code>${target.host}</code><div>${checkin}</div>`;
 }

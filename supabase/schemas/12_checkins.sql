@@ -1,4 +1,4 @@
--- export-ops, current definition. Outside watchers: the check-ins each run sent, and scheduled deliveries seen once.
+-- export-ops, current definition. Check-ins: what each run told its job's check-in target, and scheduled deliveries seen once.
 -- Checked against the migrations by test/schemas.integration.test.ts (see docs/DEVELOPMENT.md).
 create table public.export_ops_checkins (
   run_id uuid not null,
@@ -48,8 +48,8 @@ as $$
   select public.export_ops_count(p_job, case when p_delivered then 'checkins_sent' else 'checkins_failed' end);
 $$;
 
--- The job's abandoned runs whose watcher was told they started and not that they ended (at most 5, oldest first):
--- the next run tells it they failed.
+-- The job's abandoned runs whose check-in target was told they started and not that they ended (at most 5, oldest
+-- first): the next run tells it they failed.
 create function public.export_ops_unreported_abandoned(p_job text)
 returns uuid[]
 language sql
