@@ -81,7 +81,7 @@ function registerJobMetrics(registry: Registry, gauge: GaugeIn) {
     dryRuns: new Counter({ name: "export_ops_job_dry_runs_total", help: "Dry runs of the job (never counted as its runs)", labelNames: ["cron_job"], registers: [registry] }),
     checkins: new Counter({
       name: "export_ops_checkins_total",
-      help: "Check-ins sent to the job's outside watcher, by whether they were delivered",
+      help: "Check-ins sent to the job's check-in target, by whether they were delivered",
       labelNames: ["cron_job", "outcome"],
       registers: [registry],
     }),
