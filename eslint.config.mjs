@@ -115,6 +115,12 @@ export default tseslint.config(
             { allow: { to: { module: { origin: "core" } } } },
             { from: { file: { path: ONLY_WITH_CRON } }, allow: { to: { module: { origin: "external", source: "@vercel/functions" } } } },
             {
+              // the app may use Next and React, but not the route that mounts the ops page: the page brings no framework
+              from: { file: { path: "app/ops/**" } },
+              disallow: { to: { module: { origin: "external", source: ["next", "next/*", "react", "react/*", "react-dom", "react-dom/*", "react-is", "recharts"] } } },
+              message: "The ops page brings no framework: its route mounts export-ops/next's handler and nothing else.",
+            },
+            {
               from: { file: { path: "lib/http/with-bearer.ts" } },
               disallow: { to: inLayers("jobs") },
               message: "The bearer guard knows nothing of jobs: lib/http/with-cron.ts runs them.",
