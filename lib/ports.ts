@@ -45,17 +45,20 @@ export interface ObjectVersion {
   deleteMarker: boolean;
 }
 
+/** Storage (v1.60 on) refuses more than this many names (or versions) in one bulk delete. */
+export const MAX_NAMES_PER_DELETE = 1000;
+
 export interface ObjectStorage {
   /**
-   * Deletes exact names (sent 1,000 per request); resolves to the names that existed and were deleted. In a
-   * versioned bucket this only adds delete markers: lib/files/versions.ts deletes for good.
+   * Deletes exact names (sent MAX_NAMES_PER_DELETE per request); resolves to the names that existed and were
+   * deleted. In a versioned bucket this only adds delete markers: lib/files/versions.ts deletes for good.
    */
   remove(bucket: string, paths: string[]): Promise<string[]>;
   /** The bucket's versioning status and, when it keeps versions, its lifecycle rules. */
   versioning(bucket: string): Promise<BucketVersioning>;
   /** Every version of one exact name, delete markers included, current first. */
   versions(bucket: string, path: string): Promise<ObjectVersion[]>;
-  /** Deletes exact versions for good (1,000 per request); resolves to the number deleted. */
+  /** Deletes exact versions for good (MAX_NAMES_PER_DELETE per request); resolves to the number deleted. */
   removeVersions(bucket: string, versions: Pick<ObjectVersion, "path" | "versionId">[]): Promise<number>;
   /** One page of a folder listing; sub-folders come back with `id: null`. */
   list(bucket: string, prefix: string, page: { limit: number; offset: number }): Promise<StoredObject[]>;

@@ -27,10 +27,8 @@ import { assertBucketsUsable, type VersionedBucketState } from "../files/buckets
 import { formatOfExtension, unsafePathReason } from "../files/export-paths";
 import { filesInBucket } from "../files/versions";
 import { ValidationError } from "../errors";
-import { sqlTime, type JobDeps } from "../ports";
+import { MAX_NAMES_PER_DELETE, sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-contract";
-
-const MAX_STORAGE_BATCH = 1000;
 
 export const userIdSchema = z.guid({ error: "must be a UUID" });
 
@@ -159,8 +157,8 @@ async function erase(deps: Deps, { userId, legalHold, exportsBucket, safe, resul
   // while their logs and metrics still say which exports were theirs
   result.history_scrubbed += await scrubHistory(deps, userId, false);
   const exportFiles = filesInBucket(storage, exportsBucket);
-  for (let i = 0; i < safe.length; i += MAX_STORAGE_BATCH) {
-    result.files_deleted += (await exportFiles.remove(safe.slice(i, i + MAX_STORAGE_BATCH))).length;
+  for (let i = 0; i < safe.length; i += MAX_NAMES_PER_DELETE) {
+    result.files_deleted += (await exportFiles.remove(safe.slice(i, i + MAX_NAMES_PER_DELETE))).length;
   }
   const logs = await deleteLogsInBatches(deps, { userId }, { archiveBucket: legalHold ? env.EXPORT_ARCHIVE_BUCKET : undefined });
   Object.assign(result, { logs_deleted: logs.deleted, archived_count: logs.archived });

@@ -11,14 +11,12 @@
 import * as z from "zod";
 import { assertBucketsUsable, orphanSweepState, type OrphanSweepState, type VersionedBucketState } from "../files/buckets";
 import { filesInBucket, type FilesInBucket } from "../files/versions";
-import { sqlTime, type BucketVersioning, type JobDeps } from "../ports";
+import { MAX_NAMES_PER_DELETE, sqlTime, type BucketVersioning, type JobDeps } from "../ports";
 import { unsafePathReason, type ExportFormats } from "../files/export-paths";
 import { deleteExpiredFiles, type ClaimTotals } from "./file-cleanup-claims";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
 import { createPacer, niceRatioOption } from "./pacing";
 
-/** Storage refuses more than 1000 names in one delete. */
-export const MAX_BATCH = 1000;
 /** Batches in flight at once (the default of `concurrency`): bounds the Storage and PostgREST requests a run makes concurrently. */
 export const CONCURRENCY = 4;
 /** Orphan-sweep pages per run, and objects looked at per page (the defaults of the options below). */
@@ -30,7 +28,8 @@ const DRY_RUN_SAMPLE = 20;
 
 export const exportFileCleanupOptionsSchema = baseOptionsSchema.extend({
   retention_hours: settingOption("EXPORT_FILE_RETENTION_HOURS"),
-  batch_size: queryInt(1, MAX_BATCH).default(MAX_BATCH),
+  // a batch is one Storage delete, which takes at most MAX_NAMES_PER_DELETE names
+  batch_size: queryInt(1, MAX_NAMES_PER_DELETE).default(MAX_NAMES_PER_DELETE),
   concurrency: queryInt(1, 8).default(CONCURRENCY),
   nice_ratio: niceRatioOption,
   sweep_orphans: queryBoolean.default(true),

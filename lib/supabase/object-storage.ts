@@ -1,5 +1,5 @@
 import { StorageError } from "../errors";
-import type { BucketVersioning, ObjectStorage, ObjectVersion, StoredObject, VersioningStatus } from "../ports";
+import { MAX_NAMES_PER_DELETE, type BucketVersioning, type ObjectStorage, type ObjectVersion, type StoredObject, type VersioningStatus } from "../ports";
 import { inSpan } from "../tracing";
 import type { ServiceClient } from "./client";
 
@@ -8,9 +8,6 @@ interface StorageLikeError {
   status?: number;
   statusCode?: string;
 }
-
-/** Storage (v1.60 on) refuses more than this many names in one bulk delete. */
-export const MAX_NAMES_PER_DELETE = 1000;
 
 /** Storage sends every 4xx as HTTP 400 with the real code in the body's `statusCode`; keep the real one. */
 function storageFailure(operation: string, error: StorageLikeError | Error): StorageError {

@@ -4,7 +4,12 @@
  */
 import type { IncomingMessage } from "node:http";
 
-export const MAX_BULK_OBJECTS = 1000;
+/**
+ * Storage's own cap on names (or versions) in one bulk delete. The same name and value as lib/ports.ts's, which the
+ * adapter sends by, and kept apart from it on purpose: this is the server's limit, so a client that sends more is
+ * refused here as Storage refuses it.
+ */
+export const MAX_NAMES_PER_DELETE = 1000;
 /** Storage's global upload limit (FILE_SIZE_LIMIT; 50 MB on hosted Supabase's free plan). */
 export const GLOBAL_FILE_SIZE_LIMIT = 50 * 1024 * 1024;
 export const MAX_LIST_LIMIT = 1500;

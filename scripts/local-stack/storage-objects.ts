@@ -13,7 +13,7 @@ import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import type { Pool, PoolClient } from "pg";
 import { bucketRow, versioningOf, type VersioningStatus } from "./storage-buckets";
-import { GLOBAL_FILE_SIZE_LIMIT, MAX_BULK_OBJECTS, MAX_LIST_LIMIT, StorageHttpError, badRequest, noSuchBucket, notFound, readBody, validKey, type Reply } from "./storage-http";
+import { GLOBAL_FILE_SIZE_LIMIT, MAX_LIST_LIMIT, MAX_NAMES_PER_DELETE, StorageHttpError, badRequest, noSuchBucket, notFound, readBody, validKey, type Reply } from "./storage-http";
 import type { StorageBehaviour } from "./storage-server";
 
 export interface StandIn {
@@ -89,8 +89,8 @@ function deleteEntries(body: Record<string, unknown>): DeleteEntry[] {
   const isEntry = (p: unknown) =>
     typeof p === "string" || (!!p && typeof p === "object" && typeof (p as { path?: unknown }).path === "string" && typeof (p as { versionId?: unknown }).versionId === "string");
   if (!Array.isArray(prefixes) || prefixes.length < 1 || !prefixes.every(isEntry)) throw badRequest("body/prefixes must NOT have fewer than 1 items");
-  if (prefixes.length > MAX_BULK_OBJECTS) {
-    throw new StorageHttpError(400, "InvalidRequest", `Bulk object requests are limited to ${MAX_BULK_OBJECTS} objects per request.`, "InvalidRequest");
+  if (prefixes.length > MAX_NAMES_PER_DELETE) {
+    throw new StorageHttpError(400, "InvalidRequest", `Bulk object requests are limited to ${MAX_NAMES_PER_DELETE} objects per request.`, "InvalidRequest");
   }
   return prefixes as DeleteEntry[];
 }
