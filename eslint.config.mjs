@@ -21,7 +21,7 @@ const layers = {
   runtime: { files: ["lib/env.ts", "lib/logger.ts", "lib/ports.ts"], imports: ["base"], packages: ["zod", "pino"] },
   /** The host library (`export-ops`, what a host's export endpoint bundles): never the app's settings, logger or jobs. */
   host: { files: ["lib/index.ts", "lib/host/**", "lib/supabase/sql-api.ts"], imports: ["base"], types: ["runtime"], packages: ["zod", "@opentelemetry/api"] },
-  /** What the batch jobs and the erasure share: pacing, deleting raw metrics. */
+  /** What the batch jobs and the erasure share: pacing, the batch claims' lease, deleting raw metrics. */
   batches: { files: ["lib/batches/**"], imports: ["runtime", "base"] },
   /** The exports and archive buckets: their judgement, export paths, deleting for good where a bucket keeps versions. */
   files: { files: ["lib/files/**"], imports: ["host", "runtime", "base"] },

@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import { createGzip, gunzipSync } from "node:zlib";
 import { StorageError } from "../errors";
+import { LEASE_SECONDS } from "../batches/lease";
 import { FULL_SPEED, type Pacer } from "../batches/pacing";
 import { sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-contract";
@@ -26,8 +27,6 @@ export const ARCHIVE_BATCH = 5_000;
 const ARCHIVE_GZIP_LEVEL = 1;
 /** Rows per delete statement without archival: still a short statement (~0.2 s), far fewer round trips. */
 export const DELETE_BATCH = 20_000;
-/** Longer than a run may last: only a dead run's batch is ever taken back by another. */
-export const ARCHIVE_LEASE_SECONDS = 900;
 
 export type LogScope = { cutoff: Date; userId?: undefined } | { userId: string; cutoff?: undefined };
 
@@ -198,7 +197,7 @@ function claimsAhead(deps: Deps, scope: LogScope, bucket: string, { batchSize, i
     const claimed = await db.call("export_ops_claim_log_batch", {
       p_bucket: bucket,
       p_limit: batchSize,
-      p_lease_seconds: ARCHIVE_LEASE_SECONDS,
+      p_lease_seconds: LEASE_SECONDS,
       ...sqlTime(clock),
       p_after: after,
       ...scopeArgs(scope),

@@ -7,6 +7,7 @@
  * error: a report not sent loses nothing (those rows keep their claims until the lease ends; the next run finds
  * their files gone, which counts as deleted, and expires them).
  */
+import { LEASE_SECONDS } from "../batches/lease";
 import { unsafePathReason, type ExportFormats } from "../files/export-paths";
 import type { FilesInBucket } from "../files/versions";
 import { sqlTime, type JobDeps, REQUEST_TIMEOUT_MS } from "../ports";
@@ -25,8 +26,6 @@ export const CONTENDED_CLAIMS = 3;
 export const TARGET_DELETE_MS = REQUEST_TIMEOUT_MS / 4;
 export const PROBE_BATCH = 100;
 export const MIN_BATCH = 50;
-/** Longer than any run may last, so only a dead run's claims ever expire and get picked up by another. */
-export const LEASE_SECONDS = 900;
 
 /** The next batch size after `names` were deleted in `ms`: what fits in TARGET_DELETE_MS, within MIN_BATCH and `max`. */
 export function nextBatchSize(names: number, ms: number, max: number): number {
