@@ -112,11 +112,11 @@ describe("erasure through archives", () => {
     expect(rows.map((r) => r.user_id)).toEqual([B, B, B, B]);
   });
 
-  it("under a legal hold keeps a copy and leaves existing archives alone; erasing again without it removes all", async () => {
+  it("keeping a copy leaves existing archives alone; erasing again without it removes all", async () => {
     const bRows = await archivedHistory();
     await seedExports({ count: 2, userId: A, status: "expired", ageHours: 5 * 24 });
-    const held = await cleanupUserExportLogs(deps(), { userId: A, legalHold: true });
-    expect(held).toMatchObject({ legal_hold: true, archived_count: 2, archive_objects_rewritten: 0, has_more: false });
+    const held = await cleanupUserExportLogs(deps(), { userId: A, keepCopy: true });
+    expect(held).toMatchObject({ kept_copy: true, archived_count: 2, archive_objects_rewritten: 0, has_more: false });
     expect(held.archive_objects).toEqual([expect.stringMatching(new RegExp(`^erasure/${A}/`))]);
     expect([...(await archives()).values()].flat().filter((r) => r.user_id === A)).toHaveLength(17);
 
@@ -207,7 +207,7 @@ describe("run history and bookkeeping", () => {
     const old = await seedExports({ count: 2, userId: A, status: "expired", ageHours: 40 * 24 });
     const oldB = await seedExports({ count: 2, userId: B, status: "expired", ageHours: 40 * 24 });
     await sql().query("select export_ops_claim_log_batch(p_bucket => $1, p_limit => 100, p_cutoff => now() - interval '30 days')", [ARCHIVE]);
-    // and an erasure of A's under a legal hold that died while copying the rest of A's logs (a batch named after A)
+    // and an erasure of A's keeping a copy that died while copying the rest of A's logs (a batch named after A)
     await sql().query("select export_ops_claim_log_batch(p_bucket => $1, p_limit => 100, p_user_id => $2)", [ARCHIVE, A]);
     await sql().query("update export_ops_archive_batches set claimed_until = now() - interval '1 minute'"); // their runs died
 

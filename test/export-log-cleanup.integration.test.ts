@@ -364,12 +364,12 @@ describe("per-user erasure", () => {
     expect(bobBefore).toEqual({ logs: 12, metrics: 13, files: 9 });
   });
 
-  it("keeps a copy of the user's logs in the archive bucket under a legal hold, and only then", async () => {
+  it("keeps a copy of the user's logs in the archive bucket when asked to, and only then", async () => {
     const alice = randomUUID();
     const { logs } = await userWithData(alice);
     const before = await snapshot(ids(logs));
-    const result = await cleanupUserExportLogs(deps(archiveEnv()), { userId: alice, legalHold: true });
-    expect(result).toMatchObject({ logs_deleted: 12, archived_count: 12, legal_hold: true });
+    const result = await cleanupUserExportLogs(deps(archiveEnv()), { userId: alice, keepCopy: true });
+    expect(result).toMatchObject({ logs_deleted: 12, archived_count: 12, kept_copy: true });
     expect(result.archive_objects).toHaveLength(1);
     expect(result.archive_objects[0]).toMatch(new RegExp(`^erasure/${alice}/.*\\.jsonl\\.gz$`));
     const archived = await archivedRows();

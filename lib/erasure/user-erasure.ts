@@ -14,9 +14,9 @@
  * cursor): once before anything is deleted, while their logs still say which exports are theirs, and once at the
  * end, for whatever a run wrote meanwhile.
  *
- * With `legalHold`, the user's logs are first copied to the archive bucket under `erasure/<user_id>/` and their
- * existing archive objects are left as they are: a copy is kept on purpose. Erasing again without it removes
- * that copy too.
+ * With `keepCopy` (a team's reason may be a legal hold), the user's logs are first copied to the archive bucket
+ * under `erasure/<user_id>/` and their existing archive objects are left as they are: a copy is kept on purpose.
+ * Erasing again without it removes that copy too.
  */
 import { randomUUID } from "node:crypto";
 import * as z from "zod";
@@ -39,7 +39,7 @@ export interface ErasureResult {
   /** Other objects in the user's folder, left alone: the host app's own (up to 50 names). */
   files_left: string[];
   logs_deleted: number;
-  /** Logs copied to the archive bucket for a legal hold (0 otherwise). */
+  /** Logs copied to the archive bucket to keep a copy (0 otherwise). */
   archived_count: number;
   metrics_deleted: number;
   archive_objects: string[];
@@ -48,7 +48,8 @@ export interface ErasureResult {
   archive_rows_removed: number;
   /** Old versions of rewritten archive objects deleted: in a bucket that keeps versions, they held the user's rows. */
   archive_versions_removed: number;
-  legal_hold: boolean;
+  /** A copy of the user's logs was kept on purpose (`keepCopy`). */
+  kept_copy: boolean;
   /** Rows of run history and bookkeeping that named the user or one of their exports, rewritten without them. */
   history_scrubbed: number;
   errors: string[];
@@ -69,14 +70,14 @@ async function scrubHistory({ db, clock }: Pick<Deps, "db" | "clock">, userId: s
 
 export async function cleanupUserExportLogs(
   deps: Deps,
-  input: { userId: string; dryRun?: boolean; legalHold?: boolean },
+  input: { userId: string; dryRun?: boolean; keepCopy?: boolean },
 ): Promise<ErasureResult> {
   const parsed = userIdSchema.safeParse(input.userId);
   if (!parsed.success) throw new ValidationError("Invalid user id: must be a UUID", { field: "user_id" });
   const userId = parsed.data.toLowerCase();
-  const legalHold = input.legalHold ?? false;
-  if (legalHold && !deps.env.EXPORT_ARCHIVE_BUCKET) throw new ValidationError("A legal hold needs EXPORT_ARCHIVE_BUCKET: the copy is kept there");
-  const plan = await planErasure(deps, userId, legalHold);
+  const keepCopy = input.keepCopy ?? false;
+  if (keepCopy && !deps.env.EXPORT_ARCHIVE_BUCKET) throw new ValidationError("Keeping a copy needs EXPORT_ARCHIVE_BUCKET: the copy is kept there");
+  const plan = await planErasure(deps, userId, keepCopy);
   if (input.dryRun) return countErasure(deps, plan);
   const result = await erase(deps, plan);
   deps.logger.info(
@@ -88,7 +89,7 @@ export async function cleanupUserExportLogs(
 
 interface ErasurePlan {
   userId: string;
-  legalHold: boolean;
+  keepCopy: boolean;
   exportsBucket: VersionedBucketState;
   /** The user's files export-ops knows, and of those the ones in their own folder, in the export layout. */
   files: string[];
@@ -98,7 +99,7 @@ interface ErasurePlan {
 }
 
 /** What there is to erase: the buckets checked, the user's files, and where their rows are; changes nothing. */
-async function planErasure(deps: Deps, userId: string, legalHold: boolean): Promise<ErasurePlan> {
+async function planErasure(deps: Deps, userId: string, keepCopy: boolean): Promise<ErasurePlan> {
   const { db, storage, env, clock } = deps;
   // it deletes from the exports bucket and rewrites archive objects
   const [[exportsBucket], formats, listed, before] = await Promise.all([
@@ -120,29 +121,29 @@ async function planErasure(deps: Deps, userId: string, legalHold: boolean): Prom
     logs_deleted: 0,
     archived_count: 0,
     metrics_deleted: 0,
-    archive_objects: legalHold ? [] : before.archive_objects.map((o) => o.name),
+    archive_objects: keepCopy ? [] : before.archive_objects.map((o) => o.name),
     archive_objects_rewritten: 0,
     archive_rows_removed: 0,
     archive_versions_removed: 0,
-    legal_hold: legalHold,
+    kept_copy: keepCopy,
     history_scrubbed: 0,
     errors: files.filter((f) => !safe.includes(f)).map((f) => `not deleted, outside the user's export folder: ${f.slice(0, 200)}`),
     has_more: false,
     dry_run: false,
   };
-  return { userId, legalHold, exportsBucket: exportsBucket!, files, safe, before, result };
+  return { userId, keepCopy, exportsBucket: exportsBucket!, files, safe, before, result };
 }
 
 /** A dry run: what the erasure would do, counted without changing anything. */
-async function countErasure(deps: Deps, { userId, legalHold, safe, before, result }: ErasurePlan): Promise<ErasureResult> {
-  const objects = legalHold ? [] : before.archive_objects.filter((o) => !o.in_flight);
+async function countErasure(deps: Deps, { userId, keepCopy, safe, before, result }: ErasurePlan): Promise<ErasureResult> {
+  const objects = keepCopy ? [] : before.archive_objects.filter((o) => !o.in_flight);
   const logs = before.logs_left - before.logs_in_flight;
   const rows = await Promise.all(objects.map((o) => countInArchiveObject(deps, userId, o)));
   return Object.assign(result, {
     dry_run: true,
     files_deleted: safe.length,
     logs_deleted: logs,
-    archived_count: legalHold ? logs : 0,
+    archived_count: keepCopy ? logs : 0,
     metrics_deleted: before.metrics_left,
     archive_objects_rewritten: objects.length,
     archive_rows_removed: rows.reduce((a, b) => a + b, 0),
@@ -151,8 +152,8 @@ async function countErasure(deps: Deps, { userId, legalHold, safe, before, resul
   });
 }
 
-/** Files, then logs (copied first under a legal hold), metrics, the archive, and the history twice around them. */
-async function erase(deps: Deps, { userId, legalHold, exportsBucket, safe, result }: ErasurePlan): Promise<ErasureResult> {
+/** Files, then logs (copied first when a copy is kept), metrics, the archive, and the history twice around them. */
+async function erase(deps: Deps, { userId, keepCopy, exportsBucket, safe, result }: ErasurePlan): Promise<ErasureResult> {
   const { db, storage, env, clock } = deps;
   // while their logs and metrics still say which exports were theirs
   result.history_scrubbed += await scrubHistory(deps, userId, false);
@@ -160,16 +161,16 @@ async function erase(deps: Deps, { userId, legalHold, exportsBucket, safe, resul
   for (let i = 0; i < safe.length; i += MAX_NAMES_PER_DELETE) {
     result.files_deleted += (await exportFiles.remove(safe.slice(i, i + MAX_NAMES_PER_DELETE))).length;
   }
-  const logs = await deleteLogsInBatches(deps, { userId }, { archiveBucket: legalHold ? env.EXPORT_ARCHIVE_BUCKET : undefined });
+  const logs = await deleteLogsInBatches(deps, { userId }, { archiveBucket: keepCopy ? env.EXPORT_ARCHIVE_BUCKET : undefined });
   Object.assign(result, { logs_deleted: logs.deleted, archived_count: logs.archived });
-  if (legalHold) result.archive_objects = logs.archiveObjects;
+  if (keepCopy) result.archive_objects = logs.archiveObjects;
   result.errors.push(...logs.errors);
   const metrics = logs.finished ? await deleteMetricsInBatches(deps, { userId }) : { deleted: 0, finished: false };
   result.metrics_deleted = metrics.deleted;
 
   const state = await db.call("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) });
   const runId = randomUUID();
-  const archives = legalHold ? null : await eraseFromArchives(deps, runId, userId, state.archive_objects.filter((o) => !o.in_flight));
+  const archives = keepCopy ? null : await eraseFromArchives(deps, runId, userId, state.archive_objects.filter((o) => !o.in_flight));
   if (archives) {
     Object.assign(result, { archive_objects_rewritten: archives.rewritten, archive_rows_removed: archives.rows, archive_versions_removed: archives.oldVersions });
     result.errors.push(...archives.errors);
