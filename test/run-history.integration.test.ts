@@ -12,9 +12,9 @@ import { captureLogger, fixedClock } from "./doubles";
 import { invokeJob, ports, resetData, runJob, seedExports } from "./helpers/exports";
 import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 
-const CRON_SECRET = "operations-test-cron-secret-0123456789";
-const METRICS_TOKEN = "operations-test-metrics-token-0123456789";
-const HEALTH_TOKEN = "operations-test-health-token-0123456789";
+const CRON_SECRET = "run-history-test-cron-secret-0123456789";
+const METRICS_TOKEN = "run-history-test-metrics-token-0123456789";
+const HEALTH_TOKEN = "run-history-test-health-token-0123456789";
 
 async function runs(job: string) {
   const { rows } = await sql().query("select run_id, trigger, status, dry_run, result, error, finished_at from export_ops_runs where job = $1 order by started_at", [job]);
