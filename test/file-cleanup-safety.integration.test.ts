@@ -182,22 +182,8 @@ describe("exports stuck in progress", () => {
   });
 });
 
-describe("a slow Storage that deletes part of a batch", () => {
-  const deletes = async () => (await standIn.requests()).filter((r) => r.method === "DELETE" && r.path === `/storage/v1/object/${BUCKET}`);
-
-  itStandIn("a slow or failing Storage")("deletes 10,000 files at 8 s per 1,000 names without a timeout: batches shrink to what Storage manages", async () => {
-    const expired = await seedExports({ count: 10_000, ageHours: 30, withFiles: true });
-    await standIn.clearRequests();
-    await standIn.setStorage({ deleteMsPerName: 8 });
-    const result = await runJob(exportFileCleanup, { sweep_orphans: "false" });
-    expect(result).toMatchObject({ deleted_count: 10_000, logs_updated: 10_000, failed_count: 0, errors: [], has_more: false });
-    const sizes = (await deletes()).map((r) => r.prefixes?.length ?? 0);
-    // at 8 ms a name, a 5 s delete holds 625 names: no request comes near the 20 s timeout
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(625);
-    expect(sizes.reduce((a, b) => a + b, 0)).toBe(10_000);
-    expect((await sql().query("select count(*)::int as n from export_logs where export_id = any($1) and status = 'expired'", [expired.map((r) => r.export_id)])).rows[0].n).toBe(10_000);
-  }, 240_000);
-
+// how batches shrink to a slow Storage is lib/jobs/export-file-cleanup.test.ts's, on fake time
+describe("a Storage that deletes part of a batch", () => {
   itStandIn("a slow or failing Storage")("loses track of nothing when a bulk delete fails after deleting half its names: the next run finishes", async () => {
     const expired = await seedExports({ count: 100, ageHours: 30, withFiles: true });
     await standIn.setStorage({ failAfterNames: 50, failTimes: 1 });

@@ -39,15 +39,16 @@ function fakeDb(total: number, options: { failOnCall?: number; shortClaims?: num
   return { db, calls };
 }
 
-/** Storage whose deletes take `ms` (of fake time) each; records how many were in flight at once. */
-function fakeStorage(ms: number) {
+/** Storage whose deletes take `ms` (of fake time) each, or `ms(names)`; records how many were in flight at once and each size. */
+function fakeStorage(ms: number | ((names: number) => number)) {
   let inFlight = 0;
-  const stats = { deletes: 0, maxInFlight: 0 };
+  const stats = { deletes: 0, maxInFlight: 0, sizes: [] as number[] };
   const storage: ObjectStorage = {
     async remove(_bucket, paths) {
       stats.deletes += 1;
+      stats.sizes.push(paths.length);
       stats.maxInFlight = Math.max(stats.maxInFlight, (inFlight += 1));
-      await new Promise((r) => setTimeout(r, ms));
+      await new Promise((r) => setTimeout(r, typeof ms === "number" ? ms : ms(paths.length)));
       inFlight -= 1;
       return paths;
     },
@@ -101,8 +102,19 @@ describe("the file cleanup's workers", () => {
     const { storage, stats } = fakeStorage(20);
     const result = await run(deps(db, storage), { batch_size: "100" });
     expect(result).toMatchObject({ total_found: 2500, deleted_count: 2500, has_more: false });
-    expect(stats).toEqual({ deletes: 25, maxInFlight: 4 });
+    expect(stats).toMatchObject({ deletes: 25, maxInFlight: 4 });
     expect(calls.reduce((n, c) => n + c.expired, 0)).toBe(2500); // every deletion reported
+  });
+
+  it("shrink their batches to what a slow Storage deletes in TARGET_DELETE_MS: at 8 s per 1,000 names, never near the timeout", async () => {
+    const { db } = fakeDb(10_000);
+    const { storage, stats } = fakeStorage((names) => 8 * names);
+    const result = await run(deps(db, storage));
+    expect(result).toMatchObject({ total_found: 10_000, deleted_count: 10_000, failed_count: 0, has_more: false });
+    // the probe of 100 takes 0.8 s; from then on a batch holds what Storage deletes in 5 s: 625 names
+    expect(stats.sizes[0]).toBe(100);
+    expect(Math.max(...stats.sizes)).toBe((TARGET_DELETE_MS / 8) | 0);
+    expect(stats.sizes.reduce((a, b) => a + b, 0)).toBe(10_000);
   });
 
   it("keep claiming after short batches while rows still wait (concurrent runs hold some), and finish them all", async () => {
