@@ -36,50 +36,74 @@ function judge(target: string, figure: number | undefined, ok: (v: number) => bo
   return { target, verdict: ok(figure) ? "met" : "NOT met", figure: show(figure) };
 }
 
-export function judgeTargets(figures: Figures, page: PageFigures): Verdict[] {
-  const sizes = (c: string) => Object.keys(figures[c] ?? {}).map(Number).sort((x, y) => x - y);
-  /** The figures at the target's size, else at the largest size measured (noted in the verdict). */
-  const at = (c: string, n: number, impl: string): { f: CaseFigures; size: number; note: string } | undefined => {
-    const measured = sizes(c).filter((size) => size <= n && figures[c]![size]![impl]);
-    const size = measured.includes(n) ? n : measured.at(-1);
-    if (size === undefined) return undefined;
-    return { f: figures[c]![size]![impl]!, size, note: size === n ? "" : ` at ${size.toLocaleString("en-US")} (the target is set at ${n.toLocaleString("en-US")}: a full run measures it)` };
-  };
-  const judgeAt = (
-    target: string,
-    c: string,
-    n: number,
-    impl: string,
-    value: (f: CaseFigures, size: number) => number,
-    ok: (v: number) => boolean,
-    show: (v: number) => string,
-  ) => {
-    const found = at(c, n, impl);
-    const verdict = judge(target, found ? value(found.f, found.size) : undefined, ok, show);
-    return found && verdict.verdict !== "not measured" ? { ...verdict, figure: verdict.figure + found.note } : verdict;
-  };
-  const archive = at("log-cleanup", M, "export-ops (archive)");
-  const naive = at("log-cleanup", M, "naive");
-  const peaks = Object.keys(figures).flatMap((c) => {
-    const n = sizes(c).at(-1)!;
-    return Object.entries(figures[c]![n] ?? {})
-      .filter(([impl]) => impl !== "naive")
-      .map(([impl, f]) => ({ label: `${c} ${impl} at ${n.toLocaleString("en-US")}`, mb: f.peak_rss_mb }));
-  });
-  const worst = peaks.sort((a, b) => b.mb - a.mb)[0];
+/** The sizes a case was measured at, smallest first. */
+function sizesOf(figures: Figures, c: string): number[] {
+  return Object.keys(figures[c] ?? {}).map(Number).sort((x, y) => x - y);
+}
+
+/** The figures at the target's size, else at the largest size measured (noted in the verdict). */
+function figuresAt(figures: Figures, c: string, n: number, impl: string): { f: CaseFigures; size: number; note: string } | undefined {
+  const measured = sizesOf(figures, c).filter((size) => size <= n && figures[c]![size]![impl]);
+  const size = measured.includes(n) ? n : measured.at(-1);
+  if (size === undefined) return undefined;
+  return { f: figures[c]![size]![impl]!, size, note: size === n ? "" : ` at ${size.toLocaleString("en-US")} (the target is set at ${n.toLocaleString("en-US")}: a full run measures it)` };
+}
+
+/** A target on one figure of one case and implementation, judged at the target's size or the largest size below it. */
+function judgeAt(
+  figures: Figures,
+  target: string,
+  c: string,
+  n: number,
+  impl: string,
+  value: (f: CaseFigures, size: number) => number,
+  ok: (v: number) => boolean,
+  show: (v: number) => string,
+): Verdict {
+  const found = figuresAt(figures, c, n, impl);
+  const verdict = judge(target, found ? value(found.f, found.size) : undefined, ok, show);
+  return found && verdict.verdict !== "not measured" ? { ...verdict, figure: verdict.figure + found.note } : verdict;
+}
+
+/** Log cleanup's rates at 1M rows: with archival, archival against the naive plain delete, without archival. */
+function judgeLogCleanup(figures: Figures): Verdict[] {
+  const archive = figuresAt(figures, "log-cleanup", M, "export-ops (archive)");
+  const naive = figuresAt(figures, "log-cleanup", M, "naive");
   return [
-    judgeAt("archival ≥ 30,000 rows/s at 1M rows", "log-cleanup", M, "export-ops (archive)", (f) => f.rows_per_s, (v) => v >= 30_000, (v) => `${int(v)} rows/s`),
+    judgeAt(figures, "archival ≥ 30,000 rows/s at 1M rows", "log-cleanup", M, "export-ops (archive)", (f) => f.rows_per_s, (v) => v >= 30_000, (v) => `${int(v)} rows/s`),
     judge(
       "archival ≥ 2× the naive plain delete at 1M rows",
       archive && naive ? archive.f.rows_per_s / naive.f.rows_per_s : undefined,
       (v) => v >= 2,
       (v) => `${v.toFixed(2)}× (${int(archive!.f.rows_per_s)} against ${int(naive!.f.rows_per_s)} rows/s)${archive!.note}`,
     ),
-    judgeAt("log cleanup without archival ≥ 100,000 rows/s at 1M rows", "log-cleanup", M, "export-ops", (f) => f.rows_per_s, (v) => v >= 100_000, (v) => `${int(v)} rows/s`),
-    judgeAt("one-day raw summary of 1M metric rows < 2 s", "aggregate", M, "export-ops", (f) => f.median_ms, (v) => v < 2000, (v) => `${(v / 1000).toFixed(2)} s`),
-    judge("peak memory < 150 MB for every job at the largest N", worst?.mb, (v) => v < 150, (v) => `highest ${v.toFixed(0)} MB (${worst!.label})`),
-    judgeAt("file cleanup of 100,000 files < 60 s", "file-cleanup", 100_000, "export-ops", (f) => f.median_ms, (v) => v < 60_000, (v) => `${(v / 1000).toFixed(1)} s`),
+    judgeAt(figures, "log cleanup without archival ≥ 100,000 rows/s at 1M rows", "log-cleanup", M, "export-ops", (f) => f.rows_per_s, (v) => v >= 100_000, (v) => `${int(v)} rows/s`),
+  ];
+}
+
+/** The one-day raw summary's time over 1M metric rows. */
+function judgeAggregate(figures: Figures): Verdict {
+  return judgeAt(figures, "one-day raw summary of 1M metric rows < 2 s", "aggregate", M, "export-ops", (f) => f.median_ms, (v) => v < 2000, (v) => `${(v / 1000).toFixed(2)} s`);
+}
+
+/** The highest peak memory of any job but the naive ones, each case at the largest size it was measured at. */
+function judgePeakMemory(figures: Figures): Verdict {
+  const peaks = Object.keys(figures).flatMap((c) => {
+    const n = sizesOf(figures, c).at(-1)!;
+    return Object.entries(figures[c]![n] ?? {})
+      .filter(([impl]) => impl !== "naive")
+      .map(([impl, f]) => ({ label: `${c} ${impl} at ${n.toLocaleString("en-US")}`, mb: f.peak_rss_mb }));
+  });
+  const worst = peaks.sort((a, b) => b.mb - a.mb)[0];
+  return judge("peak memory < 150 MB for every job at the largest N", worst?.mb, (v) => v < 150, (v) => `highest ${v.toFixed(0)} MB (${worst!.label})`);
+}
+
+/** File cleanup at 100,000 files: its time, and its Storage and PostgREST requests per 1,000 files. */
+function judgeFileCleanup(figures: Figures): Verdict[] {
+  return [
+    judgeAt(figures, "file cleanup of 100,000 files < 60 s", "file-cleanup", 100_000, "export-ops", (f) => f.median_ms, (v) => v < 60_000, (v) => `${(v / 1000).toFixed(1)} s`),
     judgeAt(
+      figures,
       "file cleanup ≤ 3 Storage + PostgREST requests per 1,000 files",
       "file-cleanup",
       100_000,
@@ -88,9 +112,19 @@ export function judgeTargets(figures: Figures, page: PageFigures): Verdict[] {
       (v) => v <= 3,
       (v) => `${v.toFixed(2)} per 1,000`,
     ),
+  ];
+}
+
+/** The ops page's server time, at the demo size and with 1M metric rows rolled up. */
+function judgeOpsPage(page: PageFigures): Verdict[] {
+  return [
     judge("ops page < 300 ms server time at the demo size", page.demo_ms, (v) => v < 300, (v) => `${v.toFixed(0)} ms`),
     judge("ops page < 300 ms server time with 1M metric rows rolled up", page.million_ms, (v) => v < 300, (v) => `${v.toFixed(0)} ms`),
   ];
+}
+
+export function judgeTargets(figures: Figures, page: PageFigures): Verdict[] {
+  return [...judgeLogCleanup(figures), judgeAggregate(figures), judgePeakMemory(figures), ...judgeFileCleanup(figures), ...judgeOpsPage(page)];
 }
 
 export function formatVerdicts(verdicts: Verdict[]): string {
