@@ -133,14 +133,25 @@ function publishDryRun(dir) {
   return report[Object.keys(report)[0]] ?? report;
 }
 
-async function check() {
+/**
+ * Packs the package, and checks the pack left lib/package.json as it was: the tarball, npm's report of it, and
+ * lib/package.json's text before the pack.
+ */
+function packForCheck() {
   step("npm pack");
   restore();
   const before = readFileSync(manifestFile, "utf8");
   const { tarball, report } = pack();
   process.stdout.write(`${path.relative(root, tarball)}: ${report.files.length} files, ${report.size} bytes, ${report.integrity}\n`);
   if (readFileSync(manifestFile, "utf8") !== before) fail("lib/package.json was not restored after the pack");
+  return { tarball, report, before };
+}
 
+/**
+ * Unpacks the tarball (removed on exit) and checks its files: the package's, and nothing else. Returns the unpacked
+ * package's folder.
+ */
+function checkContents(tarball, report) {
   step("the tarball's contents");
   const unpacked = mkdtempSync(path.join(tmpdir(), "export-ops-check-"));
   process.on("exit", () => rmSync(unpacked, { recursive: true, force: true }));
@@ -158,7 +169,11 @@ async function check() {
   const built = (f) => (/^dist\/chunks\/[\w-]+\.js$/.test(f) || /^dist\/types\/[\w/-]+\.d\.ts$/.test(f)) && !/\.test\./.test(f);
   for (const f of files.filter((f) => !expected.includes(f) && !built(f))) fail(`the tarball has ${f}, which is none of the package's`);
   process.stdout.write(`${files.length} files: package.json, README.md, LICENSE, dist/ (${files.filter(built).length}), migrations/ (${sql.length}), uninstall.sql\n`);
+  return dir;
+}
 
+/** publint on the tarball, at its strictest: every error, warning and suggestion is a problem. */
+async function checkPublint(tarball) {
   step("publint");
   const { publint } = await import("publint");
   const { formatMessage } = await import("publint/utils");
@@ -166,7 +181,10 @@ async function check() {
   const linted = await publint({ pack: { tarball: content.buffer.slice(content.byteOffset, content.byteOffset + content.byteLength) }, level: "suggestion", strict: true });
   for (const m of linted.messages) fail(`publint ${m.type}: ${formatMessage(m, linted.pkg) ?? m.code}`);
   if (linted.messages.length === 0) process.stdout.write("no errors, warnings or suggestions\n");
+}
 
+/** attw on the tarball: the package's types under every resolution a host's TypeScript may use. */
+function checkTypes(tarball) {
   step("attw (Are the types wrong?)");
   // Every resolution a host's TypeScript may use is checked, node10 (`moduleResolution: node`, as in Vercel's
   // starter) included, which the `node16` and `esm-only` profiles leave out. The one rule ignored is
@@ -175,7 +193,13 @@ async function check() {
   const attw = spawnSync(process.execPath, [attwBin, tarball, "--ignore-rules", "cjs-resolves-to-esm", "--format", "table-flipped", "--no-color", "--no-emoji"], { encoding: "utf8" });
   process.stdout.write(attw.stdout + attw.stderr);
   if (attw.status !== 0) fail("attw found problems (above)");
+}
 
+/**
+ * `npm publish --dry-run` in the unpacked tarball and in lib: both accepted, lib's sending the same tarball as
+ * .pack's (`integrity`), and lib/package.json as it was (`before`) afterwards.
+ */
+function checkPublishDryRuns(dir, integrity, before) {
   step("npm publish --dry-run in the unpacked tarball");
   const fromTarball = publishDryRun(dir);
   process.stdout.write(`${fromTarball.id}: ${fromTarball.entryCount} files, ${fromTarball.integrity}\n`);
@@ -183,12 +207,24 @@ async function check() {
   step("npm publish --dry-run in lib");
   const fromFolder = publishDryRun(pkg);
   process.stdout.write(`${fromFolder.id}: ${fromFolder.entryCount} files, ${fromFolder.integrity}\n`);
-  if (fromFolder.integrity !== report.integrity) fail("publishing from lib would send another tarball than .pack's");
+  if (fromFolder.integrity !== integrity) fail("publishing from lib would send another tarball than .pack's");
   if (readFileSync(manifestFile, "utf8") !== before) fail("lib/package.json was not restored after npm publish --dry-run");
+}
 
+/** The problems found, listed: the check's exit code. */
+function summarize(tarball) {
   step(problems.length === 0 ? `the package is ready to publish: ${path.relative(root, tarball)}` : `${problems.length} problem(s)`);
   for (const p of problems) process.stdout.write(`- ${p.split("\n")[0]}\n`);
   return problems.length === 0 ? 0 : 1;
+}
+
+async function check() {
+  const { tarball, report, before } = packForCheck();
+  const dir = checkContents(tarball, report);
+  await checkPublint(tarball);
+  checkTypes(tarball);
+  checkPublishDryRuns(dir, report.integrity, before);
+  return summarize(tarball);
 }
 
 const command = process.argv[2] ?? "build";
