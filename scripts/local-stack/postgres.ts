@@ -267,17 +267,25 @@ export interface PostgresOptions {
   timeoutMs?: number;
 }
 
-/** initdb into `<dir>/pg`, then the server on `port`; resolves once it accepts connections. */
-export async function startPostgres(options: PostgresOptions): Promise<RunningPostgres> {
-  const { runtime, dir } = options;
-  const dataDir = path.join(dir, "pg");
+/** How initdb and postgres are run: as whom, from which folder, in which locale, and where their binaries are. */
+function launcher(runtime: Runtime, dir: string) {
   const ids = runtime.user ? { uid: runtime.user.uid, gid: runtime.user.gid } : {};
   const locale = bestLocale();
   // the working directory is the stack's folder: the caller's may be closed to the postgres user (and Postgres 15's
   // initdb fails on a working directory it cannot read)
   const spawnOptions = { ...ids, cwd: dir, env: { ...process.env, LC_MESSAGES: locale }, stdio: ["ignore", "pipe", "pipe"] as ["ignore", "pipe", "pipe"] };
   const bin = (name: string) => path.join(runtime.native, "bin", name);
+  return { locale, spawnOptions, bin };
+}
 
+type Launcher = ReturnType<typeof launcher>;
+
+/**
+ * initdb into `dataDir` (made and given to the postgres user when it runs as that user), the superuser's password
+ * read from a 0600 file in the stack's folder, removed once initdb is done with it.
+ */
+async function initialise(options: PostgresOptions, dataDir: string, { locale, spawnOptions, bin }: Launcher): Promise<void> {
+  const { runtime, dir } = options;
   const passwordFile = path.join(dir, `initdb-password-${randomBytes(4).toString("hex")}`);
   try {
     writeFileSync(passwordFile, `${options.password}\n`, { mode: 0o600, flag: "wx" });
@@ -307,16 +315,20 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
       // never written
     }
   }
+}
 
-  const server: ChildProcess = spawn(bin("postgres"), ["-D", dataDir, "-p", String(options.port), ...options.postgresFlags], spawnOptions);
+/**
+ * Resolves once the server's log says it accepts connections; rejects if it fails to run, exits first, or is not
+ * ready within `timeoutMs` (then it is killed). Its output is read for the rest of its life.
+ */
+function untilReady(server: ChildProcess, postgresBin: string, timeoutMs: number): Promise<void> {
   let log = "";
   let ready = false;
-  const exited = new Promise<void>((resolve) => server.once("close", () => resolve()));
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       server.kill("SIGKILL");
-      reject(new Error(`Postgres did not accept connections within ${options.timeoutMs ?? 60_000} ms: ${tail(log)}`));
-    }, options.timeoutMs ?? 60_000);
+      reject(new Error(`Postgres did not accept connections within ${timeoutMs} ms: ${tail(log)}`));
+    }, timeoutMs);
     // keep reading the log for the server's whole life, or it blocks on a full pipe
     server.stdout?.resume();
     server.stderr?.on("data", (d: Buffer) => {
@@ -330,14 +342,20 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
     });
     server.once("error", (error) => {
       clearTimeout(timer);
-      reject(new LocalStackSetupError(`Could not run ${bin("postgres")}: ${error.message}.`));
+      reject(new LocalStackSetupError(`Could not run ${postgresBin}: ${error.message}.`));
     });
     server.once("close", (code, signal) => {
       clearTimeout(timer);
       if (!ready) reject(new Error(`Postgres exited while starting (${signal ?? `exit ${code}`}): ${tail(log)}`));
     });
   });
+}
 
+/** The server on `options.port` from `dataDir`; resolves once it accepts connections. */
+async function serve(options: PostgresOptions, dataDir: string, { spawnOptions, bin }: Launcher): Promise<RunningPostgres> {
+  const server: ChildProcess = spawn(bin("postgres"), ["-D", dataDir, "-p", String(options.port), ...options.postgresFlags], spawnOptions);
+  const exited = new Promise<void>((resolve) => server.once("close", () => resolve()));
+  await untilReady(server, bin("postgres"), options.timeoutMs ?? 60_000);
   return {
     pid: server.pid!,
     async stop() {
@@ -345,4 +363,12 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
       await exited;
     },
   };
+}
+
+/** initdb into `<dir>/pg`, then the server on `port`; resolves once it accepts connections. */
+export async function startPostgres(options: PostgresOptions): Promise<RunningPostgres> {
+  const dataDir = path.join(options.dir, "pg");
+  const launch = launcher(options.runtime, options.dir);
+  await initialise(options, dataDir, launch);
+  return serve(options, dataDir, launch);
 }
