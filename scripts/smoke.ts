@@ -111,19 +111,33 @@ async function signInGuessing(app: NextApp, signIn: (headers: Record<string, str
   check("the 10 refusals are logged in one line, not ten", refusals.length === 1 && refusals[0]?.client === "198.51.100.77" && refusals[0]?.failures === 1, refusals);
 }
 
-/**
- * What a caller or an attacker sees of the built app: the headers, the ops page's session (signed out for real,
- * Secure behind a TLS proxy, a body limit before anything is read), bad run ids, and a continuation's hand-over.
- */
-async function fromOutside(app: NextApp): Promise<void> {
-  const base = app.url;
+/** A sign-in at the app: the right ops token unless `body` says otherwise, the redirect not followed. */
+type SignIn = (headers: Record<string, string>, body?: string) => Promise<Response>;
+
+/** Sign-ins at the app at `base`. */
+function signInTo(base: string): SignIn {
+  return (headers: Record<string, string>, body: string = new URLSearchParams({ token: opsToken }).toString()) =>
+    fetch(`${base}/ops/sign-in`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body });
+}
+
+/** A page of the app, the redirect not followed, with the session cookie unless `withCookie` is false. */
+function pageWith(base: string, cookie: string) {
+  return async (path: string, withCookie = true) => fetch(`${base}${path}`, { redirect: "manual", headers: withCookie ? { cookie } : {} });
+}
+
+/** The ops page and the API routes may not be framed; the API routes may not be sniffed either. */
+async function securityHeaders(base: string): Promise<void> {
   const ops = await fetch(`${base}/ops`);
   const api = await fetch(`${base}/api/health`);
   check("the ops page may not be framed, and has a content security policy", ops.headers.get("x-frame-options") === "DENY" && /frame-ancestors 'none'/.test(ops.headers.get("content-security-policy") ?? ""), ops.headers.get("content-security-policy"));
   check("the API routes may not be framed or sniffed", api.headers.get("x-frame-options") === "DENY" && api.headers.get("x-content-type-options") === "nosniff" && api.headers.get("content-security-policy") === "default-src 'none'; frame-ancestors 'none'", api.headers.get("content-security-policy"));
+}
 
-  const signIn = (headers: Record<string, string>, body: string = new URLSearchParams({ token: opsToken }).toString()) =>
-    fetch(`${base}/ops/sign-in`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body });
+/**
+ * The session cookie: Secure behind a TLS proxy and at a public Host, not on localhost over plain HTTP; a sign-in
+ * body over the limit refused. Returns the localhost session's cookie.
+ */
+async function sessionCookie(base: string, signIn: SignIn): Promise<string> {
   const proxied = await signIn({ "x-forwarded-host": "ops.example.com", "x-forwarded-proto": "https", origin: "https://ops.example.com" });
   check("behind a TLS proxy the session cookie is Secure", /; Secure$/.test(proxied.headers.get("set-cookie") ?? ""), [proxied.status, proxied.headers.get("set-cookie")?.replace(/=v2[^;]*/, "=…")]);
   const publicHost = await hostOnly(base, "ops.example.com", `token=${opsToken}`);
@@ -133,10 +147,15 @@ async function fromOutside(app: NextApp): Promise<void> {
   check("on localhost over plain HTTP it is not (the browser would drop it)", local.status === 303 && !/Secure/.test(local.headers.get("set-cookie") ?? ""), local.status);
   const big = await signIn({ origin: base }, `token=${"x".repeat(8 * 1024 * 1024)}`);
   check("a sign-in body over the limit is refused with 413", big.status === 413, big.status);
+  return cookie;
+}
 
-  await signInGuessing(app, signIn);
-
-  const page = async (path: string, withCookie = true) => fetch(`${base}${path}`, { redirect: "manual", headers: withCookie ? { cookie } : {} });
+/**
+ * Signed in, the page opens; bad run ids are 404 signed in or not, an unknown run is 404 signed in and a sign-in
+ * otherwise. Returns the id of a run the page lists.
+ */
+async function runPages(base: string, cookie: string): Promise<string> {
+  const page = pageWith(base, cookie);
   const signedIn = await (await page("/ops")).text();
   check("signed in, the page opens", signedIn.includes("Recent runs"), "Recent runs");
   const runId = /href="\/ops\/runs\/([0-9a-f-]{36})"/.exec(signedIn)?.[1] ?? "";
@@ -146,16 +165,23 @@ async function fromOutside(app: NextApp): Promise<void> {
   }
   const unknown = [await page(`/ops/runs/${randomUUID()}`), await page(`/ops/runs/${randomUUID()}`, false)];
   check("an unknown run is 404 signed in, and a redirect to sign-in otherwise", unknown[0]!.status === 404 && unknown[1]!.status === 307, unknown.map((r) => r.status));
+  return runId;
+}
 
+/** Signed out, the same cookie opens neither the page nor a run's. */
+async function signOut(base: string, cookie: string, runId: string): Promise<void> {
+  const page = pageWith(base, cookie);
   const out = await fetch(`${base}/ops/sign-out`, { method: "POST", redirect: "manual", headers: { cookie, origin: base } });
   const replayed = [await page("/ops"), await page(`/ops/runs/${runId}`)];
   const replayedPage = await replayed[0]!.text();
   check("after sign-out the same cookie opens nothing", out.status === 303 && replayedPage.includes("Ops token") && !replayedPage.includes("Recent runs") && replayed[1]!.status === 307, [out.status, replayed[1]!.status]);
+}
 
-  // a continuation: the calling request's hand-over settles within seconds, and says what was delivered
+/** A continuation: the calling request's hand-over settles within seconds, and says what was delivered. */
+async function continuationHandOver(app: NextApp): Promise<void> {
   const from = app.jsonLines.length;
   const started = Date.now();
-  const res = await fetch(`${base}/api/cron/export-metrics-aggregate?max_hours=1`, { headers: { authorization: `Bearer ${cronSecret}` } });
+  const res = await fetch(`${app.url}/api/cron/export-metrics-aggregate?max_hours=1`, { headers: { authorization: `Bearer ${cronSecret}` } });
   const body = (await res.json()) as { continuation?: string };
   let called: { status?: number } | undefined;
   while (!called && Date.now() - started < 15_000) {
@@ -163,8 +189,10 @@ async function fromOutside(app: NextApp): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   check("a continuation is handed over (202) and logged within seconds", body.continuation === "scheduled" && called?.status === 202, { continuation: body.continuation, logged: called, ms: Date.now() - started });
+}
 
-  // Vercel delivering one occurrence twice: the second does nothing and says so; the first checked in outside
+/** Vercel delivering one occurrence twice: the second does nothing and says so; the first checked in outside. */
+async function duplicateDelivery(base: string): Promise<void> {
   const vercel = { authorization: `Bearer ${cronSecret}`, "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": "0 2 * * *" };
   checkins.length = 0;
   const deliveries = [];
@@ -177,6 +205,10 @@ async function fromOutside(app: NextApp): Promise<void> {
     fileCleanup.length === 2 && fileCleanup[0] === `GET /ping-key/export-file-cleanup/start?rid=${rid}` && fileCleanup[1] === `GET /ping-key/export-file-cleanup?rid=${rid}`,
     fileCleanup,
   );
+}
+
+/** Detailed health shows the file cleanup's check-in target and its last check-in, never the check-in key. */
+async function checkinsInHealth(base: string): Promise<void> {
   const detailed = (await (await fetch(`${base}/api/health/detailed`, { headers: { authorization: `Bearer ${healthToken}` } })).json()) as { checkins?: { job: string; target: { provider: string } | null; last_checkin: { delivered: boolean } | null }[] };
   const fileCleanupCheckins = detailed.checkins?.find((c) => c.job === "export-file-cleanup");
   check(
@@ -184,6 +216,23 @@ async function fromOutside(app: NextApp): Promise<void> {
     fileCleanupCheckins?.target?.provider === "healthchecks" && fileCleanupCheckins.last_checkin?.delivered === true && !JSON.stringify(detailed).includes("ping-key"),
     fileCleanupCheckins,
   );
+}
+
+/**
+ * What a caller or an attacker sees of the built app: the headers, the ops page's session (signed out for real,
+ * Secure behind a TLS proxy, a body limit before anything is read), bad run ids, and a continuation's hand-over.
+ */
+async function fromOutside(app: NextApp): Promise<void> {
+  const base = app.url;
+  await securityHeaders(base);
+  const signIn = signInTo(base);
+  const cookie = await sessionCookie(base, signIn);
+  await signInGuessing(app, signIn);
+  const runId = await runPages(base, cookie);
+  await signOut(base, cookie, runId);
+  await continuationHandOver(app);
+  await duplicateDelivery(base);
+  await checkinsInHealth(base);
 }
 
 /**
