@@ -6,7 +6,9 @@ import { assertBuildEnv } from "./lib/env";
 try {
   assertBuildEnv();
 } catch (error) {
-  console.error(`\n${(error as Error).message.replace(/^Invalid environment: /, "Invalid environment:\n  ").replace(/; /g, "\n  ")}\n\nSet them (see .env.example), or build without checking: SKIP_ENV_VALIDATION=1 npm run build\n`);
+  console.error(
+    `\n${(error as Error).message.replace(/^Invalid environment: /, "Invalid environment:\n  ").replace(/; /g, "\n  ")}\n\nSet them (see .env.example), or build without checking: SKIP_ENV_VALIDATION=1 npm run build\n`,
+  );
   process.exit(1);
 }
 
@@ -43,7 +45,10 @@ const nextConfig: NextConfig = {
   poweredByHeader: false,
   headers: async () => [
     { source: "/((?!api/|ops(?:/|$)).*)", headers: [...common, { key: "Content-Security-Policy", value: pagePolicy }] },
-    { source: "/api/:path*", headers: [...common, { key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'" }] },
+    {
+      source: "/api/:path*",
+      headers: [...common, { key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'" }],
+    },
   ],
   // pino and supabase-js run as plain Node modules in the functions instead of being bundled.
   serverExternalPackages: ["pino"],

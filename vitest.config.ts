@@ -6,11 +6,13 @@ const root = fileURLToPath(new URL(".", import.meta.url));
 const quiet = { LOG_LEVEL: "silent" };
 
 export default defineConfig({
-  resolve: { alias: [
-    { find: /^export-ops\/next$/, replacement: `${root}lib/next/index.ts` },
-    { find: /^export-ops$/, replacement: `${root}lib/index.ts` },
-    { find: "@", replacement: root },
-  ] },
+  resolve: {
+    alias: [
+      { find: /^export-ops\/next$/, replacement: `${root}lib/next/index.ts` },
+      { find: /^export-ops$/, replacement: `${root}lib/index.ts` },
+      { find: "@", replacement: root },
+    ],
+  },
   test: {
     projects: [
       {

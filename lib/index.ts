@@ -10,7 +10,16 @@ export type { ExportLogInsert, ExportLogRow, ExportLogStatus, ExportMetricRow, E
 export { exportLogs, exportPath, type ExportLogStart } from "./host/export-log";
 export { judgeFailureRate, type FailureAlertPayload, type FailureRateConfig } from "./host/failure-rate";
 export { jsonLogger, type Logger } from "./host/log";
-export { countRange, ExportMetricError, MAX_ERROR_MESSAGE, parseMetric, type CountRange, type ExportMetric, type ExportMetricInput, type ExportStatus } from "./host/metric";
+export {
+  countRange,
+  ExportMetricError,
+  MAX_ERROR_MESSAGE,
+  parseMetric,
+  type CountRange,
+  type ExportMetric,
+  type ExportMetricInput,
+  type ExportStatus,
+} from "./host/metric";
 export { EXPORT_EXTENSION, EXPORT_FORMAT_NAME, ExportInputError, exportPathProblem } from "./host/rules";
 export { createExportMetricsService, ExportMetricsService, type ExportMetricsOptions, type RecordResult } from "./host/service";
 export type { DurationFigures, MetricsSummary, RollupSummary, VolumeStats } from "./host/summaries";

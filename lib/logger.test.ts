@@ -6,7 +6,13 @@ import type { Logger } from "./logger";
 
 const sources = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? (e.name === "dist" || e.name === "node_modules" ? [] : sources(join(dir, e.name))) : /\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) ? [join(dir, e.name)] : [],
+    e.isDirectory()
+      ? e.name === "dist" || e.name === "node_modules"
+        ? []
+        : sources(join(dir, e.name))
+      : /\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name)
+        ? [join(dir, e.name)]
+        : [],
   );
 
 describe("logger", () => {
@@ -23,7 +29,10 @@ describe("logger", () => {
 
   it("redacts authorization headers, api keys and secret-named fields", () => {
     const { logger, raw } = captureLogger({ secrets: [] });
-    logger.info({ req: { headers: { authorization: "Bearer abc123", apikey: "key456" } }, token: "tok789", config: { CRON_SECRET: "cs000" } }, "redacted");
+    logger.info(
+      { req: { headers: { authorization: "Bearer abc123", apikey: "key456" } }, token: "tok789", config: { CRON_SECRET: "cs000" } },
+      "redacted",
+    );
     expect(raw[0]).not.toMatch(/abc123|key456|tok789|cs000/);
     expect(raw[0]).toContain("[Redacted]");
   });

@@ -21,7 +21,8 @@ const count = z.number().int();
  * An argument that carries a setting: the setting's bounds (./setting-bounds.ts), which SQL checks too, first thing
  * in every function that takes one (export_ops_setting). The setting's name is the schema's metadata.
  */
-const setting = (name: keyof typeof SETTING_BOUNDS) => count.min(SETTING_BOUNDS[name].min).max(SETTING_BOUNDS[name].max).meta({ setting: name });
+const setting = (name: keyof typeof SETTING_BOUNDS) =>
+  count.min(SETTING_BOUNDS[name].min).max(SETTING_BOUNDS[name].max).meta({ setting: name });
 const retentionHours = setting("EXPORT_FILE_RETENTION_HOURS");
 const stuckHours = setting("EXPORT_STUCK_HOURS");
 const jsonObject = z.record(z.string(), z.unknown());
@@ -53,10 +54,22 @@ const runSummary = z.looseObject({
   totals: z.record(z.string(), z.number()),
 });
 
-const claimedExport = z.looseObject({ export_id: uuid, user_id: uuid, format: z.string(), file_path: z.string().nullable(), cleanup_attempts: count });
-const alertTransition = z.object({ previous: z.enum(["ok", "firing"]), state: z.enum(["ok", "firing"]), transition: z.enum(["fired", "resolved"]).nullable() });
+const claimedExport = z.looseObject({
+  export_id: uuid,
+  user_id: uuid,
+  format: z.string(),
+  file_path: z.string().nullable(),
+  cleanup_attempts: count,
+});
+const alertTransition = z.object({
+  previous: z.enum(["ok", "firing"]),
+  state: z.enum(["ok", "firing"]),
+  transition: z.enum(["fired", "resolved"]).nullable(),
+});
 /** An alert's payload as the app wrote it (json in, json out). */
-const alertPayload = z.custom<AlertPayload>((v) => typeof v === "object" && v !== null && !Array.isArray(v), { error: "must be an object" });
+const alertPayload = z.custom<AlertPayload>((v) => typeof v === "object" && v !== null && !Array.isArray(v), {
+  error: "must be an object",
+});
 const alertStatus = z.record(z.string(), z.object({ state: z.enum(["ok", "firing"]), changed_at: time, evaluated_at: time.nullable() }));
 const pageRun = z.object({
   run_id: uuid,
@@ -70,7 +83,10 @@ const pageRun = z.object({
   counts: z.record(z.string(), z.number()),
   error: z.object({ code: z.string().optional(), message: z.string().optional() }).loose().nullable(),
 });
-const durations = z.record(z.string(), z.object({ count: z.number(), avg_ms: z.number().nullable(), p50_ms: z.number().nullable(), p95_ms: z.number().nullable() }));
+const durations = z.record(
+  z.string(),
+  z.object({ count: z.number(), avg_ms: z.number().nullable(), p50_ms: z.number().nullable(), p95_ms: z.number().nullable() }),
+);
 
 export const sqlFunctions = {
   // schema
@@ -106,7 +122,13 @@ export const sqlFunctions = {
       ...now,
     },
     // each orphan with the user and format of the export export-ops knew it by; `next`: where a next page starts
-    z.object({ orphans: z.array(z.object({ name: z.string(), user_id: uuid, format: z.string() })), scanned: count, from: z.string(), next: z.string(), wrapped: z.boolean() }),
+    z.object({
+      orphans: z.array(z.object({ name: z.string(), user_id: uuid, format: z.string() })),
+      scanned: count,
+      from: z.string(),
+      next: z.string(),
+      wrapped: z.boolean(),
+    }),
   ),
   // each export format and its file extensions (export_ops_formats), the first canonical
   export_ops_formats: fn({}, z.record(z.string(), z.array(z.string()).min(1))),
@@ -195,12 +217,18 @@ export const sqlFunctions = {
     { p_hours: setting("EXPORT_SILENCE_ALERT_HOURS"), ...now },
     z.object({ recent: count, busy_days: count, last_export_at: time.nullable(), window_start: time, window_end: time }),
   ),
-  export_ops_evaluate_alert: fn({ p_alert: z.string(), p_firing: z.boolean().nullable(), p_payload: alertPayload, ...now }, alertTransition),
+  export_ops_evaluate_alert: fn(
+    { p_alert: z.string(), p_firing: z.boolean().nullable(), p_payload: alertPayload, ...now },
+    alertTransition,
+  ),
   export_ops_claim_alert_notification: fn(
     { p_alert: z.string(), p_lease_seconds: count.optional(), ...now },
     z.object({ state: z.enum(["ok", "firing"]), changed_at: time, payload: alertPayload.nullable(), attempts: count }).nullable(),
   ),
-  export_ops_finish_alert_notification: fn({ p_alert: z.string(), p_state: z.string(), p_error: z.string().nullable().optional() }, z.null()),
+  export_ops_finish_alert_notification: fn(
+    { p_alert: z.string(), p_state: z.string(), p_error: z.string().nullable().optional() },
+    z.null(),
+  ),
   export_ops_alert_status: fn({}, alertStatus),
   // log cleanup and archive
   export_ops_log_cleanup_stats: fn(
@@ -219,9 +247,18 @@ export const sqlFunctions = {
       metrics_bytes: z.number(),
     }),
   ),
-  export_ops_log_cleanup_counts: fn({ p_log_cutoff: time }, z.object({ log_cutoff: time, logs_eligible: count, logs_kept_with_files: count })),
+  export_ops_log_cleanup_counts: fn(
+    { p_log_cutoff: time },
+    z.object({ log_cutoff: time, logs_eligible: count, logs_kept_with_files: count }),
+  ),
   export_ops_delete_logs: fn(
-    { p_limit: count, p_cutoff: time.nullable().optional(), p_user_id: uuid.nullable().optional(), p_after: time.nullable().optional(), ...now },
+    {
+      p_limit: count,
+      p_cutoff: time.nullable().optional(),
+      p_user_id: uuid.nullable().optional(),
+      p_after: time.nullable().optional(),
+      ...now,
+    },
     z.object({ deleted: count, reached: time.nullable() }),
   ),
   export_ops_claim_log_batch: fn(
@@ -246,7 +283,10 @@ export const sqlFunctions = {
   // JSON Lines, oldest first, exactly as its archive object holds them: asked for as text, not JSON, and handed
   // over as it arrives (the body of the response)
   export_ops_archive_batch_text: {
-    ...fn({ p_batch: z.string() }, z.custom<ReadableStream<Uint8Array>>((value) => value instanceof ReadableStream, "must be a stream")),
+    ...fn(
+      { p_batch: z.string() },
+      z.custom<ReadableStream<Uint8Array>>((value) => value instanceof ReadableStream, "must be a stream"),
+    ),
     media: ARCHIVE_TEXT_MEDIA_TYPE,
   },
   // only once the batch's archive object was read back and holds exactly its rows
@@ -263,17 +303,33 @@ export const sqlFunctions = {
       logs_left: count,
       metrics_left: count,
       logs_in_flight: count,
-      archive_objects: z.array(z.object({ bucket: z.string(), name: z.string(), state: z.enum(["writing", "written"]), in_flight: z.boolean() })),
+      archive_objects: z.array(
+        z.object({ bucket: z.string(), name: z.string(), state: z.enum(["writing", "written"]), in_flight: z.boolean() }),
+      ),
     }),
   ),
   export_ops_claim_archive_rewrite: fn(
     { p_bucket: z.string(), p_name: z.string(), p_run_id: uuid, p_seconds: count, ...now },
-    z.object({ claimed: z.boolean(), gone: z.boolean(), version: count.optional(), left_by: uuid.nullable().optional(), held_until: time.optional() }),
+    z.object({
+      claimed: z.boolean(),
+      gone: z.boolean(),
+      version: count.optional(),
+      left_by: uuid.nullable().optional(),
+      held_until: time.optional(),
+    }),
   ),
   export_ops_release_archive_rewrite: fn({ p_bucket: z.string(), p_name: z.string(), p_run_id: uuid }, z.null()),
   export_ops_erase_user_history: fn(
     { p_user_id: uuid, p_dry_run: z.boolean().optional(), ...now },
-    z.object({ runs: count, checkins: count, alerts: count, alert_transitions: count, file_cleanup: count, archive_batches: count, orphan_cursors: count }),
+    z.object({
+      runs: count,
+      checkins: count,
+      alerts: count,
+      alert_transitions: count,
+      file_cleanup: count,
+      archive_batches: count,
+      orphan_cursors: count,
+    }),
   ),
   export_ops_archive_object_rewritten: fn(
     { p_bucket: z.string(), p_name: z.string(), p_user_id: uuid, p_rows: count, p_run_id: uuid, p_version: count },
@@ -282,7 +338,15 @@ export const sqlFunctions = {
   // run history
   export_ops_close_abandoned_runs: fn({ ...now }, count),
   export_ops_start_run: fn(
-    { p_run_id: uuid, p_job: z.string(), p_trigger: z.string(), p_dry_run: z.boolean(), p_max_seconds: count, p_lease_seconds: count.nullable().optional(), ...now },
+    {
+      p_run_id: uuid,
+      p_job: z.string(),
+      p_trigger: z.string(),
+      p_dry_run: z.boolean(),
+      p_max_seconds: count,
+      p_lease_seconds: count.nullable().optional(),
+      ...now,
+    },
     z.object({ started: z.boolean(), held_by: uuid.optional(), lease_expires_at: time.optional() }),
   ),
   export_ops_finish_run: fn(
@@ -307,7 +371,14 @@ export const sqlFunctions = {
   export_ops_unreported_abandoned: fn({ p_job: z.string() }, z.array(uuid)),
   export_ops_checkin_states: fn({ p_jobs: z.array(z.string()) }, z.record(z.string(), checkinState)),
   export_ops_claim_occurrence: fn(
-    { p_run_id: uuid, p_job: z.string(), p_trigger: z.string(), p_occurrence: z.string().min(1).max(200), p_scheduled_at: time.nullable().optional(), ...now },
+    {
+      p_run_id: uuid,
+      p_job: z.string(),
+      p_trigger: z.string(),
+      p_occurrence: z.string().min(1).max(200),
+      p_scheduled_at: time.nullable().optional(),
+      ...now,
+    },
     z.object({ claimed: z.boolean(), first_run_id: uuid.optional() }),
   ),
   // the ops page's sessions
@@ -320,7 +391,12 @@ export const sqlFunctions = {
   export_ops_quarantined_count: fn({}, count),
   export_ops_exports_stuck: fn({ p_hours: stuckHours, ...now }, count),
   export_ops_metrics_snapshot: fn(
-    { p_file_retention_hours: retentionHours, p_log_retention_days: setting("EXPORT_LOG_RETENTION_DAYS"), p_stuck_hours: stuckHours, ...now },
+    {
+      p_file_retention_hours: retentionHours,
+      p_log_retention_days: setting("EXPORT_LOG_RETENTION_DAYS"),
+      p_stuck_hours: stuckHours,
+      ...now,
+    },
     z.object({
       exports_last_hour: z.array(z.object({ format: z.string(), status: z.string(), count })),
       durations_last_hour: z.array(z.object({ format: z.string(), p50_ms: z.number(), p95_ms: z.number() })),
@@ -337,7 +413,13 @@ export const sqlFunctions = {
   ),
   // ops page: one read per panel, each bounded (counts stop at p_cap, lists take a limit)
   export_ops_page_jobs: fn(
-    { p_jobs: z.array(z.string()), p_file_retention_hours: retentionHours, p_log_retention_days: setting("EXPORT_LOG_RETENTION_DAYS"), p_cap: count.optional(), ...now },
+    {
+      p_jobs: z.array(z.string()),
+      p_file_retention_hours: retentionHours,
+      p_log_retention_days: setting("EXPORT_LOG_RETENTION_DAYS"),
+      p_cap: count.optional(),
+      ...now,
+    },
     z.record(
       z.string(),
       runSummary.extend({ last_run_id: uuid.nullable(), last_trigger: z.string().nullable(), has_more: z.boolean(), backlog: count }),

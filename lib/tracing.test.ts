@@ -17,9 +17,14 @@ describe("urlsCutToHost", () => {
 describe("ScrubUrlsProcessor", () => {
   it("cuts URLs in names, attributes, events and status before the processors after it, and drops a client span's URL parts", () => {
     const exporter = new InMemorySpanExporter();
-    const tracer = new BasicTracerProvider({ spanProcessors: [new ScrubUrlsProcessor(), new SimpleSpanProcessor(exporter)] }).getTracer("t");
+    const tracer = new BasicTracerProvider({ spanProcessors: [new ScrubUrlsProcessor(), new SimpleSpanProcessor(exporter)] }).getTracer(
+      "t",
+    );
     const secret = "https://cronitor.link/p/api-key/job?state=run";
-    const span = tracer.startSpan(`fetch GET ${secret}`, { kind: SpanKind.CLIENT, attributes: { "http.url": secret, "http.target": "/p/api-key/job", "http.host": "cronitor.link", list: [secret] } });
+    const span = tracer.startSpan(`fetch GET ${secret}`, {
+      kind: SpanKind.CLIENT,
+      attributes: { "http.url": secret, "http.target": "/p/api-key/job", "http.host": "cronitor.link", list: [secret] },
+    });
     span.setAttribute("url.full", secret);
     span.addEvent(`redirected to ${secret}`, { "exception.message": `failed: ${secret}` });
     span.setStatus({ code: 2, message: `no answer from ${secret}` });
@@ -28,15 +33,29 @@ describe("ScrubUrlsProcessor", () => {
     const [done] = exporter.getFinishedSpans();
     expect(JSON.stringify([done!.name, done!.attributes, done!.events, done!.status])).not.toContain("api-key");
     expect(done!.name).toBe("fetch GET https://cronitor.link");
-    expect(done!.attributes).toEqual({ "http.url": "https://cronitor.link", "http.host": "cronitor.link", list: ["https://cronitor.link"], "url.full": "https://cronitor.link" });
-    expect(done!.events.map((e) => [e.name, e.attributes])).toEqual([["redirected to https://cronitor.link", { "exception.message": "failed: https://cronitor.link" }]]);
+    expect(done!.attributes).toEqual({
+      "http.url": "https://cronitor.link",
+      "http.host": "cronitor.link",
+      list: ["https://cronitor.link"],
+      "url.full": "https://cronitor.link",
+    });
+    expect(done!.events.map((e) => [e.name, e.attributes])).toEqual([
+      ["redirected to https://cronitor.link", { "exception.message": "failed: https://cronitor.link" }],
+    ]);
     expect(done!.status.message).toBe("no answer from https://cronitor.link");
   });
 
   it("keeps a server span's own target (the route it answered)", () => {
     const exporter = new InMemorySpanExporter();
-    const tracer = new BasicTracerProvider({ spanProcessors: [new ScrubUrlsProcessor(), new SimpleSpanProcessor(exporter)] }).getTracer("t");
-    tracer.startSpan("GET /api/cron/export-file-cleanup", { kind: SpanKind.SERVER, attributes: { "http.target": "/api/cron/export-file-cleanup?dry_run=true" } }).end();
+    const tracer = new BasicTracerProvider({ spanProcessors: [new ScrubUrlsProcessor(), new SimpleSpanProcessor(exporter)] }).getTracer(
+      "t",
+    );
+    tracer
+      .startSpan("GET /api/cron/export-file-cleanup", {
+        kind: SpanKind.SERVER,
+        attributes: { "http.target": "/api/cron/export-file-cleanup?dry_run=true" },
+      })
+      .end();
     expect(exporter.getFinishedSpans()[0]!.attributes).toEqual({ "http.target": "/api/cron/export-file-cleanup?dry_run=true" });
   });
 

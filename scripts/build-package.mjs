@@ -55,7 +55,8 @@ async function build() {
   fixDeclarationImports(path.join(pkg, "dist/types"));
   mkdirSync(path.join(pkg, "migrations"));
   const sql = path.join(root, "supabase/migrations");
-  for (const name of readdirSync(sql).filter((n) => n.endsWith(".sql"))) copyFileSync(path.join(sql, name), path.join(pkg, "migrations", name));
+  for (const name of readdirSync(sql).filter((n) => n.endsWith(".sql")))
+    copyFileSync(path.join(sql, name), path.join(pkg, "migrations", name));
   copyFileSync(path.join(root, "supabase/uninstall.sql"), path.join(pkg, "uninstall.sql"));
   // the package's LICENSE is the repository's (npm packs a LICENSE beside package.json whatever `files` says)
   copyFileSync(path.join(root, "LICENSE"), path.join(pkg, "LICENSE"));
@@ -160,15 +161,31 @@ function checkContents(tarball, report) {
   const files = report.files.map((f) => f.path);
   const manifest = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
   if (manifest.scripts) fail(`the packed package.json has scripts: ${JSON.stringify(manifest.scripts)}`);
-  if (!existsSync(path.join(dir, "LICENSE")) || readFileSync(path.join(dir, "LICENSE"), "utf8") !== readFileSync(path.join(root, "LICENSE"), "utf8")) {
+  if (
+    !existsSync(path.join(dir, "LICENSE")) ||
+    readFileSync(path.join(dir, "LICENSE"), "utf8") !== readFileSync(path.join(root, "LICENSE"), "utf8")
+  ) {
     fail("the tarball's LICENSE is not the repository's");
   }
   const sql = readdirSync(path.join(root, "supabase/migrations")).filter((n) => n.endsWith(".sql"));
-  const expected = ["LICENSE", "README.md", "package.json", "uninstall.sql", "dist/index.js", "dist/next.js", "dist/cli.js", "dist/types/index.d.ts", "dist/types/next/index.d.ts", ...sql.map((n) => `migrations/${n}`)];
+  const expected = [
+    "LICENSE",
+    "README.md",
+    "package.json",
+    "uninstall.sql",
+    "dist/index.js",
+    "dist/next.js",
+    "dist/cli.js",
+    "dist/types/index.d.ts",
+    "dist/types/next/index.d.ts",
+    ...sql.map((n) => `migrations/${n}`),
+  ];
   for (const f of expected.filter((f) => !files.includes(f))) fail(`the tarball lacks ${f}`);
   const built = (f) => (/^dist\/chunks\/[\w-]+\.js$/.test(f) || /^dist\/types\/[\w/-]+\.d\.ts$/.test(f)) && !/\.test\./.test(f);
   for (const f of files.filter((f) => !expected.includes(f) && !built(f))) fail(`the tarball has ${f}, which is none of the package's`);
-  process.stdout.write(`${files.length} files: package.json, README.md, LICENSE, dist/ (${files.filter(built).length}), migrations/ (${sql.length}), uninstall.sql\n`);
+  process.stdout.write(
+    `${files.length} files: package.json, README.md, LICENSE, dist/ (${files.filter(built).length}), migrations/ (${sql.length}), uninstall.sql\n`,
+  );
   return dir;
 }
 
@@ -178,7 +195,11 @@ async function checkPublint(tarball) {
   const { publint } = await import("publint");
   const { formatMessage } = await import("publint/utils");
   const content = readFileSync(tarball);
-  const linted = await publint({ pack: { tarball: content.buffer.slice(content.byteOffset, content.byteOffset + content.byteLength) }, level: "suggestion", strict: true });
+  const linted = await publint({
+    pack: { tarball: content.buffer.slice(content.byteOffset, content.byteOffset + content.byteLength) },
+    level: "suggestion",
+    strict: true,
+  });
   for (const m of linted.messages) fail(`publint ${m.type}: ${formatMessage(m, linted.pkg) ?? m.code}`);
   if (linted.messages.length === 0) process.stdout.write("no errors, warnings or suggestions\n");
 }
@@ -189,8 +210,15 @@ function checkTypes(tarball) {
   // Every resolution a host's TypeScript may use is checked, node10 (`moduleResolution: node`, as in Vercel's
   // starter) included, which the `node16` and `esm-only` profiles leave out. The one rule ignored is
   // `cjs-resolves-to-esm`: the package is ESM only, so a CommonJS `require` of it gets ESM on purpose.
-  const attwBin = path.join(path.dirname(require.resolve("@arethetypeswrong/cli/package.json")), JSON.parse(readFileSync(require.resolve("@arethetypeswrong/cli/package.json"), "utf8")).bin.attw);
-  const attw = spawnSync(process.execPath, [attwBin, tarball, "--ignore-rules", "cjs-resolves-to-esm", "--format", "table-flipped", "--no-color", "--no-emoji"], { encoding: "utf8" });
+  const attwBin = path.join(
+    path.dirname(require.resolve("@arethetypeswrong/cli/package.json")),
+    JSON.parse(readFileSync(require.resolve("@arethetypeswrong/cli/package.json"), "utf8")).bin.attw,
+  );
+  const attw = spawnSync(
+    process.execPath,
+    [attwBin, tarball, "--ignore-rules", "cjs-resolves-to-esm", "--format", "table-flipped", "--no-color", "--no-emoji"],
+    { encoding: "utf8" },
+  );
   process.stdout.write(attw.stdout + attw.stderr);
   if (attw.status !== 0) fail("attw found problems (above)");
 }

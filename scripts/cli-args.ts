@@ -17,7 +17,10 @@ function isBoolean(field: z.ZodType): boolean {
 
 export function argsToQuery(schema: z.ZodObject, args: string[], extra: Record<string, { type: "boolean" | "string" }> = {}) {
   const options = Object.fromEntries(
-    Object.entries(schema.shape as Record<string, z.ZodType>).map(([key, field]) => [kebab(key), { type: isBoolean(field) ? ("boolean" as const) : ("string" as const) }]),
+    Object.entries(schema.shape as Record<string, z.ZodType>).map(([key, field]) => [
+      kebab(key),
+      { type: isBoolean(field) ? ("boolean" as const) : ("string" as const) },
+    ]),
   );
   const { values } = parseArgs({ args, options: { ...options, ...extra }, strict: true, allowPositionals: false });
   const query = new URLSearchParams();

@@ -11,7 +11,10 @@ const worked: DemoOutcome = {
   rollupHours: 960,
   health: { httpStatus: 200, status: "healthy" },
 };
-const failed = (o: DemoOutcome) => judgeDemo(o).filter((c) => !c.ok).map((c) => c.text);
+const failed = (o: DemoOutcome) =>
+  judgeDemo(o)
+    .filter((c) => !c.ok)
+    .map((c) => c.text);
 
 describe("judgeDemo", () => {
   it("passes a demo whose jobs did their work", () => {
@@ -34,9 +37,28 @@ describe("judgeDemo", () => {
     ["a log deleted without its archive", { logs: { ...worked.logs, archived: 899 } }, /in the archive/],
     ["a log past retention left", { logs: { ...worked.logs, pastRetentionAfter: 1 } }, /logs past retention/],
     ["an alert that never resolved", { notifications: [{ alert: "export_failure_rate", state: "firing" }] }, /alert/],
-    ["an alert sent twice", { notifications: [...worked.notifications, { alert: "export_failure_rate", state: "firing" }, { alert: "export_failure_rate", state: "ok" }] }, /alert/],
+    [
+      "an alert sent twice",
+      {
+        notifications: [
+          ...worked.notifications,
+          { alert: "export_failure_rate", state: "firing" },
+          { alert: "export_failure_rate", state: "ok" },
+        ],
+      },
+      /alert/,
+    ],
     ["a resolution with no firing", { notifications: [{ alert: "export_failure_rate", state: "ok" }] }, /alert/],
-    ["another alert only", { notifications: [{ alert: "exports_stopped", state: "firing" }, { alert: "exports_stopped", state: "ok" }] }, /alert/],
+    [
+      "another alert only",
+      {
+        notifications: [
+          { alert: "exports_stopped", state: "firing" },
+          { alert: "exports_stopped", state: "ok" },
+        ],
+      },
+      /alert/,
+    ],
     ["no rollups", { rollupHours: 0 }, /rollups/],
     ["an unhealthy end", { health: { httpStatus: 503, status: "unhealthy" } }, /health/],
     ["nothing to do in the first place", { files: { dueBefore: 0, dueAfter: 0, expiredBefore: 5, expiredAfter: 5 } }, /file cleanup/],

@@ -80,7 +80,9 @@ export const logsExpired = (db: pg.Client) => count(db, "select count(*)::int as
 
 /** The ids of the export logs past the log retention (30 days). */
 export const logsPastRetention = async (db: pg.Client) =>
-  (await db.query<{ export_id: string }>("select export_id from export_logs where created_at < now() - interval '30 days'")).rows.map((r) => r.export_id);
+  (await db.query<{ export_id: string }>("select export_id from export_logs where created_at < now() - interval '30 days'")).rows.map(
+    (r) => r.export_id,
+  );
 
 export const logsStillThere = (db: pg.Client, ids: string[]) =>
   count(db, "select count(*)::int as n from export_logs where export_id = any ($1::uuid[])", [ids]);

@@ -98,7 +98,9 @@ try {
     const headers: Record<string, string> = as === "anonymous" ? {} : { authorization: `Bearer ${cronSecret}` };
     if (as === "vercel") Object.assign(headers, { "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": schedule });
     const res = await fetch(`${appUrl}/api/cron/${jobId}${query}`, { headers });
-    const who = { vercel: `as Vercel Cron delivers "${schedule}"`, person: "by hand, the bearer only", anonymous: "without the bearer" }[as];
+    const who = { vercel: `as Vercel Cron delivers "${schedule}"`, person: "by hand, the bearer only", anonymous: "without the bearer" }[
+      as
+    ];
     console.log(`\nGET /api/cron/${jobId}${query} (${who}) → HTTP ${res.status}`);
     const body = (await res.json()) as { continuation?: string | null };
     console.log(JSON.stringify(body, null, 2));
@@ -112,7 +114,7 @@ try {
    */
   const continuations = async (jobId: string) => {
     const since = new Date();
-    for (let quiet = 0; quiet < 10; ) {
+    for (let quiet = 0; quiet < 10;) {
       await new Promise((r) => setTimeout(r, 200));
       const { rows } = await db.query<{ running: number; latest: Date | null }>(
         "select count(*) filter (where status = 'running')::int as running, max(started_at) as latest from export_ops_runs where job = $1",
@@ -126,7 +128,9 @@ try {
       [jobId, since],
     );
     const total = rows.reduce((n, r) => n + r.n, 0);
-    console.log(`\n(work was left: the run continued in the background, ${total} continuation run${total === 1 ? "" : "s"}: ${rows.map((r) => `${r.n} ${r.status}`).join(", ")})`);
+    console.log(
+      `\n(work was left: the run continued in the background, ${total} continuation run${total === 1 ? "" : "s"}: ${rows.map((r) => `${r.n} ${r.status}`).join(", ")})`,
+    );
   };
 
   const storage = createObjectStorage(createServiceClient(stack.env.SUPABASE_URL, stack.env.SUPABASE_SERVICE_ROLE_KEY));
@@ -163,7 +167,9 @@ try {
   const files = { dueBefore: await filesDue(db), expiredBefore: await logsExpired(db), dueAfter: 0, expiredAfter: 0 };
   await dryThenReal(fileCleanup);
   Object.assign(files, { dueAfter: await filesDue(db), expiredAfter: await logsExpired(db) });
-  console.log(`Files past retention in Storage: ${files.dueBefore} → ${files.dueAfter}; logs expired: ${files.expiredBefore} → ${files.expiredAfter}`);
+  console.log(
+    `Files past retention in Storage: ${files.dueBefore} → ${files.dueAfter}; logs expired: ${files.expiredBefore} → ${files.expiredAfter}`,
+  );
 
   introduce(logCleanup);
   const pastRetention = await logsPastRetention(db);
@@ -175,7 +181,9 @@ try {
     deleted: pastRetention.length - (await logsStillThere(db, pastRetention)),
     archived,
   };
-  console.log(`Logs past retention: ${logs.pastRetentionBefore} → ${logs.pastRetentionAfter}; ${logs.archived} of the ${logs.deleted} deleted are in the archive`);
+  console.log(
+    `Logs past retention: ${logs.pastRetentionBefore} → ${logs.pastRetentionAfter}; ${logs.archived} of the ${logs.deleted} deleted are in the archive`,
+  );
 
   introduce(aggregate);
   await dryThenReal(aggregate);
@@ -190,8 +198,13 @@ try {
     for (let i = 0; i < count; i += 1) {
       const failure = i < failed;
       await metrics.logExportMetric({
-        export_id: randomUUID(), user_id: randomUUID(), format: "jsonl", conversation_count: 120, duration_ms: 1800,
-        status: failure ? "failed" : "completed", file_size_bytes: failure ? null : 48_000,
+        export_id: randomUUID(),
+        user_id: randomUUID(),
+        format: "jsonl",
+        conversation_count: 120,
+        duration_ms: 1800,
+        status: failure ? "failed" : "completed",
+        file_size_bytes: failure ? null : 48_000,
         ...(failure ? { error_type: "StorageError", error_message: "upload to the exports bucket failed" } : {}),
       });
     }
@@ -207,21 +220,36 @@ try {
   await record(400, 0);
   console.log("\nExports recover:");
   await callCron(aggregate.id, "person");
-  const hours = await db.query<{ n: number; total: number }>("select count(*)::int as n, coalesce(sum(total), 0)::int as total from export_ops_metric_hours");
-  console.log(`\nRollups now cover ${hours.rows[0]!.n} hours (${hours.rows[0]!.total} exports); each run catches up at most a week and says has_more.`);
+  const hours = await db.query<{ n: number; total: number }>(
+    "select count(*)::int as n, coalesce(sum(total), 0)::int as total from export_ops_metric_hours",
+  );
+  console.log(
+    `\nRollups now cover ${hours.rows[0]!.n} hours (${hours.rows[0]!.total} exports); each run catches up at most a week and says has_more.`,
+  );
 
   step("Run history, health and Prometheus metrics, all read from the database");
   const runs = await db.query<{ job: string; trigger: string; status: string; dry_run: boolean }>(
     "select job, trigger, status, dry_run from export_ops_runs order by started_at",
   );
-  for (const r of runs.rows) console.log(`export_ops_runs: ${r.job} trigger=${r.trigger} status=${r.status}${r.dry_run ? " (dry run)" : ""}`);
+  for (const r of runs.rows)
+    console.log(`export_ops_runs: ${r.job} trigger=${r.trigger} status=${r.status}${r.dry_run ? " (dry run)" : ""}`);
   const health = await fetch(`${appUrl}/api/health/detailed`, { headers: { authorization: `Bearer ${healthToken}` } });
-  const report = (await health.json()) as { status: string; database: unknown; jobs: { job: string; status: string; last_success_at: string | null }[] };
+  const report = (await health.json()) as {
+    status: string;
+    database: unknown;
+    jobs: { job: string; status: string; last_success_at: string | null }[];
+  };
   console.log(`\nGET /api/health/detailed → HTTP ${health.status}: ${report.status}, database ${JSON.stringify(report.database)}`);
   for (const j of report.jobs) console.log(`  ${j.job}: ${j.status} (last success ${j.last_success_at ?? "never"})`);
   const scrape = await (await fetch(`${appUrl}/api/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
   console.log("\nGET /api/metrics (a few of the series):");
-  for (const line of scrape.split("\n").filter((l) => /^export_ops_(files_deleted_total|logs_archived_total|job_runs_total\{.*succeeded|export_failure_rate|alert_firing|rollup_backlog)/.test(l))) {
+  for (const line of scrape
+    .split("\n")
+    .filter((l) =>
+      /^export_ops_(files_deleted_total|logs_archived_total|job_runs_total\{.*succeeded|export_failure_rate|alert_firing|rollup_backlog)/.test(
+        l,
+      ),
+    )) {
     console.log(`  ${line}`);
   }
 
@@ -239,7 +267,13 @@ try {
   }
 
   step("What the demo showed, read from the database, Storage and the webhook");
-  const checks = judgeDemo({ files, logs, notifications, rollupHours: await rollupHours(db), health: { httpStatus: health.status, status: report.status } });
+  const checks = judgeDemo({
+    files,
+    logs,
+    notifications,
+    rollupHours: await rollupHours(db),
+    health: { httpStatus: health.status, status: report.status },
+  });
   for (const c of checks) console.log(`  ${c.ok ? "ok  " : "FAIL"} ${c.text}`);
   if (checks.some((c) => !c.ok)) {
     process.exitCode = 1;
@@ -252,7 +286,9 @@ try {
     console.log("The app and the stack stay up until Ctrl-C.");
     await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
   } else {
-    console.log("Not kept up: without a terminal there is no Ctrl-C to end it, so everything stops now. Run `npm run demo` in a terminal to open the ops page.");
+    console.log(
+      "Not kept up: without a terminal there is no Ctrl-C to end it, so everything stops now. Run `npm run demo` in a terminal to open the ops page.",
+    );
   }
 } finally {
   step("Shutting down");

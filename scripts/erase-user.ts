@@ -24,7 +24,10 @@ const usage = `usage: npm run erase-user -- <user-id> [--dry-run] [--keep-copy]
 
 let parsed: ReturnType<typeof parse>;
 function parse() {
-  return parseArgs({ allowPositionals: true, options: { "dry-run": { type: "boolean" }, "keep-copy": { type: "boolean" }, help: { type: "boolean" } } });
+  return parseArgs({
+    allowPositionals: true,
+    options: { "dry-run": { type: "boolean" }, "keep-copy": { type: "boolean" }, help: { type: "boolean" } },
+  });
 }
 try {
   parsed = parse();

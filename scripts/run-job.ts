@@ -34,7 +34,8 @@ async function main(argv: string[]): Promise<number> {
     const quarantineFlags: Record<string, { type: "boolean" | "string" }> =
       job.id === "export-file-cleanup" ? { quarantined: { type: "boolean" }, release: { type: "string" } } : {};
     const { query, extra } = argsToQuery(job.optionsSchema as z.ZodObject, flags, quarantineFlags);
-    if (extra.quarantined || extra.release !== undefined) return await quarantine(extra as { quarantined?: boolean; release?: string }, query);
+    if (extra.quarantined || extra.release !== undefined)
+      return await quarantine(extra as { quarantined?: boolean; release?: string }, query);
     const options = parseQuery(job.optionsSchema, query);
     const env = getEnv();
     const result = await executeJob(job, { env, ports: createSupabasePorts(env), clock: systemClock, logger, trigger: "script" }, options);

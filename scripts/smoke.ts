@@ -100,15 +100,26 @@ async function signInGuessing(app: NextApp, signIn: (headers: Record<string, str
   const held = await signIn(guesser);
   check(
     "after 10 wrong sign-ins an address gets 429 with Retry-After, even with the right token, and no cookie",
-    guesses.every((s) => s === 303) && held.status === 429 && Number(held.headers.get("retry-after")) > 800 && !held.headers.has("set-cookie"),
+    guesses.every((s) => s === 303) &&
+      held.status === 429 &&
+      Number(held.headers.get("retry-after")) > 800 &&
+      !held.headers.has("set-cookie"),
     { guesses: [...new Set(guesses)], held: held.status, retry_after: held.headers.get("retry-after") },
   );
   const neighbour = await signIn({ origin: base, "x-forwarded-for": "198.51.100.78" });
   check("another address still signs in", neighbour.status === 303 && neighbour.headers.get("location") === "/ops", neighbour.status);
-  const signInLines = () => app.jsonLines.slice(logFrom).map((l) => JSON.parse(l) as { route?: string; client?: string; failures?: number }).filter((l) => l.route === "ops/sign-in");
-  for (const until = Date.now() + 2000; signInLines().length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+  const signInLines = () =>
+    app.jsonLines
+      .slice(logFrom)
+      .map((l) => JSON.parse(l) as { route?: string; client?: string; failures?: number })
+      .filter((l) => l.route === "ops/sign-in");
+  for (const until = Date.now() + 2000; signInLines().length === 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 100));
   const refusals = signInLines();
-  check("the 10 refusals are logged in one line, not ten", refusals.length === 1 && refusals[0]?.client === "198.51.100.77" && refusals[0]?.failures === 1, refusals);
+  check(
+    "the 10 refusals are logged in one line, not ten",
+    refusals.length === 1 && refusals[0]?.client === "198.51.100.77" && refusals[0]?.failures === 1,
+    refusals,
+  );
 }
 
 /** A sign-in at the app: the right ops token unless `body` says otherwise, the redirect not followed. */
@@ -117,7 +128,12 @@ type SignIn = (headers: Record<string, string>, body?: string) => Promise<Respon
 /** Sign-ins at the app at `base`. */
 function signInTo(base: string): SignIn {
   return (headers: Record<string, string>, body: string = new URLSearchParams({ token: opsToken }).toString()) =>
-    fetch(`${base}/ops/sign-in`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body });
+    fetch(`${base}/ops/sign-in`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+      body,
+    });
 }
 
 /** A page of the app, the redirect not followed, with the session cookie unless `withCookie` is false. */
@@ -129,8 +145,18 @@ function pageWith(base: string, cookie: string) {
 async function securityHeaders(base: string): Promise<void> {
   const ops = await fetch(`${base}/ops`);
   const api = await fetch(`${base}/api/health`);
-  check("the ops page may not be framed, and has a content security policy", ops.headers.get("x-frame-options") === "DENY" && /frame-ancestors 'none'/.test(ops.headers.get("content-security-policy") ?? ""), ops.headers.get("content-security-policy"));
-  check("the API routes may not be framed or sniffed", api.headers.get("x-frame-options") === "DENY" && api.headers.get("x-content-type-options") === "nosniff" && api.headers.get("content-security-policy") === "default-src 'none'; frame-ancestors 'none'", api.headers.get("content-security-policy"));
+  check(
+    "the ops page may not be framed, and has a content security policy",
+    ops.headers.get("x-frame-options") === "DENY" && /frame-ancestors 'none'/.test(ops.headers.get("content-security-policy") ?? ""),
+    ops.headers.get("content-security-policy"),
+  );
+  check(
+    "the API routes may not be framed or sniffed",
+    api.headers.get("x-frame-options") === "DENY" &&
+      api.headers.get("x-content-type-options") === "nosniff" &&
+      api.headers.get("content-security-policy") === "default-src 'none'; frame-ancestors 'none'",
+    api.headers.get("content-security-policy"),
+  );
 }
 
 /**
@@ -139,12 +165,22 @@ async function securityHeaders(base: string): Promise<void> {
  */
 async function sessionCookie(base: string, signIn: SignIn): Promise<string> {
   const proxied = await signIn({ "x-forwarded-host": "ops.example.com", "x-forwarded-proto": "https", origin: "https://ops.example.com" });
-  check("behind a TLS proxy the session cookie is Secure", /; Secure$/.test(proxied.headers.get("set-cookie") ?? ""), [proxied.status, proxied.headers.get("set-cookie")?.replace(/=v2[^;]*/, "=…")]);
+  check("behind a TLS proxy the session cookie is Secure", /; Secure$/.test(proxied.headers.get("set-cookie") ?? ""), [
+    proxied.status,
+    proxied.headers.get("set-cookie")?.replace(/=v2[^;]*/, "=…"),
+  ]);
   const publicHost = await hostOnly(base, "ops.example.com", `token=${opsToken}`);
-  check("at a public Host alone it is Secure too", /; Secure$/.test(publicHost.cookie), [publicHost.status, publicHost.cookie.replace(/=v2[^;]*/, "=…")]);
+  check("at a public Host alone it is Secure too", /; Secure$/.test(publicHost.cookie), [
+    publicHost.status,
+    publicHost.cookie.replace(/=v2[^;]*/, "=…"),
+  ]);
   const local = await signIn({ origin: base });
   const cookie = (local.headers.get("set-cookie") ?? "").split(";")[0]!;
-  check("on localhost over plain HTTP it is not (the browser would drop it)", local.status === 303 && !/Secure/.test(local.headers.get("set-cookie") ?? ""), local.status);
+  check(
+    "on localhost over plain HTTP it is not (the browser would drop it)",
+    local.status === 303 && !/Secure/.test(local.headers.get("set-cookie") ?? ""),
+    local.status,
+  );
   const big = await signIn({ origin: base }, `token=${"x".repeat(8 * 1024 * 1024)}`);
   check("a sign-in body over the limit is refused with 413", big.status === 413, big.status);
   return cookie;
@@ -161,10 +197,17 @@ async function runPages(base: string, cookie: string): Promise<string> {
   const runId = /href="\/ops\/runs\/([0-9a-f-]{36})"/.exec(signedIn)?.[1] ?? "";
   for (const id of ["%", "%ZZ", "%E0%A4%A", "%C0%AF", "not-a-uuid", "x".repeat(6000)]) {
     const [mine, anyone] = [await page(`/ops/runs/${id}`), await page(`/ops/runs/${id}`, false)];
-    check(`GET /ops/runs/${id.slice(0, 12)} is 404, signed in or not`, mine.status === 404 && anyone.status === 404, [mine.status, anyone.status]);
+    check(`GET /ops/runs/${id.slice(0, 12)} is 404, signed in or not`, mine.status === 404 && anyone.status === 404, [
+      mine.status,
+      anyone.status,
+    ]);
   }
   const unknown = [await page(`/ops/runs/${randomUUID()}`), await page(`/ops/runs/${randomUUID()}`, false)];
-  check("an unknown run is 404 signed in, and a redirect to sign-in otherwise", unknown[0]!.status === 404 && unknown[1]!.status === 307, unknown.map((r) => r.status));
+  check(
+    "an unknown run is 404 signed in, and a redirect to sign-in otherwise",
+    unknown[0]!.status === 404 && unknown[1]!.status === 307,
+    unknown.map((r) => r.status),
+  );
   return runId;
 }
 
@@ -174,21 +217,34 @@ async function signOut(base: string, cookie: string, runId: string): Promise<voi
   const out = await fetch(`${base}/ops/sign-out`, { method: "POST", redirect: "manual", headers: { cookie, origin: base } });
   const replayed = [await page("/ops"), await page(`/ops/runs/${runId}`)];
   const replayedPage = await replayed[0]!.text();
-  check("after sign-out the same cookie opens nothing", out.status === 303 && replayedPage.includes("Ops token") && !replayedPage.includes("Recent runs") && replayed[1]!.status === 307, [out.status, replayed[1]!.status]);
+  check(
+    "after sign-out the same cookie opens nothing",
+    out.status === 303 && replayedPage.includes("Ops token") && !replayedPage.includes("Recent runs") && replayed[1]!.status === 307,
+    [out.status, replayed[1]!.status],
+  );
 }
 
 /** A continuation: the calling request's hand-over settles within seconds, and says what was delivered. */
 async function continuationHandOver(app: NextApp): Promise<void> {
   const from = app.jsonLines.length;
   const started = Date.now();
-  const res = await fetch(`${app.url}/api/cron/export-metrics-aggregate?max_hours=1`, { headers: { authorization: `Bearer ${cronSecret}` } });
+  const res = await fetch(`${app.url}/api/cron/export-metrics-aggregate?max_hours=1`, {
+    headers: { authorization: `Bearer ${cronSecret}` },
+  });
   const body = (await res.json()) as { continuation?: string };
   let called: { status?: number } | undefined;
   while (!called && Date.now() - started < 15_000) {
-    called = app.jsonLines.slice(from).map((l) => JSON.parse(l) as { type?: string; status?: number }).find((l) => l.type === "continuation_called" || l.type === "continuation_refused");
+    called = app.jsonLines
+      .slice(from)
+      .map((l) => JSON.parse(l) as { type?: string; status?: number })
+      .find((l) => l.type === "continuation_called" || l.type === "continuation_refused");
     await new Promise((r) => setTimeout(r, 100));
   }
-  check("a continuation is handed over (202) and logged within seconds", body.continuation === "scheduled" && called?.status === 202, { continuation: body.continuation, logged: called, ms: Date.now() - started });
+  check("a continuation is handed over (202) and logged within seconds", body.continuation === "scheduled" && called?.status === 202, {
+    continuation: body.continuation,
+    logged: called,
+    ms: Date.now() - started,
+  });
 }
 
 /** Vercel delivering one occurrence twice: the second does nothing and says so; the first checked in outside. */
@@ -196,24 +252,39 @@ async function duplicateDelivery(base: string): Promise<void> {
   const vercel = { authorization: `Bearer ${cronSecret}`, "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": "0 2 * * *" };
   checkins.length = 0;
   const deliveries = [];
-  for (let i = 0; i < 2; i++) deliveries.push((await (await fetch(`${base}/api/cron/export-file-cleanup`, { headers: vercel })).json()) as { result?: { skipped?: boolean; reason?: string; first_run_id?: string } });
-  check("a second delivery of one occurrence is skipped as a duplicate", !deliveries[0]!.result?.skipped && deliveries[1]!.result?.reason === "duplicate delivery", deliveries[1]!.result);
+  for (let i = 0; i < 2; i++)
+    deliveries.push(
+      (await (await fetch(`${base}/api/cron/export-file-cleanup`, { headers: vercel })).json()) as {
+        result?: { skipped?: boolean; reason?: string; first_run_id?: string };
+      },
+    );
+  check(
+    "a second delivery of one occurrence is skipped as a duplicate",
+    !deliveries[0]!.result?.skipped && deliveries[1]!.result?.reason === "duplicate delivery",
+    deliveries[1]!.result,
+  );
   const rid = deliveries[1]!.result?.first_run_id;
   const fileCleanup = checkins.filter((c) => c.includes("/export-file-cleanup")); // the aggregation's continuations check in too
   check(
     "the delivered run checked in outside (start, then success, with its run id), and the duplicate did not",
-    fileCleanup.length === 2 && fileCleanup[0] === `GET /ping-key/export-file-cleanup/start?rid=${rid}` && fileCleanup[1] === `GET /ping-key/export-file-cleanup?rid=${rid}`,
+    fileCleanup.length === 2 &&
+      fileCleanup[0] === `GET /ping-key/export-file-cleanup/start?rid=${rid}` &&
+      fileCleanup[1] === `GET /ping-key/export-file-cleanup?rid=${rid}`,
     fileCleanup,
   );
 }
 
 /** Detailed health shows the file cleanup's check-in target and its last check-in, never the check-in key. */
 async function checkinsInHealth(base: string): Promise<void> {
-  const detailed = (await (await fetch(`${base}/api/health/detailed`, { headers: { authorization: `Bearer ${healthToken}` } })).json()) as { checkins?: { job: string; target: { provider: string } | null; last_checkin: { delivered: boolean } | null }[] };
+  const detailed = (await (await fetch(`${base}/api/health/detailed`, { headers: { authorization: `Bearer ${healthToken}` } })).json()) as {
+    checkins?: { job: string; target: { provider: string } | null; last_checkin: { delivered: boolean } | null }[];
+  };
   const fileCleanupCheckins = detailed.checkins?.find((c) => c.job === "export-file-cleanup");
   check(
     "detailed health shows the check-in target and its last check-in, without the key",
-    fileCleanupCheckins?.target?.provider === "healthchecks" && fileCleanupCheckins.last_checkin?.delivered === true && !JSON.stringify(detailed).includes("ping-key"),
+    fileCleanupCheckins?.target?.provider === "healthchecks" &&
+      fileCleanupCheckins.last_checkin?.delivered === true &&
+      !JSON.stringify(detailed).includes("ping-key"),
     fileCleanupCheckins,
   );
 }
@@ -246,7 +317,8 @@ async function queryRules(app: NextApp): Promise<void> {
   await db.connect();
   try {
     // the file cleanup's own runs (the aggregation's continuations above may still be running)
-    const runs = async () => (await db.query("select count(*)::int as n from export_ops_runs where job = 'export-file-cleanup'")).rows[0].n as number;
+    const runs = async () =>
+      (await db.query("select count(*)::int as n from export_ops_runs where job = 'export-file-cleanup'")).rows[0].n as number;
     const bearer = { authorization: `Bearer ${cronSecret}` };
     for (const [query, parameter] of [
       ["__proto__=1", "__proto__"],
@@ -258,11 +330,16 @@ async function queryRules(app: NextApp): Promise<void> {
     ] as const) {
       const before = await runs();
       const res = await fetch(`${app.url}/api/cron/export-file-cleanup?${query}`, { headers: bearer });
-      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string; details?: { parameter?: string } } };
+      const body = (await res.json().catch(() => ({}))) as {
+        error?: { code?: string; message?: string; details?: { parameter?: string } };
+      };
       const after = await runs();
       check(
         `GET /api/cron/export-file-cleanup?${query} with the bearer is 400 naming ${parameter}, and records no run`,
-        res.status === 400 && body.error?.details?.parameter === parameter && (body.error?.message ?? "").includes(parameter) && after === before,
+        res.status === 400 &&
+          body.error?.details?.parameter === parameter &&
+          (body.error?.message ?? "").includes(parameter) &&
+          after === before,
         { status: res.status, error: body.error, runs_recorded: after - before },
       );
     }
@@ -276,10 +353,14 @@ async function queryRules(app: NextApp): Promise<void> {
 /** A sign-in sent with its own Host header (fetch sends the URL's). */
 function hostOnly(base: string, host: string, body: string): Promise<{ status: number; cookie: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${base}/ops/sign-in`, { method: "POST", headers: { host, origin: `https://${host}`, "content-type": "application/x-www-form-urlencoded" } }, (res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? 0, cookie: String(res.headers["set-cookie"] ?? "") });
-    });
+    const req = request(
+      `${base}/ops/sign-in`,
+      { method: "POST", headers: { host, origin: `https://${host}`, "content-type": "application/x-www-form-urlencoded" } },
+      (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, cookie: String(res.headers["set-cookie"] ?? "") });
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -306,13 +387,17 @@ async function killMidRun(first: NextApp): Promise<NextApp> {
        values ($1, '00000000-0000-4000-8000-000000000001', 'json', 'completed', 1, $2, 20, now() - interval '2 days', now() - interval '2 days')`,
       [exportId, filePath],
     );
-    await db.query("update storage.objects set created_at = now() - interval '2 days' where bucket_id = 'exports' and name = $1", [filePath]);
+    await db.query("update storage.objects set created_at = now() - interval '2 days' where bucket_id = 'exports' and name = $1", [
+      filePath,
+    ]);
     await fetch(`${stack.env.SUPABASE_URL}/__stack/faults`, {
       method: "POST",
       headers: { authorization: `Bearer ${stack.env.SUPABASE_SERVICE_ROLE_KEY}`, "content-type": "application/json" },
       body: JSON.stringify({ method: "DELETE", pathPrefix: "/storage/v1/object/exports", delayMs: 60_000, times: 1 }),
     });
-    const running = fetch(`${first.url}/api/cron/export-file-cleanup`, { headers: { authorization: `Bearer ${cronSecret}` } }).catch(() => null);
+    const running = fetch(`${first.url}/api/cron/export-file-cleanup`, { headers: { authorization: `Bearer ${cronSecret}` } }).catch(
+      () => null,
+    );
     const runningNow = async () =>
       (await db.query("select run_id from export_ops_runs where job = 'export-file-cleanup' and status = 'running' and not dry_run")).rows;
     const until = Date.now() + 30_000;
@@ -325,10 +410,16 @@ async function killMidRun(first: NextApp): Promise<NextApp> {
     const next = await startNextApp("start", appEnv);
     const job = async () => {
       const res = await fetch(`${next.url}/api/health/detailed`, { headers: { authorization: `Bearer ${healthToken}` } });
-      return ((await res.json()) as { jobs: { job: string; status: string; last_status: string | null }[] }).jobs.find((j) => j.job === "export-file-cleanup");
+      return ((await res.json()) as { jobs: { job: string; status: string; last_status: string | null }[] }).jobs.find(
+        (j) => j.job === "export-file-cleanup",
+      );
     };
     const before = await job();
-    check("before its deadline the killed run is still running", (await runningNow()).length === 1 && before?.last_status !== "abandoned", before);
+    check(
+      "before its deadline the killed run is still running",
+      (await runningNow()).length === 1 && before?.last_status !== "abandoned",
+      before,
+    );
     // maxDuration plus the margin pass (moved in the database rather than waited for)
     await db.query("update export_ops_runs set deadline_at = now() - interval '1 second' where status = 'running'");
     const after = await job();
@@ -336,7 +427,11 @@ async function killMidRun(first: NextApp): Promise<NextApp> {
     const judged = after?.status === "failing" || after?.status === "overdue";
     check("after its deadline the next health read closes it as abandoned", judged && after?.last_status === "abandoned", after);
     const scrape = await (await fetch(`${next.url}/api/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
-    check("the scrape counts it", scrape.includes('export_ops_job_runs_total{cron_job="export-file-cleanup",status="abandoned"} 1'), "runs_total abandoned");
+    check(
+      "the scrape counts it",
+      scrape.includes('export_ops_job_runs_total{cron_job="export-file-cleanup",status="abandoned"} 1'),
+      "runs_total abandoned",
+    );
     return next;
   } finally {
     await db.end();

@@ -53,7 +53,11 @@ const { env, stack } = await configured();
 const client = createServiceClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY);
 const storage = createObjectStorage(client);
 const db = createSqlApi(client);
-const metrics = createExportMetricsService(client, { logger: quiet, threshold: env.FAILURE_RATE_THRESHOLD, minSample: env.FAILURE_RATE_MIN_SAMPLE });
+const metrics = createExportMetricsService(client, {
+  logger: quiet,
+  threshold: env.FAILURE_RATE_THRESHOLD,
+  minSample: env.FAILURE_RATE_MIN_SAMPLE,
+});
 const userId = randomUUID();
 const exportId = randomUUID();
 const failedExportId = randomUUID();
@@ -70,7 +74,10 @@ const statsBefore = await logCleanupStats(db, { logDays: env.EXPORT_LOG_RETENTIO
 
 try {
   await check("create a test export (log row and file)", async () => {
-    await storage.upload(env.EXPORTS_BUCKET, path, '{"conversation":"monitoring check"}\n', { contentType: "application/x-ndjson", upsert: true });
+    await storage.upload(env.EXPORTS_BUCKET, path, '{"conversation":"monitoring check"}\n', {
+      contentType: "application/x-ndjson",
+      upsert: true,
+    });
     const { error } = await client.from("export_logs").insert({
       export_id: exportId,
       user_id: userId,
@@ -86,10 +93,25 @@ try {
   });
 
   await check("record a success and a failure metric", async () => {
-    const ok = await metrics.logExportMetric({ export_id: exportId, user_id: userId, format: "jsonl", status: "completed", conversation_count: 1, duration_ms: 420, file_size_bytes: 36 });
+    const ok = await metrics.logExportMetric({
+      export_id: exportId,
+      user_id: userId,
+      format: "jsonl",
+      status: "completed",
+      conversation_count: 1,
+      duration_ms: 420,
+      file_size_bytes: 36,
+    });
     const failed = await metrics.logExportMetric({
-      export_id: failedExportId, user_id: userId, format: "csv", status: "failed", conversation_count: 1, duration_ms: 90, file_size_bytes: null,
-      error_type: "MonitoringCheck", error_message: "deliberate failure recorded by the monitoring check",
+      export_id: failedExportId,
+      user_id: userId,
+      format: "csv",
+      status: "failed",
+      conversation_count: 1,
+      duration_ms: 90,
+      file_size_bytes: null,
+      error_type: "MonitoringCheck",
+      error_message: "deliberate failure recorded by the monitoring check",
     });
     assert(ok.recorded && failed.recorded, `not recorded: ${ok.error?.message ?? failed.error?.message}`);
     return "2 metrics (1 success, 1 failure)";
@@ -97,7 +119,10 @@ try {
 
   await check("aggregate metrics", async () => {
     const s = await metrics.aggregate({ from: started, to: new Date(Date.now() + 1000) });
-    assert(s.total_exports >= 2 && s.failed_exports >= 1, `expected at least 2 exports and 1 failure, got ${s.total_exports}/${s.failed_exports}`);
+    assert(
+      s.total_exports >= 2 && s.failed_exports >= 1,
+      `expected at least 2 exports and 1 failure, got ${s.total_exports}/${s.failed_exports}`,
+    );
     return `${s.total_exports} exports, ${((s.success_rate ?? 0) * 100).toFixed(1)}% success rate`;
   });
 
@@ -106,7 +131,10 @@ try {
     assert(a.threshold === env.FAILURE_RATE_THRESHOLD, "threshold not applied");
     expectDelta("exports in the window", a.total_count - alertBefore.total_count, 2);
     expectDelta("failed exports in the window", a.failed_count - alertBefore.failed_count, 1);
-    assert(a.failure_rate === Number((a.failed_count / a.total_count).toFixed(4)), `failure rate ${a.failure_rate} is not ${a.failed_count}/${a.total_count}`);
+    assert(
+      a.failure_rate === Number((a.failed_count / a.total_count).toFixed(4)),
+      `failure rate ${a.failure_rate} is not ${a.failed_count}/${a.total_count}`,
+    );
     assert(a.judged === a.total_count >= env.FAILURE_RATE_MIN_SAMPLE, "judged does not follow the minimum sample");
     assert(a.alert === (a.judged && a.failure_rate > a.threshold), "alert does not follow the threshold");
     return `${a.alert ? "ALERT" : "OK"}: ${a.failed_count}/${a.total_count} failed in the last hour (${(a.failure_rate * 100).toFixed(1)}%); ${a.message}`;
@@ -133,7 +161,15 @@ try {
     const old = new Date(Date.now() - (env.EXPORT_LOG_RETENTION_DAYS + 1) * 86_400_000).toISOString();
     const { error } = await client.from("export_logs").insert([
       { export_id: oldLogIds[0], user_id: userId, format: "csv", status: "expired", created_at: old, completed_at: old, expired_at: old },
-      { export_id: oldLogIds[1], user_id: userId, format: "csv", status: "completed", created_at: old, completed_at: old, file_path: `${userId}/${oldLogIds[1]}.csv` },
+      {
+        export_id: oldLogIds[1],
+        user_id: userId,
+        format: "csv",
+        status: "completed",
+        created_at: old,
+        completed_at: old,
+        file_path: `${userId}/${oldLogIds[1]}.csv`,
+      },
     ]);
     assert(!error, `insert old logs: ${error?.message}`);
     const s = await logCleanupStats(db, { logDays: env.EXPORT_LOG_RETENTION_DAYS, metricDays: env.EXPORT_METRICS_RETENTION_DAYS });
@@ -146,7 +182,10 @@ try {
 } finally {
   await check("remove what the check created", async () => {
     await storage.remove(env.EXPORTS_BUCKET, [path]);
-    const logs = await client.from("export_logs").delete().in("export_id", [exportId, ...oldLogIds]);
+    const logs = await client
+      .from("export_logs")
+      .delete()
+      .in("export_id", [exportId, ...oldLogIds]);
     const rows = await client.from("export_metrics").delete().in("export_id", [exportId, failedExportId]);
     const run = await client.from("export_ops_runs").delete().eq("run_id", dryRunId);
     const failed = logs.error ?? rows.error ?? run.error;

@@ -19,7 +19,15 @@ try {
   code = await new Promise<number>((resolve) => {
     const child = spawn(
       process.execPath,
-      [path.join(root, "node_modules/vitest/vitest.mjs"), "run", "--project", "integration", "--reporter=verbose", "--reporter=json", `--outputFile=${report}`],
+      [
+        path.join(root, "node_modules/vitest/vitest.mjs"),
+        "run",
+        "--project",
+        "integration",
+        "--reporter=verbose",
+        "--reporter=json",
+        `--outputFile=${report}`,
+      ],
       {
         cwd: root,
         stdio: "inherit",
@@ -35,7 +43,12 @@ try {
     );
     child.on("exit", (c) => resolve(c ?? 1));
   });
-  const r = JSON.parse(readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTotalTests: number };
+  const r = JSON.parse(readFileSync(report, "utf8")) as {
+    numPassedTests: number;
+    numFailedTests: number;
+    numPendingTests: number;
+    numTotalTests: number;
+  };
   console.log(`external mode: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} not applicable`);
   if (r.numFailedTests > 0 || r.numTotalTests === 0) code = code || 1;
 } finally {

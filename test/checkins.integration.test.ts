@@ -75,7 +75,11 @@ function envFor(provider: ProviderName, overrides: Record<string, string> = {}) 
   return testEnv({ EXPORT_OPS_CHECKIN_URL: URLS[provider](), EXPORT_OPS_CHECKIN_PROVIDER: provider, ...overrides });
 }
 
-async function run(job: JobDefinition, provider: ProviderName, options: { env?: Record<string, string>; clock?: ReturnType<typeof fixedClock>; runId?: string; dryRun?: boolean } = {}) {
+async function run(
+  job: JobDefinition,
+  provider: ProviderName,
+  options: { env?: Record<string, string>; clock?: ReturnType<typeof fixedClock>; runId?: string; dryRun?: boolean } = {},
+) {
   const logged = captureLogger();
   const runId = options.runId ?? randomUUID();
   const clock = options.clock ?? fixedClock(new Date().toISOString());
@@ -117,7 +121,10 @@ describe("check-ins: the exact requests per provider", () => {
 
     received = [];
     const other = randomUUID();
-    await sql().query("insert into export_ops_leases (job, run_id, acquired_at, expires_at) values ($1, $2, now(), now() + interval '1 hour')", [exportLogCleanup.id, other]);
+    await sql().query(
+      "insert into export_ops_leases (job, run_id, acquired_at, expires_at) values ($1, $2, now(), now() + interval '1 hour')",
+      [exportLogCleanup.id, other],
+    );
     const skipped = await run(exportLogCleanup, "healthchecks");
     expect(skipped.result).toMatchObject({ skipped: true, reason: "another run holds the lease" });
     expect(shown()).toEqual([]);
@@ -151,7 +158,12 @@ describe("check-ins: the exact requests per provider", () => {
     expect(received[0]!.body).toEqual({
       check_in_id: ok.runId,
       status: "in_progress",
-      monitor_config: { schedule: { type: "crontab", value: job.schedule }, checkin_margin: 180, max_runtime: Math.ceil(job.maxDurationSeconds / 60), timezone: "UTC" },
+      monitor_config: {
+        schedule: { type: "crontab", value: job.schedule },
+        checkin_margin: 180,
+        max_runtime: Math.ceil(job.maxDurationSeconds / 60),
+        timezone: "UTC",
+      },
     });
   });
 
@@ -161,63 +173,85 @@ describe("check-ins: the exact requests per provider", () => {
     expect(shown()).toEqual([`GET /api/v1/heartbeat/KEY-${J}`]);
   });
 
-  it.each(["healthchecks", "cronitor", "sentry"] as const)("%s: a run killed after its start is reported failed by the next run, before that run's own start", async (provider) => {
-    const t0 = fixedClock(new Date().toISOString());
-    const killed = randomUUID();
-    let entered = () => {};
-    const inside = new Promise<void>((resolve) => (entered = resolve));
-    const hanging = { ...exportMetricsAggregate, run: () => (entered(), new Promise<never>(() => undefined)) } as JobDefinition;
-    void run(hanging, provider, { clock: t0, runId: killed }); // never finishes: the process is "killed"
-    await inside; // the runner is past the start check-in (told, and recorded as told): the job itself hangs
-    expect(received).toHaveLength(1);
-    expect(await status(killed)).toBe("running");
+  it.each(["healthchecks", "cronitor", "sentry"] as const)(
+    "%s: a run killed after its start is reported failed by the next run, before that run's own start",
+    async (provider) => {
+      const t0 = fixedClock(new Date().toISOString());
+      const killed = randomUUID();
+      let entered = () => {};
+      const inside = new Promise<void>((resolve) => (entered = resolve));
+      const hanging = { ...exportMetricsAggregate, run: () => (entered(), new Promise<never>(() => undefined)) } as JobDefinition;
+      void run(hanging, provider, { clock: t0, runId: killed }); // never finishes: the process is "killed"
+      await inside; // the runner is past the start check-in (told, and recorded as told): the job itself hangs
+      expect(received).toHaveLength(1);
+      expect(await status(killed)).toBe("running");
 
-    const later = fixedClock(new Date(t0.now().getTime() + (2 * exportMetricsAggregate.maxDurationSeconds + 120) * 1000).toISOString());
-    const next = await run(exportMetricsAggregate, provider, { clock: later });
-    expect(await status(killed)).toBe("abandoned");
-    expect(await status(next.runId)).toBe("succeeded");
-    const ids = received.map((r) => r.query.rid?.[0] ?? r.query.series?.[0] ?? r.query.check_in_id?.[0] ?? (r.body as { check_in_id?: string } | null)?.check_in_id);
-    const events = received.map((r) => r.query.state?.[0] ?? r.query.status?.[0] ?? (r.body as { status?: string } | null)?.status ?? r.path.split("/").pop());
-    expect(ids).toEqual([killed, killed, next.runId, next.runId]);
-    expect(events).toEqual(
-      { healthchecks: ["start", "fail", "start", exportMetricsAggregate.id], cronitor: ["run", "fail", "run", "complete"], sentry: ["in_progress", "error", "in_progress", "ok"] }[provider],
-    );
+      const later = fixedClock(new Date(t0.now().getTime() + (2 * exportMetricsAggregate.maxDurationSeconds + 120) * 1000).toISOString());
+      const next = await run(exportMetricsAggregate, provider, { clock: later });
+      expect(await status(killed)).toBe("abandoned");
+      expect(await status(next.runId)).toBe("succeeded");
+      const ids = received.map(
+        (r) =>
+          r.query.rid?.[0] ?? r.query.series?.[0] ?? r.query.check_in_id?.[0] ?? (r.body as { check_in_id?: string } | null)?.check_in_id,
+      );
+      const events = received.map(
+        (r) => r.query.state?.[0] ?? r.query.status?.[0] ?? (r.body as { status?: string } | null)?.status ?? r.path.split("/").pop(),
+      );
+      expect(ids).toEqual([killed, killed, next.runId, next.runId]);
+      expect(events).toEqual(
+        {
+          healthchecks: ["start", "fail", "start", exportMetricsAggregate.id],
+          cronitor: ["run", "fail", "run", "complete"],
+          sentry: ["in_progress", "error", "in_progress", "ok"],
+        }[provider],
+      );
 
-    // told once: a third run reports nothing more about the killed one
-    received = [];
-    await run(exportMetricsAggregate, provider, { clock: fixedClock(new Date(later.now().getTime() + 3_600_000).toISOString()) });
-    expect(received).toHaveLength(2);
-  });
+      // told once: a third run reports nothing more about the killed one
+      received = [];
+      await run(exportMetricsAggregate, provider, { clock: fixedClock(new Date(later.now().getTime() + 3_600_000).toISOString()) });
+      expect(received).toHaveLength(2);
+    },
+  );
 });
 
 describe("check-ins never change a run", () => {
-  it.each(["hang", "500"] as const)("a receiver that %s: the run succeeds as without one, the failure is logged without the URL, recorded and counted", async (m) => {
-    mode = m;
-    const { runId, result, logged } = await run(job, "healthchecks");
-    // a hanging receiver did not hold the run: the sender gave up on each check-in (its connection closed unanswered)
-    expect(givenUp).toHaveLength(m === "hang" ? 2 : 0);
-    await Promise.all(givenUp);
-    expect(result).toMatchObject({ deleted_count: 0 });
-    expect(await status(runId)).toBe("succeeded");
-    const failed = logged.lines().filter((l) => l.type === "checkin_failed");
-    expect(failed.map((l) => [l.event, l.error])).toEqual([
-      ["start", m === "hang" ? "no answer within 3000 ms" : "HTTP 500"],
-      ["success", m === "hang" ? "no answer within 3000 ms" : "HTTP 500"],
-    ]);
-    expect(logged.raw.join("\n")).not.toContain(KEY);
-    const { rows } = await sql().query("select event, delivered, http_status, error from export_ops_checkins where run_id = $1 order by event", [runId]);
-    expect(rows.map((r) => [r.event, r.delivered, r.http_status])).toEqual([
-      ["start", false, m === "500" ? 500 : null],
-      ["success", false, m === "500" ? 500 : null],
-    ]);
-    const totals = await sql().query("select value::int from export_ops_job_totals where job = $1 and metric = 'checkins_failed'", [J]);
-    expect(totals.rows[0]?.value).toBe(2);
-  });
+  it.each(["hang", "500"] as const)(
+    "a receiver that %s: the run succeeds as without one, the failure is logged without the URL, recorded and counted",
+    async (m) => {
+      mode = m;
+      const { runId, result, logged } = await run(job, "healthchecks");
+      // a hanging receiver did not hold the run: the sender gave up on each check-in (its connection closed unanswered)
+      expect(givenUp).toHaveLength(m === "hang" ? 2 : 0);
+      await Promise.all(givenUp);
+      expect(result).toMatchObject({ deleted_count: 0 });
+      expect(await status(runId)).toBe("succeeded");
+      const failed = logged.lines().filter((l) => l.type === "checkin_failed");
+      expect(failed.map((l) => [l.event, l.error])).toEqual([
+        ["start", m === "hang" ? "no answer within 3000 ms" : "HTTP 500"],
+        ["success", m === "hang" ? "no answer within 3000 ms" : "HTTP 500"],
+      ]);
+      expect(logged.raw.join("\n")).not.toContain(KEY);
+      const { rows } = await sql().query(
+        "select event, delivered, http_status, error from export_ops_checkins where run_id = $1 order by event",
+        [runId],
+      );
+      expect(rows.map((r) => [r.event, r.delivered, r.http_status])).toEqual([
+        ["start", false, m === "500" ? 500 : null],
+        ["success", false, m === "500" ? 500 : null],
+      ]);
+      const totals = await sql().query("select value::int from export_ops_job_totals where job = $1 and metric = 'checkins_failed'", [J]);
+      expect(totals.rows[0]?.value).toBe(2);
+    },
+  );
 
   it("a run with no check-in target configured sends nothing and records nothing", async () => {
     const logged = captureLogger();
     const runId = randomUUID();
-    await executeJob(job, { env: testEnv(), ports: ports(), clock: fixedClock(new Date().toISOString()), logger: logged.logger, trigger: "manual", runId }, job.optionsSchema.parse({}));
+    await executeJob(
+      job,
+      { env: testEnv(), ports: ports(), clock: fixedClock(new Date().toISOString()), logger: logged.logger, trigger: "manual", runId },
+      job.optionsSchema.parse({}),
+    );
     expect(received).toEqual([]);
     expect((await sql().query("select count(*)::int as n from export_ops_checkins")).rows[0].n).toBe(0);
   });
@@ -226,16 +260,27 @@ describe("check-ins never change a run", () => {
 describe("health and the ops page show each job's check-in target", () => {
   const read = async (env: ReturnType<typeof testEnv>) => {
     const clock = fixedClock(new Date().toISOString());
-    const checkinTargets = describeCheckinTargets(env, jobs.map((j) => j.id));
+    const checkinTargets = describeCheckinTargets(
+      env,
+      jobs.map((j) => j.id),
+    );
     const health = await detailedHealth(ports().db, jobs, clock, { stuckHours: 24, env, checkinTargets });
-    const panels = await readOpsPanels(ports().db, jobs, { exportsBucket: "exports", fileRetentionHours: 24, logRetentionDays: 30, checkinTargets }, clock);
+    const panels = await readOpsPanels(
+      ports().db,
+      jobs,
+      { exportsBucket: "exports", fileRetentionHours: 24, logRetentionDays: 30, checkinTargets },
+      clock,
+    );
     if (!panels.jobs.ok) throw panels.jobs.error;
     return { health, page: panels.jobs.value };
   };
 
   it("per job: the provider and host (never the key), and the latest check-in's result; an undelivered one degrades health", async () => {
     // the provider read from each URL (auto): the receiver's address is no known provider's, so a heartbeat
-    const env = envFor("healthchecks", { EXPORT_OPS_CHECKIN_PROVIDER: "auto", EXPORT_OPS_CHECKIN_URL_EXPORT_LOG_CLEANUP: `https://cronitor.link/p/${KEY}/logs` });
+    const env = envFor("healthchecks", {
+      EXPORT_OPS_CHECKIN_PROVIDER: "auto",
+      EXPORT_OPS_CHECKIN_URL_EXPORT_LOG_CLEANUP: `https://cronitor.link/p/${KEY}/logs`,
+    });
     const before = await read(env);
     expect(before.health.checkins?.map((c) => [c.job, c.target?.provider, c.last_checkin])).toEqual([
       [exportFileCleanup.id, "heartbeat", null],
@@ -250,10 +295,20 @@ describe("health and the ops page show each job's check-in target", () => {
     const after = await read(env);
     const state = (id: string) => after.health.checkins?.find((c) => c.job === id)?.last_checkin;
     expect(state(J)).toMatchObject({ event: "success", delivered: true, http_status: 200, provider: "healthchecks" });
-    expect(state(exportMetricsAggregate.id)).toMatchObject({ event: "success", delivered: false, http_status: 500, error: "HTTP 500", run_id: last.runId });
+    expect(state(exportMetricsAggregate.id)).toMatchObject({
+      event: "success",
+      delivered: false,
+      http_status: 500,
+      error: "HTTP 500",
+      run_id: last.runId,
+    });
     expect(after.health.status).toBe("degraded");
     const pageJob = after.page.find((j) => j.id === exportMetricsAggregate.id)!;
-    expect(pageJob.checkinTarget).toMatchObject({ provider: "heartbeat", host: new URL(base).host, last: { delivered: false, error: "HTTP 500" } });
+    expect(pageJob.checkinTarget).toMatchObject({
+      provider: "heartbeat",
+      host: new URL(base).host,
+      last: { delivered: false, error: "HTTP 500" },
+    });
     expect(after.page.find((j) => j.id === J)!.checkinTarget?.last).toMatchObject({ delivered: true });
 
     const none = await read(testEnv());
@@ -276,82 +331,103 @@ describe("scheduled deliveries: one occurrence runs once", () => {
       }),
     );
 
-  it.each(jobs.map((j) => [j.id, j] as const))("%s: a second delivery is answered and recorded skipped (duplicate), the next occurrence runs", async (_id, j) => {
-    const clock = fixedClock("2026-12-01T03:00:20Z");
-    const first = await deliver(j, clock);
-    expect(first.status).toBe(200);
-    expect((await first.json()).result.skipped).toBeUndefined();
+  it.each(jobs.map((j) => [j.id, j] as const))(
+    "%s: a second delivery is answered and recorded skipped (duplicate), the next occurrence runs",
+    async (_id, j) => {
+      const clock = fixedClock("2026-12-01T03:00:20Z");
+      const first = await deliver(j, clock);
+      expect(first.status).toBe(200);
+      expect((await first.json()).result.skipped).toBeUndefined();
 
-    clock.advance(40_000); // a redelivery of the same occurrence, 40 s later
-    const second = await deliver(j, clock);
-    const body = await second.json();
-    expect(second.status).toBe(200);
-    expect(body.result).toMatchObject({ skipped: true, reason: "duplicate delivery" });
-    expect(body.result.occurrence).toMatch(new RegExp(`^${j.schedule.replace(/[*]/g, "\\*")}@`));
+      clock.advance(40_000); // a redelivery of the same occurrence, 40 s later
+      const second = await deliver(j, clock);
+      const body = await second.json();
+      expect(second.status).toBe(200);
+      expect(body.result).toMatchObject({ skipped: true, reason: "duplicate delivery" });
+      expect(body.result.occurrence).toMatch(new RegExp(`^${j.schedule.replace(/[*]/g, "\\*")}@`));
 
-    const { rows } = await sql().query("select trigger, status, result->>'reason' as reason, result->>'first_run_id' as first from export_ops_runs where job = $1 order by started_at, status desc", [j.id]);
-    expect(rows.map((r) => [r.trigger, r.status, r.reason])).toEqual([
-      ["vercel_cron", expect.stringMatching(/succeeded|partial/), null],
-      ["vercel_cron", "skipped", "duplicate delivery"],
-    ]);
-    expect(rows[1].first).toBe(body.result.first_run_id);
+      const { rows } = await sql().query(
+        "select trigger, status, result->>'reason' as reason, result->>'first_run_id' as first from export_ops_runs where job = $1 order by started_at, status desc",
+        [j.id],
+      );
+      expect(rows.map((r) => [r.trigger, r.status, r.reason])).toEqual([
+        ["vercel_cron", expect.stringMatching(/succeeded|partial/), null],
+        ["vercel_cron", "skipped", "duplicate delivery"],
+      ]);
+      expect(rows[1].first).toBe(body.result.first_run_id);
 
-    // the schedule's next occurrence is a new one
-    const period = { "0 * * * *": 3_600_000 }[j.schedule] ?? (j.schedule.split(" ")[2] === "*" ? 86_400_000 : 31 * 86_400_000);
-    clock.advance(period);
-    const third = await deliver(j, clock);
-    expect((await third.json()).result.skipped).toBeUndefined();
-  });
+      // the schedule's next occurrence is a new one
+      const period = { "0 * * * *": 3_600_000 }[j.schedule] ?? (j.schedule.split(" ")[2] === "*" ? 86_400_000 : 31 * 86_400_000);
+      clock.advance(period);
+      const third = await deliver(j, clock);
+      expect((await third.json()).result.skipped).toBeUndefined();
+    },
+  );
 
-  it.each(jobs.map((j) => [j.id, j] as const))("%s: a dry run with Vercel's headers claims nothing, and the real delivery after it runs", async (_id, j) => {
-    const clock = fixedClock("2026-12-01T03:00:20Z");
-    const before = await sql().query("select count(*)::int as n from export_ops_occurrences where job = $1", [j.id]);
-    const dry = await withCron(j as JobDefinition, { clock, logger: captureLogger().logger })(
-      new Request(`http://app.test/api/cron/${j.id}?dry_run=true`, {
-        headers: { authorization: `Bearer ${SECRET}`, "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": j.schedule },
-      }),
-    );
-    const dryBody = await dry.json();
-    expect(dry.status).toBe(200);
-    expect(dryBody.result).toMatchObject({ dry_run: true });
-    expect(dryBody.result.skipped).toBeUndefined();
-    const after = await sql().query("select count(*)::int as n from export_ops_occurrences where job = $1", [j.id]);
-    expect(after.rows[0].n).toBe(before.rows[0].n);
+  it.each(jobs.map((j) => [j.id, j] as const))(
+    "%s: a dry run with Vercel's headers claims nothing, and the real delivery after it runs",
+    async (_id, j) => {
+      const clock = fixedClock("2026-12-01T03:00:20Z");
+      const before = await sql().query("select count(*)::int as n from export_ops_occurrences where job = $1", [j.id]);
+      const dry = await withCron(j as JobDefinition, { clock, logger: captureLogger().logger })(
+        new Request(`http://app.test/api/cron/${j.id}?dry_run=true`, {
+          headers: { authorization: `Bearer ${SECRET}`, "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": j.schedule },
+        }),
+      );
+      const dryBody = await dry.json();
+      expect(dry.status).toBe(200);
+      expect(dryBody.result).toMatchObject({ dry_run: true });
+      expect(dryBody.result.skipped).toBeUndefined();
+      const after = await sql().query("select count(*)::int as n from export_ops_occurrences where job = $1", [j.id]);
+      expect(after.rows[0].n).toBe(before.rows[0].n);
 
-    clock.advance(10_000); // the real delivery of the same occurrence
-    const real = await deliver(j, clock);
-    const body = await real.json();
-    expect(body.result.skipped).toBeUndefined();
-    expect(body.result.dry_run).toBeFalsy();
-    const { rows } = await sql().query("select status, dry_run from export_ops_runs where job = $1 order by started_at", [j.id]);
-    expect(rows.map((r) => [r.dry_run, r.status])).toEqual([
-      [true, expect.stringMatching(/succeeded|partial/)],
-      [false, expect.stringMatching(/succeeded|partial/)],
-    ]);
-  });
+      clock.advance(10_000); // the real delivery of the same occurrence
+      const real = await deliver(j, clock);
+      const body = await real.json();
+      expect(body.result.skipped).toBeUndefined();
+      expect(body.result.dry_run).toBeFalsy();
+      const { rows } = await sql().query("select status, dry_run from export_ops_runs where job = $1 order by started_at", [j.id]);
+      expect(rows.map((r) => [r.dry_run, r.status])).toEqual([
+        [true, expect.stringMatching(/succeeded|partial/)],
+        [false, expect.stringMatching(/succeeded|partial/)],
+      ]);
+    },
+  );
 
   const leased = jobs.filter((j) => j.overlap === "skip");
-  it.each(leased.map((j) => [j.id, j] as const))("%s: a dry run holds no lease, so the real delivery arriving while it runs is not skipped", async (_id, j) => {
-    expect(leased.length).toBeGreaterThan(0);
-    const clock = fixedClock("2026-12-01T03:00:20Z");
-    const base = ports();
-    let realDuringDryRun: { skipped?: boolean } | undefined;
-    const call = (async (fn: string, args: Record<string, unknown>) => {
-      // the dry run has started and is doing its work: the scheduled delivery arrives now
-      if (fn !== "export_ops_start_run" && realDuringDryRun === undefined) {
-        realDuringDryRun = { skipped: false };
-        realDuringDryRun = (await (await deliver(j, clock)).json()).result;
-      }
-      return (base.db.call as unknown as (f: string, a: Record<string, unknown>) => Promise<unknown>)(fn, args);
-    }) as unknown as typeof base.db.call;
-    const options = j.optionsSchema.parse({ dry_run: "true" });
-    const dry = await executeJob(j as JobDefinition, { env: testEnv(), ports: { ...base, db: { call } }, clock, logger: captureLogger().logger, trigger: "manual" }, options);
-    expect("skipped" in dry && dry.skipped).toBeFalsy();
-    expect(realDuringDryRun).toBeDefined();
-    expect(realDuringDryRun!.skipped).toBeUndefined();
-  });
+  it.each(leased.map((j) => [j.id, j] as const))(
+    "%s: a dry run holds no lease, so the real delivery arriving while it runs is not skipped",
+    async (_id, j) => {
+      expect(leased.length).toBeGreaterThan(0);
+      const clock = fixedClock("2026-12-01T03:00:20Z");
+      const base = ports();
+      let realDuringDryRun: { skipped?: boolean } | undefined;
+      const call = (async (fn: string, args: Record<string, unknown>) => {
+        // the dry run has started and is doing its work: the scheduled delivery arrives now
+        if (fn !== "export_ops_start_run" && realDuringDryRun === undefined) {
+          realDuringDryRun = { skipped: false };
+          realDuringDryRun = (await (await deliver(j, clock)).json()).result;
+        }
+        return (base.db.call as unknown as (f: string, a: Record<string, unknown>) => Promise<unknown>)(fn, args);
+      }) as unknown as typeof base.db.call;
+      const options = j.optionsSchema.parse({ dry_run: "true" });
+      const dry = await executeJob(
+        j as JobDefinition,
+        { env: testEnv(), ports: { ...base, db: { call } }, clock, logger: captureLogger().logger, trigger: "manual" },
+        options,
+      );
+      expect("skipped" in dry && dry.skipped).toBeFalsy();
+      expect(realDuringDryRun).toBeDefined();
+      expect(realDuringDryRun!.skipped).toBeUndefined();
+    },
+  );
 
-  const schedule = (j: JobDefinition, clock: ReturnType<typeof fixedClock>, scheduledAt: Date, options: Parameters<typeof schedulesHeaders>[4] = {}) =>
+  const schedule = (
+    j: JobDefinition,
+    clock: ReturnType<typeof fixedClock>,
+    scheduledAt: Date,
+    options: Parameters<typeof schedulesHeaders>[4] = {},
+  ) =>
     withCron(j, { clock, logger: captureLogger().logger })(
       new Request(`http://app.test/api/cron/${j.id}`, { headers: schedulesHeaders(SECRET, j.schedule, j.id, scheduledAt, options) }),
     );
@@ -363,12 +439,22 @@ describe("scheduled deliveries: one occurrence runs once", () => {
     expect(first.skipped).toBeUndefined();
     clock.advance(90_000); // a redelivery: the same execution, a later ce-time
     const second = (await (await schedule(exportLogCleanup, clock, scheduledAt, { firedAt: clock.now() })).json()).result;
-    expect(second).toMatchObject({ skipped: true, reason: "duplicate delivery", occurrence: `execution:${SCHEDULE_ID}:${scheduledAt.getTime()}` });
+    expect(second).toMatchObject({
+      skipped: true,
+      reason: "duplicate delivery",
+      occurrence: `execution:${SCHEDULE_ID}:${scheduledAt.getTime()}`,
+    });
 
-    const { rows } = await sql().query("select run_id, status from export_ops_runs where job = $1 order by started_at", [exportLogCleanup.id]);
+    const { rows } = await sql().query("select run_id, status from export_ops_runs where job = $1 order by started_at", [
+      exportLogCleanup.id,
+    ]);
     expect(rows.map((r) => r.status)).toEqual([expect.stringMatching(/succeeded|partial/), "skipped"]);
     const run = await loadOpsRun(ports().db, rows[0].run_id);
-    expect(run?.delivery).toEqual({ occurrence: `execution:${SCHEDULE_ID}:${scheduledAt.getTime()}`, scheduled_at: expect.stringMatching(/^2026-12-01T03:00:00/), deliveries: 2 });
+    expect(run?.delivery).toEqual({
+      occurrence: `execution:${SCHEDULE_ID}:${scheduledAt.getTime()}`,
+      scheduled_at: expect.stringMatching(/^2026-12-01T03:00:00/),
+      deliveries: 2,
+    });
   });
 
   it("Vercel Schedules: two executions scheduled for the same minute both run (only the execution ID says which is which)", async () => {
@@ -377,7 +463,10 @@ describe("scheduled deliveries: one occurrence runs once", () => {
     const one = (await (await schedule(exportMetricsAggregate, clock, minute)).json()).result;
     const other = (await (await schedule(exportMetricsAggregate, clock, new Date(minute.getTime() + 1))).json()).result;
     expect([one.skipped, other.skipped]).toEqual([undefined, undefined]);
-    const { rows } = await sql().query("select count(*)::int as n from export_ops_occurrences where job = $1 and occurrence like 'execution:%'", [exportMetricsAggregate.id]);
+    const { rows } = await sql().query(
+      "select count(*)::int as n from export_ops_occurrences where job = $1 and occurrence like 'execution:%'",
+      [exportMetricsAggregate.id],
+    );
     expect(rows[0].n).toBe(2);
   });
 

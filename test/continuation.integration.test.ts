@@ -63,7 +63,7 @@ async function runs() {
  * left running then.
  */
 async function settled() {
-  for (let seen = -1; seen !== pending.length; ) {
+  for (let seen = -1; seen !== pending.length;) {
     seen = pending.length;
     await Promise.allSettled(pending);
   }
@@ -73,7 +73,9 @@ async function settled() {
 describe("continuations", () => {
   it("finish a backlog that needs several invocations, each recorded, none overlapping", async () => {
     await seedExports({ count: 9_000, status: "expired", ageHours: 40 * 24 });
-    const first = await fetch(`${base}/api/cron/export-log-cleanup?batch_size=500&prune_metrics=false`, { headers: { authorization: `Bearer ${SECRET}` } });
+    const first = await fetch(`${base}/api/cron/export-log-cleanup?batch_size=500&prune_metrics=false`, {
+      headers: { authorization: `Bearer ${SECRET}` },
+    });
     expect(first.status).toBe(200);
     expect(await first.json()).toMatchObject({ result: { has_more: true }, continuation: "scheduled" });
 
@@ -83,7 +85,8 @@ describe("continuations", () => {
     expect(history[0].trigger).toBe("manual");
     expect(history.slice(1).every((r) => r.trigger === "continuation")).toBe(true);
     expect(history.every((r) => r.status === "succeeded" || r.status === "partial")).toBe(true);
-    for (let i = 1; i < history.length; i += 1) expect(history[i].started_at.getTime()).toBeGreaterThanOrEqual(history[i - 1].finished_at.getTime());
+    for (let i = 1; i < history.length; i += 1)
+      expect(history[i].started_at.getTime()).toBeGreaterThanOrEqual(history[i - 1].finished_at.getTime());
     expect(history.reduce((n, r) => n + r.deleted, 0)).toBe(9_000);
     expect((await sql().query("select count(*)::int as n from export_logs")).rows[0].n).toBe(0);
     // every hand-over was answered 202 and logged, none waited out the hand-over time, and each continuation handed
@@ -102,7 +105,9 @@ describe("continuations", () => {
        select gen_random_uuid(), 'export-log-cleanup', 'continuation', now(), now(), now(), 'partial' from generate_series(1, $1)`,
       [MAX_CONTINUATIONS_PER_DAY],
     );
-    const res = await fetch(`${base}/api/cron/export-log-cleanup?batch_size=500&prune_metrics=false`, { headers: { authorization: `Bearer ${SECRET}` } });
+    const res = await fetch(`${base}/api/cron/export-log-cleanup?batch_size=500&prune_metrics=false`, {
+      headers: { authorization: `Bearer ${SECRET}` },
+    });
     expect(await res.json()).toMatchObject({ result: { has_more: true }, continuation: "daily_limit_reached" });
   });
 

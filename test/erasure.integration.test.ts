@@ -16,7 +16,13 @@ import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
 
 const ARCHIVE = "export-archive";
 const env = () => testEnv({ EXPORT_ARCHIVE_BUCKET: ARCHIVE });
-const deps = () => ({ ...ports(), env: env(), clock: fixedClock(new Date().toISOString()), logger: captureLogger().logger, deadline: Number.POSITIVE_INFINITY });
+const deps = () => ({
+  ...ports(),
+  env: env(),
+  clock: fixedClock(new Date().toISOString()),
+  logger: captureLogger().logger,
+  deadline: Number.POSITIVE_INFINITY,
+});
 const [A, B] = ["0a000000-0000-4000-8000-00000000000a", "0b000000-0000-4000-8000-00000000000b"];
 
 beforeEach(async () => {
@@ -44,7 +50,12 @@ async function archivedHistory(): Promise<Map<string, Record<string, unknown>>> 
   const objects = await archives();
   expect(objects.size).toBe(3);
   for (const rows of objects.values()) expect(new Set(rows.map((r) => r.user_id))).toEqual(new Set([A, B]));
-  return new Map([...objects.values()].flat().filter((r) => r.user_id === B).map((r) => [String(r.export_id), r]));
+  return new Map(
+    [...objects.values()]
+      .flat()
+      .filter((r) => r.user_id === B)
+      .map((r) => [String(r.export_id), r]),
+  );
 }
 
 /** The end state every erasure of A must reach: no row of A anywhere, every row of B as it was. */
@@ -94,7 +105,9 @@ describe("erasure through archives", () => {
     await seedExports({ count: 4, userId: A, status: "expired", ageHours: 40 * 24 });
     await seedExports({ count: 4, userId: B, status: "expired", ageHours: 40 * 24 });
     // another run has claimed them and is writing their archive object right now
-    await sql().query("select export_ops_claim_log_batch(p_bucket => $1, p_limit => 100, p_cutoff => now() - interval '30 days')", [ARCHIVE]);
+    await sql().query("select export_ops_claim_log_batch(p_bucket => $1, p_limit => 100, p_cutoff => now() - interval '30 days')", [
+      ARCHIVE,
+    ]);
 
     const waiting = await cleanupUserExportLogs(deps(), { userId: A });
     expect(waiting).toMatchObject({ logs_deleted: 0, has_more: true });
@@ -131,7 +144,13 @@ describe("erasures at the same time", () => {
   /** The raw lines of every archive object. */
   const lines = async () => {
     const out: string[] = [];
-    for (const name of await objectNames(ARCHIVE)) out.push(...gunzipSync(await ports().storage.download(ARCHIVE, name)).toString("utf8").split("\n").filter(Boolean));
+    for (const name of await objectNames(ARCHIVE))
+      out.push(
+        ...gunzipSync(await ports().storage.download(ARCHIVE, name))
+          .toString("utf8")
+          .split("\n")
+          .filter(Boolean),
+      );
     return out;
   };
 
@@ -140,7 +159,8 @@ describe("erasures at the same time", () => {
       await resetData();
       await sql().query("truncate export_ops_archive_objects");
       for (let i = 0; i < 6; i += 1) {
-        for (const [j, user] of [A, B, C].entries()) await seedExports({ count: 1, userId: user, status: "expired", ageHours: 40 * 24 + i * 3 + j });
+        for (const [j, user] of [A, B, C].entries())
+          await seedExports({ count: 1, userId: user, status: "expired", ageHours: 40 * 24 + i * 3 + j });
       }
       // a size past 2^53 that a parse and re-serialise would change
       await sql().query("update export_logs set file_size_bytes = 9007199254740993 where user_id = $1", [C]);
@@ -199,14 +219,26 @@ describe("run history and bookkeeping", () => {
     // the orphan sweep's cursor stopped in A's folder
     const [run] = (await sql().query("select run_id from export_ops_runs")).rows;
     const note = `upstream said: ${a[0]!.file_path} failed`;
-    await sql().query("insert into export_ops_checkins (run_id, event, job, provider, delivered, error) values ($1, 'fail', 'export-file-cleanup', 'webhook', false, $2)", [run.run_id, note]);
-    await sql().query("insert into export_ops_alerts (alert, last_payload, notify_error) values ('export_failure_rate', $1, $2)", [{ message: `see ${A}` }, note]);
-    await sql().query("insert into export_ops_file_cleanup (export_id, last_error, kept_file_for) values ($1, $2, $3)", [b[0]!.export_id, note, a[1]!.export_id]);
+    await sql().query(
+      "insert into export_ops_checkins (run_id, event, job, provider, delivered, error) values ($1, 'fail', 'export-file-cleanup', 'webhook', false, $2)",
+      [run.run_id, note],
+    );
+    await sql().query("insert into export_ops_alerts (alert, last_payload, notify_error) values ('export_failure_rate', $1, $2)", [
+      { message: `see ${A}` },
+      note,
+    ]);
+    await sql().query("insert into export_ops_file_cleanup (export_id, last_error, kept_file_for) values ($1, $2, $3)", [
+      b[0]!.export_id,
+      note,
+      a[1]!.export_id,
+    ]);
     await sql().query("insert into export_ops_orphan_cursor (bucket, after) values ('exports', $1)", [a[2]!.file_path]);
     await sql().query("update export_ops_alerts set state = 'firing' where alert = 'export_failure_rate'"); // a transition, with its payload
     const old = await seedExports({ count: 2, userId: A, status: "expired", ageHours: 40 * 24 });
     const oldB = await seedExports({ count: 2, userId: B, status: "expired", ageHours: 40 * 24 });
-    await sql().query("select export_ops_claim_log_batch(p_bucket => $1, p_limit => 100, p_cutoff => now() - interval '30 days')", [ARCHIVE]);
+    await sql().query("select export_ops_claim_log_batch(p_bucket => $1, p_limit => 100, p_cutoff => now() - interval '30 days')", [
+      ARCHIVE,
+    ]);
     // and an erasure of A's keeping a copy that died while copying the rest of A's logs (a batch named after A)
     await sql().query("select export_ops_claim_log_batch(p_bucket => $1, p_limit => 100, p_user_id => $2)", [ARCHIVE, A]);
     await sql().query("update export_ops_archive_batches set claimed_until = now() - interval '1 minute'"); // their runs died
@@ -253,13 +285,26 @@ describe("a dry run", () => {
        select gen_random_uuid(), $1, 'json', 'completed', 1, 'small', 10 from generate_series(1, 4)`,
       [A],
     );
-    const manifest = async () => (await sql().query("select name, users, row_count, version from export_ops_archive_objects order by name")).rows;
+    const manifest = async () =>
+      (await sql().query("select name, users, row_count, version from export_ops_archive_objects order by name")).rows;
     const stateBefore = [await manifest(), await archives()];
     const dry = await cleanupUserExportLogs(deps(), { userId: A, dryRun: true });
-    expect(dry).toMatchObject({ dry_run: true, logs_deleted: 3, metrics_deleted: 4, archive_objects_rewritten: 3, archive_rows_removed: 15, has_more: false });
+    expect(dry).toMatchObject({
+      dry_run: true,
+      logs_deleted: 3,
+      metrics_deleted: 4,
+      archive_objects_rewritten: 3,
+      archive_rows_removed: 15,
+      has_more: false,
+    });
     expect([await manifest(), await archives()]).toEqual(stateBefore);
     const real = await cleanupUserExportLogs(deps(), { userId: A });
-    expect(real).toMatchObject({ dry_run: false, logs_deleted: dry.logs_deleted, metrics_deleted: dry.metrics_deleted, archive_rows_removed: dry.archive_rows_removed });
+    expect(real).toMatchObject({
+      dry_run: false,
+      logs_deleted: dry.logs_deleted,
+      metrics_deleted: dry.metrics_deleted,
+      archive_rows_removed: dry.archive_rows_removed,
+    });
     await expectErased(bRows);
   });
 });

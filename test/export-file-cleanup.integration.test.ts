@@ -4,7 +4,18 @@
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { CONCURRENCY, exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { fixedClock, tickingClock } from "./doubles";
-import { BUCKET, addObjects, installedHoursAgo, newUserId, objectNames, resetData, runJob, seedExports, seedOrphans, sweepEnv } from "./helpers/exports";
+import {
+  BUCKET,
+  addObjects,
+  installedHoursAgo,
+  newUserId,
+  objectNames,
+  resetData,
+  runJob,
+  seedExports,
+  seedOrphans,
+  sweepEnv,
+} from "./helpers/exports";
 import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 
 async function statuses(ids: string[]): Promise<Record<string, number>> {
@@ -39,10 +50,21 @@ describe("export-file-cleanup", () => {
 
     const result = await runJob(exportFileCleanup, {}, { env: sweepEnv() });
 
-    expect(result).toMatchObject({ total_found: 2500, deleted_count: 2500, logs_updated: 2500, failed_count: 0, errors: [], has_more: false, dry_run: false });
+    expect(result).toMatchObject({
+      total_found: 2500,
+      deleted_count: 2500,
+      logs_updated: 2500,
+      failed_count: 0,
+      errors: [],
+      has_more: false,
+      dry_run: false,
+    });
     expect(await statuses(ids(expired))).toEqual({ expired: 2500 });
-    const { rows } = await sql().query(`select count(*)::int as n from export_logs l where export_id = any($1) and expired_at is not null
-       and not exists (select 1 from export_ops_file_cleanup c where c.export_id = l.export_id)`, [ids(expired)]);
+    const { rows } = await sql().query(
+      `select count(*)::int as n from export_logs l where export_id = any($1) and expired_at is not null
+       and not exists (select 1 from export_ops_file_cleanup c where c.export_id = l.export_id)`,
+      [ids(expired)],
+    );
     expect(rows[0].n).toBe(2500);
     const left = await objectNames();
     expect(paths(expired).filter((p) => left.has(p))).toEqual([]);
@@ -56,27 +78,30 @@ describe("export-file-cleanup", () => {
     if (stack.standIn) expect((await deleteRequests()).every((r) => (r.prefixes?.length ?? 0) <= 1000)).toBe(true);
   });
 
-  itStandIn("the request record")("makes 2 requests per batch of up to 1,000 files and 9 per run: at most 31 for 10,000 files, 3 per 1,000", async () => {
-    await seedExports({ count: 10_000, ageHours: 30, withFiles: true });
-    await standIn.clearRequests();
+  itStandIn("the request record")(
+    "makes 2 requests per batch of up to 1,000 files and 9 per run: at most 31 for 10,000 files, 3 per 1,000",
+    async () => {
+      await seedExports({ count: 10_000, ageHours: 30, withFiles: true });
+      await standIn.clearRequests();
 
-    const result = await runJob(exportFileCleanup, { sweep_orphans: "false" });
+      const result = await runJob(exportFileCleanup, { sweep_orphans: "false" });
 
-    expect(result.deleted_count).toBe(10_000);
-    const requests = await standIn.requests();
-    const storageCalls = requests.filter((r) => r.path.startsWith("/storage/v1/")).length;
-    const sqlCalls = requests.filter((r) => r.path.startsWith("/rest/v1/")).length;
-    const counted = `${storageCalls} Storage + ${sqlCalls} PostgREST requests`;
-    // a probe of 100, then batches of 1,000 while Storage stays fast: 11 batches, one Storage delete each, and
-    // once per run the bucket's versioning (a bucket without versions is deleted from by name)
-    expect(storageCalls, counted).toBeLessThanOrEqual(11 + 1);
-    // one SQL call per batch (it reports the batch before and claims this one), and per run the start, the bucket
-    // check, the formats, the finish, and each worker's report of its last batch
-    const perRun = 4 + CONCURRENCY;
-    expect(perRun).toBe(8);
-    expect(sqlCalls, counted).toBeLessThanOrEqual(11 + perRun);
-    expect(storageCalls + sqlCalls, counted).toBeLessThanOrEqual(2 * 11 + perRun + 1);
-  });
+      expect(result.deleted_count).toBe(10_000);
+      const requests = await standIn.requests();
+      const storageCalls = requests.filter((r) => r.path.startsWith("/storage/v1/")).length;
+      const sqlCalls = requests.filter((r) => r.path.startsWith("/rest/v1/")).length;
+      const counted = `${storageCalls} Storage + ${sqlCalls} PostgREST requests`;
+      // a probe of 100, then batches of 1,000 while Storage stays fast: 11 batches, one Storage delete each, and
+      // once per run the bucket's versioning (a bucket without versions is deleted from by name)
+      expect(storageCalls, counted).toBeLessThanOrEqual(11 + 1);
+      // one SQL call per batch (it reports the batch before and claims this one), and per run the start, the bucket
+      // check, the formats, the finish, and each worker's report of its last batch
+      const perRun = 4 + CONCURRENCY;
+      expect(perRun).toBe(8);
+      expect(sqlCalls, counted).toBeLessThanOrEqual(11 + perRun);
+      expect(storageCalls + sqlCalls, counted).toBeLessThanOrEqual(2 * 11 + perRun + 1);
+    },
+  );
 
   it("dry run reports counts and a sample of paths and changes nothing", async () => {
     const expired = await seedExports({ count: 30, ageHours: 30, withFiles: true });
@@ -86,7 +111,14 @@ describe("export-file-cleanup", () => {
 
     const result = await runJob(exportFileCleanup, { dry_run: "true" }, { env: sweepEnv() });
 
-    expect(result).toMatchObject({ dry_run: true, total_found: 30, deleted_count: 0, logs_updated: 0, orphans_found: 1, orphans_deleted: 0 });
+    expect(result).toMatchObject({
+      dry_run: true,
+      total_found: 30,
+      deleted_count: 0,
+      logs_updated: 0,
+      orphans_found: 1,
+      orphans_deleted: 0,
+    });
     expect(result.sample_orphans).toEqual(orphans);
     expect(result.sample_paths).toHaveLength(20);
     expect(paths(expired)).toEqual(expect.arrayContaining(result.sample_paths!));
@@ -148,7 +180,9 @@ describe("export-file-cleanup", () => {
     const expired = await seedExports({ count: 5000, ageHours: 30, withFiles: true });
     await standIn.clearRequests();
 
-    const results = await Promise.all(Array.from({ length: 4 }, () => runJob(exportFileCleanup, { batch_size: "500", sweep_orphans: "false" })));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => runJob(exportFileCleanup, { batch_size: "500", sweep_orphans: "false" })),
+    );
 
     expect(results.reduce((n, r) => n + r.deleted_count, 0)).toBe(5000);
     expect(results.reduce((n, r) => n + r.logs_updated, 0)).toBe(5000);
@@ -175,16 +209,20 @@ describe("export-file-cleanup", () => {
     expect(paths(expired).filter((p) => left.has(p))).toEqual([]);
     // at full speed (the default) a run never rests
     await seedExports({ count: 300, ageHours: 30, withFiles: true });
-    expect(await runJob(exportFileCleanup, { batch_size: "100", sweep_orphans: "false" })).toMatchObject({ deleted_count: 300, rested_ms: 0 });
+    expect(await runJob(exportFileCleanup, { batch_size: "100", sweep_orphans: "false" })).toMatchObject({
+      deleted_count: 300,
+      rested_ms: 0,
+    });
   });
 
   it("leaves a crashed run's claims alone until its lease expires, then finishes them", async () => {
     const expired = await seedExports({ count: 300, ageHours: 30, withFiles: true });
     const clock = fixedClock(new Date().toISOString());
     // a run that claimed a batch and died before deleting anything
-    await sql().query("select public.export_ops_file_cleanup_batch(p_run_id => gen_random_uuid(), p_retention_hours => 24, p_limit => 200, p_now => $1)", [
-      clock.now().toISOString(),
-    ]);
+    await sql().query(
+      "select public.export_ops_file_cleanup_batch(p_run_id => gen_random_uuid(), p_retention_hours => 24, p_limit => 200, p_now => $1)",
+      [clock.now().toISOString()],
+    );
 
     const during = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock });
     expect(during).toMatchObject({ total_found: 100, deleted_count: 100 });
@@ -237,7 +275,9 @@ describe("export-file-cleanup", () => {
       // a permanent problem: quarantined with its reason, not a failure that makes the run partial
       expect(result).toMatchObject({ total_found: 4, deleted_count: 3, failed_count: 0, errors_total: 0, quarantined_count: 1 });
       expect(await statuses([row!.export_id])).toEqual({ completed: 1 });
-      const { rows } = await sql().query("select quarantined_at, quarantine_reason from export_ops_file_cleanup where export_id = $1", [row!.export_id]);
+      const { rows } = await sql().query("select quarantined_at, quarantine_reason from export_ops_file_cleanup where export_id = $1", [
+        row!.export_id,
+      ]);
       expect(rows[0].quarantined_at).toBeInstanceOf(Date);
       expect(rows[0].quarantine_reason).toMatch(/^unsafe path: /);
       expect(await statuses(ids(safe))).toEqual({ expired: 3 });
@@ -256,7 +296,10 @@ describe("export-file-cleanup", () => {
     await installedHoursAgo(100);
     const live = await seedExports({ count: 2, ageHours: 5, withFiles: false });
     const orphanUser = newUserId();
-    const orphans = [...(await seedOrphans({ count: 2, ageHours: 48, userId: orphanUser })), ...(await seedOrphans({ count: 1, ageHours: 48, knownBy: "metric" }))];
+    const orphans = [
+      ...(await seedOrphans({ count: 2, ageHours: 48, userId: orphanUser })),
+      ...(await seedOrphans({ count: 1, ageHours: 48, knownBy: "metric" })),
+    ];
     const [youngOrphan] = await seedOrphans({ count: 1, ageHours: 1, userId: orphanUser });
     // not named after an export export-ops knew: not its files, whatever their age
     const foreign = ["notes/readme.txt", `${orphanUser}/tool.exe`, `${orphanUser}/a.json`, `${orphanUser}/${newUserId()}.csv`];

@@ -8,7 +8,18 @@ import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { ARCHIVE_BATCH, decodeArchive, restoreArchive } from "../lib/archive/log-archive";
 import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
 import { captureLogger, fixedClock, tickingClock } from "./doubles";
-import { addObjects, installedHoursAgo, objectNames, ports, resetData, runJob, runWithoutLease, seedExports, seedOrphans, testEnv } from "./helpers/exports";
+import {
+  addObjects,
+  installedHoursAgo,
+  objectNames,
+  ports,
+  resetData,
+  runJob,
+  runWithoutLease,
+  seedExports,
+  seedOrphans,
+  testEnv,
+} from "./helpers/exports";
 import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
 
 const ARCHIVE = "export-archive";
@@ -68,7 +79,14 @@ describe("export-log-cleanup with archival", () => {
 
     const result = await runJob(exportLogCleanup, {}, { env: archiveEnv() });
 
-    expect(result).toMatchObject({ total_eligible: 25_000, kept_with_files: 50, deleted_count: 25_000, archived_count: 25_000, errors: [], has_more: false });
+    expect(result).toMatchObject({
+      total_eligible: 25_000,
+      kept_with_files: 50,
+      deleted_count: 25_000,
+      archived_count: 25_000,
+      errors: [],
+      has_more: false,
+    });
     expect(result.archive_objects).toHaveLength(Math.ceil(25_000 / ARCHIVE_BATCH));
     expect(await remaining(ids(old))).toBe(0);
     expect(await remaining(ids(recent))).toBe(300);
@@ -81,52 +99,60 @@ describe("export-log-cleanup with archival", () => {
     for (const [id, row] of before) sameRow(row, archived.rows.get(id)!);
   });
 
-  itStandIn("fault injection")("deletes nothing of a batch whose archive upload failed, and the next run finishes with one object per batch", async () => {
-    const n = 2 * ARCHIVE_BATCH + 2000;
-    const old = await seedExports({ count: n, status: "expired", ageHours: 40 * DAY });
-    await standIn.addFault({ method: "POST", pathPrefix: `/storage/v1/object/${ARCHIVE}/`, status: 500, times: 1 });
-    const clock = fixedClock(new Date().toISOString());
+  itStandIn("fault injection")(
+    "deletes nothing of a batch whose archive upload failed, and the next run finishes with one object per batch",
+    async () => {
+      const n = 2 * ARCHIVE_BATCH + 2000;
+      const old = await seedExports({ count: n, status: "expired", ageHours: 40 * DAY });
+      await standIn.addFault({ method: "POST", pathPrefix: `/storage/v1/object/${ARCHIVE}/`, status: 500, times: 1 });
+      const clock = fixedClock(new Date().toISOString());
 
-    const failed = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock });
-    expect(failed).toMatchObject({ deleted_count: 0, archived_count: 0, has_more: true });
-    expect(failed.errors).toHaveLength(1);
-    expect(failed.errors[0]).toMatch(new RegExp(`^archive logs/.*\\.jsonl\\.gz not written or not verified, its ${ARCHIVE_BATCH} logs were kept`));
-    expect(await remaining(ids(old))).toBe(n);
+      const failed = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock });
+      expect(failed).toMatchObject({ deleted_count: 0, archived_count: 0, has_more: true });
+      expect(failed.errors).toHaveLength(1);
+      expect(failed.errors[0]).toMatch(
+        new RegExp(`^archive logs/.*\\.jsonl\\.gz not written or not verified, its ${ARCHIVE_BATCH} logs were kept`),
+      );
+      expect(await remaining(ids(old))).toBe(n);
 
-    const rerun = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock });
-    expect(rerun).toMatchObject({ deleted_count: n, archived_count: n, has_more: false });
-    // the failed batch was retried under its own name
-    expect(rerun.archive_objects).toContain(failed.errors[0]!.match(/^archive (\S+) /)![1]);
-    const archived = await archivedRows();
-    expect(archived.objects).toHaveLength(3);
-    expect(archived.copies).toBe(n);
-  });
+      const rerun = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock });
+      expect(rerun).toMatchObject({ deleted_count: n, archived_count: n, has_more: false });
+      // the failed batch was retried under its own name
+      expect(rerun.archive_objects).toContain(failed.errors[0]!.match(/^archive (\S+) /)![1]);
+      const archived = await archivedRows();
+      expect(archived.objects).toHaveLength(3);
+      expect(archived.copies).toBe(n);
+    },
+  );
 
-  itStandIn("fault injection")("after a crash between upload and delete, a rerun leaves one archive object per batch and loses or repeats no row", async () => {
-    const n = 2 * ARCHIVE_BATCH + 1000;
-    const old = await seedExports({ count: n, status: "expired", ageHours: 40 * DAY });
-    const before = await snapshot(ids(old));
-    // the process dies after writing the first batch's archive, before deleting its rows
-    await standIn.addFault({ pathPrefix: "/rest/v1/rpc/export_ops_delete_archived_logs", status: 503, times: 1 });
-    const clock = fixedClock(new Date().toISOString());
-    const crash = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock }).catch((e: unknown) => e);
-    expect(crash).toBeInstanceOf(DatabaseError);
-    expect(await remaining(ids(old))).toBe(n);
-    const afterCrash = await archivedRows();
-    expect(afterCrash.objects).toHaveLength(1);
+  itStandIn("fault injection")(
+    "after a crash between upload and delete, a rerun leaves one archive object per batch and loses or repeats no row",
+    async () => {
+      const n = 2 * ARCHIVE_BATCH + 1000;
+      const old = await seedExports({ count: n, status: "expired", ageHours: 40 * DAY });
+      const before = await snapshot(ids(old));
+      // the process dies after writing the first batch's archive, before deleting its rows
+      await standIn.addFault({ pathPrefix: "/rest/v1/rpc/export_ops_delete_archived_logs", status: 503, times: 1 });
+      const clock = fixedClock(new Date().toISOString());
+      const crash = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock }).catch((e: unknown) => e);
+      expect(crash).toBeInstanceOf(DatabaseError);
+      expect(await remaining(ids(old))).toBe(n);
+      const afterCrash = await archivedRows();
+      expect(afterCrash.objects).toHaveLength(1);
 
-    clock.advance(16 * 60_000); // the dead run's lease expires
-    const rerun = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock });
-    expect(rerun).toMatchObject({ deleted_count: n, has_more: false });
-    // the object written before the crash was written again under its own name
-    expect(rerun.archive_objects).toContain(afterCrash.objects[0]);
+      clock.advance(16 * 60_000); // the dead run's lease expires
+      const rerun = await runJob(exportLogCleanup, {}, { env: archiveEnv(), clock });
+      expect(rerun).toMatchObject({ deleted_count: n, has_more: false });
+      // the object written before the crash was written again under its own name
+      expect(rerun.archive_objects).toContain(afterCrash.objects[0]);
 
-    const archived = await archivedRows();
-    expect(archived.objects).toHaveLength(3);
-    expect(archived.copies).toBe(n);
-    for (const [id, row] of before) sameRow(row, archived.rows.get(id)!);
-    expect(await remaining(ids(old))).toBe(0);
-  });
+      const archived = await archivedRows();
+      expect(archived.objects).toHaveLength(3);
+      expect(archived.copies).toBe(n);
+      for (const [id, row] of before) sameRow(row, archived.rows.get(id)!);
+      expect(await remaining(ids(old))).toBe(0);
+    },
+  );
 
   it("lets two concurrent runs delete only rows that are archived, each exactly once", async () => {
     const old = await seedExports({ count: 20_000, status: "expired", ageHours: 40 * DAY });
@@ -164,13 +190,19 @@ describe("export-log-cleanup with archival", () => {
 
   it("archives and deletes a batch's logs only as the batch read them: a log changed since is in neither, and stays", async () => {
     const old = await seedExports({ count: 5, status: "failed", ageHours: 40 * DAY });
-    const { rows } = await sql().query("select export_ops_claim_log_batch(p_bucket => $1, p_limit => 10, p_cutoff => now() - interval '30 days') as c", [ARCHIVE]);
+    const { rows } = await sql().query(
+      "select export_ops_claim_log_batch(p_bucket => $1, p_limit => 10, p_cutoff => now() - interval '30 days') as c",
+      [ARCHIVE],
+    );
     const batch = rows[0].c.batch as string;
     // the host app edits one of them after the batch was taken
     await sql().query("update export_logs set error_message = 'retried by support' where export_id = $1", [old[0]!.export_id]);
 
     const text = await sql().query("select export_ops_archive_batch_text($1) as t", [batch]);
-    const inArchive = (text.rows[0].t as string).split("\n").filter(Boolean).map((line) => (JSON.parse(line) as { export_id: string }).export_id);
+    const inArchive = (text.rows[0].t as string)
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { export_id: string }).export_id);
     expect(inArchive.sort()).toEqual(ids(old).slice(1).sort());
     const deleted = await sql().query("select export_ops_delete_archived_logs($1) as n", [batch]);
 
@@ -193,30 +225,37 @@ describe("export-log-cleanup with archival", () => {
     expect(await restoreArchive(ports(), ARCHIVE, result.archive_objects[0]!)).toEqual({ rows: 30, restored: 0 });
   });
 
-  it.each([1, 2, 4])("with concurrency=%i, never holds more batches claimed and not yet deleted, and archives every log once", async (concurrency) => {
-    const old = await seedExports({ count: 3000, status: "expired", ageHours: 40 * DAY });
-    const base = ports();
-    let open = 0;
-    let most = 0;
-    const untyped = base.db as unknown as { call(fn: string, args: Record<string, unknown>): Promise<unknown> };
-    const db = {
-      // a batch is in flight from its claim's request until its logs' delete answers (or the claim comes back empty)
-      call: async (fn: string, args: Record<string, unknown> = {}) => {
-        if (fn === "export_ops_claim_log_batch") most = Math.max(most, ++open);
-        const answer = (await untyped.call(fn, args)) as { batch?: unknown };
-        if (fn === "export_ops_delete_archived_logs" || (fn === "export_ops_claim_log_batch" && !answer.batch)) open -= 1;
-        return answer;
-      },
-    } as unknown as typeof base.db;
+  it.each([1, 2, 4])(
+    "with concurrency=%i, never holds more batches claimed and not yet deleted, and archives every log once",
+    async (concurrency) => {
+      const old = await seedExports({ count: 3000, status: "expired", ageHours: 40 * DAY });
+      const base = ports();
+      let open = 0;
+      let most = 0;
+      const untyped = base.db as unknown as { call(fn: string, args: Record<string, unknown>): Promise<unknown> };
+      const db = {
+        // a batch is in flight from its claim's request until its logs' delete answers (or the claim comes back empty)
+        call: async (fn: string, args: Record<string, unknown> = {}) => {
+          if (fn === "export_ops_claim_log_batch") most = Math.max(most, ++open);
+          const answer = (await untyped.call(fn, args)) as { batch?: unknown };
+          if (fn === "export_ops_delete_archived_logs" || (fn === "export_ops_claim_log_batch" && !answer.batch)) open -= 1;
+          return answer;
+        },
+      } as unknown as typeof base.db;
 
-    const result = await runJob(exportLogCleanup, { batch_size: "500", concurrency: String(concurrency), prune_metrics: "false" }, { env: archiveEnv(), ports: { ...base, db } });
+      const result = await runJob(
+        exportLogCleanup,
+        { batch_size: "500", concurrency: String(concurrency), prune_metrics: "false" },
+        { env: archiveEnv(), ports: { ...base, db } },
+      );
 
-    expect(result).toMatchObject({ deleted_count: 3000, archived_count: 3000, has_more: false });
-    expect(most).toBe(concurrency); // 6 batches of 500: each setting reaches its bound, and none passes it
-    const archived = await archivedRows();
-    expect(archived.copies).toBe(3000);
-    expect(await remaining(ids(old))).toBe(0);
-  });
+      expect(result).toMatchObject({ deleted_count: 3000, archived_count: 3000, has_more: false });
+      expect(most).toBe(concurrency); // 6 batches of 500: each setting reaches its bound, and none passes it
+      const archived = await archivedRows();
+      expect(archived.copies).toBe(3000);
+      expect(await remaining(ids(old))).toBe(0);
+    },
+  );
 
   it.each(["0", "5", "2.5"])("refuses concurrency=%j, naming the option, and deletes nothing", async (value) => {
     const old = await seedExports({ count: 10, status: "expired", ageHours: 40 * DAY });
@@ -228,18 +267,33 @@ describe("export-log-cleanup with archival", () => {
 describe("an archive bucket that refuses archive objects", () => {
   it.each([
     ["a MIME type other than gzip", "{text/plain}", null, /refuses application\/gzip: add it to the bucket's allowed MIME types/],
-    ["a file size limit below an archive object", "{application/gzip}", 100, /over the file size limit of the archive bucket narrow-archive: raise/],
-  ])("stops archival with an error naming the bucket and the setting when it allows only %s, deleting nothing", async (_, mime, size, message) => {
-    await sql().query("insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types) values ('narrow-archive', 'narrow-archive', false, $2, $1) on conflict (id) do update set file_size_limit = excluded.file_size_limit, allowed_mime_types = excluded.allowed_mime_types", [mime, size]);
-    const old = await seedExports({ count: 30, status: "expired", ageHours: 40 * DAY });
-    const result = await runJob(exportLogCleanup, { prune_metrics: "false" }, { env: testEnv({ EXPORT_ARCHIVE_BUCKET: "narrow-archive" }) });
-    expect(result).toMatchObject({ deleted_count: 0, archived_count: 0, has_more: true });
-    expect(result.errors).toEqual([expect.stringMatching(message)]);
-    expect(result.errors[0]).toContain("narrow-archive");
-    expect(await remaining(ids(old))).toBe(30);
-    const run = await sql().query("select status from export_ops_runs where job = 'export-log-cleanup' order by started_at desc limit 1");
-    expect(run.rows[0].status).toBe("failed");
-  });
+    [
+      "a file size limit below an archive object",
+      "{application/gzip}",
+      100,
+      /over the file size limit of the archive bucket narrow-archive: raise/,
+    ],
+  ])(
+    "stops archival with an error naming the bucket and the setting when it allows only %s, deleting nothing",
+    async (_, mime, size, message) => {
+      await sql().query(
+        "insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types) values ('narrow-archive', 'narrow-archive', false, $2, $1) on conflict (id) do update set file_size_limit = excluded.file_size_limit, allowed_mime_types = excluded.allowed_mime_types",
+        [mime, size],
+      );
+      const old = await seedExports({ count: 30, status: "expired", ageHours: 40 * DAY });
+      const result = await runJob(
+        exportLogCleanup,
+        { prune_metrics: "false" },
+        { env: testEnv({ EXPORT_ARCHIVE_BUCKET: "narrow-archive" }) },
+      );
+      expect(result).toMatchObject({ deleted_count: 0, archived_count: 0, has_more: true });
+      expect(result.errors).toEqual([expect.stringMatching(message)]);
+      expect(result.errors[0]).toContain("narrow-archive");
+      expect(await remaining(ids(old))).toBe(30);
+      const run = await sql().query("select status from export_ops_runs where job = 'export-log-cleanup' order by started_at desc limit 1");
+      expect(run.rows[0].status).toBe("failed");
+    },
+  );
 });
 
 describe("export-log-cleanup without archival", () => {
@@ -251,7 +305,14 @@ describe("export-log-cleanup without archival", () => {
 
     const result = await runJob(exportLogCleanup, { batch_size: "5000" });
 
-    expect(result).toMatchObject({ total_eligible: 12_355, kept_with_files: 20, deleted_count: 12_355, archived_count: 0, archive_objects: [], has_more: false });
+    expect(result).toMatchObject({
+      total_eligible: 12_355,
+      kept_with_files: 20,
+      deleted_count: 12_355,
+      archived_count: 0,
+      archive_objects: [],
+      has_more: false,
+    });
     expect(await remaining([...ids(old), ...ids(neverFiled)])).toBe(0);
     expect(await remaining(ids(recent))).toBe(100);
     expect(await remaining(ids(withFiles))).toBe(20);
@@ -319,7 +380,13 @@ describe("export-log-cleanup without archival", () => {
 });
 
 describe("per-user erasure", () => {
-  const deps = (env = testEnv()) => ({ ...ports(), env, clock: fixedClock(new Date().toISOString()), logger: captureLogger().logger, deadline: Number.POSITIVE_INFINITY });
+  const deps = (env = testEnv()) => ({
+    ...ports(),
+    env,
+    clock: fixedClock(new Date().toISOString()),
+    logger: captureLogger().logger,
+    deadline: Number.POSITIVE_INFINITY,
+  });
 
   /** 12 logs (7 with files), their metrics, a file whose log is gone (its metric remains), and a file of the host's. */
   async function userWithData(userId: string) {
@@ -355,7 +422,15 @@ describe("per-user erasure", () => {
 
     const result = await cleanupUserExportLogs(deps(), { userId: alice });
 
-    expect(result).toMatchObject({ user_id: alice, files_found: 13, files_deleted: 8, logs_deleted: 12, metrics_deleted: 13, errors: [], has_more: false });
+    expect(result).toMatchObject({
+      user_id: alice,
+      files_found: 13,
+      files_deleted: 8,
+      logs_deleted: 12,
+      metrics_deleted: 13,
+      errors: [],
+      has_more: false,
+    });
     expect(result.files_left).toEqual([hostOwn]);
     expect(await holdings(alice)).toEqual({ logs: 0, metrics: 0, files: 1 });
     expect((await objectNames()).has(gone)).toBe(false);
@@ -385,14 +460,17 @@ describe("per-user erasure", () => {
     expect(await holdings(alice)).toEqual({ logs: 12, metrics: 13, files: 9 });
   });
 
-  it.each(["", "42", "not-a-uuid", "'; delete from export_logs; --", `${randomUUID()}/..`])("refuses the malformed id %j, deleting nothing", async (bad) => {
-    const alice = randomUUID();
-    await userWithData(alice);
-    const error = await cleanupUserExportLogs(deps(), { userId: bad }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ValidationError);
-    expect((error as Error).message).toBe("Invalid user id: must be a UUID");
-    expect(await holdings(alice)).toEqual({ logs: 12, metrics: 13, files: 9 });
-  });
+  it.each(["", "42", "not-a-uuid", "'; delete from export_logs; --", `${randomUUID()}/..`])(
+    "refuses the malformed id %j, deleting nothing",
+    async (bad) => {
+      const alice = randomUUID();
+      await userWithData(alice);
+      const error = await cleanupUserExportLogs(deps(), { userId: bad }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toBe("Invalid user id: must be a UUID");
+      expect(await holdings(alice)).toEqual({ logs: 12, metrics: 13, files: 9 });
+    },
+  );
 });
 
 describe("side rows", () => {

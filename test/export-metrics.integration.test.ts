@@ -32,7 +32,7 @@ interface Row {
 /** A deterministic pseudo-random mix of exports spread over [fromHour, toHour). */
 function makeRows(count: number, fromHour: number, toHour: number, failEvery = 7, seed = 1): Row[] {
   let x = seed;
-  const rand = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
   const users = Array.from({ length: 6 }, () => randomUUID());
   return Array.from({ length: count }, (_, i) => {
     const failed = i % failEvery === 0;
@@ -109,11 +109,19 @@ describe("logExportMetric", () => {
     const again = await svc.logExportMetric(metric);
     expect(first).toMatchObject({ recorded: true, duplicate: false, metric: { count_range: "medium" } });
     expect(again).toMatchObject({ recorded: true, duplicate: true });
-    const { rows } = await sql().query("select status, count_range, duration_ms from export_metrics where export_id = $1", [metric.export_id]);
+    const { rows } = await sql().query("select status, count_range, duration_ms from export_metrics where export_id = $1", [
+      metric.export_id,
+    ]);
     expect(rows).toEqual([{ status: "completed", count_range: "medium", duration_ms: 2500 }]);
     const lines = capture.lines().filter((l) => l.type === "export_metric");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ export_id: metric.export_id, format: "jsonl", status: "completed", count_range: "medium", timestamp: expect.any(String) });
+    expect(lines[0]).toMatchObject({
+      export_id: metric.export_id,
+      format: "jsonl",
+      status: "completed",
+      count_range: "medium",
+      timestamp: expect.any(String),
+    });
   });
 
   it("in the background: validates at once, then stores within the platform's waitUntil", async () => {
@@ -137,7 +145,13 @@ describe("logExportMetric", () => {
   it("records a completed and a failed metric for the same export separately", async () => {
     const { svc } = service();
     const metric = valid();
-    await svc.logExportMetric({ ...metric, status: "failed", file_size_bytes: null, error_type: "TimeoutError", error_message: "took too long" });
+    await svc.logExportMetric({
+      ...metric,
+      status: "failed",
+      file_size_bytes: null,
+      error_type: "TimeoutError",
+      error_message: "took too long",
+    });
     await svc.logExportMetric(metric);
     const { rows } = await sql().query("select status from export_metrics where export_id = $1 order by status", [metric.export_id]);
     expect(rows.map((r) => r.status)).toEqual(["completed", "failed"]);
@@ -163,7 +177,13 @@ describe("logExportMetric", () => {
 
   it("cuts a 1 MB error message to 2,000 characters, marked as truncated", async () => {
     const { svc } = service();
-    const metric = { ...valid(), status: "failed" as const, file_size_bytes: null, error_type: "DatabaseError", error_message: "x".repeat(1024 * 1024) };
+    const metric = {
+      ...valid(),
+      status: "failed" as const,
+      file_size_bytes: null,
+      error_type: "DatabaseError",
+      error_message: "x".repeat(1024 * 1024),
+    };
     const result = await svc.logExportMetric(metric);
     expect(result.recorded).toBe(true);
     const { rows } = await sql().query("select error_message from export_metrics where export_id = $1", [metric.export_id]);
@@ -177,7 +197,9 @@ describe("logExportMetric", () => {
     const metric = valid();
     const result = await svc.logExportMetric(metric);
     expect(result).toMatchObject({ recorded: false, error: { code: "database_error" } });
-    expect(capture.lines()).toContainEqual(expect.objectContaining({ type: "export_metric_write_failed", export_id: metric.export_id, level: "error" }));
+    expect(capture.lines()).toContainEqual(
+      expect.objectContaining({ type: "export_metric_write_failed", export_id: metric.export_id, level: "error" }),
+    );
     expect(capture.lines()).toContainEqual(expect.objectContaining({ type: "export_metric", export_id: metric.export_id }));
   });
 });
@@ -207,18 +229,31 @@ describe("aggregate", () => {
         p95_ms: percentile(d, 0.95),
       });
       const sizes = group.map((r) => r.file_size_bytes!);
-      expect(s.file_size_by_format[format]).toEqual({ avg_bytes: round(sizes.reduce((a, b) => a + b, 0) / sizes.length, 1), max_bytes: Math.max(...sizes) });
+      expect(s.file_size_by_format[format]).toEqual({
+        avg_bytes: round(sizes.reduce((a, b) => a + b, 0) / sizes.length, 1),
+        max_bytes: Math.max(...sizes),
+      });
     }
     for (const [range, group] of Object.entries(groupBy(ok, (r) => countRange(r.conversation_count)))) {
       const d = group.map((r) => r.duration_ms);
-      expect(s.duration_by_count_range[range]).toMatchObject({ count: group.length, p50_ms: percentile(d, 0.5), p95_ms: percentile(d, 0.95) });
+      expect(s.duration_by_count_range[range]).toMatchObject({
+        count: group.length,
+        p50_ms: percentile(d, 0.5),
+        p95_ms: percentile(d, 0.95),
+      });
     }
     const byHour = groupBy(rows, (r) => new Date(Math.floor(r.recorded_at.getTime() / 3_600_000) * 3_600_000).toISOString());
     expect(s.volume_by_hour.map((v) => [new Date(v.hour).toISOString(), v.total, v.failed])).toEqual(
-      Object.keys(byHour).sort().map((h) => [h, byHour[h]!.length, byHour[h]!.filter((r) => r.status === "failed").length]),
+      Object.keys(byHour)
+        .sort()
+        .map((h) => [h, byHour[h]!.length, byHour[h]!.filter((r) => r.status === "failed").length]),
     );
     const byDay = groupBy(rows, (r) => r.recorded_at.toISOString().slice(0, 10));
-    expect(s.volume_by_day.map((v) => [v.day, v.total])).toEqual(Object.keys(byDay).sort().map((d) => [d, byDay[d]!.length]));
+    expect(s.volume_by_day.map((v) => [v.day, v.total])).toEqual(
+      Object.keys(byDay)
+        .sort()
+        .map((d) => [d, byDay[d]!.length]),
+    );
     for (const [format, group] of Object.entries(groupBy(rows, (r) => r.format))) {
       expect(s.format_distribution[format]).toEqual({ count: group.length, share: round(group.length / 1500, 4) });
     }
@@ -227,29 +262,48 @@ describe("aggregate", () => {
       .sort((a, b) => b.exports - a.exports || a.user_id.localeCompare(b.user_id))
       .slice(0, 3);
     expect(s.top_users).toEqual(users);
-    expect(s.failures_by_error_type).toEqual(Object.fromEntries(Object.entries(groupBy(failed, (r) => r.error_type!)).map(([k, g]) => [k, g.length])));
+    expect(s.failures_by_error_type).toEqual(
+      Object.fromEntries(Object.entries(groupBy(failed, (r) => r.error_type!)).map(([k, g]) => [k, g.length])),
+    );
   });
 
   it("gives exact percentiles at the edges: one or two exports, equal durations, durations on every duration-key boundary", async () => {
     const base = makeRows(1, 0, 1)[0]!;
     const row = (format: Row["format"], duration_ms: number, conversation_count: number): Row => ({
-      ...base, export_id: randomUUID(), format, status: "completed", duration_ms, conversation_count, recorded_at: at(0, 10),
+      ...base,
+      export_id: randomUUID(),
+      format,
+      status: "completed",
+      duration_ms,
+      conversation_count,
+      recorded_at: at(0, 10),
     });
     const rows = [
       row("json", 4321, 5), // alone in its format and its count range
-      row("jsonl", 700, 500), row("jsonl", 700, 500), // two, equal
-      ...[0, 999, 1000, 1009, 1010, 9999, 10000, 10099, 10100, 99999, 100000, 100999, 101000, 300000, 1_000_000].map((d) => row("csv", d, 500)),
+      row("jsonl", 700, 500),
+      row("jsonl", 700, 500), // two, equal
+      ...[0, 999, 1000, 1009, 1010, 9999, 10000, 10099, 10100, 99999, 100000, 100999, 101000, 300000, 1_000_000].map((d) =>
+        row("csv", d, 500),
+      ),
       ...Array.from({ length: 40 }, (_, i) => row("markdown", i < 30 ? 2500 : 2500 + i, 2000)), // ties across the middle
     ];
     await insertRows(rows);
     const s = await service().svc.aggregate({ from: at(0), to: at(1) });
     for (const [format, group] of Object.entries(groupBy(rows, (r) => r.format))) {
       const d = group.map((r) => r.duration_ms);
-      expect(s.duration_by_format[format], format).toMatchObject({ count: d.length, p50_ms: percentile(d, 0.5), p95_ms: percentile(d, 0.95) });
+      expect(s.duration_by_format[format], format).toMatchObject({
+        count: d.length,
+        p50_ms: percentile(d, 0.5),
+        p95_ms: percentile(d, 0.95),
+      });
     }
     for (const [range, group] of Object.entries(groupBy(rows, (r) => countRange(r.conversation_count)))) {
       const d = group.map((r) => r.duration_ms);
-      expect(s.duration_by_count_range[range], range).toMatchObject({ count: d.length, p50_ms: percentile(d, 0.5), p95_ms: percentile(d, 0.95) });
+      expect(s.duration_by_count_range[range], range).toMatchObject({
+        count: d.length,
+        p50_ms: percentile(d, 0.5),
+        p95_ms: percentile(d, 0.95),
+      });
     }
   });
 
@@ -283,7 +337,10 @@ describe("hourly rollups", () => {
         const ok = g.filter((r) => r.status === "completed");
         const histogram = new Array(bounds.length + 1).fill(0);
         for (const r of ok) histogram[bounds.filter((b) => b <= r.duration_ms).length] += 1;
-        const failures = groupBy(g.filter((r) => r.status === "failed"), (r) => r.error_type ?? "unknown");
+        const failures = groupBy(
+          g.filter((r) => r.status === "failed"),
+          (r) => r.error_type ?? "unknown",
+        );
         return {
           key: `${hour}|${format}|${count_range}`,
           total: g.length,
@@ -315,7 +372,13 @@ describe("hourly rollups", () => {
     const clock = fixedClock(at(3, 10).toISOString());
 
     const first = await runJob(exportMetricsAggregate, {}, { clock });
-    expect(first).toMatchObject({ hours_rolled_up: 3, first_hour: at(0).toISOString(), last_hour: at(2).toISOString(), hours_pending: 0, has_more: false });
+    expect(first).toMatchObject({
+      hours_rolled_up: 3,
+      first_hour: at(0).toISOString(),
+      last_hour: at(2).toISOString(),
+      hours_pending: 0,
+      has_more: false,
+    });
 
     clock.advance(5 * 3_600_000); // the cron did not fire for five hours
     const second = await runJob(exportMetricsAggregate, {}, { clock });
@@ -331,7 +394,10 @@ describe("hourly rollups", () => {
         return { hour: at(h).toISOString(), total: g.length, completed: g.length - failed, failed };
       }),
     );
-    const { rows: detail } = await sql().query("select sum(total)::int as total, sum(completed)::int as completed from export_ops_metric_rollups where hour < $1", [at(8)]);
+    const { rows: detail } = await sql().query(
+      "select sum(total)::int as total, sum(completed)::int as completed from export_ops_metric_rollups where hour < $1",
+      [at(8)],
+    );
     const upTo8 = rows.filter((r) => r.recorded_at < at(8));
     expect(detail[0]).toEqual({ total: upTo8.length, completed: upTo8.filter((r) => r.status === "completed").length });
   });
@@ -363,12 +429,17 @@ describe("hourly rollups", () => {
     await insertRows(rows);
     const clock = fixedClock(at(48, 6).toISOString());
     // outside the runner, so the job's lease does not turn one away: the SQL alone must keep them apart
-    const [a, b] = await Promise.all([runWithoutLease(exportMetricsAggregate, {}, { clock }), runWithoutLease(exportMetricsAggregate, {}, { clock })]);
+    const [a, b] = await Promise.all([
+      runWithoutLease(exportMetricsAggregate, {}, { clock }),
+      runWithoutLease(exportMetricsAggregate, {}, { clock }),
+    ]);
     expect(a.hours_rolled_up + b.hours_rolled_up).toBe(48);
     const hours = await rollupRows();
     expect(hours).toHaveLength(48);
     expect(hours.reduce((n, h) => n + h.total, 0)).toBe(2000);
-    const { rows: detail } = await sql().query("select sum(total)::int as n, count(*)::int as groups, count(distinct (hour, format, count_range))::int as distinct_groups from export_ops_metric_rollups");
+    const { rows: detail } = await sql().query(
+      "select sum(total)::int as n, count(*)::int as groups, count(distinct (hour, format, count_range))::int as distinct_groups from export_ops_metric_rollups",
+    );
     expect(detail[0].n).toBe(2000);
     expect(detail[0].groups).toBe(detail[0].distinct_groups);
   });
@@ -400,7 +471,12 @@ describe("hourly rollups", () => {
       return max;
     };
     expect(week.total_exports).toBe(3000);
-    for (const [format, group] of Object.entries(groupBy(rows.filter((r) => r.status === "completed"), (r) => r.format))) {
+    for (const [format, group] of Object.entries(
+      groupBy(
+        rows.filter((r) => r.status === "completed"),
+        (r) => r.format,
+      ),
+    )) {
       const d = group.map((r) => r.duration_ms);
       expect(week.duration_by_format[format]).toMatchObject({
         count: group.length,
@@ -443,9 +519,14 @@ describe("failure-rate alert", () => {
 
   /** `failed` of `total` exports in the hour before `hour`. */
   const exportsInHour = (hour: number, total: number, failed: number) =>
-    insertRows(makeRows(total, hour - 1, hour, 1_000_000).map((r, i) => (i < failed ? { ...r, status: "failed", error_type: "TimeoutError", file_size_bytes: null } : r)));
+    insertRows(
+      makeRows(total, hour - 1, hour, 1_000_000).map((r, i) =>
+        i < failed ? { ...r, status: "failed", error_type: "TimeoutError", file_size_bytes: null } : r,
+      ),
+    );
 
-  const run = (hour: number) => runJob(exportMetricsAggregate, {}, { clock: fixedClock(at(hour, 0).toISOString()), env: testEnv({ ALERT_WEBHOOK_URL: url }) });
+  const run = (hour: number) =>
+    runJob(exportMetricsAggregate, {}, { clock: fixedClock(at(hour, 0).toISOString()), env: testEnv({ ALERT_WEBHOOK_URL: url }) });
 
   it("fires once when the rate crosses the threshold, stays quiet while firing, resolves once", async () => {
     await exportsInHour(1, 40, 2);
@@ -453,7 +534,14 @@ describe("failure-rate alert", () => {
 
     await exportsInHour(2, 40, 8);
     const fired = await run(2);
-    expect(fired.alert).toMatchObject({ state: "firing", transition: "fired", failure_rate: 0.2, failed_count: 8, total_count: 40, severity: "critical" });
+    expect(fired.alert).toMatchObject({
+      state: "firing",
+      transition: "fired",
+      failure_rate: 0.2,
+      failed_count: 8,
+      total_count: 40,
+      severity: "critical",
+    });
     expect(fired.alert.message).toBe("Export failure rate (20.00%) exceeds threshold (10.00%)");
     expect(fired.notifications).toEqual([{ alert: "export_failure_rate", sent: true, state: "firing" }]);
 
@@ -469,7 +557,9 @@ describe("failure-rate alert", () => {
 
     expect(received.map((r) => r.export_ops.state)).toEqual(["firing", "ok"]);
     expect(received[0]!.text).toContain("Export failure rate (20.00%) exceeds threshold (10.00%)");
-    const { rows } = await sql().query("select state, notified_state, notify_attempts from export_ops_alerts where alert = 'export_failure_rate'");
+    const { rows } = await sql().query(
+      "select state, notified_state, notify_attempts from export_ops_alerts where alert = 'export_failure_rate'",
+    );
     expect(rows).toEqual([{ state: "ok", notified_state: "ok", notify_attempts: 0 }]);
   });
 
@@ -485,12 +575,16 @@ describe("failure-rate alert", () => {
     mode = "hang";
     const first = await run(1);
     expect(first.alert.transition).toBe("fired");
-    expect(first.notifications).toEqual([{ alert: "export_failure_rate", sent: false, state: "firing", error: "webhook timed out after 5000 ms" }]);
+    expect(first.notifications).toEqual([
+      { alert: "export_failure_rate", sent: false, state: "firing", error: "webhook timed out after 5000 ms" },
+    ]);
     expect(JSON.stringify(first)).not.toContain("secret-path");
 
     mode = "fail";
     const second = await run(1);
-    expect(second.notifications).toEqual([{ alert: "export_failure_rate", sent: false, state: "firing", error: "webhook answered HTTP 500" }]);
+    expect(second.notifications).toEqual([
+      { alert: "export_failure_rate", sent: false, state: "firing", error: "webhook answered HTTP 500" },
+    ]);
 
     mode = "ok";
     const third = await run(1);

@@ -9,7 +9,19 @@ import { withCron } from "../lib/http/with-cron";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { captureLogger, fixedClock } from "./doubles";
-import { BUCKET, addObjects, installedHoursAgo, newUserId, objectNames, ports, resetData, runJob, seedExports, sweepEnv, testEnv } from "./helpers/exports";
+import {
+  BUCKET,
+  addObjects,
+  installedHoursAgo,
+  newUserId,
+  objectNames,
+  ports,
+  resetData,
+  runJob,
+  seedExports,
+  sweepEnv,
+  testEnv,
+} from "./helpers/exports";
 import { closeSql, itStandIn, sql, stack, standIn } from "./helpers/stack";
 
 beforeEach(async () => {
@@ -76,7 +88,12 @@ describe("quarantine", () => {
   const cli = (...args: string[]) =>
     new Promise<{ code: number | null; out: string }>((resolve) => {
       const child = spawn(process.execPath, ["--import", "tsx", "scripts/run-job.ts", "export-file-cleanup", ...args], {
-        env: { ...process.env, SUPABASE_URL: stack.SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY: stack.SUPABASE_SERVICE_ROLE_KEY, LOG_LEVEL: "silent" },
+        env: {
+          ...process.env,
+          SUPABASE_URL: stack.SUPABASE_URL,
+          SUPABASE_SERVICE_ROLE_KEY: stack.SUPABASE_SERVICE_ROLE_KEY,
+          LOG_LEVEL: "silent",
+        },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let out = "";
@@ -93,7 +110,10 @@ describe("quarantine", () => {
 
     const listed = await cli("--quarantined");
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.out)).toMatchObject({ total: 1, rows: [{ export_id: bad!.export_id, quarantine_reason: expect.stringMatching(/^unsafe path: /) }] });
+    expect(JSON.parse(listed.out)).toMatchObject({
+      total: 1,
+      rows: [{ export_id: bad!.export_id, quarantine_reason: expect.stringMatching(/^unsafe path: /) }],
+    });
 
     // an operator fixes the path, then releases it
     await sql().query("update export_logs set file_path = $2 where export_id = $1", [bad!.export_id, `${user}/${bad!.export_id}.jsonl`]);
@@ -104,23 +124,34 @@ describe("quarantine", () => {
     expect(await status(bad!.export_id)).toBe("expired");
   }, 60_000);
 
-  itStandIn("fault injection")("retries a Storage failure with the attempts and last error kept, and quarantines after the configured attempts", async () => {
-    await seedExports({ count: 3, ageHours: 30, withFiles: true });
-    await standIn.addFault({ method: "DELETE", pathPrefix: `/storage/v1/object/${BUCKET}`, status: 500, times: 10 });
-    const clock = fixedClock(new Date().toISOString());
-    const env = testEnv({ EXPORT_CLEANUP_MAX_ATTEMPTS: "2" });
+  itStandIn("fault injection")(
+    "retries a Storage failure with the attempts and last error kept, and quarantines after the configured attempts",
+    async () => {
+      await seedExports({ count: 3, ageHours: 30, withFiles: true });
+      await standIn.addFault({ method: "DELETE", pathPrefix: `/storage/v1/object/${BUCKET}`, status: 500, times: 10 });
+      const clock = fixedClock(new Date().toISOString());
+      const env = testEnv({ EXPORT_CLEANUP_MAX_ATTEMPTS: "2" });
 
-    expect(await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock, env })).toMatchObject({ failed_count: 3, quarantined_count: 0 });
-    const kept = await sql().query("select attempts, last_error, quarantined_at from export_ops_file_cleanup");
-    expect(kept.rows.every((r) => r.attempts === 1 && r.last_error.includes("storage remove failed") && r.quarantined_at === null)).toBe(true);
+      expect(await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock, env })).toMatchObject({
+        failed_count: 3,
+        quarantined_count: 0,
+      });
+      const kept = await sql().query("select attempts, last_error, quarantined_at from export_ops_file_cleanup");
+      expect(kept.rows.every((r) => r.attempts === 1 && r.last_error.includes("storage remove failed") && r.quarantined_at === null)).toBe(
+        true,
+      );
 
-    clock.advance(16 * 60_000); // past the claims' lease
-    expect(await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock, env })).toMatchObject({ failed_count: 3, quarantined_count: 3 });
-    const { rows } = await sql().query("select attempts, quarantine_reason from export_ops_file_cleanup");
-    expect(rows.every((r) => r.attempts === 2 && r.quarantine_reason.startsWith("Storage failed 2 times"))).toBe(true);
-    clock.advance(16 * 60_000);
-    expect(await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock, env })).toMatchObject({ total_found: 0 });
-  });
+      clock.advance(16 * 60_000); // past the claims' lease
+      expect(await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock, env })).toMatchObject({
+        failed_count: 3,
+        quarantined_count: 3,
+      });
+      const { rows } = await sql().query("select attempts, quarantine_reason from export_ops_file_cleanup");
+      expect(rows.every((r) => r.attempts === 2 && r.quarantine_reason.startsWith("Storage failed 2 times"))).toBe(true);
+      clock.advance(16 * 60_000);
+      expect(await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock, env })).toMatchObject({ total_found: 0 });
+    },
+  );
 });
 
 describe("the orphan sweep", () => {
@@ -135,7 +166,8 @@ describe("the orphan sweep", () => {
     const orphanUser = `f${newUserId().slice(1)}`;
     const orphans = (await seedExports({ count: 2, status: "failed", ageHours: 48, userId: orphanUser })).map((r) => r.file_path!);
     await addObjects(orphans, 48, bucket);
-    const sweep = () => runJob(exportFileCleanup, { orphan_pages: "1", orphan_page_size: "10" }, { env: sweepEnv({ EXPORTS_BUCKET: bucket }) });
+    const sweep = () =>
+      runJob(exportFileCleanup, { orphan_pages: "1", orphan_page_size: "10" }, { env: sweepEnv({ EXPORTS_BUCKET: bucket }) });
 
     expect(await sweep()).toMatchObject({ orphans_found: 0, has_more: true });
     expect(await sweep()).toMatchObject({ orphans_found: 0, has_more: true });
@@ -152,7 +184,10 @@ describe("the orphan sweep", () => {
   });
 
   it("does not move the cursor in a dry run", async () => {
-    await addObjects(Array.from({ length: 15 }, (_, i) => `0-notes/d${i}.txt`), 48);
+    await addObjects(
+      Array.from({ length: 15 }, (_, i) => `0-notes/d${i}.txt`),
+      48,
+    );
     await runJob(exportFileCleanup, { dry_run: "true", orphan_page_size: "10" });
     expect((await sql().query("select count(*)::int as n from export_ops_orphan_cursor")).rows[0].n).toBe(0);
   });
@@ -162,7 +197,10 @@ describe("exports stuck in progress", () => {
   it("lose their file once stuck longer than EXPORT_STUCK_HOURS and past retention; an export still in progress keeps it", async () => {
     const stuck = await seedExports({ count: 2, status: "processing", ageHours: 30, withFiles: true });
     const going = await seedExports({ count: 2, status: "processing", ageHours: 20 });
-    await addObjects(going.map((r) => r.file_path!), 30);
+    await addObjects(
+      going.map((r) => r.file_path!),
+      30,
+    );
     await installedHoursAgo(100);
     const result = await runJob(exportFileCleanup, {}, { env: sweepEnv() });
     expect(result.orphans_deleted).toBe(2);
@@ -184,29 +222,34 @@ describe("exports stuck in progress", () => {
 
 // how batches shrink to a slow Storage is lib/jobs/export-file-cleanup.test.ts's, on fake time
 describe("a Storage that deletes part of a batch", () => {
-  itStandIn("a slow or failing Storage")("loses track of nothing when a bulk delete fails after deleting half its names: the next run finishes", async () => {
-    const expired = await seedExports({ count: 100, ageHours: 30, withFiles: true });
-    await standIn.setStorage({ failAfterNames: 50, failTimes: 1 });
-    const clock = fixedClock(new Date().toISOString());
-    const first = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock });
-    expect(first).toMatchObject({ deleted_count: 0, failed_count: 100 });
-    const afterFirst = await objectNames();
-    expect(expired.filter((r) => afterFirst.has(r.file_path!))).toHaveLength(50); // half of them are gone already
-    expect((await sql().query("select count(*)::int as n from export_logs where status = 'completed'")).rows[0].n).toBe(100);
+  itStandIn("a slow or failing Storage")(
+    "loses track of nothing when a bulk delete fails after deleting half its names: the next run finishes",
+    async () => {
+      const expired = await seedExports({ count: 100, ageHours: 30, withFiles: true });
+      await standIn.setStorage({ failAfterNames: 50, failTimes: 1 });
+      const clock = fixedClock(new Date().toISOString());
+      const first = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock });
+      expect(first).toMatchObject({ deleted_count: 0, failed_count: 100 });
+      const afterFirst = await objectNames();
+      expect(expired.filter((r) => afterFirst.has(r.file_path!))).toHaveLength(50); // half of them are gone already
+      expect((await sql().query("select count(*)::int as n from export_logs where status = 'completed'")).rows[0].n).toBe(100);
 
-    clock.advance(16 * 60_000); // the failed batch's claims end
-    const second = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock });
-    expect(second).toMatchObject({ total_found: 100, deleted_count: 100, failed_count: 0 });
-    expect((await sql().query("select count(*)::int as n from export_logs where status = 'expired'")).rows[0].n).toBe(100);
-    const left = await objectNames();
-    expect(expired.filter((r) => left.has(r.file_path!))).toEqual([]);
-  });
+      clock.advance(16 * 60_000); // the failed batch's claims end
+      const second = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { clock });
+      expect(second).toMatchObject({ total_found: 100, deleted_count: 100, failed_count: 0 });
+      expect((await sql().query("select count(*)::int as n from export_logs where status = 'expired'")).rows[0].n).toBe(100);
+      const left = await objectNames();
+      expect(expired.filter((r) => left.has(r.file_path!))).toEqual([]);
+    },
+  );
 });
 
 describe("query options", () => {
   const call = (query: string) =>
     withCron(exportFileCleanup, { logger: captureLogger().logger })(
-      new Request(`http://localhost/api/cron/export-file-cleanup?${query}`, { headers: { authorization: "Bearer query-options-cron-secret-0123456789" } }),
+      new Request(`http://localhost/api/cron/export-file-cleanup?${query}`, {
+        headers: { authorization: "Bearer query-options-cron-secret-0123456789" },
+      }),
     );
   beforeEach(() => {
     vi.stubEnv("CRON_SECRET", "query-options-cron-secret-0123456789");
@@ -215,16 +258,19 @@ describe("query options", () => {
   });
   afterEach(() => vi.unstubAllEnvs());
 
-  it.each(["0x10", "1e2", " 5", "5.0", "+5", "-5", "", "５"])("refuses retention_hours=%j with a 400 naming the option, and changes nothing", async (value) => {
-    await seedExports({ count: 2, ageHours: 30, withFiles: true });
-    const res = await call(`retention_hours=${encodeURIComponent(value)}`);
-    expect(res.status).toBe(400);
-    const body = await res.json();
-    expect(body.error).toMatchObject({ code: "bad_request", details: { parameter: "retention_hours" } });
-    expect(body.error.message).toContain("retention_hours");
-    expect((await sql().query("select count(*)::int as n from export_ops_runs")).rows[0].n).toBe(0);
-    expect((await sql().query("select count(*)::int as n from export_logs where status = 'expired'")).rows[0].n).toBe(0);
-  });
+  it.each(["0x10", "1e2", " 5", "5.0", "+5", "-5", "", "５"])(
+    "refuses retention_hours=%j with a 400 naming the option, and changes nothing",
+    async (value) => {
+      await seedExports({ count: 2, ageHours: 30, withFiles: true });
+      const res = await call(`retention_hours=${encodeURIComponent(value)}`);
+      expect(res.status).toBe(400);
+      const body = await res.json();
+      expect(body.error).toMatchObject({ code: "bad_request", details: { parameter: "retention_hours" } });
+      expect(body.error.message).toContain("retention_hours");
+      expect((await sql().query("select count(*)::int as n from export_ops_runs")).rows[0].n).toBe(0);
+      expect((await sql().query("select count(*)::int as n from export_logs where status = 'expired'")).rows[0].n).toBe(0);
+    },
+  );
 
   it.each(["1e0", ".5", "0.125", "11", "-1"])("refuses nice_ratio=%j with a 400 naming the option", async (value) => {
     const res = await call(`nice_ratio=${encodeURIComponent(value)}`);

@@ -16,9 +16,10 @@ import { closeSql, sql, stack } from "./helpers/stack";
 const HOST_FORMATS = { pdf: ["pdf"], xlsx: ["xlsx"], zip: ["zip"] };
 
 const addHostFormats = () =>
-  sql().query("insert into export_ops_formats (format, extensions) select key, array(select jsonb_array_elements_text(value)) from jsonb_each($1::jsonb)", [
-    JSON.stringify(HOST_FORMATS),
-  ]);
+  sql().query(
+    "insert into export_ops_formats (format, extensions) select key, array(select jsonb_array_elements_text(value)) from jsonb_each($1::jsonb)",
+    [JSON.stringify(HOST_FORMATS)],
+  );
 
 beforeEach(resetData);
 afterEach(async () => {
@@ -53,10 +54,21 @@ describe("export formats", () => {
     await expect(insert).rejects.toThrow(/export_ops_logs_format_fkey/);
 
     const capture = captureLogger();
-    const svc = createExportMetricsService(createServiceClient(stack.SUPABASE_URL, stack.SUPABASE_SERVICE_ROLE_KEY), { logger: capture.logger });
-    const result = await svc.logExportMetric({ export_id: randomUUID(), user_id: randomUUID(), format: "pdf", status: "completed", conversation_count: 3, duration_ms: 900 });
+    const svc = createExportMetricsService(createServiceClient(stack.SUPABASE_URL, stack.SUPABASE_SERVICE_ROLE_KEY), {
+      logger: capture.logger,
+    });
+    const result = await svc.logExportMetric({
+      export_id: randomUUID(),
+      user_id: randomUUID(),
+      format: "pdf",
+      status: "completed",
+      conversation_count: 3,
+      duration_ms: 900,
+    });
     expect(result).toMatchObject({ recorded: false });
-    expect(result.error?.message).toContain("unknown export format 'pdf': add it with its file extensions, e.g. insert into public.export_ops_formats (format, extensions) values ('pdf', '{pdf}')");
+    expect(result.error?.message).toContain(
+      "unknown export format 'pdf': add it with its file extensions, e.g. insert into public.export_ops_formats (format, extensions) values ('pdf', '{pdf}')",
+    );
     expect((await sql().query("select count(*)::int as n from export_metrics")).rows[0].n).toBe(0);
   });
 
@@ -65,10 +77,21 @@ describe("export formats", () => {
     await installedHoursAgo(100);
     const pdf = await completedExport("pdf", "pdf");
     const zipWrongExt = await completedExport("zip", "pdf"); // a zip export whose file says .pdf: never deleted
-    const svc = createExportMetricsService(createServiceClient(stack.SUPABASE_URL, stack.SUPABASE_SERVICE_ROLE_KEY), { logger: captureLogger().logger });
+    const svc = createExportMetricsService(createServiceClient(stack.SUPABASE_URL, stack.SUPABASE_SERVICE_ROLE_KEY), {
+      logger: captureLogger().logger,
+    });
     const orphanId = randomUUID();
     const orphanUser = randomUUID();
-    expect(await svc.logExportMetric({ export_id: orphanId, user_id: orphanUser, format: "xlsx", status: "completed", conversation_count: 3, duration_ms: 900 })).toMatchObject({
+    expect(
+      await svc.logExportMetric({
+        export_id: orphanId,
+        user_id: orphanUser,
+        format: "xlsx",
+        status: "completed",
+        conversation_count: 3,
+        duration_ms: 900,
+      }),
+    ).toMatchObject({
       recorded: true,
     });
     const orphan = `${orphanUser}/${orphanId}.xlsx`;

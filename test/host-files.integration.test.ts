@@ -15,7 +15,19 @@ import { loadOpsPage } from "../lib/ops/page-data";
 import { systemClock } from "../lib/ports";
 import { captureLogger } from "./doubles";
 import { HOST_FILE_EXPORT_ID, HOST_FILES } from "./fixtures/host-files";
-import { BUCKET, addObjects, installedHoursAgo, objectNames, ports, resetData, runJob, seedExports, seedOrphans, sweepEnv, testEnv } from "./helpers/exports";
+import {
+  BUCKET,
+  addObjects,
+  installedHoursAgo,
+  objectNames,
+  ports,
+  resetData,
+  runJob,
+  seedExports,
+  seedOrphans,
+  sweepEnv,
+  testEnv,
+} from "./helpers/exports";
 import { ADA, GRACE } from "./helpers/host-database";
 import { closeSql, itStandIn, sql } from "./helpers/stack";
 
@@ -29,50 +41,68 @@ const ids = (rows: { export_id: string }[]) => rows.map((r) => r.export_id);
 async function expectHostFilesIntact(): Promise<void> {
   const { storage } = ports();
   for (const file of HOST_FILES) {
-    expect({ name: file.name, body: new TextDecoder().decode(await storage.download(BUCKET, file.name)) }).toEqual({ name: file.name, body: file.body });
+    expect({ name: file.name, body: new TextDecoder().decode(await storage.download(BUCKET, file.name)) }).toEqual({
+      name: file.name,
+      body: file.body,
+    });
   }
 }
 
 async function statuses(exportIds: string[]): Promise<Record<string, number>> {
-  const { rows } = await sql().query("select status, count(*)::int as n from export_logs where export_id = any($1) group by status", [exportIds]);
+  const { rows } = await sql().query("select status, count(*)::int as n from export_logs where export_id = any($1) group by status", [
+    exportIds,
+  ]);
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
 const pageSettings = { exportsBucket: BUCKET, fileRetentionHours: 24, logRetentionDays: 30 };
 
 describe("a host's own exports bucket", () => {
-  itStandIn("the host app fixture")("keeps every host file after a real file-cleanup run with every default, and says the sweep is off and why", async () => {
-    await installedHoursAgo(10 * DAY);
-    const expired = await seedExports({ count: 40, ageHours: 30, withFiles: true });
-    const orphans = await seedOrphans({ count: 3, ageHours: 48 });
+  itStandIn("the host app fixture")(
+    "keeps every host file after a real file-cleanup run with every default, and says the sweep is off and why",
+    async () => {
+      await installedHoursAgo(10 * DAY);
+      const expired = await seedExports({ count: 40, ageHours: 30, withFiles: true });
+      const orphans = await seedOrphans({ count: 3, ageHours: 48 });
 
-    const result = await runJob(exportFileCleanup, {});
+      const result = await runJob(exportFileCleanup, {});
 
-    expect(result).toMatchObject({ deleted_count: 40, orphans_found: 0, orphans_deleted: 0 });
-    expect(result.orphan_sweep).toEqual({
-      enabled: false,
-      reason:
-        "bucket exports existed before export-ops was installed and may hold your app's own files: " +
-        "check what a dry run lists (sample_orphans), then set EXPORT_ORPHAN_SWEEP=on to sweep it",
-    });
-    expect(await statuses(ids(expired))).toEqual({ expired: 40 });
-    const left = await objectNames();
-    expect(orphans.every((o) => left.has(o))).toBe(true);
-    await expectHostFilesIntact();
+      expect(result).toMatchObject({ deleted_count: 40, orphans_found: 0, orphans_deleted: 0 });
+      expect(result.orphan_sweep).toEqual({
+        enabled: false,
+        reason:
+          "bucket exports existed before export-ops was installed and may hold your app's own files: " +
+          "check what a dry run lists (sample_orphans), then set EXPORT_ORPHAN_SWEEP=on to sweep it",
+      });
+      expect(await statuses(ids(expired))).toEqual({ expired: 40 });
+      const left = await objectNames();
+      expect(orphans.every((o) => left.has(o))).toBe(true);
+      await expectHostFilesIntact();
 
-    // detailed health and the ops page say the same
-    const health = await detailedHealth(ports().db, jobs, systemClock, { stuckHours: 24, env: testEnv(), storage: ports().storage });
-    const versioning = { status: "DISABLED", noncurrent_expiry_days: null };
-    expect(result.bucket_versioning).toEqual(versioning);
-    expect(health.buckets).toEqual([
-      { bucket: BUCKET, purpose: "exports", exists: true, public: false, created_by_export_ops: false, problem: null, versioning, versioning_note: null, orphan_sweep: result.orphan_sweep },
-    ]);
-    const page = await loadOpsPage(ports().db, jobs, pageSettings, systemClock);
-    expect(page.orphanSweep).toEqual(result.orphan_sweep);
-    expect(page.buckets[0]).toMatchObject({ bucket: BUCKET, created_by_export_ops: false, problem: null });
-    const on = await loadOpsPage(ports().db, jobs, { ...pageSettings, orphanSweep: "on" }, systemClock);
-    expect(on.orphanSweep).toEqual({ enabled: true, reason: "EXPORT_ORPHAN_SWEEP=on" });
-  });
+      // detailed health and the ops page say the same
+      const health = await detailedHealth(ports().db, jobs, systemClock, { stuckHours: 24, env: testEnv(), storage: ports().storage });
+      const versioning = { status: "DISABLED", noncurrent_expiry_days: null };
+      expect(result.bucket_versioning).toEqual(versioning);
+      expect(health.buckets).toEqual([
+        {
+          bucket: BUCKET,
+          purpose: "exports",
+          exists: true,
+          public: false,
+          created_by_export_ops: false,
+          problem: null,
+          versioning,
+          versioning_note: null,
+          orphan_sweep: result.orphan_sweep,
+        },
+      ]);
+      const page = await loadOpsPage(ports().db, jobs, pageSettings, systemClock);
+      expect(page.orphanSweep).toEqual(result.orphan_sweep);
+      expect(page.buckets[0]).toMatchObject({ bucket: BUCKET, created_by_export_ops: false, problem: null });
+      const on = await loadOpsPage(ports().db, jobs, { ...pageSettings, orphanSweep: "on" }, systemClock);
+      expect(on.orphanSweep).toEqual({ enabled: true, reason: "EXPORT_ORPHAN_SWEEP=on" });
+    },
+  );
 
   itStandIn("the host app fixture")(
     "with the sweep turned on, takes only files of exports export-ops knew, written after the install — a dry run lists exactly those first",
@@ -83,7 +113,10 @@ describe("a host's own exports bucket", () => {
         "insert into export_logs (export_id, user_id, format, status, file_path, created_at) values ($1, $2, 'jsonl', 'failed', $3, now() - interval '2 days')",
         [HOST_FILE_EXPORT_ID, ADA, `${ADA}/${HOST_FILE_EXPORT_ID}.jsonl`],
       );
-      const taken = [...(await seedOrphans({ count: 2, ageHours: 48, userId: ADA })), ...(await seedOrphans({ count: 1, ageHours: 48, knownBy: "metric" }))];
+      const taken = [
+        ...(await seedOrphans({ count: 2, ageHours: 48, userId: ADA })),
+        ...(await seedOrphans({ count: 1, ageHours: 48, knownBy: "metric" })),
+      ];
       const [graceExport] = await seedExports({ count: 1, status: "failed", ageHours: 48, userId: GRACE, format: "csv" });
       const [csvExport] = await seedExports({ count: 1, status: "failed", ageHours: 48, format: "csv" });
       const kept = [
@@ -95,7 +128,12 @@ describe("a host's own exports bucket", () => {
       await addObjects(kept, 48);
 
       const preview = await runJob(exportFileCleanup, { dry_run: "true" }, { env: sweepEnv() });
-      expect(preview).toMatchObject({ dry_run: true, orphans_found: 3, orphans_deleted: 0, orphan_sweep: { enabled: true, reason: "EXPORT_ORPHAN_SWEEP=on" } });
+      expect(preview).toMatchObject({
+        dry_run: true,
+        orphans_found: 3,
+        orphans_deleted: 0,
+        orphan_sweep: { enabled: true, reason: "EXPORT_ORPHAN_SWEEP=on" },
+      });
       expect([...preview.sample_orphans!].sort()).toEqual([...taken].sort());
       const before = await objectNames();
       expect(taken.filter((o) => !before.has(o))).toEqual([]);
@@ -118,7 +156,11 @@ describe("a host's own exports bucket", () => {
     const result = await cleanupUserExportLogs(deps, { userId: ADA });
 
     expect(result).toMatchObject({ files_found: 2, files_deleted: 2, logs_deleted: 2 });
-    expect([...result.files_left].sort()).toEqual(HOST_FILES.filter((f) => f.name.startsWith(`${ADA}/`)).map((f) => f.name).sort());
+    expect([...result.files_left].sort()).toEqual(
+      HOST_FILES.filter((f) => f.name.startsWith(`${ADA}/`))
+        .map((f) => f.name)
+        .sort(),
+    );
     const left = await objectNames();
     expect(mine.filter((r) => left.has(r.file_path!))).toEqual([]);
     await expectHostFilesIntact();
@@ -126,7 +168,8 @@ describe("a host's own exports bucket", () => {
 });
 
 describe("a bucket no job may use", () => {
-  const setPublic = (bucket: string, value: boolean) => sql().query("update storage.buckets set public = $2 where id = $1", [bucket, value]);
+  const setPublic = (bucket: string, value: boolean) =>
+    sql().query("update storage.buckets set public = $2 where id = $1", [bucket, value]);
 
   it("made public after the install: every job refuses it, naming it and the fix, and health and the ops page say so", async () => {
     const expired = await seedExports({ count: 5, ageHours: 30, withFiles: true });
@@ -148,10 +191,15 @@ describe("a bucket no job may use", () => {
       const left = await objectNames();
       expect(expired.every((r) => left.has(r.file_path!))).toBe(true);
       expect(await objectNames("export-archive")).toHaveProperty("size", 0);
-      const { rows } = await sql().query("select status, error ->> 'code' as code from export_ops_runs where job = 'export-file-cleanup' and not dry_run");
+      const { rows } = await sql().query(
+        "select status, error ->> 'code' as code from export_ops_runs where job = 'export-file-cleanup' and not dry_run",
+      );
       expect(rows).toEqual([{ status: "failed", code: "config_error" }]);
 
-      const health = await detailedHealth(ports().db, jobs, systemClock, { stuckHours: 24, env: testEnv({ EXPORT_ARCHIVE_BUCKET: "export-archive" }) });
+      const health = await detailedHealth(ports().db, jobs, systemClock, {
+        stuckHours: 24,
+        env: testEnv({ EXPORT_ARCHIVE_BUCKET: "export-archive" }),
+      });
       expect(health.status).toBe("unhealthy");
       expect(health.buckets!.map((b) => [b.bucket, b.problem?.startsWith(`bucket ${b.bucket} is public`)])).toEqual([
         [BUCKET, true],

@@ -14,7 +14,14 @@ import { closeSql, sql, stack } from "./helpers/stack";
 /** What `supabase gen types typescript` gives a host app: its own tables only. */
 interface HostDatabase {
   public: {
-    Tables: { profiles: { Row: { id: string; display_name: string }; Insert: { id: string; display_name: string }; Update: { display_name?: string }; Relationships: [] } };
+    Tables: {
+      profiles: {
+        Row: { id: string; display_name: string };
+        Insert: { id: string; display_name: string };
+        Update: { display_name?: string };
+        Relationships: [];
+      };
+    };
     Views: Record<never, never>;
     Functions: Record<never, never>;
     Enums: Record<never, never>;
@@ -25,12 +32,20 @@ interface HostDatabase {
 beforeEach(resetData);
 afterAll(closeSql);
 
-const client = () => createClient<WithExportOps<HostDatabase>>(stack.SUPABASE_URL, stack.SUPABASE_SERVICE_ROLE_KEY, { auth: { persistSession: false } });
+const client = () =>
+  createClient<WithExportOps<HostDatabase>>(stack.SUPABASE_URL, stack.SUPABASE_SERVICE_ROLE_KEY, { auth: { persistSession: false } });
 const user = "00000000-0000-4000-a000-000000000001";
 
 async function ageExport(exportId: string, path: string, hours: number) {
-  await sql().query("update export_logs set created_at = now() - make_interval(hours => $2 + 1), completed_at = now() - make_interval(hours => $2) where export_id = $1", [exportId, hours]);
-  await sql().query("update storage.objects set created_at = now() - make_interval(hours => $2) where bucket_id = $3 and name = $1", [path, hours, BUCKET]);
+  await sql().query(
+    "update export_logs set created_at = now() - make_interval(hours => $2 + 1), completed_at = now() - make_interval(hours => $2) where export_id = $1",
+    [exportId, hours],
+  );
+  await sql().query("update storage.objects set created_at = now() - make_interval(hours => $2) where bucket_id = $3 and name = $1", [
+    path,
+    hours,
+    BUCKET,
+  ]);
 }
 
 describe("a host's export endpoint on the export-ops package", () => {
@@ -67,7 +82,9 @@ describe("a host's export endpoint on the export-ops package", () => {
     await ageExport(log.export_id, path, 30);
     expect(await runJob(exportFileCleanup, {})).toMatchObject({ deleted_count: 1, logs_updated: 1 });
     expect((await objectNames()).has(path)).toBe(false);
-    expect((await sql().query("select status from export_logs where export_id = $1", [log.export_id])).rows).toEqual([{ status: "expired" }]);
+    expect((await sql().query("select status from export_logs where export_id = $1", [log.export_id])).rows).toEqual([
+      { status: "expired" },
+    ]);
   });
 
   it("fails an export whose file was written: the file is an orphan the sweep takes once past retention", async () => {
@@ -77,7 +94,10 @@ describe("a host's export endpoint on the export-ops package", () => {
     const log = await logs.start({ user_id: user, format: "jsonl" });
     const path = exportPath(user, log.export_id, "jsonl");
     expect((await supabase.storage.from(BUCKET).upload(path, '{"c":1}\n', { contentType: "application/x-ndjson" })).error).toBeNull();
-    expect(await logs.fail(log.export_id, { error_type: "TimeoutError", error_message: "took too long" })).toMatchObject({ status: "failed", error_type: "TimeoutError" });
+    expect(await logs.fail(log.export_id, { error_type: "TimeoutError", error_message: "took too long" })).toMatchObject({
+      status: "failed",
+      error_type: "TimeoutError",
+    });
 
     await ageExport(log.export_id, path, 48);
     expect(await runJob(exportFileCleanup, {}, { env: sweepEnv() })).toMatchObject({ orphans_deleted: 1 });
@@ -88,14 +108,22 @@ describe("a host's export endpoint on the export-ops package", () => {
     const logs = exportLogs(client());
     const error = await logs.start({ user_id: user, format: "pdf" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
-    expect(error).toMatchObject({ code: "database_error", dbCode: "23503", message: expect.stringMatching(/^export_logs insert failed: .*export_ops_logs_format_fkey/) });
+    expect(error).toMatchObject({
+      code: "database_error",
+      dbCode: "23503",
+      message: expect.stringMatching(/^export_logs insert failed: .*export_ops_logs_format_fkey/),
+    });
   });
 
   it("refuses a bad field by name, and no row is made or changed", async () => {
     const logs = exportLogs(client());
-    const rows = async () => (await sql().query("select export_id, status, file_path, file_size_bytes from export_logs order by created_at")).rows;
+    const rows = async () =>
+      (await sql().query("select export_id, status, file_path, file_size_bytes from export_logs order by created_at")).rows;
     const refused = async (call: Promise<unknown>, field: string) => {
-      const error = await call.then(() => undefined, (e: unknown) => e);
+      const error = await call.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(ExportInputError);
       expect(error).toMatchObject({ details: { field } });
     };
@@ -110,7 +138,10 @@ describe("a host's export endpoint on the export-ops package", () => {
     const before = await rows();
     const other = "00000000-0000-4000-a000-000000000002";
     await refused(logs.complete(log.export_id, { file_path: `${user}/../${other}/x.csv`, file_size_bytes: 1 }), "file_path");
-    await refused(logs.complete(log.export_id, { file_path: exportPath(user, log.export_id, "csv"), file_size_bytes: -1 }), "file_size_bytes");
+    await refused(
+      logs.complete(log.export_id, { file_path: exportPath(user, log.export_id, "csv"), file_size_bytes: -1 }),
+      "file_size_bytes",
+    );
     // a path in another user's folder reaches the database, which changes nothing, and is refused naming the export's user
     await expect(logs.complete(log.export_id, { file_path: exportPath(other, log.export_id, "csv"), file_size_bytes: 1 })).rejects.toThrow(
       new RegExp(`file_path must be in the folder of export ${log.export_id}'s user \\(${user}/\\)`),

@@ -9,7 +9,16 @@ import { readFileSync } from "node:fs";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { postgresMajor } from "../scripts/local-stack";
 import { applySqlFile, migrations, UNINSTALL_SQL } from "../scripts/local-stack/migrate";
-import { ADA, catalogSnapshot, freshDatabase, hostBehaviour, hostPart, isExportOps, type CatalogSnapshot, type HostDatabase } from "./helpers/host-database";
+import {
+  ADA,
+  catalogSnapshot,
+  freshDatabase,
+  hostBehaviour,
+  hostPart,
+  isExportOps,
+  type CatalogSnapshot,
+  type HostDatabase,
+} from "./helpers/host-database";
 import { closeSql, itStandIn, sql, stack, userHeaders } from "./helpers/stack";
 
 let db: HostDatabase | undefined;
@@ -26,10 +35,13 @@ async function installAll(client: HostDatabase["client"]): Promise<void> {
 const uninstall = (client: HostDatabase["client"]) => applySqlFile(client, "uninstall", readFileSync(UNINSTALL_SQL, "utf8"));
 
 describe("installing into a host's project", () => {
-  itStandIn("the Postgres major chosen")("runs on the Postgres major the local stack was asked for (17, or 15 with EXPORT_OPS_PG_MAJOR=15)", async () => {
-    const { rows } = await sql().query("select current_setting('server_version_num')::int / 10000 as major");
-    expect(rows[0].major).toBe(postgresMajor());
-  });
+  itStandIn("the Postgres major chosen")(
+    "runs on the Postgres major the local stack was asked for (17, or 15 with EXPORT_OPS_PG_MAJOR=15)",
+    async () => {
+      const { rows } = await sql().query("select current_setting('server_version_num')::int / 10000 as major");
+      expect(rows[0].major).toBe(postgresMajor());
+    },
+  );
 
   it("leaves the host's objects, privileges and behaviour exactly as they were, after every migration", async () => {
     db = await freshDatabase();
@@ -71,7 +83,11 @@ describe("installing into a host's project", () => {
     const grants = await grantsToAppRoles(db.client);
     // the probe sees what Supabase's default privileges give: a table created now holds their grants
     await db.client.query("create table public.export_ops_probe_after (id int)");
-    expect(await grantsToAppRoles(db.client)).toContainEqual({ object: "table public.export_ops_probe_after", grantee: "anon", privilege: "SELECT" });
+    expect(await grantsToAppRoles(db.client)).toContainEqual({
+      object: "table public.export_ops_probe_after",
+      grantee: "anon",
+      privilege: "SELECT",
+    });
 
     // the only ones given on purpose: RLS shows a signed-in user their own rows of these two (and only those)
     expect(grants.filter((g) => !g.object.startsWith("row type "))).toEqual([
@@ -182,7 +198,11 @@ describe("upgrading", () => {
       insert into public.export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms)
       select gen_random_uuid(), gen_random_uuid(), 'json', 'completed', n, 'small', 100 + n from generate_series(1, 50) n;`);
     const read = async () =>
-      (await db!.client.query("select (select jsonb_agg(l order by file_path) from export_logs l) as logs, (select jsonb_agg(m order by id) from export_metrics m) as metrics")).rows[0];
+      (
+        await db!.client.query(
+          "select (select jsonb_agg(l order by file_path) from export_logs l) as logs, (select jsonb_agg(m order by id) from export_metrics m) as metrics",
+        )
+      ).rows[0];
     const seeded = await read();
     for (const m of rest) await applySqlFile(db.client, m.name, m.sql);
     expect(await read()).toEqual(seeded);
@@ -197,7 +217,9 @@ describe("upgrading", () => {
       insert into public.export_logs (user_id, format, status, conversation_count, created_at, expired_at)
       select gen_random_uuid(), 'csv', 'expired', n, now() - interval '40 days', now() - interval '39 days' from generate_series(1, 30) n;`);
     // a run claimed 20 of them (the old way: a row per log) and was writing their archive object
-    const claimed = await db.client.query("select export_ops_claim_log_batch('export-archive', 20, now() - interval '30 days') ->> 'batch' as batch");
+    const claimed = await db.client.query(
+      "select export_ops_claim_log_batch('export-archive', 20, now() - interval '30 days') ->> 'batch' as batch",
+    );
     const batch = claimed.rows[0].batch as string;
 
     for (const m of all.slice(split)) await applySqlFile(db.client, m.name, m.sql);
@@ -229,7 +251,13 @@ async function installWithData(client: HostDatabase["client"]): Promise<void> {
 /** export-ops' own part of a snapshot: its relations, functions, types, policies and triggers, with privileges. */
 function ours(s: CatalogSnapshot) {
   const mine = <T extends { name: string }>(items: T[]) => items.filter((i) => isExportOps(i.name));
-  return { relations: mine(s.relations), functions: mine(s.functions), types: mine(s.types), policies: mine(s.policies), triggers: s.triggers.filter(isExportOps) };
+  return {
+    relations: mine(s.relations),
+    functions: mine(s.functions),
+    types: mine(s.types),
+    policies: mine(s.policies),
+    triggers: s.triggers.filter(isExportOps),
+  };
 }
 
 /** What Supabase's Storage server sets up in its own schema (its migration 0002-storage-schema), as the role it runs as. */
@@ -241,7 +269,9 @@ const STORAGE_DEFAULT_PRIVILEGES = ["tables", "functions", "sequences"]
 const UNINSTALL_IN_TRANSACTION = () => readFileSync(UNINSTALL_SQL, "utf8").replace(/^(begin|commit);$/gm, "");
 
 /** Every default privilege in the database: whose, in which schema, for which kind of object, and what it gives. */
-async function defaultPrivileges(client: Pick<HostDatabase["client"], "query">): Promise<{ role: string; schema: string; type: string; acl: string }[]> {
+async function defaultPrivileges(
+  client: Pick<HostDatabase["client"], "query">,
+): Promise<{ role: string; schema: string; type: string; acl: string }[]> {
   const { rows } = await client.query(
     `select d.defaclrole::regrole::text as role, coalesce(d.defaclnamespace::regnamespace::text, '') as schema,
             d.defaclobjtype as type, d.defaclacl::text as acl
@@ -287,7 +317,10 @@ describe("a host whose database already has what export-ops would create", () =>
     }
     expect(await catalogSnapshot(db.client)).toEqual(before);
     const { rows } = await db.client.query("select id, kind from public.export_logs order by id");
-    expect(rows).toEqual([{ id: "1", kind: "pdf" }, { id: "2", kind: "zip" }]);
+    expect(rows).toEqual([
+      { id: "1", kind: "pdf" },
+      { id: "2", kind: "zip" },
+    ]);
   });
 
   it("refuses a public exports bucket, naming it and how to make it private, and creates nothing", async () => {
@@ -418,14 +451,15 @@ describe("reinstalling over an export_logs export-ops would not own alone", () =
     expect(await catalogSnapshot(db.client)).toEqual(before);
 
     // marked as the message says, it is reused with its row
-    await db.client.query("comment on table public.export_logs is 'One row per export; export-ops expires its file and later deletes the row.'");
+    await db.client.query(
+      "comment on table public.export_logs is 'One row per export; export-ops expires its file and later deletes the row.'",
+    );
     expect(await pushUntilFailure(db.client)).toBeUndefined();
     expect((await db.client.query("select file_path from public.export_logs")).rows).toEqual([{ file_path: "u/app.csv" }]);
   });
 });
 
 describe("uninstalling", () => {
-
   it("with export_logs opted in, leaves the database exactly as it was before the install", async () => {
     db = await freshDatabase();
     const before = await catalogSnapshot(db.client);

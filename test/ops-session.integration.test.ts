@@ -31,13 +31,19 @@ afterAll(closeSql);
 const post = (path: string, form: Record<string, string> | null, headers: Record<string, string> = {}) =>
   new Request(`http://localhost:3000${path}`, {
     method: "POST",
-    headers: { host: "ops.example.com", origin: "https://ops.example.com", "content-type": "application/x-www-form-urlencoded", ...headers },
+    headers: {
+      host: "ops.example.com",
+      origin: "https://ops.example.com",
+      "content-type": "application/x-www-form-urlencoded",
+      ...headers,
+    },
     body: form ? new URLSearchParams(form) : null,
   });
 
 const cookieValue = (res: Response) => /^export_ops_session=([^;]*)/.exec(res.headers.get("set-cookie") ?? "")?.[1];
 const signedIn = async () => cookieValue(await signIn({ clock })(post("/ops/sign-in", { token: TOKEN })))!;
-const withCookie = (value: string, form: Record<string, string> | null = null) => post("/ops/sign-out", form, { cookie: `other=1; export_ops_session=${value}` });
+const withCookie = (value: string, form: Record<string, string> | null = null) =>
+  post("/ops/sign-out", form, { cookie: `other=1; export_ops_session=${value}` });
 const sessions = async () => (await sql().query("select count(*)::int as n from export_ops_ops_sessions")).rows[0].n;
 
 describe("POST /ops/sign-in", () => {
@@ -45,14 +51,19 @@ describe("POST /ops/sign-in", () => {
     const res = await signIn({ clock })(post("/ops/sign-in", { token: TOKEN }));
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/ops");
-    expect(res.headers.get("set-cookie")).toMatch(/^export_ops_session=v2\.[^;]+; Path=\/ops; Max-Age=43200; HttpOnly; SameSite=Strict; Secure$/);
+    expect(res.headers.get("set-cookie")).toMatch(
+      /^export_ops_session=v2\.[^;]+; Path=\/ops; Max-Age=43200; HttpOnly; SameSite=Strict; Secure$/,
+    );
     expect(await sessions()).toBe(1);
     expect(await opsAccess(cookieValue(res), { clock })).toBe("signed_in");
   });
 
   it("refuses a wrong or missing token, and HEALTH_TOKEN, with a message on the form; no cookie, no session, no token logged", async () => {
     const capture = captureLogger();
-    for (const form of [{ token: `${TOKEN}x` }, { token: "" }, {}, { token: "the-health-token-of-this-test-0123" }] as Record<string, string>[]) {
+    for (const form of [{ token: `${TOKEN}x` }, { token: "" }, {}, { token: "the-health-token-of-this-test-0123" }] as Record<
+      string,
+      string
+    >[]) {
       const res = await signIn({ clock, logger: capture.logger })(post("/ops/sign-in", form, { "x-forwarded-for": "198.51.100.7" }));
       expect(res.status).toBe(303);
       expect(res.headers.get("location")).toBe("/ops?sign_in=refused");
@@ -93,7 +104,15 @@ describe("POST /ops/sign-in", () => {
       expect(again.status).toBe(303);
       expect(again.headers.get("location")).toBe("/ops");
       expect(capture.lines()).toHaveLength(2);
-      expect(capture.lines()[1]).toMatchObject({ level: "warn", type: "request_unauthorized", route: "ops/sign-in", scope: "client", client: "198.51.100.7", failures: 10, throttled: 1 });
+      expect(capture.lines()[1]).toMatchObject({
+        level: "warn",
+        type: "request_unauthorized",
+        route: "ops/sign-in",
+        scope: "client",
+        client: "198.51.100.7",
+        failures: 10,
+        throttled: 1,
+      });
       expect(capture.raw.join("\n")).not.toContain(TOKEN);
     });
 
@@ -106,15 +125,21 @@ describe("POST /ops/sign-in", () => {
       expect(Number(held.headers.get("retry-after"))).toBeGreaterThan(0);
       expect(await sessions()).toBe(0);
       const overall = capture.lines().filter((l) => l.scope === "overall");
-      expect(overall).toEqual([expect.objectContaining({ level: "warn", type: "request_unauthorized", route: "ops/sign-in", failures: 100, clients: 100 })]);
+      expect(overall).toEqual([
+        expect.objectContaining({ level: "warn", type: "request_unauthorized", route: "ops/sign-in", failures: 100, clients: 100 }),
+      ]);
       expect(capture.lines()).toHaveLength(101);
     });
 
     it("counts no failure for a refused cross-site form or an oversized body (no token was tried)", async () => {
       const route = signIn({ clock });
       for (let i = 0; i < 12; i++) {
-        expect((await route(post("/ops/sign-in", { token: "x" }, { origin: "https://evil.example", "x-forwarded-for": "198.51.100.7" }))).status).toBe(403);
-        expect((await route(post("/ops/sign-in", null, { "content-length": String(1024 * 1024), "x-forwarded-for": "198.51.100.7" }))).status).toBe(413);
+        expect(
+          (await route(post("/ops/sign-in", { token: "x" }, { origin: "https://evil.example", "x-forwarded-for": "198.51.100.7" }))).status,
+        ).toBe(403);
+        expect(
+          (await route(post("/ops/sign-in", null, { "content-length": String(1024 * 1024), "x-forwarded-for": "198.51.100.7" }))).status,
+        ).toBe(413);
       }
       expect((await route(from("198.51.100.7", TOKEN))).status).toBe(303);
       expect(await sessions()).toBe(1);
@@ -132,7 +157,12 @@ describe("POST /ops/sign-in", () => {
       },
     });
     const streamed = await signIn({ clock })(
-      new Request("http://localhost:3000/ops/sign-in", { method: "POST", body: endless, duplex: "half", headers: { "content-type": "application/x-www-form-urlencoded" } } as RequestInit),
+      new Request("http://localhost:3000/ops/sign-in", {
+        method: "POST",
+        body: endless,
+        duplex: "half",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      } as RequestInit),
     );
     expect(streamed.status).toBe(413);
     expect((await streamed.json()).error).toMatchObject({ code: "payload_too_large", details: { limit_bytes: MAX_FORM_BYTES } });
@@ -149,7 +179,14 @@ describe("POST /ops/sign-in", () => {
   it("answers 404 while OPS_TOKEN is unset, unusable, guessable, or the same as another secret", async () => {
     vi.stubEnv("METRICS_TOKEN", "the-metrics-token-of-this-test-0123");
     vi.stubEnv("CRON_SECRET", "the-cron-secret-of-this-test-0123");
-    for (const value of ["", "short", "ops-".repeat(10), "the-health-token-of-this-test-0123", "the-metrics-token-of-this-test-0123", "the-cron-secret-of-this-test-0123"]) {
+    for (const value of [
+      "",
+      "short",
+      "ops-".repeat(10),
+      "the-health-token-of-this-test-0123",
+      "the-metrics-token-of-this-test-0123",
+      "the-cron-secret-of-this-test-0123",
+    ]) {
       vi.stubEnv("OPS_TOKEN", value);
       expect((await signIn({ clock })(post("/ops/sign-in", { token: value }))).status).toBe(404);
       expect(await opsAccess(undefined, { clock })).toBe("off");
@@ -157,7 +194,11 @@ describe("POST /ops/sign-in", () => {
   });
 
   it.each([
-    ["behind a TLS proxy (forwarded https)", { host: "localhost:3000", "x-forwarded-proto": "https", origin: "https://localhost:3000" }, true],
+    [
+      "behind a TLS proxy (forwarded https)",
+      { host: "localhost:3000", "x-forwarded-proto": "https", origin: "https://localhost:3000" },
+      true,
+    ],
     ["at a public Host", { host: "ops.example.com", origin: "https://ops.example.com" }, true],
     ["on localhost over plain HTTP", { host: "localhost:3000", origin: "http://localhost:3000" }, false],
   ])("sets a cookie that is Secure %s: %s", async (_, headers, secure) => {
@@ -196,7 +237,10 @@ describe("POST /ops/sign-out", () => {
 
   it("refuses a cross-site sign-out", async () => {
     const mine = await signedIn();
-    expect((await signOut({ clock })(post("/ops/sign-out", null, { origin: "https://evil.example", cookie: `export_ops_session=${mine}` }))).status).toBe(403);
+    expect(
+      (await signOut({ clock })(post("/ops/sign-out", null, { origin: "https://evil.example", cookie: `export_ops_session=${mine}` })))
+        .status,
+    ).toBe(403);
     expect(await opsAccess(mine, { clock })).toBe("signed_in");
   });
 });
@@ -212,7 +256,9 @@ describe("the page gate", () => {
   });
 
   it("prunes ended sessions when someone signs in", async () => {
-    await sql().query("insert into export_ops_ops_sessions (session_id, expires_at) values (gen_random_uuid(), now() - interval '1 minute')");
+    await sql().query(
+      "insert into export_ops_ops_sessions (session_id, expires_at) values (gen_random_uuid(), now() - interval '1 minute')",
+    );
     await signedIn();
     expect(await sessions()).toBe(1);
   });

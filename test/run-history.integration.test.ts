@@ -17,7 +17,10 @@ const METRICS_TOKEN = "run-history-test-metrics-token-0123456789";
 const HEALTH_TOKEN = "run-history-test-health-token-0123456789";
 
 async function runs(job: string) {
-  const { rows } = await sql().query("select run_id, trigger, status, dry_run, result, error, finished_at from export_ops_runs where job = $1 order by started_at", [job]);
+  const { rows } = await sql().query(
+    "select run_id, trigger, status, dry_run, result, error, finished_at from export_ops_runs where job = $1 order by started_at",
+    [job],
+  );
   return rows;
 }
 
@@ -48,29 +51,39 @@ describe("run history", () => {
     expect(real.deleted_count).toBe(5);
   });
 
-  itStandIn("fault injection")("records progress with failures as partial, failures without progress as failed, and a run that threw as failed", async () => {
-    await seedExports({ count: 3, ageHours: 30, withFiles: true });
-    // one batch of three fails: some progress
-    await standIn.addFault({ method: "DELETE", pathPrefix: "/storage/v1/object/exports", status: 500, times: 1 });
-    expect(await runJob(exportFileCleanup, { sweep_orphans: "false", batch_size: "1" })).toMatchObject({ deleted_count: 2, failed_count: 1 });
-    // every delete fails: no progress at all
-    await seedExports({ count: 30, ageHours: 30, withFiles: true });
-    await standIn.addFault({ method: "DELETE", pathPrefix: "/storage/v1/object/exports", status: 500, times: 100 });
-    // (the batch that failed above stays claimed by its run until its lease expires)
-    expect(await runJob(exportFileCleanup, { sweep_orphans: "false" })).toMatchObject({ deleted_count: 0, failed_count: 30 });
-    await standIn.clearFaults();
-    await standIn.addFault({ pathPrefix: "/rest/v1/rpc/export_ops_file_cleanup_batch", status: 500, times: 1 });
-    await expect(runJob(exportFileCleanup, {})).rejects.toBeInstanceOf(DatabaseError);
-    const history = await runs("export-file-cleanup");
-    expect(history.map((r) => r.status)).toEqual(["partial", "failed", "failed"]);
-    expect(history[1].error).toBeNull();
-    expect(history[2].error).toMatchObject({ code: "database_error" });
-  });
+  itStandIn("fault injection")(
+    "records progress with failures as partial, failures without progress as failed, and a run that threw as failed",
+    async () => {
+      await seedExports({ count: 3, ageHours: 30, withFiles: true });
+      // one batch of three fails: some progress
+      await standIn.addFault({ method: "DELETE", pathPrefix: "/storage/v1/object/exports", status: 500, times: 1 });
+      expect(await runJob(exportFileCleanup, { sweep_orphans: "false", batch_size: "1" })).toMatchObject({
+        deleted_count: 2,
+        failed_count: 1,
+      });
+      // every delete fails: no progress at all
+      await seedExports({ count: 30, ageHours: 30, withFiles: true });
+      await standIn.addFault({ method: "DELETE", pathPrefix: "/storage/v1/object/exports", status: 500, times: 100 });
+      // (the batch that failed above stays claimed by its run until its lease expires)
+      expect(await runJob(exportFileCleanup, { sweep_orphans: "false" })).toMatchObject({ deleted_count: 0, failed_count: 30 });
+      await standIn.clearFaults();
+      await standIn.addFault({ pathPrefix: "/rest/v1/rpc/export_ops_file_cleanup_batch", status: 500, times: 1 });
+      await expect(runJob(exportFileCleanup, {})).rejects.toBeInstanceOf(DatabaseError);
+      const history = await runs("export-file-cleanup");
+      expect(history.map((r) => r.status)).toEqual(["partial", "failed", "failed"]);
+      expect(history[1].error).toBeNull();
+      expect(history[2].error).toMatchObject({ code: "database_error" });
+    },
+  );
 
   it("recognises Vercel Cron by its user agent and schedule header; anything else is manual", async () => {
     const handler = withCron(exportFileCleanup, { logger: captureLogger().logger });
     const call = (headers: Record<string, string>) =>
-      handler(new Request("http://localhost/api/cron/export-file-cleanup?dry_run=true", { headers: { authorization: `Bearer ${CRON_SECRET}`, ...headers } }));
+      handler(
+        new Request("http://localhost/api/cron/export-file-cleanup?dry_run=true", {
+          headers: { authorization: `Bearer ${CRON_SECRET}`, ...headers },
+        }),
+      );
     expect((await call({ "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": "0 2 * * *" })).status).toBe(200);
     expect((await call({ "user-agent": "curl/8.5.0" })).status).toBe(200);
     expect((await call({ "user-agent": "vercel-cron/1.0" })).status).toBe(200);
@@ -79,12 +92,16 @@ describe("run history", () => {
 
   it("keeps history bounded but always keeps each job's latest success", async () => {
     const old = new Date(Date.now() - 200 * 86_400_000);
-    for (const [status, days] of [["succeeded", 200], ["failed", 199], ["succeeded", 198], ["failed", 197]] as const) {
-      await sql().query("insert into export_ops_runs (run_id, job, trigger, started_at, finished_at, deadline_at, status) values ($1, 'export-log-cleanup', 'vercel_cron', $2, $2, $2, $3)", [
-        randomUUID(),
-        new Date(Date.now() - days * 86_400_000),
-        status,
-      ]);
+    for (const [status, days] of [
+      ["succeeded", 200],
+      ["failed", 199],
+      ["succeeded", 198],
+      ["failed", 197],
+    ] as const) {
+      await sql().query(
+        "insert into export_ops_runs (run_id, job, trigger, started_at, finished_at, deadline_at, status) values ($1, 'export-log-cleanup', 'vercel_cron', $2, $2, $2, $3)",
+        [randomUUID(), new Date(Date.now() - days * 86_400_000), status],
+      );
     }
     const { rows } = await sql().query("select public.export_ops_prune_runs($1) as n", [new Date(old.getTime() + 10 * 86_400_000)]);
     expect(rows[0].n).toBe(3);
@@ -128,7 +145,10 @@ describe("overlap control", () => {
   });
 
   it("answers a skipped invocation over HTTP with 200 and skipped: true", async () => {
-    await sql().query("insert into export_ops_leases (job, run_id, expires_at) values ('export-log-cleanup', $1, now() + interval '5 minutes')", [randomUUID()]);
+    await sql().query(
+      "insert into export_ops_leases (job, run_id, expires_at) values ('export-log-cleanup', $1, now() + interval '5 minutes')",
+      [randomUUID()],
+    );
     const res = await withCron(exportLogCleanup, { logger: captureLogger().logger })(
       new Request("http://localhost/api/cron/export-log-cleanup", { headers: { authorization: `Bearer ${CRON_SECRET}` } }),
     );
@@ -137,7 +157,10 @@ describe("overlap control", () => {
   });
 
   it("lets a new run take over a dead run's expired lease", async () => {
-    await sql().query("insert into export_ops_leases (job, run_id, expires_at) values ('export-log-cleanup', $1, now() - interval '1 second')", [randomUUID()]);
+    await sql().query(
+      "insert into export_ops_leases (job, run_id, expires_at) values ('export-log-cleanup', $1, now() - interval '1 second')",
+      [randomUUID()],
+    );
     const result = await invokeJob(exportLogCleanup, {});
     expect("skipped" in result).toBe(false);
     expect((await runs("export-log-cleanup")).map((r) => r.status)).toEqual(["succeeded"]);
@@ -155,12 +178,10 @@ describe("health and metrics", () => {
   const clock = fixedClock(now.toISOString());
 
   async function history(job: string, finishedAt: string, status = "succeeded") {
-    await sql().query("insert into export_ops_runs (run_id, job, trigger, started_at, finished_at, deadline_at, status) values ($1, $2, 'vercel_cron', $3::timestamptz - interval '2 seconds', $3, $3, $4)", [
-      randomUUID(),
-      job,
-      finishedAt,
-      status,
-    ]);
+    await sql().query(
+      "insert into export_ops_runs (run_id, job, trigger, started_at, finished_at, deadline_at, status) values ($1, $2, 'vercel_cron', $3::timestamptz - interval '2 seconds', $3, $3, $4)",
+      [randomUUID(), job, finishedAt, status],
+    );
   }
 
   const get = (handler: (r: Request) => Promise<Response>, token?: string) =>
@@ -173,7 +194,12 @@ describe("health and metrics", () => {
     const res = await get(healthDetailed({ clock }), HEALTH_TOKEN);
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toMatchObject({ status: "healthy", database: { reachable: true, latency_ms: expect.any(Number) }, alerts: {}, exports_stuck: 0 });
+    expect(body).toMatchObject({
+      status: "healthy",
+      database: { reachable: true, latency_ms: expect.any(Number) },
+      alerts: {},
+      exports_stuck: 0,
+    });
     expect(body.jobs.map((j: { job: string; status: string }) => [j.job, j.status])).toEqual([
       ["export-file-cleanup", "ok"],
       ["export-log-cleanup", "ok"],
@@ -271,18 +297,21 @@ describe("health and metrics", () => {
   it.each([
     ["METRICS_TOKEN", prometheusMetrics, METRICS_TOKEN],
     ["HEALTH_TOKEN", healthDetailed, HEALTH_TOKEN],
-  ] as const)("answers 404 while %s is unset or unusable, and reveals nothing of the environment before a caller is authenticated", async (name, route, token) => {
-    for (const value of ["", "short"]) {
-      vi.stubEnv(name, value);
-      const off = await get(route(), token);
-      expect(off.status).toBe(404);
-      expect(await off.json()).toMatchObject({ success: false, error: { code: "not_found", message: "Not found" } });
-    }
-    vi.stubEnv(name, token);
-    vi.stubEnv("SUPABASE_URL", "");
-    const anonymous = await get(route());
-    expect(anonymous.status).toBe(401);
-    expect(JSON.stringify(await anonymous.json())).not.toContain("SUPABASE_URL");
-    expect((await get(route(), token)).status).toBe(500);
-  });
+  ] as const)(
+    "answers 404 while %s is unset or unusable, and reveals nothing of the environment before a caller is authenticated",
+    async (name, route, token) => {
+      for (const value of ["", "short"]) {
+        vi.stubEnv(name, value);
+        const off = await get(route(), token);
+        expect(off.status).toBe(404);
+        expect(await off.json()).toMatchObject({ success: false, error: { code: "not_found", message: "Not found" } });
+      }
+      vi.stubEnv(name, token);
+      vi.stubEnv("SUPABASE_URL", "");
+      const anonymous = await get(route());
+      expect(anonymous.status).toBe(401);
+      expect(JSON.stringify(await anonymous.json())).not.toContain("SUPABASE_URL");
+      expect((await get(route(), token)).status).toBe(500);
+    },
+  );
 });

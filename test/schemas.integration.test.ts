@@ -23,7 +23,15 @@ afterAll(async () => {
 async function ours(client: pg.ClientBase) {
   const s = await catalogSnapshot(client);
   const mine = <T extends { name: string }>(items: T[]) => items.filter((i) => isExportOps(i.name));
-  return { relations: mine(s.relations), columns: mine(s.columns), functions: mine(s.functions), types: mine(s.types), policies: mine(s.policies), triggers: s.triggers.filter(isExportOps), statistics: s.statistics.filter(isExportOps) };
+  return {
+    relations: mine(s.relations),
+    columns: mine(s.columns),
+    functions: mine(s.functions),
+    types: mine(s.types),
+    policies: mine(s.policies),
+    triggers: s.triggers.filter(isExportOps),
+    statistics: s.statistics.filter(isExportOps),
+  };
 }
 
 describe("supabase/schemas/", () => {

@@ -12,7 +12,8 @@ import { closeSql, sql } from "./helpers/stack";
 afterAll(closeSql);
 
 /** The message SQL and nothing else refuses a setting's value with (the words name the upper bound). */
-const refusal = (argument: string, setting: BoundedSetting) => new RegExp(`^${argument} must be between ${SETTING_BOUNDS[setting].min} and ${SETTING_BOUNDS[setting].max} \\(`);
+const refusal = (argument: string, setting: BoundedSetting) =>
+  new RegExp(`^${argument} must be between ${SETTING_BOUNDS[setting].min} and ${SETTING_BOUNDS[setting].max} \\(`);
 
 /** Runs `statement` with `value` in a transaction rolled back: null, or the error's message. */
 async function refused(statement: string, value: number | null): Promise<string | null> {
@@ -22,7 +23,10 @@ async function refused(statement: string, value: number | null): Promise<string 
     // a plan that scans and finds no row must not skip the check (the preview's was once inside its filter)
     await client.query("set local enable_indexscan = off; set local enable_bitmapscan = off");
     await client.query("delete from public.export_logs");
-    return await client.query(statement, [value]).then(() => null, (error: Error) => error.message);
+    return await client.query(statement, [value]).then(
+      () => null,
+      (error: Error) => error.message,
+    );
   } finally {
     await client.query("rollback");
     client.release();
@@ -45,7 +49,8 @@ function settingArguments(): Map<string, BoundedSetting> {
 /** A call of each function with the setting's argument as $1 and everything else valid. */
 const CALLS: Record<string, string> = {
   "export_ops_file_cleanup_batch.p_retention_hours": "select public.export_ops_file_cleanup_batch(gen_random_uuid(), $1, 0)",
-  "export_ops_file_cleanup_batch.p_max_attempts": "select public.export_ops_file_cleanup_batch(gen_random_uuid(), 24, 0, p_max_attempts => $1)",
+  "export_ops_file_cleanup_batch.p_max_attempts":
+    "select public.export_ops_file_cleanup_batch(gen_random_uuid(), 24, 0, p_max_attempts => $1)",
   "export_ops_file_cleanup_preview.p_retention_hours": "select public.export_ops_file_cleanup_preview($1)",
   "export_ops_orphan_page.p_retention_hours": "select public.export_ops_orphan_page('exports', $1, 24, 10, false)",
   "export_ops_orphan_page.p_stuck_hours": "select public.export_ops_orphan_page('exports', 24, $1, 10, false)",

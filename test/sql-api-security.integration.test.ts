@@ -26,7 +26,9 @@ beforeAll(async () => {
   );
   functions = rows.map((r) => ({
     name: r.name,
-    args: Object.fromEntries((r.arg_names ?? []).filter((_, i) => !r.arg_modes || ["i", "b"].includes(r.arg_modes[i]!)).map((a) => [a, null])),
+    args: Object.fromEntries(
+      (r.arg_names ?? []).filter((_, i) => !r.arg_modes || ["i", "b"].includes(r.arg_modes[i]!)).map((a) => [a, null]),
+    ),
   }));
   for (const user of [userA, userB]) {
     await sql().query(
@@ -106,10 +108,20 @@ describe("row level security", () => {
     const res = await rest("export_logs?select=*", userHeaders(userA));
     expect(res.status).toBe(200);
     const [row] = (await res.json()) as Record<string, unknown>[];
-    expect(Object.keys(row!).sort()).toEqual(
-      ["completed_at", "conversation_count", "created_at", "error_message", "error_type", "expired_at", "export_id", "file_path",
-       "file_size_bytes", "format", "status", "user_id"],
-    );
+    expect(Object.keys(row!).sort()).toEqual([
+      "completed_at",
+      "conversation_count",
+      "created_at",
+      "error_message",
+      "error_type",
+      "expired_at",
+      "export_id",
+      "file_path",
+      "file_size_bytes",
+      "format",
+      "status",
+      "user_id",
+    ]);
     const side = await rest("export_ops_file_cleanup?select=*", userHeaders(userA));
     expect(side.status).toBe(403);
   });
@@ -123,22 +135,25 @@ describe("row level security", () => {
     expect(rows.map((r) => r.status)).toEqual(["completed", "completed"]);
   });
 
-  const ownTables = ["export_ops_runs", "export_ops_leases", "export_ops_alerts", "export_ops_job_totals", "export_ops_metric_hours",
-    "export_ops_metric_rollups", "export_ops_file_cleanup", "export_ops_archive_batches", "export_ops_installation"];
+  const ownTables = [
+    "export_ops_runs",
+    "export_ops_leases",
+    "export_ops_alerts",
+    "export_ops_job_totals",
+    "export_ops_metric_hours",
+    "export_ops_metric_rollups",
+    "export_ops_file_cleanup",
+    "export_ops_archive_batches",
+    "export_ops_installation",
+  ];
 
-  it.each(["export_logs", "export_metrics", ...ownTables])(
-    "gives anon nothing of %s",
-    async (table) => {
-      const res = await rest(`${table}?select=*`, anonHeaders);
-      expect(res.status).toBe(401);
-    },
-  );
+  it.each(["export_logs", "export_metrics", ...ownTables])("gives anon nothing of %s", async (table) => {
+    const res = await rest(`${table}?select=*`, anonHeaders);
+    expect(res.status).toBe(401);
+  });
 
-  it.each(ownTables)(
-    "gives an authenticated user nothing of %s",
-    async (table) => {
-      const res = await rest(`${table}?select=*`, userHeaders(userA));
-      expect(res.status).toBe(403);
-    },
-  );
+  it.each(ownTables)("gives an authenticated user nothing of %s", async (table) => {
+    const res = await rest(`${table}?select=*`, userHeaders(userA));
+    expect(res.status).toBe(403);
+  });
 });

@@ -20,7 +20,14 @@ interface Proc {
 let procs: Map<string, Proc>;
 
 beforeAll(async () => {
-  const { rows } = await sql().query<{ name: string; names: string[] | null; modes: string[] | null; nargs: number; ndefaults: number; types: string[] }>(
+  const { rows } = await sql().query<{
+    name: string;
+    names: string[] | null;
+    modes: string[] | null;
+    nargs: number;
+    ndefaults: number;
+    types: string[];
+  }>(
     `select p.proname as name, p.proargnames as names, p.proargmodes::text[] as modes, p.pronargs as nargs, p.pronargdefaults as ndefaults,
        p.proargtypes::regtype[]::text[] as types
      from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname like 'export\\_ops\\_%'`,
@@ -46,7 +53,9 @@ describe("the SQL API contract", () => {
     const proc = procs.get(name)!;
     const shape = contract.args.shape as Record<string, z.ZodType>;
     expect(Object.keys(shape).sort()).toEqual([...proc.args].sort());
-    const required = Object.entries(shape).filter(([, schema]) => !schema.safeParse(undefined).success).map(([key]) => key);
+    const required = Object.entries(shape)
+      .filter(([, schema]) => !schema.safeParse(undefined).success)
+      .map(([key]) => key);
     expect(required.sort()).toEqual([...proc.required].sort());
   });
 
@@ -56,9 +65,18 @@ describe("the SQL API contract", () => {
     for (const [arg, schema] of Object.entries(shape)) {
       const probe = probes(proc.types[arg]!);
       if (probe.accept === undefined) continue; // json holds any shape the schema asks for
-      expect({ arg, type: proc.types[arg], accepts: schema.safeParse(probe.accept).success }).toEqual({ arg, type: proc.types[arg], accepts: true });
+      expect({ arg, type: proc.types[arg], accepts: schema.safeParse(probe.accept).success }).toEqual({
+        arg,
+        type: proc.types[arg],
+        accepts: true,
+      });
       for (const wrong of probe.refuse) {
-        expect({ arg, type: proc.types[arg], wrong, accepts: schema.safeParse(wrong).success }).toEqual({ arg, type: proc.types[arg], wrong, accepts: false });
+        expect({ arg, type: proc.types[arg], wrong, accepts: schema.safeParse(wrong).success }).toEqual({
+          arg,
+          type: proc.types[arg],
+          wrong,
+          accepts: false,
+        });
       }
     }
   });
@@ -69,12 +87,17 @@ describe("the file retention's bounds", () => {
   const refused = (statement: string, hours: number) =>
     sql()
       .query(statement, [hours])
-      .then(() => null, (error: Error) => error.message);
+      .then(
+        () => null,
+        (error: Error) => error.message,
+      );
 
   it("are the setting's in SQL too: export_ops_retention_hours takes exactly min to max", async () => {
     for (const ok of [min, max]) expect(await refused("select public.export_ops_retention_hours($1)", ok)).toBeNull();
     for (const bad of [min - 1, max + 1]) {
-      expect(await refused("select public.export_ops_retention_hours($1)", bad)).toBe(`p_retention_hours must be between ${min} and ${max} (a year), got ${bad}`);
+      expect(await refused("select public.export_ops_retention_hours($1)", bad)).toBe(
+        `p_retention_hours must be between ${min} and ${max} (a year), got ${bad}`,
+      );
     }
   });
 
@@ -95,7 +118,10 @@ describe("the file retention's bounds", () => {
       await client.query("begin");
       await client.query("set local enable_indexscan = off; set local enable_bitmapscan = off");
       await client.query("delete from public.export_logs where status = 'completed'");
-      const refusal = await client.query("select public.export_ops_file_cleanup_preview($1)", [max + 1]).then(() => null, (error: Error) => error.message);
+      const refusal = await client.query("select public.export_ops_file_cleanup_preview($1)", [max + 1]).then(
+        () => null,
+        (error: Error) => error.message,
+      );
       expect(refusal).toMatch(/^p_retention_hours must be between/);
     } finally {
       await client.query("rollback");

@@ -32,11 +32,18 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 afterAll(async () => {
   const limited = `limits-${user.slice(0, 8)}`;
   for (const b of [bucket, limited]) {
-    const { rows } = await sql().query<{ name: string }>("select name from storage.objects where bucket_id = $1 and name like $2", [b, `${user}/%`]);
+    const { rows } = await sql().query<{ name: string }>("select name from storage.objects where bucket_id = $1 and name like $2", [
+      b,
+      `${user}/%`,
+    ]);
     if (rows.length) await call("DELETE", `/object/${b}`, { prefixes: rows.map((r) => r.name) });
   }
   // an empty bucket, removed the way supabase/uninstall.sql does
-  await sql().query("begin; select set_config('storage.allow_delete_query', 'true', true); delete from storage.buckets where id = '" + limited + "'; commit;");
+  await sql().query(
+    "begin; select set_config('storage.allow_delete_query', 'true', true); delete from storage.buckets where id = '" +
+      limited +
+      "'; commit;",
+  );
   await closeSql();
 });
 
@@ -101,7 +108,19 @@ describe("bulk delete", () => {
     expect(res.status).toBe(200);
     expect(res.json.map((o: { name: string }) => o.name)).toEqual([`${user}/gone.json`]);
     expect(Object.keys(res.json[0]).sort()).toEqual(
-      ["bucket_id", "created_at", "id", "last_accessed_at", "metadata", "name", "owner", "owner_id", "updated_at", "user_metadata", "version"].sort(),
+      [
+        "bucket_id",
+        "created_at",
+        "id",
+        "last_accessed_at",
+        "metadata",
+        "name",
+        "owner",
+        "owner_id",
+        "updated_at",
+        "user_metadata",
+        "version",
+      ].sort(),
     );
     // uploaded with the service key: no owner, which Storage's answer schema (owner and owner_id: string) sends as ""
     const { owner, owner_id, user_metadata } = res.json[0];
@@ -110,7 +129,7 @@ describe("bulk delete", () => {
     expect((await call("GET", `/object/${bucket}/${user}/gone.json`)).json.statusCode).toBe("404");
   });
 
-  it("answers an object recorded without the API as it is stored: no version is \"\", no user metadata is null", async () => {
+  it('answers an object recorded without the API as it is stored: no version is "", no user metadata is null', async () => {
     const name = `${user}/recorded.json`;
     await sql().query("insert into storage.objects (bucket_id, name, metadata) values ($1, $2, '{\"size\": 0}')", [bucket, name]);
     const res = await call("DELETE", `/object/${bucket}`, { prefixes: [name] });
@@ -147,7 +166,12 @@ describe("list", () => {
     await call("POST", `/object/${bucket}/${user}/list/b.json`, "b");
     await call("POST", `/object/${bucket}/${user}/list/a.json`, "a");
     await call("POST", `/object/${bucket}/${user}/list/sub/c.json`, "c");
-    const res = await call("POST", `/object/list/${bucket}`, { prefix: `${user}/list`, limit: 100, offset: 0, sortBy: { column: "name", order: "asc" } });
+    const res = await call("POST", `/object/list/${bucket}`, {
+      prefix: `${user}/list`,
+      limit: 100,
+      offset: 0,
+      sortBy: { column: "name", order: "asc" },
+    });
     expect(res.status).toBe(200);
     expect(res.json.map((e: { name: string }) => e.name).sort()).toEqual(["a.json", "b.json", "sub"]);
     const folder = res.json.find((e: { name: string }) => e.name === "sub");
@@ -157,7 +181,8 @@ describe("list", () => {
   });
 
   it("pages with limit and offset", async () => {
-    const page = (offset: number) => call("POST", `/object/list/${bucket}`, { prefix: `${user}/list`, limit: 2, offset, sortBy: { column: "name", order: "asc" } });
+    const page = (offset: number) =>
+      call("POST", `/object/list/${bucket}`, { prefix: `${user}/list`, limit: 2, offset, sortBy: { column: "name", order: "asc" } });
     const [first, second] = [await page(0), await page(2)];
     expect(first.json).toHaveLength(2);
     expect(second.json).toHaveLength(1);
@@ -167,7 +192,11 @@ describe("list", () => {
 describe("bucket limits", () => {
   const limited = `limits-${user.slice(0, 8)}`;
   const upload = (name: string, body: string | Uint8Array<ArrayBuffer>, contentType: string) =>
-    fetch(`${base}/object/${limited}/${user}/${name}`, { method: "POST", headers: { ...serviceHeaders, "content-type": contentType }, body });
+    fetch(`${base}/object/${limited}/${user}/${name}`, {
+      method: "POST",
+      headers: { ...serviceHeaders, "content-type": contentType },
+      body,
+    });
   const before = async () => {
     await sql().query(
       "insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types) values ($1, $1, false, 16, '{application/json,image/*}') on conflict (id) do nothing",
@@ -185,14 +214,22 @@ describe("bucket limits", () => {
     await before();
     const res = await upload("big.json", JSON.stringify({ a: "x".repeat(40) }), "application/json");
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ statusCode: "413", error: "Payload too large", message: "The object exceeded the maximum allowed size" });
+    expect(await res.json()).toMatchObject({
+      statusCode: "413",
+      error: "Payload too large",
+      message: "The object exceeded the maximum allowed size",
+    });
   });
 
   it("refuses a MIME type outside allowed_mime_types: HTTP 400, statusCode 415, invalid_mime_type", async () => {
     await before();
     const res = await upload("note.txt", "hi", "text/plain");
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ statusCode: "415", error: "invalid_mime_type", message: "mime type text/plain is not supported" });
+    expect(await res.json()).toMatchObject({
+      statusCode: "415",
+      error: "invalid_mime_type",
+      message: "mime type text/plain is not supported",
+    });
   });
 
   it("refuses an upload over the global limit (50 MB) in a bucket with no limit of its own", async () => {
@@ -206,14 +243,18 @@ describe("bucket limits", () => {
   });
 
   it("is how the migrations create the archive bucket: gzip only, 50 MB", async () => {
-    const { rows } = await sql().query("select file_size_limit::int as size, allowed_mime_types as mime from storage.buckets where id = 'export-archive'");
+    const { rows } = await sql().query(
+      "select file_size_limit::int as size, allowed_mime_types as mime from storage.buckets where id = 'export-archive'",
+    );
     expect(rows).toEqual([{ size: 52428800, mime: ["application/gzip"] }]);
   });
 });
 
 describe("storage.objects", () => {
   it("refuses deletes by SQL with 42501", async () => {
-    await expect(sql().query("delete from storage.objects where bucket_id = $1 and name like $2", [bucket, `${user}/%`])).rejects.toMatchObject({
+    await expect(
+      sql().query("delete from storage.objects where bucket_id = $1 and name like $2", [bucket, `${user}/%`]),
+    ).rejects.toMatchObject({
       code: "42501",
       message: "Direct deletion from storage tables is not allowed. Use the Storage API instead.",
     });

@@ -50,7 +50,9 @@ describe("objects in a versioned bucket", () => {
     const name = `${tag}/overwritten.txt`;
     await storage.from(versioned).upload(name, "first", { contentType: "text/plain" });
     await storage.from(versioned).upload(name, "second", { contentType: "text/plain", upsert: true });
-    const { data } = await storage.from(versioned).list(name, { exactMatch: true, noncurrentVersions: "include", deleteMarkers: "include" });
+    const { data } = await storage
+      .from(versioned)
+      .list(name, { exactMatch: true, noncurrentVersions: "include", deleteMarkers: "include" });
     expect(data?.map((o) => ({ current: o.archived_at === null, marker: o.is_delete_marker }))).toEqual([
       { current: true, marker: false },
       { current: false, marker: false },
@@ -78,7 +80,8 @@ describe("objects in a versioned bucket", () => {
     ]);
     // a default listing shows neither the marker nor the old version; asking for them shows both
     expect((await storage.from(versioned).list(name, { exactMatch: true })).data).toEqual([]);
-    const all = (await storage.from(versioned).list(name, { exactMatch: true, noncurrentVersions: "include", deleteMarkers: "include" })).data;
+    const all = (await storage.from(versioned).list(name, { exactMatch: true, noncurrentVersions: "include", deleteMarkers: "include" }))
+      .data;
     expect(all).toHaveLength(2);
     // a second delete by name finds no current file
     expect((await storage.from(versioned).remove([name])).data).toEqual([]);
@@ -117,8 +120,12 @@ describe("a bucket's lifecycle configuration", () => {
 
   it("stores rules that expire noncurrent versions, and refuses a prefix filter or a current-object expiry", async () => {
     const rule = { status: "Enabled" as const, filter: {}, noncurrentVersionExpiration: { noncurrentDays: 1 } };
-    expect((await storage.updateBucketLifecycle(versioned, { rules: [{ ...rule, filter: { prefix: "exports/" } as never }] })).error?.message).toMatch(/filter must be \{\}/);
-    expect((await storage.updateBucketLifecycle(versioned, { rules: [{ ...rule, expiration: { days: 1 } } as never] })).error?.message).toMatch(/only noncurrentVersionExpiration/);
+    expect(
+      (await storage.updateBucketLifecycle(versioned, { rules: [{ ...rule, filter: { prefix: "exports/" } as never }] })).error?.message,
+    ).toMatch(/filter must be \{\}/);
+    expect(
+      (await storage.updateBucketLifecycle(versioned, { rules: [{ ...rule, expiration: { days: 1 } } as never] })).error?.message,
+    ).toMatch(/only noncurrentVersionExpiration/);
     expect((await storage.updateBucketLifecycle(versioned, { rules: [rule] })).error).toBeNull();
     expect((await storage.getBucketLifecycle(versioned)).data).toEqual({ rules: [{ id: "rule-1", ...rule }] });
     await storage.deleteBucketLifecycle(versioned);

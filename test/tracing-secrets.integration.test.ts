@@ -124,11 +124,16 @@ function leaking(spans: ReadableSpan[]) {
 }
 
 const receiverHost = () => new URL(base).host;
-const clientSpansTo = (host: string) => exporter.getFinishedSpans().filter((s) => s.attributes["http.host"] === host || String(s.attributes["http.url"] ?? "").includes(host));
+const clientSpansTo = (host: string) =>
+  exporter.getFinishedSpans().filter((s) => s.attributes["http.host"] === host || String(s.attributes["http.url"] ?? "").includes(host));
 
 async function runWith(job: JobDefinition, env: Record<string, string>, clock = fixedClock(new Date().toISOString())) {
   const logged = captureLogger();
-  const result = await executeJob(job, { env: testEnv(env), ports: ports(), clock, logger: logged.logger, trigger: "vercel_cron", runId: randomUUID() }, job.optionsSchema.parse({}));
+  const result = await executeJob(
+    job,
+    { env: testEnv(env), ports: ports(), clock, logger: logged.logger, trigger: "vercel_cron", runId: randomUUID() },
+    job.optionsSchema.parse({}),
+  );
   return { result, logged };
 }
 
@@ -194,19 +199,29 @@ describe("secret URLs are never redirected", () => {
     expect(logged.lines().find((l) => l.type === "alert_notification_failed")).toMatchObject({ alert: "export_failure_rate", error });
     expect(received.map((r) => r.method)).toEqual(["POST"]);
     expect(received.some((r) => r.path.startsWith("/moved"))).toBe(false);
-    const { rows } = await sql().query("select state, notify_attempts, notify_error from export_ops_alerts where alert = 'export_failure_rate'");
+    const { rows } = await sql().query(
+      "select state, notify_attempts, notify_error from export_ops_alerts where alert = 'export_failure_rate'",
+    );
     expect(rows[0]).toEqual({ state: "firing", notify_attempts: 1, notify_error: error }); // owed still: the next run retries
     expect(JSON.stringify(logged.raw)).not.toContain(SECRETS.slack);
   });
 
   it("a check-in: a 302 is not delivered, recorded with its reason, and its Location is never requested", async () => {
     mode = "redirect";
-    const { logged } = await runWith(exportFileCleanup, { EXPORT_OPS_CHECKIN_URL: URLS.healthchecks(), EXPORT_OPS_CHECKIN_PROVIDER: "healthchecks" });
+    const { logged } = await runWith(exportFileCleanup, {
+      EXPORT_OPS_CHECKIN_URL: URLS.healthchecks(),
+      EXPORT_OPS_CHECKIN_PROVIDER: "healthchecks",
+    });
 
     const error = "HTTP 302, a redirect, which is not followed";
     expect(received).toHaveLength(2); // start and success, each answered 302
     expect(received.some((r) => r.path.startsWith("/moved"))).toBe(false);
-    expect(logged.lines().filter((l) => l.type === "checkin_failed").map((l) => [l.event, l.http_status, l.error])).toEqual([
+    expect(
+      logged
+        .lines()
+        .filter((l) => l.type === "checkin_failed")
+        .map((l) => [l.event, l.http_status, l.error]),
+    ).toEqual([
       ["start", 302, error],
       ["success", 302, error],
     ]);

@@ -31,7 +31,14 @@ beforeEach(async () => {
 const run = (runId: string) =>
   executeJob(
     exportFileCleanup,
-    { env: testEnv(), ports: ports(), clock: fixedClock(new Date().toISOString()), logger: captureLogger().logger, trigger: "vercel_cron", runId },
+    {
+      env: testEnv(),
+      ports: ports(),
+      clock: fixedClock(new Date().toISOString()),
+      logger: captureLogger().logger,
+      trigger: "vercel_cron",
+      runId,
+    },
     exportFileCleanup.optionsSchema.parse({}),
   );
 

@@ -24,12 +24,21 @@ const tag = randomUUID().slice(0, 8);
 const EXPORTS = `versioned-exports-${tag}`;
 const ARCHIVE = `versioned-archive-${tag}`;
 const env = (extra: Record<string, string> = {}) => testEnv({ EXPORTS_BUCKET: EXPORTS, EXPORT_ARCHIVE_BUCKET: ARCHIVE, ...extra });
-const deps = () => ({ ...ports(), env: env(), clock: fixedClock(new Date().toISOString()), logger: captureLogger().logger, deadline: Number.POSITIVE_INFINITY });
+const deps = () => ({
+  ...ports(),
+  env: env(),
+  clock: fixedClock(new Date().toISOString()),
+  logger: captureLogger().logger,
+  deadline: Number.POSITIVE_INFINITY,
+});
 const [A, B] = ["0a000000-0000-4000-8000-0000000000aa", "0b000000-0000-4000-8000-0000000000bb"];
 
 /** Every row Storage keeps in the bucket (versions and delete markers), by name. */
 async function rowsByName(bucket: string): Promise<Map<string, number>> {
-  const { rows } = await sql().query<{ name: string; n: number }>("select name, count(*)::int as n from storage.objects where bucket_id = $1 group by name", [bucket]);
+  const { rows } = await sql().query<{ name: string; n: number }>(
+    "select name, count(*)::int as n from storage.objects where bucket_id = $1 group by name",
+    [bucket],
+  );
   return new Map(rows.map((r) => [r.name, r.n]));
 }
 
@@ -60,9 +69,18 @@ describe("the file cleanup in a versioned exports bucket", () => {
     expect(await rowsByName(EXPORTS)).toEqual(new Map([...paths.map((p) => [p, 2] as const), [hostFile, 2]]));
 
     const result = await runJob(exportFileCleanup, { sweep_orphans: "false" }, { env: env() });
-    expect(result).toMatchObject({ deleted_count: 3, logs_updated: 3, bucket_versioning: { status: "ENABLED", noncurrent_expiry_days: null } });
+    expect(result).toMatchObject({
+      deleted_count: 3,
+      logs_updated: 3,
+      bucket_versioning: { status: "ENABLED", noncurrent_expiry_days: null },
+    });
     // no version and no delete marker left of the expired files; the fresh file and the host's file keep theirs
-    expect(await rowsByName(EXPORTS)).toEqual(new Map([[fresh[0]!.file_path!, 2], [hostFile, 2]]));
+    expect(await rowsByName(EXPORTS)).toEqual(
+      new Map([
+        [fresh[0]!.file_path!, 2],
+        [hostFile, 2],
+      ]),
+    );
     const logs = await sql().query("select status from export_logs where export_id = any($1::uuid[])", [expired.map((r) => r.export_id)]);
     expect(logs.rows.map((r) => r.status)).toEqual(["expired", "expired", "expired"]);
   });
@@ -96,7 +114,9 @@ describe("erasure in versioned buckets", () => {
     );
     const out: Record<string, unknown>[] = [];
     for (const { name, version } of rows) {
-      const { data, error } = await storageClient().from(ARCHIVE).download(name, { versionId: version } as never);
+      const { data, error } = await storageClient()
+        .from(ARCHIVE)
+        .download(name, { versionId: version } as never);
       if (error) throw error;
       out.push(...decodeArchive(new Uint8Array(await data.arrayBuffer())));
     }
@@ -119,7 +139,14 @@ describe("erasure in versioned buckets", () => {
     await addObjects([file!.file_path!], 1, EXPORTS);
 
     const result = await cleanupUserExportLogs(deps(), { userId: A });
-    expect(result).toMatchObject({ files_deleted: 1, archive_objects_rewritten: 2, archive_rows_removed: 4, archive_versions_removed: 2, errors: [], has_more: false });
+    expect(result).toMatchObject({
+      files_deleted: 1,
+      archive_objects_rewritten: 2,
+      archive_rows_removed: 4,
+      archive_versions_removed: 2,
+      errors: [],
+      has_more: false,
+    });
     const rows = await everyArchivedRow();
     expect(rows.filter((r) => r.user_id === A)).toEqual([]);
     expect(rows.filter((r) => r.user_id === B)).toHaveLength(4);
@@ -128,7 +155,9 @@ describe("erasure in versioned buckets", () => {
 
   it("finishes after a crash that put the rewrite in place but kept the old versions", async () => {
     await archiveHistory();
-    const names = (await sql().query<{ name: string }>("select distinct name from storage.objects where bucket_id = $1", [ARCHIVE])).rows.map((r) => r.name);
+    const names = (
+      await sql().query<{ name: string }>("select distinct name from storage.objects where bucket_id = $1", [ARCHIVE])
+    ).rows.map((r) => r.name);
     // what a run that died after replacing the objects leaves: each current version without A, the old ones with A
     const storage = ports().storage;
     for (const name of names) {
@@ -150,12 +179,19 @@ describe("health and the ops page", () => {
     const settings = { exportsBucket: EXPORTS, archiveBucket: ARCHIVE, fileRetentionHours: 24, logRetentionDays: 30 };
     const panels = await readOpsPanels(ports().db, jobs, settings, systemClock, ports().storage);
     const page = String(cleanupPanel(panels.cleanup, 100_000));
-    expect(page).toMatch(new RegExp(`data-bucket="${EXPORTS}".*<data value="ENABLED" data-field="versioning">ENABLED</data>.*delete every version of the files`, "s"));
+    expect(page).toMatch(
+      new RegExp(
+        `data-bucket="${EXPORTS}".*<data value="ENABLED" data-field="versioning">ENABLED</data>.*delete every version of the files`,
+        "s",
+      ),
+    );
     expect(page).toMatch(new RegExp(`data-bucket="${ARCHIVE}".*<data value="ENABLED" data-field="versioning">`, "s"));
   });
 
   it("health shows each bucket's versioning, its lifecycle rule and what a deletion means there", async () => {
-    await storageClient().updateBucketLifecycle(ARCHIVE, { rules: [{ status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: 7 } }] });
+    await storageClient().updateBucketLifecycle(ARCHIVE, {
+      rules: [{ status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: 7 } }],
+    });
     const report = await detailedHealth(ports().db, jobs, systemClock, { stuckHours: 2, env: env(), storage: ports().storage });
     expect(report.buckets).toEqual([
       expect.objectContaining({

@@ -17,7 +17,8 @@ export type MetricsConfig = FailureRateConfig;
  * (export_ops_export_silence: `recent`, the exports recorded in the window; `busy_days`, how many of the previous 7
  * days had exports in the same hours; `last_export_at`).
  */
-export interface SilencePayload extends AlertPayload, Pick<SqlResult<"export_ops_export_silence">, "recent" | "busy_days" | "last_export_at"> {
+export interface SilencePayload
+  extends AlertPayload, Pick<SqlResult<"export_ops_export_silence">, "recent" | "busy_days" | "last_export_at"> {
   type: "exports_stopped_alert";
   hours: number;
 }
@@ -27,10 +28,7 @@ export const SILENCE_BUSY_DAYS = 5;
 
 /** "No exports recorded for N hours", judged only where the same hours are usually busy. */
 export async function judgeSilence(db: SqlApi, hours: number, clock: Clock): Promise<SilencePayload> {
-  const s = await db.call(
-    "export_ops_export_silence",
-    { p_hours: hours, ...sqlTime(clock) },
-  );
+  const s = await db.call("export_ops_export_silence", { p_hours: hours, ...sqlTime(clock) });
   const judged = s.busy_days >= SILENCE_BUSY_DAYS;
   const alert = judged && s.recent === 0;
   return {

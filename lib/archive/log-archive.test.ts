@@ -62,7 +62,13 @@ describe("deleteLogsInBatches with archival", () => {
         calls.push(args.p_batch ? `${fn} ${args.p_batch}` : fn);
         if (fn === "export_ops_claim_log_batch") {
           const batch = names.shift() ?? null;
-          return { batch, object: batch && `${batch}.jsonl.gz`, count: batch ? 2 : 0, last_created_at: rows[1]!.created_at, reclaimed: false };
+          return {
+            batch,
+            object: batch && `${batch}.jsonl.gz`,
+            count: batch ? 2 : 0,
+            last_created_at: rows[1]!.created_at,
+            reclaimed: false,
+          };
         }
         if (fn === "export_ops_archive_batch_text") return new Response(archiveText(rows)).body;
         return null;
@@ -92,7 +98,9 @@ describe("deleteLogsInBatches with archival", () => {
     const { db, calls } = batches("logs/b1");
     const result = await run(db, storage);
     expect(result).toMatchObject({ deleted: 0, archived: 0, finished: false });
-    expect(result.errors[0]).toMatch(/^archive logs\/b1\.jsonl\.gz not written or not verified, its 2 logs were kept: archive holds 1 rows, expected 2/);
+    expect(result.errors[0]).toMatch(
+      /^archive logs\/b1\.jsonl\.gz not written or not verified, its 2 logs were kept: archive holds 1 rows, expected 2/,
+    );
     expect(calls).toEqual([
       "export_ops_claim_log_batch",
       "export_ops_archive_batch_text logs/b1",

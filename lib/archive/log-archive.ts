@@ -103,7 +103,11 @@ export async function deleteLogsInBatches(
 ): Promise<BatchDeletion> {
   const pacer = options.pacer ?? FULL_SPEED;
   if (options.archiveBucket) {
-    return archiveLogsInBatches(deps, scope, options.archiveBucket, { batchSize: options.batchSize ?? ARCHIVE_BATCH, inFlight: options.inFlight ?? ARCHIVE_IN_FLIGHT, pacer });
+    return archiveLogsInBatches(deps, scope, options.archiveBucket, {
+      batchSize: options.batchSize ?? ARCHIVE_BATCH,
+      inFlight: options.inFlight ?? ARCHIVE_IN_FLIGHT,
+      pacer,
+    });
   }
   const { db, clock, logger } = deps;
   const batchSize = options.batchSize ?? DELETE_BATCH;
@@ -247,7 +251,12 @@ function claimsAhead(deps: Deps, scope: LogScope, bucket: string, { batchSize, i
  * Writes an archive object and reads it back: undefined when it holds exactly what was written, else the error
  * (`reason`: in words that name the bucket's setting to change, where the bucket refused it).
  */
-async function writeArchive(storage: Deps["storage"], bucket: string, name: string, archive: ArchiveObject): Promise<{ message: string; reason: string } | undefined> {
+async function writeArchive(
+  storage: Deps["storage"],
+  bucket: string,
+  name: string,
+  archive: ArchiveObject,
+): Promise<{ message: string; reason: string } | undefined> {
   try {
     await storage.upload(bucket, name, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
     verifyArchive(await storage.download(bucket, name), archive);
@@ -264,13 +273,19 @@ async function deleteArchived({ db, logger }: Deps, result: BatchDeletion, batch
   result.deleted += deleted;
   result.archived += deleted;
   result.archiveObjects.push(batch.object);
-  logger.debug({ type: "log_cleanup_batch", object: batch.object, rows: batch.rows, deleted }, `log cleanup: ${deleted} logs archived to ${batch.object} and deleted`);
+  logger.debug(
+    { type: "log_cleanup_batch", object: batch.object, rows: batch.rows, deleted },
+    `log cleanup: ${deleted} logs archived to ${batch.object} and deleted`,
+  );
 }
 
 /** An archive object not written or not verified: its batch's logs were kept, and the run says why. */
 function keptOnFailure({ logger }: Deps, result: BatchDeletion, batch: Batch, failure: { message: string; reason: string }): void {
   result.errors.push(`archive ${batch.object} not written or not verified, its ${batch.rows} logs were kept: ${failure.reason}`);
-  logger.warn({ type: "log_archive_failed", object: batch.object, rows: batch.rows, error: failure.message }, `log cleanup: archive ${batch.object} not written, its logs kept`);
+  logger.warn(
+    { type: "log_archive_failed", object: batch.object, rows: batch.rows, error: failure.message },
+    `log cleanup: archive ${batch.object} not written, its logs kept`,
+  );
 }
 
 export const ARCHIVE_CONTENT_TYPE = "application/gzip";
@@ -303,7 +318,11 @@ export function verifyArchive(stored: Uint8Array, expected: ArchiveObject): void
 }
 
 /** Puts an archive object's rows back into export_logs (rows already there are left alone). */
-export async function restoreArchive(deps: Pick<JobDeps, "db" | "storage">, bucket: string, name: string): Promise<{ rows: number; restored: number }> {
+export async function restoreArchive(
+  deps: Pick<JobDeps, "db" | "storage">,
+  bucket: string,
+  name: string,
+): Promise<{ rows: number; restored: number }> {
   const rows = decodeArchive(await deps.storage.download(bucket, name));
   let restored = 0;
   for (let i = 0; i < rows.length; i += 1000) {

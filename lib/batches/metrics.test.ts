@@ -38,7 +38,10 @@ describe("deleteMetricsInBatches", () => {
     const { db, calls } = metrics(20, clock);
     const userId = "00000000-0000-4000-8000-000000000001";
     // a batch exactly full is followed by one more, which finds none
-    expect(await deleteMetricsInBatches({ db, clock, deadline: clock.now().getTime() + 60_000 }, { userId }, 10)).toEqual({ deleted: 20, finished: true });
+    expect(await deleteMetricsInBatches({ db, clock, deadline: clock.now().getTime() + 60_000 }, { userId }, 10)).toEqual({
+      deleted: 20,
+      finished: true,
+    });
     expect(calls).toEqual([1, 2, 3].map(() => ({ p_user_id: userId, p_limit: 10 })));
   });
 
@@ -53,6 +56,9 @@ describe("deleteMetricsInBatches", () => {
   it("deletes a first batch even past the deadline (the caller had time to start it)", async () => {
     const clock = fixedClock(start);
     const { db } = metrics(5, clock);
-    expect(await deleteMetricsInBatches({ db, clock, deadline: clock.now().getTime() - 1 }, { cutoff: new Date(start) })).toEqual({ deleted: 5, finished: true });
+    expect(await deleteMetricsInBatches({ db, clock, deadline: clock.now().getTime() - 1 }, { cutoff: new Date(start) })).toEqual({
+      deleted: 5,
+      finished: true,
+    });
   });
 });

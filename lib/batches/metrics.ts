@@ -17,7 +17,11 @@ export interface MetricsDeletion {
 }
 
 /** Deletes the raw metrics in scope, batch by batch, until a batch comes back short; after the first, only before the deadline. */
-export async function deleteMetricsInBatches(deps: Pick<JobDeps, "db" | "clock" | "deadline">, scope: MetricsScope, batchSize = METRICS_BATCH): Promise<MetricsDeletion> {
+export async function deleteMetricsInBatches(
+  deps: Pick<JobDeps, "db" | "clock" | "deadline">,
+  scope: MetricsScope,
+  batchSize = METRICS_BATCH,
+): Promise<MetricsDeletion> {
   const args = scope.userId !== undefined ? { p_user_id: scope.userId } : { p_cutoff: scope.cutoff.toISOString() };
   let total = 0;
   let deleted: number;

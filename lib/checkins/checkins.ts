@@ -86,7 +86,8 @@ async function deliver(request: NonNullable<ReturnType<typeof checkinRequest>>):
   } catch (error) {
     const name = error instanceof Error ? error.name : "Error";
     const code = (error as { cause?: { code?: unknown } }).cause?.code;
-    const why = name === "TimeoutError" ? `no answer within ${CHECKIN_TIMEOUT_MS} ms` : `request failed (${typeof code === "string" ? code : name})`;
+    const why =
+      name === "TimeoutError" ? `no answer within ${CHECKIN_TIMEOUT_MS} ms` : `request failed (${typeof code === "string" ? code : name})`;
     return { delivered: false, httpStatus: null, error: why };
   }
 }
@@ -98,9 +99,21 @@ export function createCheckinSender(jobId: string, target: SecretCheckinTarget, 
     if (!request) return true;
     const started = deps.clock.now().getTime();
     const outcome = await deliver(request);
-    const line = { job: jobId, run_id: run.runId, provider: target.provider, host, event, http_status: outcome.httpStatus, duration_ms: deps.clock.now().getTime() - started };
+    const line = {
+      job: jobId,
+      run_id: run.runId,
+      provider: target.provider,
+      host,
+      event,
+      http_status: outcome.httpStatus,
+      duration_ms: deps.clock.now().getTime() - started,
+    };
     if (outcome.delivered) deps.logger.info({ type: "checkin_sent", ...line }, `${jobId}: told ${target.provider} "${event}"`);
-    else deps.logger.warn({ type: "checkin_failed", ...line, error: outcome.error }, `${jobId}: ${target.provider} check-in "${event}" not delivered: ${outcome.error}`);
+    else
+      deps.logger.warn(
+        { type: "checkin_failed", ...line, error: outcome.error },
+        `${jobId}: ${target.provider} check-in "${event}" not delivered: ${outcome.error}`,
+      );
     try {
       await deps.db.call("export_ops_record_checkin", {
         p_job: jobId,
@@ -113,7 +126,10 @@ export function createCheckinSender(jobId: string, target: SecretCheckinTarget, 
         ...sqlTime(deps.clock),
       });
     } catch (error) {
-      deps.logger.warn({ type: "run_history_write_failed", job: jobId, run_id: run.runId, err: error }, `${jobId}: the check-in could not be recorded`);
+      deps.logger.warn(
+        { type: "run_history_write_failed", job: jobId, run_id: run.runId, err: error },
+        `${jobId}: the check-in could not be recorded`,
+      );
     }
     return outcome.delivered;
   };
@@ -125,7 +141,10 @@ export function createCheckinSender(jobId: string, target: SecretCheckinTarget, 
       try {
         abandoned = await deps.db.call("export_ops_unreported_abandoned", { p_job: jobId });
       } catch (error) {
-        deps.logger.warn({ type: "run_history_write_failed", job: jobId, err: error }, `${jobId}: abandoned runs could not be read for the check-in`);
+        deps.logger.warn(
+          { type: "run_history_write_failed", job: jobId, err: error },
+          `${jobId}: abandoned runs could not be read for the check-in`,
+        );
         return;
       }
       for (const runId of abandoned) if (!(await send("fail", { ...run, runId }))) return;

@@ -95,7 +95,13 @@ export function checkinRequest(provider: Provider, url: string, event: CheckinEv
         };
         return { method: "POST", url, body: JSON.stringify({ check_in_id: run.runId, status: "in_progress", monitor_config }) };
       }
-      return { method: "GET", url: withQuery(url, [["check_in_id", run.runId], ["status", event === "success" ? "ok" : "error"]]) };
+      return {
+        method: "GET",
+        url: withQuery(url, [
+          ["check_in_id", run.runId],
+          ["status", event === "success" ? "ok" : "error"],
+        ]),
+      };
     case "heartbeat":
       return event === "success" ? { method: "GET", url } : null;
   }

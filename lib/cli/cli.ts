@@ -46,7 +46,10 @@ function main(argv: string[]): number {
   if (command === "migrations") return migrations(values.into, migrationsFrom(values.from), dryRun);
   const root = path.resolve(values.dir ?? ".");
   const form = values.schedules ? "schedules" : "crons";
-  const plan = command === "init" ? planInit(root, { form, skipMiddleware: values["skip-middleware"], extra: initMigrations(root, migrationsFrom(values.from)) }) : planRemove(root, { form });
+  const plan =
+    command === "init"
+      ? planInit(root, { form, skipMiddleware: values["skip-middleware"], extra: initMigrations(root, migrationsFrom(values.from)) })
+      : planRemove(root, { form });
   return carryOut(root, plan, command === "init" ? "init" : "remove", dryRun);
 }
 
@@ -63,7 +66,8 @@ function carryOut(root: string, plan: Plan, command: "init" | "remove", dryRun: 
     return 1;
   }
   if (!dryRun) applyPlan(root, plan);
-  const verb = (action: Change["action"]) => (dryRun ? `would ${action}` : { create: "created", update: "changed", delete: "deleted" }[action]);
+  const verb = (action: Change["action"]) =>
+    dryRun ? `would ${action}` : { create: "created", update: "changed", delete: "deleted" }[action];
   for (const change of plan.changes) say(`${verb(change.action)} ${change.file}`);
   if (plan.changes.length === 0) say(`export-ops ${command}: nothing to change`);
   if (command === "init" && plan.changes.length > 0) plan.notes.push(...nextSteps(root));

@@ -11,7 +11,11 @@ const SETTINGS: [name: string, comment: string, value?: string][] = [
   ["OPS_TOKEN", "The ops page (/ops) sign-in token; unset, /ops answers 404."],
   ["HEALTH_TOKEN", "Bearer for GET /api/health/detailed; unset, it answers 404."],
   ["METRICS_TOKEN", "Bearer for GET /api/metrics (Prometheus); unset, it answers 404."],
-  ["EXPORT_ARCHIVE_BUCKET", "The private bucket the migrations create: logs are archived there before they are deleted (unset: no archive).", "export-archive"],
+  [
+    "EXPORT_ARCHIVE_BUCKET",
+    "The private bucket the migrations create: logs are archived there before they are deleted (unset: no archive).",
+    "export-archive",
+  ],
   ["ALERT_WEBHOOK_URL", "A Slack-compatible webhook for the failure-rate alert."],
 ];
 const PREAMBLE = [
@@ -25,7 +29,10 @@ const named = (source: string, name: string) => new RegExp(`^\\s*(export\\s+)?${
 export function addSettings(source: string | null): string | undefined {
   const text = source ?? "";
   if (text.includes(START)) return undefined;
-  const lines = SETTINGS.filter(([name]) => !named(text, name)).flatMap(([name, comment, value = ""]) => [`# ${comment}`, `${name}=${value}`]);
+  const lines = SETTINGS.filter(([name]) => !named(text, name)).flatMap(([name, comment, value = ""]) => [
+    `# ${comment}`,
+    `${name}=${value}`,
+  ]);
   const block = [START, ...PREAMBLE, ...lines, END].join("\n");
   // one newline before the block, which remove takes away again: an empty line after the host's last line
   return text === "" ? `${block}\n` : `${text}\n${block}\n`;
@@ -40,7 +47,10 @@ export function removeSettings(source: string): SettingsRemoval {
   const end = source.indexOf(END, start);
   if (end < 0) return { kind: "edited", line: END };
   const ours = new Set([...PREAMBLE, ...SETTINGS.flatMap(([name, comment, value = ""]) => [`# ${comment}`, `${name}=${value}`])]);
-  const inside = source.slice(start + START.length, end).split("\n").filter((l) => l !== "");
+  const inside = source
+    .slice(start + START.length, end)
+    .split("\n")
+    .filter((l) => l !== "");
   const foreign = inside.find((l) => !ours.has(l));
   if (foreign !== undefined) return { kind: "edited", line: foreign };
   const before = source.slice(0, start);

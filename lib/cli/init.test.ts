@@ -37,15 +37,19 @@ describe("the middleware's matcher", () => {
 
   it("keeps a matcher that lets none of export-ops' paths through (a lookahead written as a regular expression test)", () => {
     const lookahead = new RegExp(`^/(?!${EXCLUSION}_next/static)`);
-    for (const p of ["/api/cron/export-file-cleanup", "/api/health", "/api/health/detailed", "/api/metrics", "/ops", "/ops/runs/x"]) expect(lookahead.test(p), p).toBe(false);
+    for (const p of ["/api/cron/export-file-cleanup", "/api/health", "/api/health/detailed", "/api/metrics", "/ops", "/ops/runs/x"])
+      expect(lookahead.test(p), p).toBe(false);
     for (const p of ["/", "/dashboard", "/api/export", "/opsboard", "/api/cron/host-job"]) expect(lookahead.test(p), p).toBe(true);
   });
 
   it("prints a change by hand that is valid code and lets exactly export-ops' paths through", () => {
-    const line = manualChange("middleware.ts").split("\n").find((l) => l.includes(".test(request"))!;
+    const line = manualChange("middleware.ts")
+      .split("\n")
+      .find((l) => l.includes(".test(request"))!;
     const literal = line.slice(line.indexOf("/^"), line.indexOf(".test("));
     const pattern = new Function(`return ${literal}`)() as RegExp;
-    for (const p of ["/api/cron/export-file-cleanup", "/api/health", "/api/health/detailed", "/api/metrics", "/ops", "/ops/runs/x"]) expect(pattern.test(p), p).toBe(true);
+    for (const p of ["/api/cron/export-file-cleanup", "/api/health", "/api/health/detailed", "/api/metrics", "/ops", "/ops/runs/x"])
+      expect(pattern.test(p), p).toBe(true);
     for (const p of ["/", "/dashboard", "/api/export", "/opsboard", "/api/cron/host-job"]) expect(pattern.test(p), p).toBe(false);
   });
 
@@ -67,7 +71,10 @@ describe("vercel.json", () => {
     expect(added.kind).toBe("changed");
     const content = (added as { content: string }).content;
     const crons = (JSON.parse(content) as { crons: { path: string; schedule: string }[] }).crons;
-    expect(crons).toEqual([{ path: "/api/digest", schedule: "0 8 * * *" }, ...jobs.map((j) => ({ path: `/api/cron/${j.id}`, schedule: j.schedule }))]);
+    expect(crons).toEqual([
+      { path: "/api/digest", schedule: "0 8 * * *" },
+      ...jobs.map((j) => ({ path: `/api/cron/${j.id}`, schedule: j.schedule })),
+    ]);
     expect(addSchedules(content, "crons").kind).toBe("unchanged");
     expect(removeSchedules(content, "crons")).toEqual({ kind: "changed", content: host });
   });
@@ -79,7 +86,11 @@ describe("vercel.json", () => {
 
   it("takes the Schedules form with --schedules", () => {
     const content = (addSchedules(host, "schedules") as { content: string }).content;
-    expect(JSON.parse(content).schedules["export-file-cleanup"]).toEqual({ schedule: "0 2 * * *", path: "/api/cron/export-file-cleanup", requestMethod: "GET" });
+    expect(JSON.parse(content).schedules["export-file-cleanup"]).toEqual({
+      schedule: "0 2 * * *",
+      path: "/api/cron/export-file-cleanup",
+      requestMethod: "GET",
+    });
     expect(removeSchedules(content, "schedules")).toEqual({ kind: "changed", content: host });
   });
 
@@ -103,13 +114,19 @@ describe("vercel.json", () => {
   it("keeps a cron of export-ops' path that the host gave another schedule", () => {
     const own = `{\n  "crons": [\n    {\n      "path": "/api/cron/export-file-cleanup",\n      "schedule": "0 4 * * *"\n    }\n  ]\n}\n`;
     const content = (addSchedules(own, "crons") as { content: string }).content;
-    expect(JSON.parse(content).crons.filter((c: { path: string }) => c.path === "/api/cron/export-file-cleanup")).toEqual([{ path: "/api/cron/export-file-cleanup", schedule: "0 4 * * *" }]);
+    expect(JSON.parse(content).crons.filter((c: { path: string }) => c.path === "/api/cron/export-file-cleanup")).toEqual([
+      { path: "/api/cron/export-file-cleanup", schedule: "0 4 * * *" },
+    ]);
     expect((removeSchedules(content, "crons") as { content: string }).content).toBe(own);
   });
 });
 
 describe(".env.example", () => {
-  it.each([["with a final newline", "NEXT_PUBLIC_SUPABASE_URL=\n"], ["without one", "A=1"], ["empty", ""]])("gains a block and loses it exactly (%s)", (_n, host) => {
+  it.each([
+    ["with a final newline", "NEXT_PUBLIC_SUPABASE_URL=\n"],
+    ["without one", "A=1"],
+    ["empty", ""],
+  ])("gains a block and loses it exactly (%s)", (_n, host) => {
     const added = addSettings(host)!;
     expect(added).toContain("OPS_TOKEN=");
     expect(addSettings(added)).toBeUndefined();
@@ -140,12 +157,18 @@ describe("init and remove on a project", () => {
     Object.fromEntries(
       readdirSync(dir).flatMap((name) => {
         const full = path.join(dir, name);
-        return statSync(full).isDirectory() ? Object.entries(tree(full)).map(([k, v]) => [`${name}/${k}`, v]) : [[name, readFileSync(full, "utf8")]];
+        return statSync(full).isDirectory()
+          ? Object.entries(tree(full)).map(([k, v]) => [`${name}/${k}`, v])
+          : [[name, readFileSync(full, "utf8")]];
       }),
     );
 
   it("writes every route, the crons, the settings and the middleware's change; a second init changes nothing; remove restores the tree", () => {
-    project({ "app/page.tsx": "export default function Page() {}\n", "middleware.ts": STARTER_MIDDLEWARE, ".env.example": "NEXT_PUBLIC_SUPABASE_URL=\n" });
+    project({
+      "app/page.tsx": "export default function Page() {}\n",
+      "middleware.ts": STARTER_MIDDLEWARE,
+      ".env.example": "NEXT_PUBLIC_SUPABASE_URL=\n",
+    });
     const before = tree();
     const plan = planInit(root, { form: "crons" });
     expect(plan.problems).toEqual([]);
@@ -174,7 +197,10 @@ describe("init and remove on a project", () => {
   });
 
   it("keeps a route file of the host's that mounts export-ops' handler its own way, and goes on", () => {
-    project({ "app/api/health/route.ts": 'import { healthRoute } from "export-ops/next";\nexport const runtime = "nodejs";\nexport const { GET } = healthRoute();\n' });
+    project({
+      "app/api/health/route.ts":
+        'import { healthRoute } from "export-ops/next";\nexport const runtime = "nodejs";\nexport const { GET } = healthRoute();\n',
+    });
     const plan = planInit(root, { form: "crons" });
     expect(plan.problems).toEqual([]);
     expect(plan.notes).toContain("Kept app/api/health/route.ts: it mounts export-ops' handler as you wrote it.");

@@ -36,7 +36,8 @@ export interface InitOptions {
 }
 
 /** A route file of the host's that imports export-ops/next and calls the route's factory (`cronRoute("<job>")`). */
-const mounts = (source: string, call: string) => /from\s+["']export-ops\/next["']/.test(source) && source.replace(/\s+/g, "").includes(call.replace(/\s+/g, ""));
+const mounts = (source: string, call: string) =>
+  /from\s+["']export-ops\/next["']/.test(source) && source.replace(/\s+/g, "").includes(call.replace(/\s+/g, ""));
 
 const DOCS = "https://github.com/export-ops/export-ops/blob/main/docs/ADOPTING.md";
 
@@ -60,10 +61,15 @@ export function planInit(root: string, options: InitOptions): Plan {
     else plan.problems.push(`${file} exists and is not export-ops' route: move it, or mount export-ops' handler there (${route.mounts})`);
   }
   const vercel = addSchedules(read(root, "vercel.json"), options.form);
-  if (vercel.kind === "changed") plan.changes.push({ file: "vercel.json", action: read(root, "vercel.json") === null ? "create" : "update", content: vercel.content });
-  if (vercel.kind === "manual") plan.problems.push(`vercel.json is not edited: ${vercel.reason}; lay it out as JSON.stringify(…, null, 2) writes it and run init again, or add export-ops' entries by hand (${DOCS}#when-init-refuses)`);
+  if (vercel.kind === "changed")
+    plan.changes.push({ file: "vercel.json", action: read(root, "vercel.json") === null ? "create" : "update", content: vercel.content });
+  if (vercel.kind === "manual")
+    plan.problems.push(
+      `vercel.json is not edited: ${vercel.reason}; lay it out as JSON.stringify(…, null, 2) writes it and run init again, or add export-ops' entries by hand (${DOCS}#when-init-refuses)`,
+    );
   const env = addSettings(read(root, ".env.example"));
-  if (env !== undefined) plan.changes.push({ file: ".env.example", action: read(root, ".env.example") === null ? "create" : "update", content: env });
+  if (env !== undefined)
+    plan.changes.push({ file: ".env.example", action: read(root, ".env.example") === null ? "create" : "update", content: env });
   if (options.skipMiddleware) plan.notes.push("The middleware is left as it is (--skip-middleware).");
   else planMiddleware(root, plan, (source) => patchMiddleware(source));
   plan.changes.push(...(options.extra ?? []).filter((c) => read(root, c.file) === null));
@@ -82,14 +88,17 @@ export function planRemove(root: string, options: { form: ScheduleForm }): Plan 
   const vercelSource = read(root, "vercel.json");
   if (vercelSource !== null) {
     const vercel = removeSchedules(vercelSource, options.form);
-    if (vercel.kind === "changed") plan.changes.push({ file: "vercel.json", action: vercel.content === null ? "delete" : "update", content: vercel.content });
+    if (vercel.kind === "changed")
+      plan.changes.push({ file: "vercel.json", action: vercel.content === null ? "delete" : "update", content: vercel.content });
     if (vercel.kind === "manual") plan.problems.push(`vercel.json is not edited: ${vercel.reason}; take export-ops' entries out by hand`);
   }
   const envSource = read(root, ".env.example");
   if (envSource !== null) {
     const env = removeSettings(envSource);
-    if (env.kind === "removed") plan.changes.push({ file: ".env.example", action: env.content === null ? "delete" : "update", content: env.content });
-    if (env.kind === "edited") plan.problems.push(`.env.example: export-ops' block was edited since init (${env.line}): take it out by hand`);
+    if (env.kind === "removed")
+      plan.changes.push({ file: ".env.example", action: env.content === null ? "delete" : "update", content: env.content });
+    if (env.kind === "edited")
+      plan.problems.push(`.env.example: export-ops' block was edited since init (${env.line}): take it out by hand`);
   }
   for (const file of MIDDLEWARE_FILES) {
     const source = read(root, file);

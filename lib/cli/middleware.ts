@@ -15,9 +15,7 @@ export const EXCLUSION = `${PUBLIC_PATHS.map((p) => (p.endsWith("-") ? p : `${p}
 const LOOKAHEAD = /(["'`])\/\(\(\?!/g;
 
 export type MiddlewarePatch =
-  | { kind: "patched"; content: string }
-  | { kind: "unchanged"; reason: string }
-  | { kind: "manual"; reason: string };
+  { kind: "patched"; content: string } | { kind: "unchanged"; reason: string } | { kind: "manual"; reason: string };
 
 /** The host's middleware with export-ops' paths let through. */
 export function patchMiddleware(source: string): MiddlewarePatch {

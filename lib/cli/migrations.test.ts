@@ -6,7 +6,11 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { planMigrations, versionAt, writeMigrations } from "./migrations";
 
-const OURS = ["20251031000000_export_ops_preflight.sql", "20251101000000_export_ops_schema.sql", "20261203000000_export_ops_guest_buckets.sql"];
+const OURS = [
+  "20251031000000_export_ops_preflight.sql",
+  "20251101000000_export_ops_schema.sql",
+  "20261203000000_export_ops_guest_buckets.sql",
+];
 
 describe("planMigrations", () => {
   it("dates every export-ops migration after the folder's newest, one second apart, in export-ops' order", () => {
@@ -27,7 +31,11 @@ describe("planMigrations", () => {
   });
 
   it("keeps export-ops' own first date in a folder with no dated migration, or only older ones", () => {
-    const expected = ["20251031000000_export_ops_preflight.sql", "20251031000001_export_ops_schema.sql", "20251031000002_export_ops_guest_buckets.sql"];
+    const expected = [
+      "20251031000000_export_ops_preflight.sql",
+      "20251031000001_export_ops_schema.sql",
+      "20251031000002_export_ops_guest_buckets.sql",
+    ];
     expect(planMigrations(OURS, []).map((p) => p.target)).toEqual(expected);
     expect(planMigrations(OURS, ["0001_init.sql", "20240101000000_old.sql"]).map((p) => p.target)).toEqual(expected);
   });
@@ -83,16 +91,30 @@ describe("a dry run, then the write", () => {
   it("as the command prints them: `would write` lists exactly what `wrote` lists a moment later", () => {
     const cli = fileURLToPath(new URL("./cli.ts", import.meta.url));
     const run = (...args: string[]) => {
-      const r = spawnSync(process.execPath, ["--import", "tsx", cli, "migrations", "--from", from, "--into", into, ...args], { encoding: "utf8" });
+      const r = spawnSync(process.execPath, ["--import", "tsx", cli, "migrations", "--from", from, "--into", into, ...args], {
+        encoding: "utf8",
+      });
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
       return r.stdout;
     };
     const dry = run("--dry-run");
     const wrote = run();
-    const names = (out: string, verb: string) => out.split("\n").filter((l) => l.startsWith(`${verb} `)).map((l) => path.basename(l.slice(verb.length + 1)));
-    expect(names(dry, "would write")).toEqual(["20261203083015_export_ops_preflight.sql", "20261203083016_export_ops_schema.sql", "20261203083017_export_ops_guest_buckets.sql"]);
+    const names = (out: string, verb: string) =>
+      out
+        .split("\n")
+        .filter((l) => l.startsWith(`${verb} `))
+        .map((l) => path.basename(l.slice(verb.length + 1)));
+    expect(names(dry, "would write")).toEqual([
+      "20261203083015_export_ops_preflight.sql",
+      "20261203083016_export_ops_schema.sql",
+      "20261203083017_export_ops_guest_buckets.sql",
+    ]);
     expect(names(wrote, "wrote")).toEqual(names(dry, "would write"));
-    expect(readdirSync(into).filter((n) => n.includes("_export_ops_")).sort()).toEqual(names(dry, "would write"));
+    expect(
+      readdirSync(into)
+        .filter((n) => n.includes("_export_ops_"))
+        .sort(),
+    ).toEqual(names(dry, "would write"));
   });
 });

@@ -40,7 +40,10 @@ function timeOf(version: string): Date | undefined {
  */
 export function planMigrations(sources: string[], existing: string[]): PlannedMigration[] {
   const have = new Set(existing.map(ours).filter(Boolean));
-  const missing = [...sources].filter((s) => ours(s)).sort().filter((s) => !have.has(ours(s)));
+  const missing = [...sources]
+    .filter((s) => ours(s))
+    .sort()
+    .filter((s) => !have.has(ours(s)));
   const versions = existing.map((n) => MIGRATION.exec(n)?.[1]).filter((v): v is string => v !== undefined);
   const newest = versions.sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)).at(-1);
   const newestTime = newest ? timeOf(newest) : undefined;
@@ -62,16 +65,24 @@ const header = (source: string) =>
 
 /** The migrations of `from` that `into` lacks, each with its name there and the text it is written with. */
 export function migrationFiles(from: string, into: string): (PlannedMigration & { content: string })[] {
-  const plan = planMigrations(readdirSync(from).filter((n) => MIGRATION.test(n)), readdirSync(into));
+  const plan = planMigrations(
+    readdirSync(from).filter((n) => MIGRATION.test(n)),
+    readdirSync(into),
+  );
   return plan.map((p) => ({ ...p, content: header(p.source) + readFileSync(path.join(from, p.source), "utf8") }));
 }
 
 /** Writes (or with `dryRun` only lists) the migrations of `from` that `into` lacks; returns them. */
-export function writeMigrations(from: string, into: string, options: { dryRun?: boolean } = {}): { plan: PlannedMigration[]; total: number } {
+export function writeMigrations(
+  from: string,
+  into: string,
+  options: { dryRun?: boolean } = {},
+): { plan: PlannedMigration[]; total: number } {
   const sources = readdirSync(from).filter((n) => MIGRATION.test(n));
   const plan = planMigrations(sources, readdirSync(into));
   if (!options.dryRun) {
-    for (const { source, target } of plan) writeFileSync(path.join(into, target), header(source) + readFileSync(path.join(from, source), "utf8"), { flag: "wx" });
+    for (const { source, target } of plan)
+      writeFileSync(path.join(into, target), header(source) + readFileSync(path.join(from, source), "utf8"), { flag: "wx" });
   }
   return { plan, total: sources.length };
 }

@@ -14,7 +14,8 @@ export interface RouteFile {
   mounts: string;
 }
 
-const header = (what: string) => `// ${what}\n// Written by \`npx export-ops init\`; \`npx export-ops remove\` deletes it while it is unchanged.\n`;
+const header = (what: string) =>
+  `// ${what}\n// Written by \`npx export-ops init\`; \`npx export-ops remove\` deletes it while it is unchanged.\n`;
 
 function cronRoute(job: (typeof jobs)[number]): RouteFile {
   return {
@@ -47,9 +48,21 @@ export function routeFiles(): RouteFile[] {
   return [
     ...jobs.map(cronRoute),
     route("api/health/route.ts", "liveness, without the database or any secret (GET /api/health)", "healthRoute", "GET", 10),
-    route("api/health/detailed/route.ts", "detailed health behind HEALTH_TOKEN (GET /api/health/detailed)", "detailedHealthRoute", "GET", 30),
+    route(
+      "api/health/detailed/route.ts",
+      "detailed health behind HEALTH_TOKEN (GET /api/health/detailed)",
+      "detailedHealthRoute",
+      "GET",
+      30,
+    ),
     route("api/metrics/route.ts", "Prometheus metrics behind METRICS_TOKEN (GET /api/metrics)", "metricsRoute", "GET", 30),
-    route("ops/[[...path]]/route.ts", "the ops page behind OPS_TOKEN (/ops, sign-in, sign-out, a run's detail)", "opsPageRoute", "GET, POST", 30),
+    route(
+      "ops/[[...path]]/route.ts",
+      "the ops page behind OPS_TOKEN (/ops, sign-in, sign-out, a run's detail)",
+      "opsPageRoute",
+      "GET, POST",
+      30,
+    ),
   ];
 }
 

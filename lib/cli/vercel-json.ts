@@ -72,7 +72,10 @@ export function removeSchedules(source: string, form: ScheduleForm): JsonEdit {
 function hasEveryEntry(source: string, form: ScheduleForm): boolean {
   try {
     const config = JSON.parse(source) as VercelJson;
-    const paths = form === "crons" ? (Array.isArray(config.crons) ? config.crons : []).map((e) => e.path) : Object.values(config.schedules ?? {}).map((e) => e.path);
+    const paths =
+      form === "crons"
+        ? (Array.isArray(config.crons) ? config.crons : []).map((e) => e.path)
+        : Object.values(config.schedules ?? {}).map((e) => e.path);
     return jobs.every((j) => paths.includes(cronPath(j.id)));
   } catch {
     return false;
@@ -109,7 +112,8 @@ function readJson(source: string | null): { value: VercelJson; format: Format } 
   if (typeof value !== "object" || value === null || Array.isArray(value)) return { reason: "it is not a JSON object" };
   const format = { indent: /^\{\r?\n([ \t]+)"/.exec(source)?.[1] ?? 2, newline: source.endsWith("\n") };
   const config = value as VercelJson;
-  if (write(structuredClone(config), format) !== source) return { reason: "rewriting it would change more than export-ops' entries (its spacing)" };
+  if (write(structuredClone(config), format) !== source)
+    return { reason: "rewriting it would change more than export-ops' entries (its spacing)" };
   if (config.crons !== undefined && !Array.isArray(config.crons)) return { reason: "its `crons` is not a list" };
   return { value: config, format };
 }

@@ -9,7 +9,10 @@ function dbWith(buckets: Record<string, { exists: boolean; public: boolean; crea
     async call<T>(fn: string, args: Record<string, unknown> = {}): Promise<T> {
       if (fn !== "export_ops_bucket_states") throw new Error(`unexpected ${fn}`);
       const wanted = args.p_buckets as string[];
-      return { installed_at: "2026-01-01T00:00:00Z", buckets: Object.fromEntries(wanted.filter((b) => b in buckets).map((b) => [b, buckets[b]])) } as T;
+      return {
+        installed_at: "2026-01-01T00:00:00Z",
+        buckets: Object.fromEntries(wanted.filter((b) => b in buckets).map((b) => [b, buckets[b]])),
+      } as T;
     },
   };
 }
@@ -22,8 +25,13 @@ const unversioned = { versioning: async () => ({ status: "DISABLED" as const, no
 describe("the buckets the jobs use", () => {
   it("asks for the archive bucket only when archival is on", async () => {
     const db = dbWith({ exports: privateOurs, "export-archive": privateOurs });
-    expect((await readBuckets(db, { EXPORTS_BUCKET: "exports", EXPORT_ARCHIVE_BUCKET: undefined })).map((b) => b.purpose)).toEqual(["exports"]);
-    expect((await readBuckets(db, { EXPORTS_BUCKET: "exports", EXPORT_ARCHIVE_BUCKET: "export-archive" })).map((b) => b.purpose)).toEqual(["exports", "archive"]);
+    expect((await readBuckets(db, { EXPORTS_BUCKET: "exports", EXPORT_ARCHIVE_BUCKET: undefined })).map((b) => b.purpose)).toEqual([
+      "exports",
+    ]);
+    expect((await readBuckets(db, { EXPORTS_BUCKET: "exports", EXPORT_ARCHIVE_BUCKET: "export-archive" })).map((b) => b.purpose)).toEqual([
+      "exports",
+      "archive",
+    ]);
   });
 
   it("refuses a public bucket and a missing one in one error naming each and its setting, and only for the purposes asked", async () => {
@@ -42,9 +50,21 @@ describe("the buckets the jobs use", () => {
 
 describe("the orphan sweep", () => {
   it("runs by itself only in a bucket export-ops created, unless the setting says on or off", () => {
-    expect(orphanSweepState("auto", { bucket: "exports", created_by_export_ops: true })).toEqual({ enabled: true, reason: "bucket exports was created by export-ops" });
-    expect(orphanSweepState("auto", { bucket: "exports", created_by_export_ops: false })).toMatchObject({ enabled: false, reason: expect.stringContaining("set EXPORT_ORPHAN_SWEEP=on") });
-    expect(orphanSweepState("on", { bucket: "exports", created_by_export_ops: false })).toEqual({ enabled: true, reason: "EXPORT_ORPHAN_SWEEP=on" });
-    expect(orphanSweepState("off", { bucket: "exports", created_by_export_ops: true })).toEqual({ enabled: false, reason: "EXPORT_ORPHAN_SWEEP=off" });
+    expect(orphanSweepState("auto", { bucket: "exports", created_by_export_ops: true })).toEqual({
+      enabled: true,
+      reason: "bucket exports was created by export-ops",
+    });
+    expect(orphanSweepState("auto", { bucket: "exports", created_by_export_ops: false })).toMatchObject({
+      enabled: false,
+      reason: expect.stringContaining("set EXPORT_ORPHAN_SWEEP=on"),
+    });
+    expect(orphanSweepState("on", { bucket: "exports", created_by_export_ops: false })).toEqual({
+      enabled: true,
+      reason: "EXPORT_ORPHAN_SWEEP=on",
+    });
+    expect(orphanSweepState("off", { bucket: "exports", created_by_export_ops: true })).toEqual({
+      enabled: false,
+      reason: "EXPORT_ORPHAN_SWEEP=off",
+    });
   });
 });

@@ -37,7 +37,11 @@ export function formatOfExtension(formats: ExportFormats, ext: string): string |
  * sit in that user's folder with an extension of that format; without one, any user folder and any format's
  * extension will do.
  */
-export function unsafePathReason(path: string | null | undefined, formats: ExportFormats, owner?: { user_id: string; format: string }): string | null {
+export function unsafePathReason(
+  path: string | null | undefined,
+  formats: ExportFormats,
+  owner?: { user_id: string; format: string },
+): string | null {
   const split = splitExportPath(path ?? "");
   if ("problem" in split) return split.problem;
   if (owner && split.folder.toLowerCase() !== owner.user_id.toLowerCase()) return "not in the export owner's folder";

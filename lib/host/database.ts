@@ -71,4 +71,7 @@ type Merged<A, B> = { [K in keyof A | keyof B]: K extends keyof B ? B[K] : K ext
  * Your generated `Database` with export-ops' tables added to its `public` schema: plain mapped types, not
  * intersections, so that every supabase-js 2.x infers its table types from it.
  */
-export type WithExportOps<DB extends { public: { Tables: object } }> = Merged<DB, { public: Merged<DB["public"], { Tables: Merged<DB["public"]["Tables"], ExportOpsTables> }> }>;
+export type WithExportOps<DB extends { public: { Tables: object } }> = Merged<
+  DB,
+  { public: Merged<DB["public"], { Tables: Merged<DB["public"]["Tables"], ExportOpsTables> }> }
+>;

@@ -94,7 +94,11 @@ describe("ExportInputError", () => {
     const error = refusal(() => exportPath("alice", EXPORT, "csv"));
     expect(error).toBeInstanceOf(ValidationError);
     expect(error).toMatchObject({ name: "ExportInputError", code: "bad_request", status: 400 });
-    expect(error.toJSON()).toEqual({ code: "bad_request", message: "Invalid export path: user_id must be a UUID", details: { field: "user_id" } });
+    expect(error.toJSON()).toEqual({
+      code: "bad_request",
+      message: "Invalid export path: user_id must be a UUID",
+      details: { field: "user_id" },
+    });
   });
 });
 
@@ -104,8 +108,18 @@ describe("exportLogs(supabase).start", () => {
     await exportLogs(client).start({ user_id: USER, format: "csv", conversation_count: 12 });
     await exportLogs(client).start({ user_id: USER, format: "my_format-2", export_id: EXPORT, status: "queued" });
     expect(requests).toEqual([
-      ["export_logs", ["insert", [{ status: "processing", user_id: USER, format: "csv", conversation_count: 12 }]], ["select", []], ["single", []]],
-      ["export_logs", ["insert", [{ status: "queued", user_id: USER, format: "my_format-2", export_id: EXPORT }]], ["select", []], ["single", []]],
+      [
+        "export_logs",
+        ["insert", [{ status: "processing", user_id: USER, format: "csv", conversation_count: 12 }]],
+        ["select", []],
+        ["single", []],
+      ],
+      [
+        "export_logs",
+        ["insert", [{ status: "queued", user_id: USER, format: "my_format-2", export_id: EXPORT }]],
+        ["select", []],
+        ["single", []],
+      ],
     ]);
   });
 
@@ -165,8 +179,18 @@ describe("exportLogs(supabase).complete", () => {
     ["file_path", EXPORT, { file_path: `${USER}/my export.csv`, file_size_bytes: 1 }, /file_path file name has characters outside/],
     ["file_path", EXPORT, { file_path: `${USER}/x\n.csv`, file_size_bytes: 1 }, /file_path contains control characters/],
     ["file_path", EXPORT, { file_path: `${USER}/${EXPORT}`, file_size_bytes: 1 }, /file_path extension \. does not fit any export format/],
-    ["file_path", EXPORT, { file_path: `${USER}/${EXPORT}.CSV`, file_size_bytes: 1 }, /file_path extension \.CSV does not fit any export format/],
-    ["file_path", EXPORT, { file_path: `${USER}/${"x".repeat(1100)}.csv`, file_size_bytes: 1 }, /file_path longer than Storage allows \(1024 bytes\)/],
+    [
+      "file_path",
+      EXPORT,
+      { file_path: `${USER}/${EXPORT}.CSV`, file_size_bytes: 1 },
+      /file_path extension \.CSV does not fit any export format/,
+    ],
+    [
+      "file_path",
+      EXPORT,
+      { file_path: `${USER}/${"x".repeat(1100)}.csv`, file_size_bytes: 1 },
+      /file_path longer than Storage allows \(1024 bytes\)/,
+    ],
     ["file_size_bytes", EXPORT, { file_path: path }, /file_size_bytes must be a number/],
     ["file_size_bytes", EXPORT, { file_path: path, file_size_bytes: -1 }, /file_size_bytes must not be negative/],
     ["file_size_bytes", EXPORT, { file_path: path, file_size_bytes: 2.5 }, /file_size_bytes must be a whole number/],
@@ -182,7 +206,11 @@ describe("exportLogs(supabase).complete", () => {
       { data: null, error: { message: "JSON object requested, multiple (or no) rows returned", code: "PGRST116" } },
       { data: { user_id: USER }, error: null },
     ]);
-    await refusedAsync(() => exportLogs(client).complete(EXPORT, { file_path: `${OTHER}/${EXPORT}.csv`, file_size_bytes: 1 }), "file_path", new RegExp(`file_path must be in the folder of export ${EXPORT}'s user \\(${USER}/\\)`));
+    await refusedAsync(
+      () => exportLogs(client).complete(EXPORT, { file_path: `${OTHER}/${EXPORT}.csv`, file_size_bytes: 1 }),
+      "file_path",
+      new RegExp(`file_path must be in the folder of export ${EXPORT}'s user \\(${USER}/\\)`),
+    );
     expect(requests[0]).toContainEqual(["eq", ["user_id", OTHER]]);
     expect(requests[1]).toEqual(["export_logs", ["select", ["user_id"]], ["eq", ["export_id", EXPORT]], ["single", []]]);
   });
@@ -190,7 +218,9 @@ describe("exportLogs(supabase).complete", () => {
   it("says so when there is no such export", async () => {
     const noRow = { data: null, error: { message: "JSON object requested, multiple (or no) rows returned", code: "PGRST116" } };
     const { client } = fakeClient([noRow, noRow]);
-    const error = await exportLogs(client).complete(EXPORT, { file_path: path, file_size_bytes: 1 }).catch((e: unknown) => e);
+    const error = await exportLogs(client)
+      .complete(EXPORT, { file_path: path, file_size_bytes: 1 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
     expect(error).toMatchObject({ message: `export_logs update failed: no export ${EXPORT}`, dbCode: "PGRST116" });
   });
@@ -198,11 +228,20 @@ describe("exportLogs(supabase).complete", () => {
 
 describe("exportLogs(supabase) on a database refusal", () => {
   it("throws a DatabaseError with the database's message and code", async () => {
-    const refused = { data: null, error: { message: 'insert or update on table "export_logs" violates foreign key constraint', code: "23503" } };
+    const refused = {
+      data: null,
+      error: { message: 'insert or update on table "export_logs" violates foreign key constraint', code: "23503" },
+    };
     const { client } = fakeClient([refused]);
-    const error = await exportLogs(client).start({ user_id: USER, format: "pdf" }).catch((e: unknown) => e);
+    const error = await exportLogs(client)
+      .start({ user_id: USER, format: "pdf" })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
-    expect(error).toMatchObject({ code: "database_error", dbCode: "23503", message: `export_logs insert failed: ${refused.error.message}` });
+    expect(error).toMatchObject({
+      code: "database_error",
+      dbCode: "23503",
+      message: `export_logs insert failed: ${refused.error.message}`,
+    });
   });
 });
 
@@ -213,7 +252,10 @@ describe("exportLogs(supabase).fail", () => {
     expect(requests).toEqual([
       [
         "export_logs",
-        ["update", [{ status: "failed", completed_at: expect.stringMatching(NOW), error_message: "took too long", error_type: "TimeoutError" }]],
+        [
+          "update",
+          [{ status: "failed", completed_at: expect.stringMatching(NOW), error_message: "took too long", error_type: "TimeoutError" }],
+        ],
         ["eq", ["export_id", EXPORT]],
         ["select", []],
         ["single", []],

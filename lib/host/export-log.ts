@@ -33,7 +33,11 @@ export function exportPath(userId: string, exportId: string, extension: string):
   if (!isUuid(exportId)) throw new ExportInputError("export path", "export_id", "must be a UUID");
   const ext: unknown = typeof extension === "string" ? extension.replace(/^\./, "") : extension;
   if (typeof ext !== "string" || !EXPORT_EXTENSION.test(ext)) {
-    throw new ExportInputError("export path", "extension", "must be an export format's file extension (a-z, 0-9, 1 to 16 characters), such as csv");
+    throw new ExportInputError(
+      "export path",
+      "extension",
+      "must be an export format's file extension (a-z, 0-9, 1 to 16 characters), such as csv",
+    );
   }
   return `${userId}/${exportId}.${ext}`;
 }
@@ -83,7 +87,8 @@ export function exportLogs(supabase: SupabaseLike) {
       if (typeof i.format !== "string" || !EXPORT_FORMAT_NAME.test(i.format)) throw refuse("format", FORMAT_NAME_PROBLEM);
       if (i.conversation_count !== undefined) whole("conversation_count", i.conversation_count, MAX_CONVERSATIONS);
       if (i.export_id !== undefined && !isUuid(i.export_id)) throw refuse("export_id", "must be a UUID");
-      if (i.status !== undefined && i.status !== "queued" && i.status !== "processing") throw refuse("status", "must be queued or processing");
+      if (i.status !== undefined && i.status !== "queued" && i.status !== "processing")
+        throw refuse("status", "must be queued or processing");
       const row = {
         status: i.status ?? "processing",
         user_id: i.user_id,
@@ -127,8 +132,14 @@ export function exportLogs(supabase: SupabaseLike) {
       const f = fields(failure);
       only("fail", f, FAIL_FIELDS);
       if (!isErrorType(f.error_type)) throw refuse("error_type", ERROR_TYPE_PROBLEM);
-      if (f.error_message !== undefined && f.error_message !== null && typeof f.error_message !== "string") throw refuse("error_message", "must be text");
-      const update = { status: "failed", completed_at: new Date().toISOString(), error_type: f.error_type.trim(), error_message: f.error_message ?? null };
+      if (f.error_message !== undefined && f.error_message !== null && typeof f.error_message !== "string")
+        throw refuse("error_message", "must be text");
+      const update = {
+        status: "failed",
+        completed_at: new Date().toISOString(),
+        error_type: f.error_type.trim(),
+        error_message: f.error_message ?? null,
+      };
       return unwrap<ExportLogRow>("export_logs update", await table().update(update).eq("export_id", exportId).select().single());
     },
   };

@@ -3,7 +3,16 @@
  * an ExportMetricError naming it, before anything is stored.
  */
 
-import { ERROR_TYPE_PROBLEM, EXPORT_FORMAT_NAME, ExportInputError, FORMAT_NAME_PROBLEM, isErrorType, MAX_CONVERSATIONS, UUID, wholeNumberProblem } from "./rules";
+import {
+  ERROR_TYPE_PROBLEM,
+  EXPORT_FORMAT_NAME,
+  ExportInputError,
+  FORMAT_NAME_PROBLEM,
+  isErrorType,
+  MAX_CONVERSATIONS,
+  UUID,
+  wholeNumberProblem,
+} from "./rules";
 
 /** Error messages are stored and logged up to this many characters; longer ones are cut and marked. */
 export const MAX_ERROR_MESSAGE = 2000;
@@ -61,7 +70,10 @@ export function parseMetric(input: ExportMetricInput): ExportMetric {
   if (m.status !== "completed" && m.status !== "failed") throw new ExportMetricError("status", "must be completed or failed");
   const conversation_count = integer("conversation_count", m.conversation_count, MAX_CONVERSATIONS);
   const duration_ms = integer("duration_ms", m.duration_ms, 24 * 3600 * 1000);
-  const file_size_bytes = m.file_size_bytes === undefined || m.file_size_bytes === null ? null : integer("file_size_bytes", m.file_size_bytes, Number.MAX_SAFE_INTEGER);
+  const file_size_bytes =
+    m.file_size_bytes === undefined || m.file_size_bytes === null
+      ? null
+      : integer("file_size_bytes", m.file_size_bytes, Number.MAX_SAFE_INTEGER);
   let error_type: string | undefined;
   if (m.error_type !== undefined) {
     if (!isErrorType(m.error_type)) throw new ExportMetricError("error_type", ERROR_TYPE_PROBLEM);
@@ -70,7 +82,8 @@ export function parseMetric(input: ExportMetricInput): ExportMetric {
   if (m.status === "failed" && !error_type) throw new ExportMetricError("error_type", "is required for a failed export");
   if (m.error_message !== undefined && typeof m.error_message !== "string") throw new ExportMetricError("error_message", "must be text");
   const message = m.error_message as string | undefined;
-  const error_message = message && message.length > MAX_ERROR_MESSAGE ? message.slice(0, MAX_ERROR_MESSAGE - TRUNCATED.length) + TRUNCATED : message;
+  const error_message =
+    message && message.length > MAX_ERROR_MESSAGE ? message.slice(0, MAX_ERROR_MESSAGE - TRUNCATED.length) + TRUNCATED : message;
   return {
     export_id: m.export_id as string,
     user_id: m.user_id as string,

@@ -83,8 +83,10 @@ export function wholeNumberProblem(value: unknown, max: number): string | null {
 export const MAX_CONVERSATIONS = 10_000_000;
 
 /** An error's kind (error_type, e.g. "StorageError"): text of 1 to 200 characters, trimmed. */
-export const isErrorType = (value: unknown): value is string => typeof value === "string" && value.trim().length > 0 && value.trim().length <= 200;
+export const isErrorType = (value: unknown): value is string =>
+  typeof value === "string" && value.trim().length > 0 && value.trim().length <= 200;
 export const ERROR_TYPE_PROBLEM = "must be text of 1 to 200 characters";
 
 /** The first of `input`'s fields that is not one of `allowed`, or undefined. */
-export const unknownField = (input: object, allowed: readonly string[]): string | undefined => Object.keys(input).find((k) => !allowed.includes(k));
+export const unknownField = (input: object, allowed: readonly string[]): string | undefined =>
+  Object.keys(input).find((k) => !allowed.includes(k));

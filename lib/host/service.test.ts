@@ -55,17 +55,34 @@ const METRIC = {
 
 describe("ExportMetricsService over the SQL API client", () => {
   it("refuses a malformed summary with a DatabaseError naming the function and the field", async () => {
-    const { service } = serviceAnswering(() => ({ data: { from: "a", to: "b", hours: 2, total_exports: "12", failed_exports: 1, duration_by_format: {} }, error: null }));
+    const { service } = serviceAnswering(() => ({
+      data: { from: "a", to: "b", hours: 2, total_exports: "12", failed_exports: 1, duration_by_format: {} },
+      error: null,
+    }));
     const error = await refusal(service.aggregateFromRollups(PERIOD));
-    expect(error.message).toBe("export_ops_rollup_summary returned a malformed result: total_exports: Invalid input: expected number, received string");
+    expect(error.message).toBe(
+      "export_ops_rollup_summary returned a malformed result: total_exports: Invalid input: expected number, received string",
+    );
     expect(error).toMatchObject({ code: "database_error", status: 502 });
   });
 
   it("refuses a summary missing a field, and one whose nested figures are malformed, naming the path", async () => {
     const { service } = serviceAnswering(() => ({ data: { days: 7, total: 3, per_day: [] }, error: null }));
     expect((await refusal(service.volumeStats(7))).message).toMatch(/^export_ops_volume_stats returned a malformed result: avg_per_day: /);
-    const nested = serviceAnswering(() => ({ data: { from: "a", to: "b", hours: 2, total_exports: 2, failed_exports: 0, duration_by_format: { csv: { count: 2, avg_ms: "fast", p50_ms: null, p95_ms: null } } }, error: null }));
-    expect((await refusal(nested.service.aggregateFromRollups(PERIOD))).message).toMatch(/^export_ops_rollup_summary returned a malformed result: duration_by_format\.csv\.avg_ms: /);
+    const nested = serviceAnswering(() => ({
+      data: {
+        from: "a",
+        to: "b",
+        hours: 2,
+        total_exports: 2,
+        failed_exports: 0,
+        duration_by_format: { csv: { count: 2, avg_ms: "fast", p50_ms: null, p95_ms: null } },
+      },
+      error: null,
+    }));
+    expect((await refusal(nested.service.aggregateFromRollups(PERIOD))).message).toMatch(
+      /^export_ops_rollup_summary returned a malformed result: duration_by_format\.csv\.avg_ms: /,
+    );
   });
 
   it("refuses malformed failure counts before judging anything", async () => {
@@ -76,16 +93,29 @@ describe("ExportMetricsService over the SQL API client", () => {
   it("does not fail the export on a malformed answer to the metric's write: logs it and returns it, naming the field", async () => {
     const { service, lines } = serviceAnswering(() => ({ data: { inserted: "yes", recorded_at: "2026-01-10T00:00:00Z" }, error: null }));
     const result = await service.logExportMetric(METRIC);
-    expect(result).toMatchObject({ recorded: false, error: { code: "database_error", message: expect.stringMatching(/^export_ops_record_metric returned a malformed result: inserted: /) } });
-    expect(lines).toContainEqual(expect.objectContaining({ type: "export_metric_write_failed", error: expect.objectContaining({ code: "database_error" }) }));
+    expect(result).toMatchObject({
+      recorded: false,
+      error: {
+        code: "database_error",
+        message: expect.stringMatching(/^export_ops_record_metric returned a malformed result: inserted: /),
+      },
+    });
+    expect(lines).toContainEqual(
+      expect.objectContaining({ type: "export_metric_write_failed", error: expect.objectContaining({ code: "database_error" }) }),
+    );
   });
 
   it("turns PostgREST's error into a DatabaseError with its code", async () => {
-    const { service, lines } = serviceAnswering(() => ({ data: null, error: { message: "format pdf is not an export format", code: "P0001" } }));
+    const { service, lines } = serviceAnswering(() => ({
+      data: null,
+      error: { message: "format pdf is not an export format", code: "P0001" },
+    }));
     const error = await refusal(service.aggregate(PERIOD));
     expect(error).toMatchObject({ dbCode: "P0001", message: "export_ops_metrics_summary failed: format pdf is not an export format" });
     expect(await service.logExportMetric(METRIC)).toMatchObject({ recorded: false });
-    expect(lines).toContainEqual(expect.objectContaining({ type: "export_metric_write_failed", error: expect.objectContaining({ db_code: "P0001" }) }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ type: "export_metric_write_failed", error: expect.objectContaining({ db_code: "P0001" }) }),
+    );
   });
 
   it("refuses bad arguments before a request is made", async () => {

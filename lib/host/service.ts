@@ -84,7 +84,11 @@ export class ExportMetricsService {
         p_error_message: metric.error_message ?? null,
       });
       if (stored.inserted) this.logger.info({ type: "export_metric", ...metric, timestamp: stored.recorded_at }, "export metric recorded");
-      else this.logger.debug({ type: "export_metric_duplicate", export_id: metric.export_id, status: metric.status }, "export metric already recorded");
+      else
+        this.logger.debug(
+          { type: "export_metric_duplicate", export_id: metric.export_id, status: metric.status },
+          "export metric already recorded",
+        );
       return { recorded: true, duplicate: !stored.inserted, metric };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -92,7 +96,12 @@ export class ExportMetricsService {
       // The metric still reaches the log drain, so log-based dashboards keep counting it.
       this.logger.info({ type: "export_metric", ...metric, timestamp: new Date().toISOString() }, "export metric (not stored)");
       this.logger.error(
-        { type: "export_metric_write_failed", export_id: metric.export_id, status: metric.status, error: { code: "database_error", message, db_code: dbCode } },
+        {
+          type: "export_metric_write_failed",
+          export_id: metric.export_id,
+          status: metric.status,
+          error: { code: "database_error", message, db_code: dbCode },
+        },
         "export metric not stored",
       );
       return { recorded: false, duplicate: false, metric, error: { code: "database_error", message } };
@@ -101,7 +110,11 @@ export class ExportMetricsService {
 
   /** Totals, rates, duration and size figures, volumes, distribution, top users and failures for [from, to). */
   aggregate(period: { from: Date; to: Date; topUsers?: number }): Promise<MetricsSummary> {
-    return this.db.call("export_ops_metrics_summary", { p_from: period.from.toISOString(), p_to: period.to.toISOString(), p_top_users: period.topUsers ?? 10 });
+    return this.db.call("export_ops_metrics_summary", {
+      p_from: period.from.toISOString(),
+      p_to: period.to.toISOString(),
+      p_top_users: period.topUsers ?? 10,
+    });
   }
 
   /** The same duration figures read from hourly rollups only (percentiles from the duration histograms). */

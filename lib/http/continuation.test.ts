@@ -65,8 +65,12 @@ describe("continueLater", () => {
     const { handedOver, lines } = await schedule(base);
     await handedOver;
     await closed; // and the caller hung up rather than read the body
-    expect(requests).toEqual([{ url: "/api/cron/export-log-cleanup?batch_size=500&continuation=true", authorization: "Bearer continuation-unit-test-secret" }]);
-    expect(lines()).toContainEqual(expect.objectContaining({ type: "continuation_called", status: 202, level: "info", msg: expect.any(String) }));
+    expect(requests).toEqual([
+      { url: "/api/cron/export-log-cleanup?batch_size=500&continuation=true", authorization: "Bearer continuation-unit-test-secret" },
+    ]);
+    expect(lines()).toContainEqual(
+      expect.objectContaining({ type: "continuation_called", status: 202, level: "info", msg: expect.any(String) }),
+    );
     expect(lines().some((l) => l.type === "continuation_unconfirmed")).toBe(false);
   });
 

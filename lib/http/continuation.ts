@@ -46,7 +46,10 @@ export async function continueLater(input: {
   const { job, request, result, db, logger } = input;
   if (!result.has_more || result.dry_run || "skipped" in result) return null;
   if (!(await db.call("export_ops_continuation_allowed", { p_job: job, p_max_per_day: MAX_CONTINUATIONS_PER_DAY }))) {
-    logger.warn({ type: "continuation_limit", max_per_day: MAX_CONTINUATIONS_PER_DAY }, `${job}: work left, but today's continuations are used up`);
+    logger.warn(
+      { type: "continuation_limit", max_per_day: MAX_CONTINUATIONS_PER_DAY },
+      `${job}: work left, but today's continuations are used up`,
+    );
     return "daily_limit_reached";
   }
   const url = selfUrl(request);
@@ -72,7 +75,10 @@ async function handOver(job: string, url: URL, headers: Record<string, string>, 
     }
   } catch (error) {
     if (abort.signal.aborted) {
-      logger.warn({ type: "continuation_unconfirmed", timeout_ms: handoffMs }, `${job}: continuation sent, no answer within ${handoffMs} ms`);
+      logger.warn(
+        { type: "continuation_unconfirmed", timeout_ms: handoffMs },
+        `${job}: continuation sent, no answer within ${handoffMs} ms`,
+      );
     } else {
       logger.warn({ type: "continuation_failed", error: (error as Error).message }, `${job}: continuation not delivered`);
     }

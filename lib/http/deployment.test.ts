@@ -4,18 +4,23 @@ import { publicHost, selfUrl, servedSecurely } from "./deployment";
 afterEach(() => vi.unstubAllEnvs());
 
 // under `next start`, request.url is the listen address with the scheme a proxy forwarded
-const behindProxy = (headers: Record<string, string>) => new Request("https://localhost:3000/api/cron/export-log-cleanup?batch_size=500", { headers });
+const behindProxy = (headers: Record<string, string>) =>
+  new Request("https://localhost:3000/api/cron/export-log-cleanup?batch_size=500", { headers });
 
 describe("the deployment's own address", () => {
   it("self-hosted without a setting: calls the server itself over plain HTTP, whatever the proxy forwarded", () => {
     vi.stubEnv("VERCEL", undefined);
-    expect(selfUrl(behindProxy({ "x-forwarded-proto": "https", host: "ops.example.com" })).href).toBe("http://localhost:3000/api/cron/export-log-cleanup?batch_size=500");
+    expect(selfUrl(behindProxy({ "x-forwarded-proto": "https", host: "ops.example.com" })).href).toBe(
+      "http://localhost:3000/api/cron/export-log-cleanup?batch_size=500",
+    );
   });
 
   it("on Vercel: calls this very deployment at https://$VERCEL_URL", () => {
     vi.stubEnv("VERCEL", "1");
     vi.stubEnv("VERCEL_URL", "export-ops-git-main-acme.vercel.app");
-    expect(selfUrl(new Request("https://ops.acme.com/api/cron/export-log-cleanup")).href).toBe("https://export-ops-git-main-acme.vercel.app/api/cron/export-log-cleanup");
+    expect(selfUrl(new Request("https://ops.acme.com/api/cron/export-log-cleanup")).href).toBe(
+      "https://export-ops-git-main-acme.vercel.app/api/cron/export-log-cleanup",
+    );
     expect(servedSecurely(new Request("http://localhost:3000/ops/sign-in"))).toBe(true);
   });
 

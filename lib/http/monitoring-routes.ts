@@ -36,7 +36,10 @@ export function healthDetailed(overrides: MonitoringOverrides = {}) {
         stuckHours: env.EXPORT_STUCK_HOURS,
         env,
         storage,
-        checkinTargets: describeCheckinTargets(env, jobs.map((j) => j.id)),
+        checkinTargets: describeCheckinTargets(
+          env,
+          jobs.map((j) => j.id),
+        ),
       });
       return respond(report.status === "unhealthy" ? 503 : 200, { ...report });
     });
@@ -51,7 +54,11 @@ export function prometheusMetrics(overrides: MonitoringOverrides = {}) {
       const { contentType, body } = await renderMetrics(
         portsFor(overrides, env).db,
         jobs,
-        { fileRetentionHours: env.EXPORT_FILE_RETENTION_HOURS, logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS, stuckHours: env.EXPORT_STUCK_HOURS },
+        {
+          fileRetentionHours: env.EXPORT_FILE_RETENTION_HOURS,
+          logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS,
+          stuckHours: env.EXPORT_STUCK_HOURS,
+        },
         clock,
       );
       return new Response(body, { status: 200, headers: { "content-type": contentType, "cache-control": "no-store" } });

@@ -53,7 +53,10 @@ export async function opsAccess(cookieValue: string | undefined, overrides: Sess
     return (await dbOf(overrides).call("export_ops_session_live", { p_session_id: session.id })) ? "signed_in" : "signed_out";
   } catch (error) {
     const { body } = publicError(error);
-    (overrides.logger ?? rootLogger).error({ type: "ops_page_failed", error: body, err: error }, `ops page: the session could not be checked: ${body.message}`);
+    (overrides.logger ?? rootLogger).error(
+      { type: "ops_page_failed", error: body, err: error },
+      `ops page: the session could not be checked: ${body.message}`,
+    );
     return "signed_out"; // fail closed
   }
 }
@@ -120,7 +123,11 @@ const tooMany = (clock: Clock, wait: { seconds: number; scope: "client" | "overa
     429,
     {
       success: false,
-      error: { code: "too_many_requests", message: `Too many refused sign-ins ${whose}: try again in ${minutes} minute${minutes === 1 ? "" : "s"}`, details: { retry_after_seconds: wait.seconds } },
+      error: {
+        code: "too_many_requests",
+        message: `Too many refused sign-ins ${whose}: try again in ${minutes} minute${minutes === 1 ? "" : "s"}`,
+        details: { retry_after_seconds: wait.seconds },
+      },
       timestamp: clock.now().toISOString(),
     },
     { "retry-after": String(wait.seconds) },
@@ -179,7 +186,10 @@ export function signOut(overrides: SessionOverrides = {}) {
         const db = dbOf(overrides);
         const live = everywhere && (await db.call("export_ops_session_live", { p_session_id: session.id }));
         const ended = await db.call("export_ops_end_sessions", { p_session_id: live ? null : session.id });
-        logger.info({ type: "ops_signed_out", everywhere: Boolean(live), sessions_ended: ended }, live ? `ops page: signed out everywhere (${ended} sessions)` : "ops page: signed out");
+        logger.info(
+          { type: "ops_signed_out", everywhere: Boolean(live), sessions_ended: ended },
+          live ? `ops page: signed out everywhere (${ended} sessions)` : "ops page: signed out",
+        );
       }
       return seeOther("/ops", sessionCookie("", 0, servedSecurely(request)));
     });

@@ -40,9 +40,20 @@ export async function guarded(request: Request, options: GuardOptions, handler: 
   } catch (error) {
     const { status, body } = publicError(error);
     const type =
-      status === 401 ? "request_unauthorized" : status === 404 ? "endpoint_off" : status === 400 ? "request_invalid" : body.code === "config_error" ? "config_error" : "request_failed";
+      status === 401
+        ? "request_unauthorized"
+        : status === 404
+          ? "endpoint_off"
+          : status === 400
+            ? "request_invalid"
+            : body.code === "config_error"
+              ? "config_error"
+              : "request_failed";
     const detail = status >= 500 && body.code !== "config_error" ? { err: error } : {};
-    logger[status >= 500 ? "error" : "warn"]({ type, route: options.name, ...options.bindings, status, error: body, ...detail }, `${options.name}: ${body.message}`);
+    logger[status >= 500 ? "error" : "warn"](
+      { type, route: options.name, ...options.bindings, status, error: body, ...detail },
+      `${options.name}: ${body.message}`,
+    );
     return errorResponse(error, options.clock);
   }
 }

@@ -28,7 +28,9 @@ function setup(run = vi.fn(async (_deps: unknown, _options: unknown) => ({ has_m
   });
   const capture = captureLogger({ secrets: [SECRET, SERVICE_KEY] });
   // run history: every start is granted; the rest of the SQL API is not reached by these tests' jobs
-  const db = { call: vi.fn(async (fn: string, _args?: Record<string, unknown>) => (fn === "export_ops_start_run" ? { started: true } : null)) };
+  const db = {
+    call: vi.fn(async (fn: string, _args?: Record<string, unknown>) => (fn === "export_ops_start_run" ? { started: true } : null)),
+  };
   const handed: Promise<unknown>[] = [];
   const handler = withCron(job, {
     clock: fixedClock("2026-01-01T02:00:00.000Z"),
@@ -103,19 +105,31 @@ describe("withCron authorization", () => {
     });
     expect(run).toHaveBeenCalledOnce();
     const summary = capture.lines().find((l) => l.type === "job_completed");
-    expect(summary).toMatchObject({ level: "info", job: "test-job", run_id: expect.stringMatching(/^[0-9a-f-]{36}$/), result: { deleted_count: 3 } });
+    expect(summary).toMatchObject({
+      level: "info",
+      job: "test-job",
+      run_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      result: { deleted_count: 3 },
+    });
   });
 
   it("answers a continuation 202 at once and runs the job after the response, recorded as a continuation", async () => {
     let finish!: () => void;
     const held = new Promise<void>((resolve) => (finish = resolve));
-    const { run, call, db, handed } = setup(vi.fn(async () => {
-      await held; // the job is still running when the caller has its answer
-      return { has_more: false, dry_run: false, deleted_count: 1 };
-    }));
+    const { run, call, db, handed } = setup(
+      vi.fn(async () => {
+        await held; // the job is still running when the caller has its answer
+        return { has_more: false, dry_run: false, deleted_count: 1 };
+      }),
+    );
     const res = await call(bearer(SECRET), "?continuation=true&batch_size=5");
     expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ success: true, accepted: true, run_id: expect.stringMatching(/^[0-9a-f-]{36}$/), timestamp: "2026-01-01T02:00:00.000Z" });
+    expect(await res.json()).toEqual({
+      success: true,
+      accepted: true,
+      run_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      timestamp: "2026-01-01T02:00:00.000Z",
+    });
     expect(handed).toHaveLength(1);
     finish();
     await handed[0];
@@ -125,9 +139,11 @@ describe("withCron authorization", () => {
   });
 
   it("never writes the secret or the service key into a log line", async () => {
-    const { call, capture } = setup(vi.fn(async () => {
-      throw new Error(`boom with ${SECRET} and ${SERVICE_KEY} inside`);
-    }));
+    const { call, capture } = setup(
+      vi.fn(async () => {
+        throw new Error(`boom with ${SECRET} and ${SERVICE_KEY} inside`);
+      }),
+    );
     for (const headers of [bearer(SECRET), bearer("wrong-secret-wrong-secret"), {}]) await call(headers);
     expect(capture.raw.length).toBeGreaterThan(0);
     for (const line of capture.raw) {
@@ -165,13 +181,16 @@ describe("withCron options", () => {
     expect(run).not.toHaveBeenCalled();
   });
 
-  it.each(["constructor", "toString", "__proto__", "hasOwnProperty"])("answers ?%s=1 as an unknown option, not a repeated one", async (key) => {
-    const { run, call } = setup();
-    const res = await call(bearer(SECRET), `?${key}=1`);
-    expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatchObject({ message: `Unknown query parameter: ${key}`, details: { parameter: key } });
-    expect(run).not.toHaveBeenCalled();
-  });
+  it.each(["constructor", "toString", "__proto__", "hasOwnProperty"])(
+    "answers ?%s=1 as an unknown option, not a repeated one",
+    async (key) => {
+      const { run, call } = setup();
+      const res = await call(bearer(SECRET), `?${key}=1`);
+      expect(res.status).toBe(400);
+      expect((await res.json()).error).toMatchObject({ message: `Unknown query parameter: ${key}`, details: { parameter: key } });
+      expect(run).not.toHaveBeenCalled();
+    },
+  );
 
   it("checks the bearer before the parameters", async () => {
     const { call } = setup();
@@ -190,9 +209,11 @@ describe("withCron options", () => {
 
 describe("withCron errors", () => {
   it("hides an unknown error's message behind a generic 500 and logs the detail", async () => {
-    const { call, capture } = setup(vi.fn(async () => {
-      throw new TypeError("cannot read properties of undefined (reading 'x')");
-    }));
+    const { call, capture } = setup(
+      vi.fn(async () => {
+        throw new TypeError("cannot read properties of undefined (reading 'x')");
+      }),
+    );
     const res = await call(bearer(SECRET));
     expect(res.status).toBe(500);
     const body = await res.json();
@@ -203,30 +224,50 @@ describe("withCron errors", () => {
   });
 
   it("logs a run that threw once, as job_failed with the run's facts, and never a secret's value", async () => {
-    const { call, capture, db } = setup(vi.fn(async () => {
-      throw new Error(`upstream refused the key ${SERVICE_KEY} (bearer ${SECRET})`);
-    }));
+    const { call, capture, db } = setup(
+      vi.fn(async () => {
+        throw new Error(`upstream refused the key ${SERVICE_KEY} (bearer ${SECRET})`);
+      }),
+    );
     const res = await call(bearer(SECRET), "?batch_size=5");
     expect(res.status).toBe(500);
     const errors = capture.lines().filter((l) => l.level === "error");
     expect(errors).toHaveLength(1);
     const runId = db.call.mock.calls.find(([fn]) => fn === "export_ops_start_run")?.[1]?.p_run_id;
-    expect(errors[0]).toMatchObject({ type: "job_failed", job: "test-job", run_id: runId, trigger: "manual", error: { code: "internal_error" }, err: { type: "Error" } });
+    expect(errors[0]).toMatchObject({
+      type: "job_failed",
+      job: "test-job",
+      run_id: runId,
+      trigger: "manual",
+      error: { code: "internal_error" },
+      err: { type: "Error" },
+    });
     expect(String((errors[0]!.err as { message: string }).message)).toContain("upstream refused the key [Redacted]");
     expect(capture.raw.join("\n")).not.toContain(SERVICE_KEY);
     expect(capture.raw.join("\n")).not.toContain(SECRET);
     // the run history has the same public face
-    expect(db.call.mock.calls.find(([fn]) => fn === "export_ops_finish_run")?.[1]).toMatchObject({ p_status: "failed", p_error: { code: "internal_error" } });
+    expect(db.call.mock.calls.find(([fn]) => fn === "export_ops_finish_run")?.[1]).toMatchObject({
+      p_status: "failed",
+      p_error: { code: "internal_error" },
+    });
   });
 
   it("logs a continuation's run that threw after its 202 once, as job_failed", async () => {
-    const { call, capture, handed } = setup(vi.fn(async () => {
-      throw new DatabaseError("export_ops_x failed: deadlock");
-    }));
+    const { call, capture, handed } = setup(
+      vi.fn(async () => {
+        throw new DatabaseError("export_ops_x failed: deadlock");
+      }),
+    );
     expect((await call(bearer(SECRET), "?continuation=true")).status).toBe(202);
     await handed[0];
     const errors = capture.lines().filter((l) => l.level === "error");
-    expect(errors).toEqual([expect.objectContaining({ type: "job_failed", trigger: "continuation", error: { code: "database_error", message: "export_ops_x failed: deadlock" } })]);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        type: "job_failed",
+        trigger: "continuation",
+        error: { code: "database_error", message: "export_ops_x failed: deadlock" },
+      }),
+    ]);
   });
 
   it("logs a failure before the run starts once, as request_failed, and runs nothing", async () => {
@@ -236,13 +277,22 @@ describe("withCron errors", () => {
     expect(res.status).toBe(502);
     expect(run).not.toHaveBeenCalled();
     const errors = capture.lines().filter((l) => l.level === "error");
-    expect(errors).toEqual([expect.objectContaining({ type: "request_failed", job: "test-job", status: 502, error: { code: "database_error", message: "export_ops_start_run failed: connection refused" } })]);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        type: "request_failed",
+        job: "test-job",
+        status: 502,
+        error: { code: "database_error", message: "export_ops_start_run failed: connection refused" },
+      }),
+    ]);
   });
 
   it("maps a typed error to its status and code", async () => {
-    const { call } = setup(vi.fn(async () => {
-      throw new DatabaseError("claim_expired_exports failed: connection refused");
-    }));
+    const { call } = setup(
+      vi.fn(async () => {
+        throw new DatabaseError("claim_expired_exports failed: connection refused");
+      }),
+    );
     const res = await call(bearer(SECRET));
     expect(res.status).toBe(502);
     expect((await res.json()).error).toEqual({ code: "database_error", message: "claim_expired_exports failed: connection refused" });

@@ -66,7 +66,11 @@ export function deliveryOf(request: Request, trigger: Trigger, jobSchedule: stri
   if (trigger !== "vercel_cron") return undefined;
   const executionId = request.headers.get("ce-id")?.trim();
   if (executionId && EXECUTION_ID.test(executionId)) {
-    return { occurrence: executionOccurrence(executionId), executionId, scheduledAt: timeHeader(request, "ce-vssscheduledat") ?? timeHeader(request, "ce-time") };
+    return {
+      occurrence: executionOccurrence(executionId),
+      executionId,
+      scheduledAt: timeHeader(request, "ce-vssscheduledat") ?? timeHeader(request, "ce-time"),
+    };
   }
   const fired = request.headers.get("x-vercel-cron-schedule")?.trim();
   for (const schedule of [fired, jobSchedule]) {
@@ -121,7 +125,9 @@ export function withCron<S extends z.ZodType, R extends JobResult>(job: JobDefin
       const call: CronCall = { request, env, ports, clock, logger, runId, trigger: triggerOf(request), keepAlive };
       if (call.trigger === "continuation") {
         // the caller only waits for this answer: the run goes on after it (./continuation.ts)
-        keepAlive(runAndContinue(job, call, options, overrides).catch((error: unknown) => logContinuationFailure(error, job.id, runId, logger)));
+        keepAlive(
+          runAndContinue(job, call, options, overrides).catch((error: unknown) => logContinuationFailure(error, job.id, runId, logger)),
+        );
         return respond(202, { success: true, accepted: true, run_id: runId, timestamp: clock.now().toISOString() });
       }
       const done = await runAndContinue(job, call, options, overrides);
@@ -179,11 +185,20 @@ async function runAndContinue<S extends z.ZodType, R extends JobResult>(
 /** A continuation's failure after its 202 outside the run itself (a run that threw was logged as `job_failed`). */
 function logContinuationFailure(error: unknown, jobId: string, runId: string, logger: Logger): void {
   const { body } = publicError(error);
-  logger.error({ type: "request_failed", route: jobId, run_id: runId, error: body, err: error }, `${jobId}: the continuation failed: ${body.message}`);
+  logger.error(
+    { type: "request_failed", route: jobId, run_id: runId, error: body, err: error },
+    `${jobId}: the continuation failed: ${body.message}`,
+  );
 }
 
 /** Records a refused run when CRON_SECRET is unusable and the rest of the environment reaches the database. */
-async function recordIfMisconfigured(jobId: string, runId: string, request: Request, overrides: CronOverrides, logger: Logger): Promise<void> {
+async function recordIfMisconfigured(
+  jobId: string,
+  runId: string,
+  request: Request,
+  overrides: CronOverrides,
+  logger: Logger,
+): Promise<void> {
   let refusal: ConfigError;
   try {
     getCronSecret();
@@ -202,6 +217,9 @@ async function recordIfMisconfigured(jobId: string, runId: string, request: Requ
       ...sqlTime(overrides.clock ?? systemClock),
     });
   } catch (error) {
-    logger.warn({ type: "run_history_write_failed", job: jobId, run_id: runId, err: error }, `${jobId}: the refused call could not be recorded`);
+    logger.warn(
+      { type: "run_history_write_failed", job: jobId, run_id: runId, err: error },
+      `${jobId}: the refused call could not be recorded`,
+    );
   }
 }

@@ -22,7 +22,8 @@ function fakeDb(total: number, options: { failOnCall?: number; shortClaims?: num
   const db: SqlApi = {
     async call<T>(fn: string, args: Record<string, unknown> = {}): Promise<T> {
       if (fn === "export_ops_formats") return { json: ["json"] } as T;
-      if (fn === "export_ops_bucket_states") return { installed_at: null, buckets: { exports: { exists: true, public: false, created_by_export_ops: true } } } as T;
+      if (fn === "export_ops_bucket_states")
+        return { installed_at: null, buckets: { exports: { exists: true, public: false, created_by_export_ops: true } } } as T;
       calls.push({ fn, limit: args.p_limit as number | undefined, expired: ((args.p_expired as string[] | undefined) ?? []).length });
       await new Promise((r) => setTimeout(r, 1));
       if (options.failOnCall === calls.length) throw new DatabaseError(`${fn} failed: connection reset`);

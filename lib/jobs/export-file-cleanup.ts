@@ -87,7 +87,18 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
   if (options.dry_run) await preview(deps, result, formats, addError);
   else {
     const pacer = createPacer(options.nice_ratio, deps);
-    const loop = { deps, files, formats, retentionHours, batchSize: options.batch_size, concurrency: options.concurrency, pacer, totals: result, addError, printable };
+    const loop = {
+      deps,
+      files,
+      formats,
+      retentionHours,
+      batchSize: options.batch_size,
+      concurrency: options.concurrency,
+      pacer,
+      totals: result,
+      addError,
+      printable,
+    };
     result.has_more = (await deleteExpiredFiles(loop)).hasMore;
     result.rested_ms = pacer.rested();
   }
@@ -136,7 +147,12 @@ function emptyResult(
 }
 
 /** A dry run: what the run would take, counted in SQL, and a sample of paths (unsafe ones flagged). */
-async function preview({ db, clock }: Deps, result: ExportFileCleanupResult, formats: ExportFormats, addError: (error: CleanupError) => void): Promise<void> {
+async function preview(
+  { db, clock }: Deps,
+  result: ExportFileCleanupResult,
+  formats: ExportFormats,
+  addError: (error: CleanupError) => void,
+): Promise<void> {
   const found = await db.call("export_ops_file_cleanup_preview", {
     p_retention_hours: result.retention_hours,
     p_sample_size: DRY_RUN_SAMPLE,
@@ -192,7 +208,10 @@ async function sweepOrphans(
         addError({ reason: `orphan page ${page + 1} not deleted, found again on the sweep's next lap: ${(error as Error).message}` });
       }
     }
-    logger.debug({ type: "orphan_sweep_page", page: page + 1, scanned: step.scanned, orphans: safe.length, wrapped: step.wrapped }, `orphan sweep: page ${page + 1}, ${safe.length} orphans`);
+    logger.debug(
+      { type: "orphan_sweep_page", page: page + 1, scanned: step.scanned, orphans: safe.length, wrapped: step.wrapped },
+      `orphan sweep: page ${page + 1}, ${safe.length} orphans`,
+    );
     if (step.wrapped) return { found, deleted, hasMore: false, sample };
   }
   return { found, deleted, hasMore: true, sample };

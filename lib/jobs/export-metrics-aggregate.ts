@@ -32,7 +32,10 @@ export interface ExportMetricsAggregateResult {
   last_hour: string | null;
   /** Hours still without a rollup after this run (in a dry run: all that are missing). */
   hours_pending: number;
-  alert: Pick<FailureAlertPayload, "alert" | "judged" | "severity" | "message" | "failure_rate" | "failed_count" | "total_count" | "threshold"> & {
+  alert: Pick<
+    FailureAlertPayload,
+    "alert" | "judged" | "severity" | "message" | "failure_rate" | "failed_count" | "total_count" | "threshold"
+  > & {
     state: AlertState;
     transition: "fired" | "resolved" | null;
   };
@@ -49,7 +52,10 @@ export interface ExportMetricsAggregateResult {
 
 type Deps = Pick<JobDeps, "db" | "clock" | "logger" | "deadline" | "env">;
 
-export async function runExportMetricsAggregate(deps: Deps, options: z.output<typeof exportMetricsAggregateOptionsSchema>): Promise<ExportMetricsAggregateResult> {
+export async function runExportMetricsAggregate(
+  deps: Deps,
+  options: z.output<typeof exportMetricsAggregateOptionsSchema>,
+): Promise<ExportMetricsAggregateResult> {
   const { db, clock, logger, env } = deps;
   const started = clock.now();
 
@@ -66,10 +72,13 @@ export async function runExportMetricsAggregate(deps: Deps, options: z.output<ty
     });
     rolled.push(...step.hours);
     remaining = step.remaining;
-    for (const hour of step.hours) if (typeof hour !== "string") logger.info({ type: "aggregated_metrics", period: "hourly", ...hour }, `aggregated the hour ${hour.hour}`);
+    for (const hour of step.hours)
+      if (typeof hour !== "string")
+        logger.info({ type: "aggregated_metrics", period: "hourly", ...hour }, `aggregated the hour ${hour.hour}`);
     if (options.dry_run) break; // a dry run only counts what is missing
   } while (remaining > 0 && rolled.length < options.max_hours && clock.now().getTime() < deps.deadline);
-  const hourOf = (h: RolledHour | string | undefined) => (h === undefined ? null : new Date(typeof h === "string" ? h : h.hour).toISOString());
+  const hourOf = (h: RolledHour | string | undefined) =>
+    h === undefined ? null : new Date(typeof h === "string" ? h : h.hour).toISOString();
 
   // 2. Judge each alert, and move its state (not in a dry run).
   const failure = await judgeFailureRate(
@@ -131,7 +140,10 @@ async function evaluate(
     ...sqlTime(clock),
   });
   if (evaluated.transition) {
-    logger.warn({ ...payload, type: payload.type, alert_name: alert, state: evaluated.state, transition: evaluated.transition }, alertText(alert, evaluated.state, payload));
+    logger.warn(
+      { ...payload, type: payload.type, alert_name: alert, state: evaluated.state, transition: evaluated.transition },
+      alertText(alert, evaluated.state, payload),
+    );
   }
   return evaluated;
 }
@@ -150,12 +162,18 @@ async function deliverNotifications({ db, clock, logger, env }: Deps): Promise<E
     try {
       await sendAlertWebhook(env.ALERT_WEBHOOK_URL, alert, owed.state, owed.payload);
       await db.call("export_ops_finish_alert_notification", { p_alert: alert, p_state: owed.state, p_error: null });
-      logger.info({ type: "alert_notification_sent", alert, state: owed.state, attempts: owed.attempts + 1 }, `alert ${alert}: ${owed.state} notification sent`);
+      logger.info(
+        { type: "alert_notification_sent", alert, state: owed.state, attempts: owed.attempts + 1 },
+        `alert ${alert}: ${owed.state} notification sent`,
+      );
       sent.push({ alert, sent: true, state: owed.state });
     } catch (error) {
       const message = (error as Error).message;
       await db.call("export_ops_finish_alert_notification", { p_alert: alert, p_state: owed.state, p_error: message });
-      logger.warn({ type: "alert_notification_failed", alert, state: owed.state, attempts: owed.attempts + 1, error: message }, `alert ${alert}: ${owed.state} notification not delivered`);
+      logger.warn(
+        { type: "alert_notification_failed", alert, state: owed.state, attempts: owed.attempts + 1, error: message },
+        `alert ${alert}: ${owed.state} notification not delivered`,
+      );
       sent.push({ alert, sent: false, state: owed.state, error: message });
     }
   }

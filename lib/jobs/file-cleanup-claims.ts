@@ -156,7 +156,12 @@ async function deleteBatch(loop: ClaimLoop, state: ClaimState, batch: ClaimedExp
     else {
       // permanent: retrying would fail the same way every run
       report.quarantined.push({ export_id: row.export_id, reason: `unsafe path: ${reason}` });
-      const fields = { type: "file_cleanup_quarantined", export_id: row.export_id, path: loop.printable(row.file_path), reason: `unsafe path: ${reason}` };
+      const fields = {
+        type: "file_cleanup_quarantined",
+        export_id: row.export_id,
+        path: loop.printable(row.file_path),
+        reason: `unsafe path: ${reason}`,
+      };
       logger.warn(fields, `file cleanup: export ${row.export_id} quarantined (unsafe path: ${reason})`);
     }
   }
@@ -177,7 +182,15 @@ async function deleteBatch(loop: ClaimLoop, state: ClaimState, batch: ClaimedExp
   }
   loop.totals.deleted_count += report.expired.length;
   loop.totals.failed_count += report.failed.length;
-  const counts = { claimed: batch.length, deleted: report.expired.length, failed: report.failed.length, quarantined: report.quarantined.length };
-  logger.debug({ type: "file_cleanup_batch", batch: n, batch_size: state.batchSize, ...counts }, `file cleanup: batch ${n}, ${report.expired.length} deleted`);
+  const counts = {
+    claimed: batch.length,
+    deleted: report.expired.length,
+    failed: report.failed.length,
+    quarantined: report.quarantined.length,
+  };
+  logger.debug(
+    { type: "file_cleanup_batch", batch: n, batch_size: state.batchSize, ...counts },
+    `file cleanup: batch ${n}, ${report.expired.length} deleted`,
+  );
   return report;
 }

@@ -30,7 +30,13 @@ export function queryInt(min: number, max: number) {
  * `.5`, `+1` and `0x1` are refused.
  */
 export function queryRatio(min: number, max: number) {
-  return queryNumber(/^[0-9]{1,3}(\.[0-9]{1,2})?$/, "must be a number written in decimal digits, at most two after the point", z.number(), min, max);
+  return queryNumber(
+    /^[0-9]{1,3}(\.[0-9]{1,2})?$/,
+    "must be a number written in decimal digits, at most two after the point",
+    z.number(),
+    min,
+    max,
+  );
 }
 
 /** A query-string number: its text must match `pattern` (else `error`), then the number its bounds. */
@@ -98,7 +104,9 @@ export interface JobDefinition<Schema extends z.ZodType = z.ZodType, Result exte
 }
 
 /** Identity helper that keeps a job's option and result types. */
-export function defineJob<Schema extends z.ZodType, Result extends JobResult>(job: JobDefinition<Schema, Result>): JobDefinition<Schema, Result> {
+export function defineJob<Schema extends z.ZodType, Result extends JobResult>(
+  job: JobDefinition<Schema, Result>,
+): JobDefinition<Schema, Result> {
   return job;
 }
 
@@ -108,7 +116,11 @@ export function defineJob<Schema extends z.ZodType, Result extends JobResult>(jo
  * the deadline (`callsAfterDeadline`, each up to REQUEST_TIMEOUT_MS) and the call that records its result, so the
  * platform never cuts a run off before it has said how it ended.
  */
-export function deadlineFor(job: Pick<JobDefinition, "maxDurationSeconds" | "callsAfterDeadline">, startedAt: number, platformDeadline?: Date): number {
+export function deadlineFor(
+  job: Pick<JobDefinition, "maxDurationSeconds" | "callsAfterDeadline">,
+  startedAt: number,
+  platformDeadline?: Date,
+): number {
   const margin = (job.callsAfterDeadline + 1) * REQUEST_TIMEOUT_MS;
   const own = startedAt + job.maxDurationSeconds * 1000;
   const platform = platformDeadline?.getTime();

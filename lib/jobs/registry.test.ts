@@ -40,14 +40,18 @@ describe("job registry", () => {
     expect(block, "README has a ```json block with the schedules form").toBeDefined();
     const { schedules } = JSON.parse(block!) as { schedules: Record<string, { schedule: string; path: string; requestMethod: string }> };
     expect(Object.keys(schedules).sort()).toEqual(jobs.map((j) => j.id).sort());
-    for (const job of jobs) expect(schedules[job.id]).toEqual({ schedule: job.schedule, path: `/api/cron/${job.id}`, requestMethod: "GET" });
+    for (const job of jobs)
+      expect(schedules[job.id]).toEqual({ schedule: job.schedule, path: `/api/cron/${job.id}`, requestMethod: "GET" });
   });
 
-  it.each(jobs.map((j) => [j.id, j] as const))("the route of %s runs that job and no other, with its maxDuration, never cached", async (id, job) => {
-    const route = (await import(path.join(root, "app/api/cron", id, "route.ts"))) as Record<string, unknown> & { GET: { job?: unknown } };
-    expect(Object.keys(route).sort()).toEqual(["GET", "dynamic", "maxDuration"]);
-    expect(route.GET.job).toBe(job);
-    expect(route.maxDuration).toBe(job.maxDurationSeconds);
-    expect(route.dynamic).toBe("force-dynamic");
-  });
+  it.each(jobs.map((j) => [j.id, j] as const))(
+    "the route of %s runs that job and no other, with its maxDuration, never cached",
+    async (id, job) => {
+      const route = (await import(path.join(root, "app/api/cron", id, "route.ts"))) as Record<string, unknown> & { GET: { job?: unknown } };
+      expect(Object.keys(route).sort()).toEqual(["GET", "dynamic", "maxDuration"]);
+      expect(route.GET.job).toBe(job);
+      expect(route.maxDuration).toBe(job.maxDurationSeconds);
+      expect(route.dynamic).toBe("force-dynamic");
+    },
+  );
 });

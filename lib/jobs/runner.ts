@@ -81,7 +81,10 @@ export async function attemptJob<S extends z.ZodType, R extends JobResult>(
         throw failed.error; // the span records the run's own error
       }
       span.setAttributes(resultAttributes(attempt.result));
-      span.setAttribute("export_ops.status", "skipped" in attempt.result && attempt.result.skipped ? "skipped" : runOutcome(attempt.result, job.progress(attempt.result as R)));
+      span.setAttribute(
+        "export_ops.status",
+        "skipped" in attempt.result && attempt.result.skipped ? "skipped" : runOutcome(attempt.result, job.progress(attempt.result as R)),
+      );
       return attempt.result;
     });
     return { ok: true, result };
@@ -115,13 +118,20 @@ export function logFailedRun(logger: Logger, failed: FailedRun): void {
   const { body } = publicError(failed.error);
   logger
     .child({ job: failed.job, run_id: failed.runId })
-    .error({ type: "job_failed", trigger: failed.trigger, duration_ms: failed.durationMs, error: body, err: failed.error }, `${failed.job} failed`);
+    .error(
+      { type: "job_failed", trigger: failed.trigger, duration_ms: failed.durationMs, error: body, err: failed.error },
+      `${failed.job} failed`,
+    );
 }
 
 type Running = RunContext & { runId: string };
 
 /** Records the run, runs the job (unless the delivery or the lease says skip) and writes its summary line. */
-async function runOnce<S extends z.ZodType, R extends JobResult>(job: JobDefinition<S, R>, context: Running, options: z.output<S>): Promise<RunAttempt<R>> {
+async function runOnce<S extends z.ZodType, R extends JobResult>(
+  job: JobDefinition<S, R>,
+  context: Running,
+  options: z.output<S>,
+): Promise<RunAttempt<R>> {
   const { runId, clock } = context;
   const startedAt = clock.now().getTime();
   const logger = context.logger.child({ job: job.id, run_id: runId });
@@ -140,14 +150,23 @@ async function runOnce<S extends z.ZodType, R extends JobResult>(job: JobDefinit
   };
   await checkins?.reportAbandoned(checkin);
   await checkins?.send("start", { ...checkin, runId });
-  const deps: JobDeps = { ...context.ports, env: context.env, clock, logger, runId, deadline: context.deadline ?? deadlineFor(job, startedAt) };
+  const deps: JobDeps = {
+    ...context.ports,
+    env: context.env,
+    clock,
+    logger,
+    runId,
+    deadline: context.deadline ?? deadlineFor(job, startedAt),
+  };
   const elapsed = () => clock.now().getTime() - startedAt;
   let result: R;
   try {
     result = await job.run(deps, options);
   } catch (error) {
     const durationMs = elapsed();
-    await finish(context, "failed", null, publicError(error).body).catch((e: unknown) => logger.error({ type: "run_history_write_failed", err: e }, `${job.id}: the failed run could not be recorded`));
+    await finish(context, "failed", null, publicError(error).body).catch((e: unknown) =>
+      logger.error({ type: "run_history_write_failed", err: e }, `${job.id}: the failed run could not be recorded`),
+    );
     await checkins?.send("fail", { ...checkin, runId, durationMs, progress: 0, failures: 1 });
     return { ok: false, failed: { job: job.id, runId, trigger: context.trigger, durationMs, error } };
   }
@@ -155,9 +174,18 @@ async function runOnce<S extends z.ZodType, R extends JobResult>(job: JobDefinit
   const status = runOutcome(result, progress);
   await finish(context, status, result, null);
   const duration_ms = elapsed();
-  await checkins?.send(status === "failed" ? "fail" : "success", { ...checkin, runId, durationMs: duration_ms, progress, failures: failuresOf(result) });
+  await checkins?.send(status === "failed" ? "fail" : "success", {
+    ...checkin,
+    runId,
+    durationMs: duration_ms,
+    progress,
+    failures: failuresOf(result),
+  });
   if (status === "failed") {
-    logger.error({ type: "job_failed", trigger: context.trigger, status, duration_ms, result }, `${job.id} failed: no progress, every attempt failed`);
+    logger.error(
+      { type: "job_failed", trigger: context.trigger, status, duration_ms, result },
+      `${job.id} failed: no progress, every attempt failed`,
+    );
   } else {
     logger.info({ type: "job_completed", trigger: context.trigger, status, duration_ms, result }, `${job.id} completed`);
   }
@@ -180,7 +208,14 @@ async function skippedDelivery(job: JobDefinition, context: Running, dryRun: boo
     ...sqlTime(context.clock),
   });
   if (claim.claimed) return undefined;
-  return { skipped: true, reason: "duplicate delivery", occurrence: delivery.occurrence, first_run_id: claim.first_run_id ?? "", has_more: false, dry_run: dryRun };
+  return {
+    skipped: true,
+    reason: "duplicate delivery",
+    occurrence: delivery.occurrence,
+    first_run_id: claim.first_run_id ?? "",
+    has_more: false,
+    dry_run: dryRun,
+  };
 }
 
 /** Records the run as started, taking the job's lease when it must not overlap (a dry run takes none); `skipped` while another run holds it. */
@@ -195,10 +230,18 @@ async function startRun(job: JobDefinition, context: Running, dryRun: boolean): 
     ...sqlTime(context.clock),
   });
   if (start.started) return undefined;
-  return { skipped: true, reason: "another run holds the lease", held_by: start.held_by ?? "", lease_expires_at: start.lease_expires_at ?? "", has_more: false, dry_run: dryRun };
+  return {
+    skipped: true,
+    reason: "another run holds the lease",
+    held_by: start.held_by ?? "",
+    lease_expires_at: start.lease_expires_at ?? "",
+    has_more: false,
+    dry_run: dryRun,
+  };
 }
 
-const skipReason = (skipped: SkippedRun) => (skipped.reason === "duplicate delivery" ? `${skipped.occurrence} was delivered before` : "another run holds the lease");
+const skipReason = (skipped: SkippedRun) =>
+  skipped.reason === "duplicate delivery" ? `${skipped.occurrence} was delivered before` : "another run holds the lease";
 
 /** What sends the job's check-ins, when a check-in target is configured for it (lib/checkins). */
 function checkinSenderFor(job: JobDefinition, context: RunContext, logger: Logger): CheckinSender | undefined {
@@ -212,5 +255,11 @@ function failuresOf(result: JobResult): number {
 }
 
 function finish(context: Running, status: string, result: unknown, error: unknown) {
-  return context.ports.db.call("export_ops_finish_run", { p_run_id: context.runId, p_status: status, p_result: result, p_error: error, ...sqlTime(context.clock) });
+  return context.ports.db.call("export_ops_finish_run", {
+    p_run_id: context.runId,
+    p_status: status,
+    p_result: result,
+    p_error: error,
+    ...sqlTime(context.clock),
+  });
 }

@@ -37,7 +37,9 @@ export interface Delivery {
 
 /** The latest time `schedule` fired at or before `at` (plus OCCURRENCE_EARLY_MS: clocks differ a little). */
 export function firedAt(schedule: string, at: Date, tz = "UTC"): Date {
-  return CronExpressionParser.parse(schedule, { currentDate: new Date(at.getTime() + OCCURRENCE_EARLY_MS + 1), tz }).prev().toDate();
+  return CronExpressionParser.parse(schedule, { currentDate: new Date(at.getTime() + OCCURRENCE_EARLY_MS + 1), tz })
+    .prev()
+    .toDate();
 }
 
 /**

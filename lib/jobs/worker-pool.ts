@@ -20,10 +20,12 @@ export function createWorkerPool(): WorkerPool {
   return {
     serially<T>(call: () => Promise<T>): Promise<T | undefined> {
       // a failed call is recorded before the next queued call may start, so that call is never made
-      const next = turn.then(() => (failure ? undefined : call())).catch((error: unknown) => {
-        failure ??= { error };
-        return undefined;
-      });
+      const next = turn
+        .then(() => (failure ? undefined : call()))
+        .catch((error: unknown) => {
+          failure ??= { error };
+          return undefined;
+        });
       turn = next;
       return next;
     },
@@ -36,10 +38,12 @@ export function createWorkerPool(): WorkerPool {
         await worker(n, probed);
       };
       await Promise.all(
-        Array.from({ length: concurrency }, (_, n) =>
-          start(n)
-            .catch((error: unknown) => void (failure ??= { error }))
-            .finally(() => n === 0 && probed()), // however the first worker ends, the others go on
+        Array.from(
+          { length: concurrency },
+          (_, n) =>
+            start(n)
+              .catch((error: unknown) => void (failure ??= { error }))
+              .finally(() => n === 0 && probed()), // however the first worker ends, the others go on
         ),
       );
       if (failure) throw failure.error;

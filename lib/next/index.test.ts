@@ -9,7 +9,9 @@ describe("export-ops/next", () => {
   afterEach(() => vi.unstubAllEnvs());
 
   it("refuses a job it does not have, naming the ones it has", () => {
-    expect(() => cronRoute("export-everything" as JobId)).toThrow(/no job "export-everything" \(its jobs: export-file-cleanup, export-log-cleanup, export-metrics-aggregate\)/);
+    expect(() => cronRoute("export-everything" as JobId)).toThrow(
+      /no job "export-everything" \(its jobs: export-file-cleanup, export-log-cleanup, export-metrics-aggregate\)/,
+    );
   });
 
   it("answers liveness without any setting", async () => {
@@ -20,10 +22,14 @@ describe("export-ops/next", () => {
 
   it("guards a cron route with the CRON_SECRET given in code when the environment has none", async () => {
     vi.stubEnv("CRON_SECRET", "");
-    const withoutSettings = await cronRoute("export-file-cleanup").GET(get("/api/cron/export-file-cleanup", { authorization: "Bearer wrong" }));
+    const withoutSettings = await cronRoute("export-file-cleanup").GET(
+      get("/api/cron/export-file-cleanup", { authorization: "Bearer wrong" }),
+    );
     expect(withoutSettings.status).toBe(500);
     expect((await withoutSettings.json()).error.code).toBe("config_error");
-    const withSettings = await cronRoute("export-file-cleanup", { settings: { CRON_SECRET: secret() } }).GET(get("/api/cron/export-file-cleanup", { authorization: "Bearer wrong" }));
+    const withSettings = await cronRoute("export-file-cleanup", { settings: { CRON_SECRET: secret() } }).GET(
+      get("/api/cron/export-file-cleanup", { authorization: "Bearer wrong" }),
+    );
     expect(withSettings.status).toBe(401);
   });
 

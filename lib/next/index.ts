@@ -23,7 +23,10 @@ export interface RouteOptions {
   settings?: Settings;
 }
 
-const given = (handler: Handler, options: RouteOptions): Handler => (request) => withSettings(options.settings, () => handler(request));
+const given =
+  (handler: Handler, options: RouteOptions): Handler =>
+  (request) =>
+    withSettings(options.settings, () => handler(request));
 
 /** GET for a job's cron route: the CRON_SECRET bearer, options from the query, the run, its continuation. */
 export function cronRoute(jobId: JobId, options: RouteOptions = {}): { GET: Handler } {
@@ -35,7 +38,11 @@ export function cronRoute(jobId: JobId, options: RouteOptions = {}): { GET: Hand
 /** GET /api/health: liveness, answered without the database or any secret, so it is cheap to probe often. */
 export function healthRoute(): { GET: Handler } {
   return {
-    GET: async () => Response.json({ status: "ok", service: "export-ops", timestamp: new Date().toISOString() }, { headers: { "cache-control": "no-store" } }),
+    GET: async () =>
+      Response.json(
+        { status: "ok", service: "export-ops", timestamp: new Date().toISOString() },
+        { headers: { "cache-control": "no-store" } },
+      ),
   };
 }
 

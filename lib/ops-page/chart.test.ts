@@ -17,27 +17,38 @@ interface Rect {
 
 /** The bar segments of a chart's SVG (each bar's transparent hover column left out). */
 function segments(svg: string): Rect[] {
-  return [...svg.matchAll(/<rect data-series="([^"]+)" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="([^"]+)">/g)].map((m) => ({
-    series: m[1]!,
-    x: Number(m[2]),
-    y: Number(m[3]),
-    width: Number(m[4]),
-    height: Number(m[5]),
-    fill: m[6]!,
-  }));
+  return [...svg.matchAll(/<rect data-series="([^"]+)" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="([^"]+)">/g)].map(
+    (m) => ({
+      series: m[1]!,
+      x: Number(m[2]),
+      y: Number(m[3]),
+      width: Number(m[4]),
+      height: Number(m[5]),
+      fill: m[6]!,
+    }),
+  );
 }
 
 const point = (label: string, completed: number, failed: number): BarPoint => ({ label, values: { completed, failed } });
 
 describe("stackedBars", () => {
   it("draws a figure with an SVG, a rect per bar segment, heights proportional to the figures, stacked", () => {
-    const svg = stackedBars({ title: "Exports per day", series, points: [point("11-24", 30, 10), point("11-25", 10, 10), point("11-26", 0, 0)] }).value;
+    const svg = stackedBars({
+      title: "Exports per day",
+      series,
+      points: [point("11-24", 30, 10), point("11-25", 10, 10), point("11-26", 0, 0)],
+    }).value;
     expect(svg).toMatch(/^<figure class="chart" aria-label="Exports per day"><svg /);
     const rects = segments(svg);
     expect(rects.map((r) => r.series)).toEqual(["completed", "failed", "completed", "failed"]); // no rect for a 0
     const [c1, f1, c2, f2] = rects as [Rect, Rect, Rect, Rect];
     const unit = c1.height / 30;
-    for (const [rect, value] of [[f1, 10], [c2, 10], [f2, 10]] as const) expect(rect.height).toBeCloseTo(value * unit, 1);
+    for (const [rect, value] of [
+      [f1, 10],
+      [c2, 10],
+      [f2, 10],
+    ] as const)
+      expect(rect.height).toBeCloseTo(value * unit, 1);
     expect(c1.fill).toBe("#2f855a");
     expect(f1.fill).toBe("#c53030");
     // failed sits on completed; the tallest bar (40) reaches the axis' top (40) exactly
@@ -49,17 +60,26 @@ describe("stackedBars", () => {
   });
 
   it("puts each bar's figures in its <title>, and labels the axes and the legend", () => {
-    const svg = stackedBars({ title: "Exports per hour", series, points: [{ label: "14:00", title: "2026-11-25 14:00 UTC", values: { completed: 1234, failed: 5 } }] }).value;
+    const svg = stackedBars({
+      title: "Exports per hour",
+      series,
+      points: [{ label: "14:00", title: "2026-11-25 14:00 UTC", values: { completed: 1234, failed: 5 } }],
+    }).value;
     expect(svg).toContain("<title>2026-11-25 14:00 UTC: completed 1,234, failed 5</title>");
     expect(svg).toContain(">14:00</text>");
-    expect(svg).toMatch(/<g class="legend"><rect [^>]*fill="#2f855a"><\/rect><text [^>]*>completed<\/text><rect [^>]*fill="#c53030"><\/rect><text [^>]*>failed<\/text><\/g>/);
+    expect(svg).toMatch(
+      /<g class="legend"><rect [^>]*fill="#2f855a"><\/rect><text [^>]*>completed<\/text><rect [^>]*fill="#c53030"><\/rect><text [^>]*>failed<\/text><\/g>/,
+    );
     for (const tick of ["0", "500", "1,000", "1,500"]) expect(svg).toContain(`>${tick}</text>`);
   });
 
   it("labels the first and last bars and enough between them, none overlapping", () => {
     const days = Array.from({ length: 30 }, (_, i) => point(`d${i}`, 1, 0));
     const svg = stackedBars({ title: "t", series, points: days }).value;
-    const xs = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="middle">d(\d+)<\/text>/g)].map((m) => ({ x: Number(m[1]), day: Number(m[2]) }));
+    const xs = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="middle">d(\d+)<\/text>/g)].map((m) => ({
+      x: Number(m[1]),
+      day: Number(m[2]),
+    }));
     expect(xs[0]!.day).toBe(0);
     expect(xs.at(-1)!.day).toBe(29);
     expect(xs.length).toBeGreaterThanOrEqual(10);
@@ -84,7 +104,11 @@ describe("stackedBars", () => {
   });
 
   it("escapes labels and names", () => {
-    const svg = stackedBars({ title: `<x>"`, series: [{ key: "k", name: "<b>", color: "#000" }], points: [{ label: "<script>", values: { k: 1 } }] }).value;
+    const svg = stackedBars({
+      title: `<x>"`,
+      series: [{ key: "k", name: "<b>", color: "#000" }],
+      points: [{ label: "<script>", values: { k: 1 } }],
+    }).value;
     expect(svg).not.toMatch(/<(script|b|x)>/);
     expect(svg).toContain("&lt;script&gt;");
   });

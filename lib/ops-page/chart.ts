@@ -43,7 +43,10 @@ export function valueAxis(max: number, ticks = 4): { top: number; step: number }
   if (!(max > 0)) return { top: 1, step: 1 };
   const rough = max / ticks;
   const magnitude = 10 ** Math.floor(Math.log10(rough));
-  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= rough)!);
+  const step = Math.max(
+    1,
+    [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= rough)!,
+  );
   return { top: Math.ceil(max / step) * step, step };
 }
 
@@ -93,7 +96,9 @@ function categoryLabels(points: readonly BarPoint[], plot: Plot): SafeHtml[] {
   const last = points.length - 1;
   return points.flatMap((point, i) => {
     const shown = i === last || (i % every === 0 && (last - i) * band >= LABEL_WIDTH);
-    return shown ? [html`<text x="${round(plot.x + band * i + band / 2)}" y="${plot.y + plot.height + 14}" text-anchor="middle">${point.label}</text>`] : [];
+    return shown
+      ? [html`<text x="${round(plot.x + band * i + band / 2)}" y="${plot.y + plot.height + 14}" text-anchor="middle">${point.label}</text>`]
+      : [];
   });
 }
 
@@ -110,7 +115,13 @@ function legend(series: readonly Series[], x: number, y: number): SafeHtml {
 export function stackedBars({ title, points, series, height = 200, width = 720 }: ChartOptions): SafeHtml {
   const max = Math.max(0, ...points.map((p) => total(p, series)));
   const { top, step } = valueAxis(max);
-  const plot: Plot = { x: MARGIN.left, y: MARGIN.top, width: width - MARGIN.left - MARGIN.right, height: height - MARGIN.top - MARGIN.bottom, top };
+  const plot: Plot = {
+    x: MARGIN.left,
+    y: MARGIN.top,
+    width: width - MARGIN.left - MARGIN.right,
+    height: height - MARGIN.top - MARGIN.bottom,
+    top,
+  };
   const body =
     points.length === 0
       ? html`<text x="${plot.x + plot.width / 2}" y="${plot.y + plot.height / 2}" text-anchor="middle">No data</text>`

@@ -62,5 +62,8 @@ export function htmlResponse(status: number, title: string, body: SafeHtml): Res
 
 /** 404, the same whatever was asked: nobody learns more than that there is no such page. */
 export function notFoundResponse(): Response {
-  return new Response("Not found\n", { status: 404, headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "content-security-policy": BARE_POLICY } });
+  return new Response("Not found\n", {
+    status: 404,
+    headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "content-security-policy": BARE_POLICY },
+  });
 }

@@ -41,4 +41,5 @@ export function panel<T>(id: string, title: string, read: PanelRead<T>, content:
 export const status = (value: string) => `status-${value}`;
 
 /** A table cell, with a class when it has one. */
-export const cell = (content: HtmlValue, cellClass?: string): SafeHtml => (cellClass ? html`<td class="${cellClass}">${content}</td>` : html`<td>${content}</td>`);
+export const cell = (content: HtmlValue, cellClass?: string): SafeHtml =>
+  cellClass ? html`<td class="${cellClass}">${content}</td>` : html`<td>${content}</td>`;

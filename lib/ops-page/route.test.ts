@@ -16,7 +16,9 @@ const NOW = "2026-11-25T12:30:00Z";
 const RUN_ID = "0b7c2a52-8a0e-4d0c-9a55-2d8f2f0e7c11";
 const HOSTILE = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
 
-const hours = Array.from({ length: 48 }, (_, i) => new Date(Date.parse("2026-11-23T13:00:00Z") + i * 3_600_000).toISOString().replace(".000Z", "+00:00"));
+const hours = Array.from({ length: 48 }, (_, i) =>
+  new Date(Date.parse("2026-11-23T13:00:00Z") + i * 3_600_000).toISOString().replace(".000Z", "+00:00"),
+);
 const days = Array.from({ length: 30 }, (_, i) => new Date(Date.parse("2026-10-27T00:00:00Z") + i * 86_400_000).toISOString().slice(0, 10));
 
 const fixtures: Record<string, unknown> = {
@@ -24,34 +26,77 @@ const fixtures: Record<string, unknown> = {
   export_ops_close_abandoned_runs: 0,
   export_ops_page_jobs: {
     "export-file-cleanup": {
-      last_status: "failed", last_started_at: "2026-11-25T02:00:00+00:00", last_finished_at: "2026-11-25T02:00:05+00:00", last_duration_ms: 5000,
-      last_error: { code: "storage_error", message: HOSTILE }, last_success_at: "2026-11-24T02:00:04+00:00", consecutive_failures: 1, running: 0,
-      installed_at: "2026-10-01T00:00:00+00:00", totals: {}, last_run_id: RUN_ID, last_trigger: "vercel_cron", has_more: true, backlog: 100_000,
+      last_status: "failed",
+      last_started_at: "2026-11-25T02:00:00+00:00",
+      last_finished_at: "2026-11-25T02:00:05+00:00",
+      last_duration_ms: 5000,
+      last_error: { code: "storage_error", message: HOSTILE },
+      last_success_at: "2026-11-24T02:00:04+00:00",
+      consecutive_failures: 1,
+      running: 0,
+      installed_at: "2026-10-01T00:00:00+00:00",
+      totals: {},
+      last_run_id: RUN_ID,
+      last_trigger: "vercel_cron",
+      has_more: true,
+      backlog: 100_000,
     },
   },
   export_ops_checkin_states: {},
   export_ops_page_alerts: {
-    alerts: { export_failure_rate: { state: "firing", changed_at: "2026-11-25T11:00:00+00:00", evaluated_at: "2026-11-25T12:00:00+00:00" } },
+    alerts: {
+      export_failure_rate: { state: "firing", changed_at: "2026-11-25T11:00:00+00:00", evaluated_at: "2026-11-25T12:00:00+00:00" },
+    },
     transitions: [{ alert: "export_failure_rate", state: "firing", at: "2026-11-25T11:00:00+00:00", message: HOSTILE }],
   },
   export_ops_page_exports: {
     per_hour: hours.map((hour, i) => ({ hour, completed: i === 47 ? null : i, failed: i === 47 ? null : i % 3 })),
     per_day: days.map((day, i) => ({ day, completed: i * 10, failed: i, hours: 24 })),
-    success_rate_24h: 0.9, success_rate_30d: 0.95, total_24h: 300, total_30d: 5000,
+    success_rate_24h: 0.9,
+    success_rate_30d: 0.95,
+    total_24h: 300,
+    total_30d: 5000,
     p95_by_format: [{ format: HOSTILE, completed: 10, p95_ms: 2400 }],
     failures_by_error_type: [{ error_type: HOSTILE, count: 3 }],
   },
   export_ops_page_cleanup: {
-    files_deleted_per_day: days.map((day, i) => ({ day, files: i, orphans: i % 2 })), quarantined: 2, log_backlog: 7, log_backlog_age_seconds: 86_400,
-    archive_objects_30d: 1, archive_objects_total: 3, archived_rows_30d: 500, storage_objects: 10, storage_bytes: 123_456,
+    files_deleted_per_day: days.map((day, i) => ({ day, files: i, orphans: i % 2 })),
+    quarantined: 2,
+    log_backlog: 7,
+    log_backlog_age_seconds: 86_400,
+    archive_objects_30d: 1,
+    archive_objects_total: 3,
+    archived_rows_30d: 500,
+    storage_objects: 10,
+    storage_bytes: 123_456,
   },
   export_ops_bucket_states: { installed_at: null, buckets: { exports: { exists: true, public: false, created_by_export_ops: true } } },
   export_ops_page_runs: [
-    { run_id: RUN_ID, job: "export-file-cleanup", trigger: "vercel_cron", status: "failed", dry_run: false, started_at: "2026-11-25T02:00:00+00:00", duration_ms: 5000, has_more: true, counts: { deleted_count: 3 }, error: { code: "storage_error", message: HOSTILE } },
+    {
+      run_id: RUN_ID,
+      job: "export-file-cleanup",
+      trigger: "vercel_cron",
+      status: "failed",
+      dry_run: false,
+      started_at: "2026-11-25T02:00:00+00:00",
+      duration_ms: 5000,
+      has_more: true,
+      counts: { deleted_count: 3 },
+      error: { code: "storage_error", message: HOSTILE },
+    },
   ],
   export_ops_page_run: {
-    run_id: RUN_ID, job: "export-file-cleanup", trigger: "vercel_cron", status: "failed", dry_run: false, started_at: "2026-11-25T02:00:00+00:00", duration_ms: 5000,
-    finished_at: "2026-11-25T02:00:05+00:00", deadline_at: "2026-11-25T02:05:00+00:00", error: { code: "storage_error", message: HOSTILE }, result: { has_more: true, note: HOSTILE },
+    run_id: RUN_ID,
+    job: "export-file-cleanup",
+    trigger: "vercel_cron",
+    status: "failed",
+    dry_run: false,
+    started_at: "2026-11-25T02:00:00+00:00",
+    duration_ms: 5000,
+    finished_at: "2026-11-25T02:00:05+00:00",
+    deadline_at: "2026-11-25T02:05:00+00:00",
+    error: { code: "storage_error", message: HOSTILE },
+    result: { has_more: true, note: HOSTILE },
   },
 };
 
@@ -116,7 +161,17 @@ describe("routing", () => {
     expect(routeOf(`/ops/runs/${RUN_ID}`, "/ops")).toEqual({ view: "run", runId: RUN_ID });
     expect(routeOf("/ops/sign-in", "/ops")).toEqual({ view: "sign-in" });
     expect(routeOf("/ops/sign-out", "/ops")).toEqual({ view: "sign-out" });
-    for (const path of ["/", "/opsx", "/ops/runs", "/ops/runs/", `/ops/runs/${RUN_ID}/x`, "/ops/runs/%E0%A4%A", `/ops/runs/${RUN_ID.slice(0, -2)}%31%32`, "/ops/sign-in/x", "/api/ops"]) {
+    for (const path of [
+      "/",
+      "/opsx",
+      "/ops/runs",
+      "/ops/runs/",
+      `/ops/runs/${RUN_ID}/x`,
+      "/ops/runs/%E0%A4%A",
+      `/ops/runs/${RUN_ID.slice(0, -2)}%31%32`,
+      "/ops/sign-in/x",
+      "/api/ops",
+    ]) {
       expect(routeOf(path, "/ops"), path).toBeNull();
     }
     expect(routeOf("/admin/export-ops/runs/" + RUN_ID, "/admin/export-ops")).toEqual({ view: "run", runId: RUN_ID });
@@ -148,7 +203,11 @@ describe("routing", () => {
     const db = fakeDb();
     const { GET, POST } = opsPageRoute({ overrides: { db, clock } });
     for (const path of ["/ops", `/ops/runs/${RUN_ID}`]) expect((await GET(get(path, { cookie: cookie() }))).status).toBe(404);
-    const form = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://localhost:3000" }, body: `token=${TOKEN}` };
+    const form = {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://localhost:3000" },
+      body: `token=${TOKEN}`,
+    };
     expect((await POST(new Request("http://localhost:3000/ops/sign-in", form))).status).toBe(404);
     expect((await POST(new Request("http://localhost:3000/ops", form))).status).toBe(404);
     expect(db.calls).toEqual([]);
@@ -156,7 +215,8 @@ describe("routing", () => {
 
   it("answers POST to anything but sign-in and sign-out with 404", async () => {
     const { POST } = opsPageRoute({ overrides: { db: fakeDb(), clock } });
-    for (const path of ["/ops", `/ops/runs/${RUN_ID}`, "/ops/nothing"]) expect((await POST(new Request(`http://localhost:3000${path}`, { method: "POST" }))).status).toBe(404);
+    for (const path of ["/ops", `/ops/runs/${RUN_ID}`, "/ops/nothing"])
+      expect((await POST(new Request(`http://localhost:3000${path}`, { method: "POST" }))).status).toBe(404);
   });
 });
 
@@ -214,7 +274,9 @@ describe("the page", () => {
     const res = await GET(get(`/ops/runs/${RUN_ID}`, { cookie: cookie() }));
     const body = await res.text();
     expectStrictPolicy(res, body);
-    expect(body).toContain('<p role="alert" class="error">Could not read the database: export_ops_page_run failed: connection refused. Check SUPABASE_URL');
+    expect(body).toContain(
+      '<p role="alert" class="error">Could not read the database: export_ops_page_run failed: connection refused. Check SUPABASE_URL',
+    );
     expect(logs.lines()).toEqual([expect.objectContaining({ type: "ops_page_failed" })]);
   });
 
@@ -237,7 +299,17 @@ describe("the page", () => {
 
   it("answers a failure of its own with 500, without its detail", async () => {
     const logs = captureLogger();
-    const { GET } = opsPageRoute({ overrides: { db: fakeDb(), clock: { now: () => { throw new Error(HOSTILE); } }, logger: logs.logger } });
+    const { GET } = opsPageRoute({
+      overrides: {
+        db: fakeDb(),
+        clock: {
+          now: () => {
+            throw new Error(HOSTILE);
+          },
+        },
+        logger: logs.logger,
+      },
+    });
     const res = await GET(get("/ops", { cookie: cookie() }));
     expect(res.status).toBe(500);
     expect(await res.text()).not.toContain("alert");
@@ -245,19 +317,30 @@ describe("the page", () => {
   });
 
   it("serves at another base: its links, forms, redirects and cookie path follow it", async () => {
-    const { GET, POST } = opsPageRoute({ basePath: "/admin/export-ops/", overrides: { db: fakeDb({ ...fixtures, export_ops_open_session: null }), clock } });
+    const { GET, POST } = opsPageRoute({
+      basePath: "/admin/export-ops/",
+      overrides: { db: fakeDb({ ...fixtures, export_ops_open_session: null }), clock },
+    });
     expect((await GET(get("/ops"))).status).toBe(404);
     expect(await (await GET(get("/admin/export-ops"))).text()).toContain('action="/admin/export-ops/sign-in"');
     const dashboard = await (await GET(get("/admin/export-ops", { cookie: cookie() }))).text();
     expect(dashboard).toContain(`<a href="/admin/export-ops/runs/${RUN_ID}">`);
     expect(dashboard).toContain('action="/admin/export-ops/sign-out"');
     const headers = { "content-type": "application/x-www-form-urlencoded", host: "localhost:3000", origin: "http://localhost:3000" };
-    const signedIn = await POST(new Request("http://localhost:3000/admin/export-ops/sign-in", { method: "POST", headers, body: `token=${TOKEN}` }));
+    const signedIn = await POST(
+      new Request("http://localhost:3000/admin/export-ops/sign-in", { method: "POST", headers, body: `token=${TOKEN}` }),
+    );
     expect(signedIn.status).toBe(303);
     expect(signedIn.headers.get("location")).toBe("/admin/export-ops");
     expect(signedIn.headers.get("set-cookie")).toMatch(/; Path=\/admin\/export-ops; /);
     expect(signedIn.headers.get("x-frame-options")).toBe("DENY");
-    const refused = await POST(new Request("http://localhost:3000/admin/export-ops/sign-in", { method: "POST", headers: { ...headers, "x-forwarded-for": "198.51.100.9" }, body: "token=wrong-token-of-this-test-0123" }));
+    const refused = await POST(
+      new Request("http://localhost:3000/admin/export-ops/sign-in", {
+        method: "POST",
+        headers: { ...headers, "x-forwarded-for": "198.51.100.9" },
+        body: "token=wrong-token-of-this-test-0123",
+      }),
+    );
     expect(refused.headers.get("location")).toBe("/admin/export-ops?sign_in=refused");
     expect(() => opsPageRoute({ basePath: "ops" })).toThrow(/basePath/);
   });

@@ -70,7 +70,8 @@ export function routeOf(pathname: string, base: string): OpsRoute | null {
 
 function basePathOf(basePath: string): string {
   const base = basePath.replace(/\/+$/, "");
-  if (!/^\/[A-Za-z0-9._~/-]*$/.test(base) || base === "") throw new Error(`opsPageRoute: basePath must be a path such as "/ops", not ${JSON.stringify(basePath)}`);
+  if (!/^\/[A-Za-z0-9._~/-]*$/.test(base) || base === "")
+    throw new Error(`opsPageRoute: basePath must be a path such as "/ops", not ${JSON.stringify(basePath)}`);
   return base;
 }
 
@@ -84,11 +85,12 @@ export function opsPageRoute(options: OpsPageRouteOptions = {}): { GET: OpsPageH
   const forms = { "sign-in": signIn(session), "sign-out": signOut(session) };
   return {
     GET: (request) => answer(context, () => get(request, context)),
-    POST: (request) => answer(context, async () => {
-      const route = routeOf(new URL(request.url).pathname, context.base);
-      if (route?.view !== "sign-in" && route?.view !== "sign-out") return notFoundResponse();
-      return secured(rebased(await forms[route.view](request), context.base));
-    }),
+    POST: (request) =>
+      answer(context, async () => {
+        const route = routeOf(new URL(request.url).pathname, context.base);
+        if (route?.view !== "sign-in" && route?.view !== "sign-out") return notFoundResponse();
+        return secured(rebased(await forms[route.view](request), context.base));
+      }),
   };
 }
 
@@ -99,7 +101,8 @@ async function get(request: Request, context: Context): Promise<Response> {
   const access = await opsAccess(cookieOf(request.headers.get("cookie")), context.session);
   if (access === "off") return notFoundResponse();
   if (route.view === "run") return access === "signed_in" ? runPage(route.runId, context) : redirect(context.base);
-  if (access === "signed_out") return htmlResponse(200, PAGE_TITLE, signInView(context.base, url.searchParams.get("sign_in") === "refused"));
+  if (access === "signed_out")
+    return htmlResponse(200, PAGE_TITLE, signInView(context.base, url.searchParams.get("sign_in") === "refused"));
   const read = await opsRead(context, (db, env, storage) => readPanels(db, env, context.clock, storage));
   if (!read.ok) return htmlResponse(200, PAGE_TITLE, opsShell(context.base, readFailed(read.message)));
   logPanelFailures(read.value, context.logger);

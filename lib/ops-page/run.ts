@@ -6,7 +6,8 @@ import { cell, status, time } from "./parts";
 
 type Run = NonNullable<SqlResult<"export_ops_page_run">>;
 
-const fact = (heading: string, content: SafeHtml | string, cellClass?: string) => html`<tr><th scope="row">${heading}</th>${cell(content, cellClass)}</tr>`;
+const fact = (heading: string, content: SafeHtml | string, cellClass?: string) =>
+  html`<tr><th scope="row">${heading}</th>${cell(content, cellClass)}</tr>`;
 
 /** The scheduled delivery the run claimed: Vercel Schedules' execution ID, or a Cron Jobs occurrence. */
 function delivery(run: Run): SafeHtml | null {

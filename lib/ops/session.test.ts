@@ -39,7 +39,14 @@ describe("ops session cookie", () => {
   });
 
   it("is httpOnly, SameSite=Strict, scoped to /ops, and Secure when asked", () => {
-    expect(sessionCookie("v", 60, true).split("; ")).toEqual(["export_ops_session=v", "Path=/ops", "Max-Age=60", "HttpOnly", "SameSite=Strict", "Secure"]);
+    expect(sessionCookie("v", 60, true).split("; ")).toEqual([
+      "export_ops_session=v",
+      "Path=/ops",
+      "Max-Age=60",
+      "HttpOnly",
+      "SameSite=Strict",
+      "Secure",
+    ]);
     expect(sessionCookie("v", 60, false)).not.toContain("Secure");
   });
 

@@ -32,12 +32,19 @@ export interface Session {
 export function signSession(token: string, now: Date): Session & { value: string; maxAgeSeconds: number } {
   const id = randomUUID();
   const expires = Math.floor(now.getTime() / 1000) + SESSION_SECONDS;
-  return { id, expiresAt: new Date(expires * 1000), value: `v2.${id}.${expires}.${mac(id, expires, token)}`, maxAgeSeconds: SESSION_SECONDS };
+  return {
+    id,
+    expiresAt: new Date(expires * 1000),
+    value: `v2.${id}.${expires}.${mac(id, expires, token)}`,
+    maxAgeSeconds: SESSION_SECONDS,
+  };
 }
 
 /** The session a cookie names, when it is signed with this token and not expired; whether it is live is SQL's. */
 export function verifySession(value: string | undefined, token: string, now: Date): Session | null {
-  const match = /^v2\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/.exec(value ?? "");
+  const match = /^v2\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/.exec(
+    value ?? "",
+  );
   if (!match) return null;
   const [, id, expiresText, given] = match as unknown as [string, string, string, string];
   const expires = Number(expiresText);
@@ -56,5 +63,12 @@ export function cookieOf(header: string | null): string | undefined {
 
 /** The Set-Cookie header for a session (or, with maxAge 0, for clearing it). */
 export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
-  return [`${SESSION_COOKIE}=${value}`, "Path=/ops", `Max-Age=${maxAgeSeconds}`, "HttpOnly", "SameSite=Strict", ...(secure ? ["Secure"] : [])].join("; ");
+  return [
+    `${SESSION_COOKIE}=${value}`,
+    "Path=/ops",
+    `Max-Age=${maxAgeSeconds}`,
+    "HttpOnly",
+    "SameSite=Strict",
+    ...(secure ? ["Secure"] : []),
+  ].join("; ");
 }

@@ -23,7 +23,9 @@ describe("the sign-in throttle (per instance, in memory)", () => {
     // the window (from the first failure) is over: admitted again, and the window's count comes back once
     const after = await throttle.admit("198.51.100.7", later(901));
     expect(after.wait).toBeNull();
-    expect(after.ended).toEqual([{ scope: "client", client: "198.51.100.7", failures: 3, throttled: 2, since: later(1), until: later(901) }]);
+    expect(after.ended).toEqual([
+      { scope: "client", client: "198.51.100.7", failures: 3, throttled: 2, since: later(1), until: later(901) },
+    ]);
     expect((await throttle.admit("198.51.100.7", later(902))).ended).toEqual([]);
   });
 

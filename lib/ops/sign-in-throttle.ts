@@ -78,7 +78,14 @@ export function memorySignInThrottle(limits: SignInLimits = SIGN_IN_LIMITS): Sig
     if (overall && now >= overall.since + windowMs) {
       if (overall.failures >= limits.overall) {
         const { failures, throttled, since } = overall;
-        ended.push({ scope: "overall", failures, throttled, clients: overall.clients.size, since: new Date(since), until: new Date(since + windowMs) });
+        ended.push({
+          scope: "overall",
+          failures,
+          throttled,
+          clients: overall.clients.size,
+          since: new Date(since),
+          until: new Date(since + windowMs),
+        });
       }
       overall = null;
     }

@@ -46,8 +46,12 @@ describe("scheduleWindow", () => {
     expect(scheduleWindow(daily, new Date("2026-03-10T05:30:00Z")).expectedSince.toISOString()).toBe("2026-03-10T02:00:00.000Z");
     expect(scheduleWindow(monthly, now).expectedSince.toISOString()).toBe("2026-03-01T03:00:00.000Z");
     // Vercel Schedules in a time zone: 02:00 in New York is 06:00 UTC in daylight saving time, 07:00 before it
-    expect(scheduleWindow(daily, new Date("2026-03-10T12:00:00Z"), "America/New_York").expectedSince.toISOString()).toBe("2026-03-10T06:00:00.000Z");
-    expect(scheduleWindow(daily, new Date("2026-03-06T12:00:00Z"), "America/New_York").expectedSince.toISOString()).toBe("2026-03-06T07:00:00.000Z");
+    expect(scheduleWindow(daily, new Date("2026-03-10T12:00:00Z"), "America/New_York").expectedSince.toISOString()).toBe(
+      "2026-03-10T06:00:00.000Z",
+    );
+    expect(scheduleWindow(daily, new Date("2026-03-06T12:00:00Z"), "America/New_York").expectedSince.toISOString()).toBe(
+      "2026-03-06T07:00:00.000Z",
+    );
   });
 
   it("allows one period plus grace of staleness", () => {
@@ -63,7 +67,10 @@ describe("judgeJob", () => {
   });
 
   it("is overdue when the last success is older than the expected run", () => {
-    expect(judgeJob(hourly, run("2026-03-10T11:00:03Z"), now)).toMatchObject({ status: "overdue", expected_since: "2026-03-10T12:00:00.000Z" });
+    expect(judgeJob(hourly, run("2026-03-10T11:00:03Z"), now)).toMatchObject({
+      status: "overdue",
+      expected_since: "2026-03-10T12:00:00.000Z",
+    });
     expect(judgeJob(daily, run("2026-03-08T02:00:10Z"), now).status).toBe("overdue");
   });
 
@@ -81,7 +88,10 @@ describe("judgeJob", () => {
       staleness_seconds: (now.getTime() - Date.parse("2026-03-05T00:00:00Z")) / 1000,
     });
     // installed before it: the cron never fired (or never succeeded), so the job is overdue
-    expect(judgeJob(monthly, run(null, null, "2026-02-20T00:00:00Z"), now)).toMatchObject({ status: "overdue", staleness_seconds: 18 * 86400 + 12 * 3600 + 40 * 60 });
+    expect(judgeJob(monthly, run(null, null, "2026-02-20T00:00:00Z"), now)).toMatchObject({
+      status: "overdue",
+      staleness_seconds: 18 * 86400 + 12 * 3600 + 40 * 60,
+    });
     expect(judgeJob(daily, run(null, "failed", "2026-03-01T00:00:00Z"), now).status).toBe("overdue");
   });
 });

@@ -15,7 +15,10 @@ const COUNTERS: Record<string, Record<string, { name: string; help: string }>> =
   "export-file-cleanup": {
     deleted_count: { name: "export_ops_files_deleted_total", help: "Export files deleted from Storage by the file cleanup" },
     orphans_deleted: { name: "export_ops_orphan_files_deleted_total", help: "Orphaned export files deleted by the file cleanup" },
-    failed_count: { name: "export_ops_file_delete_failures_total", help: "Export files the file cleanup could not delete (retried next run)" },
+    failed_count: {
+      name: "export_ops_file_delete_failures_total",
+      help: "Export files the file cleanup could not delete (retried next run)",
+    },
   },
   "export-log-cleanup": {
     deleted_count: { name: "export_ops_logs_deleted_total", help: "Export logs deleted by the log cleanup" },
@@ -33,7 +36,12 @@ type MetricsSnapshot = SqlResult<"export_ops_metrics_snapshot">;
 type MetricsConfig = { fileRetentionHours: number; logRetentionDays: number; stuckHours: number };
 type GaugeIn = (name: string, help: string, labelNames?: string[]) => Gauge;
 
-export async function renderMetrics(db: SqlApi, jobs: readonly JobForHealth[], config: MetricsConfig, clock: Clock): Promise<{ contentType: string; body: string }> {
+export async function renderMetrics(
+  db: SqlApi,
+  jobs: readonly JobForHealth[],
+  config: MetricsConfig,
+  clock: Clock,
+): Promise<{ contentType: string; body: string }> {
   const started = Date.now();
   const { runs, ops } = await readScrapeData(db, jobs, config, clock);
   const at = clock.now();
@@ -70,15 +78,37 @@ function registerJobMetrics(registry: Registry, gauge: GaugeIn) {
   const jobGauge = (name: string, help: string) => gauge(name, help, ["cron_job"]);
   return {
     registry,
-    lastSuccess: jobGauge("export_ops_job_last_success_timestamp_seconds", "Unix time of the job's last real run that made progress (succeeded or partial)"),
+    lastSuccess: jobGauge(
+      "export_ops_job_last_success_timestamp_seconds",
+      "Unix time of the job's last real run that made progress (succeeded or partial)",
+    ),
     lastDuration: jobGauge("export_ops_job_last_run_duration_seconds", "Duration of the job's last real run"),
     lastFailed: jobGauge("export_ops_job_last_run_failed", "1 when the job's last real run failed or was abandoned"),
     consecutive: jobGauge("export_ops_job_consecutive_failures", "Real runs failed or abandoned since the job's last success"),
-    staleness: jobGauge("export_ops_job_staleness_seconds", "Seconds since the job's last success, or since the install while it has never succeeded"),
-    maxStaleness: jobGauge("export_ops_job_max_staleness_seconds", "Staleness beyond which the job is overdue: its schedule period plus grace"),
-    overdue: jobGauge("export_ops_job_overdue", "1 when the job's last success (or the install) is older than its latest scheduled run plus grace"),
-    runsTotal: new Counter({ name: "export_ops_job_runs_total", help: "Real job runs by outcome", labelNames: ["cron_job", "status"], registers: [registry] }),
-    dryRuns: new Counter({ name: "export_ops_job_dry_runs_total", help: "Dry runs of the job (never counted as its runs)", labelNames: ["cron_job"], registers: [registry] }),
+    staleness: jobGauge(
+      "export_ops_job_staleness_seconds",
+      "Seconds since the job's last success, or since the install while it has never succeeded",
+    ),
+    maxStaleness: jobGauge(
+      "export_ops_job_max_staleness_seconds",
+      "Staleness beyond which the job is overdue: its schedule period plus grace",
+    ),
+    overdue: jobGauge(
+      "export_ops_job_overdue",
+      "1 when the job's last success (or the install) is older than its latest scheduled run plus grace",
+    ),
+    runsTotal: new Counter({
+      name: "export_ops_job_runs_total",
+      help: "Real job runs by outcome",
+      labelNames: ["cron_job", "status"],
+      registers: [registry],
+    }),
+    dryRuns: new Counter({
+      name: "export_ops_job_dry_runs_total",
+      help: "Dry runs of the job (never counted as its runs)",
+      labelNames: ["cron_job"],
+      registers: [registry],
+    }),
     checkins: new Counter({
       name: "export_ops_checkins_total",
       help: "Check-ins sent to the job's check-in target, by whether they were delivered",
@@ -105,7 +135,8 @@ function recordJob(m: JobMetrics, job: JobForHealth, run: JobRunSummary | undefi
   m.checkins.inc({ cron_job: job.id, outcome: "delivered" }, run?.totals.checkins_sent ?? 0);
   m.checkins.inc({ cron_job: job.id, outcome: "failed" }, run?.totals.checkins_failed ?? 0);
   for (const [metric, spec] of Object.entries(COUNTERS[job.id] ?? {})) {
-    const counter = m.counters.get(spec.name) ?? new Counter({ name: spec.name, help: spec.help, labelNames: ["cron_job"], registers: [m.registry] });
+    const counter =
+      m.counters.get(spec.name) ?? new Counter({ name: spec.name, help: spec.help, labelNames: ["cron_job"], registers: [m.registry] });
     m.counters.set(spec.name, counter);
     counter.inc(labels, run?.totals[metric] ?? 0);
   }
@@ -121,26 +152,40 @@ function recordExports(gauge: GaugeIn, ops: MetricsSnapshot) {
     total += e.count;
     if (e.status === "failed") failed += e.count;
   }
-  const p50 = gauge("export_ops_export_duration_p50_seconds", "Median duration of completed exports in the last hour, by format", ["format"]);
-  const p95 = gauge("export_ops_export_duration_p95_seconds", "95th percentile duration of completed exports in the last hour, by format", ["format"]);
+  const p50 = gauge("export_ops_export_duration_p50_seconds", "Median duration of completed exports in the last hour, by format", [
+    "format",
+  ]);
+  const p95 = gauge("export_ops_export_duration_p95_seconds", "95th percentile duration of completed exports in the last hour, by format", [
+    "format",
+  ]);
   for (const d of ops.durations_last_hour) {
     p50.set({ format: d.format }, d.p50_ms / 1000);
     p95.set({ format: d.format }, d.p95_ms / 1000);
   }
-  gauge("export_ops_export_failure_rate_last_hour", "Failed / all exports in the last hour (0 when there were none)").set(total ? failed / total : 0);
+  gauge("export_ops_export_failure_rate_last_hour", "Failed / all exports in the last hour (0 when there were none)").set(
+    total ? failed / total : 0,
+  );
 }
 
 /** The in-app alerts, the last export, and what the jobs have yet to do: stuck exports, the cleanups' and the rollup's backlogs. */
 function recordBacklogs(gauge: GaugeIn, ops: MetricsSnapshot) {
   const firing = gauge("export_ops_alert_firing", "1 while the in-app alert is firing", ["alert"]);
   for (const alert of ALERTS) firing.set({ alert }, ops.alerts[alert] ? 1 : 0);
-  if (ops.last_export_at) gauge("export_ops_last_export_timestamp_seconds", "Unix time of the last export metric recorded").set(Date.parse(ops.last_export_at) / 1000);
+  if (ops.last_export_at)
+    gauge("export_ops_last_export_timestamp_seconds", "Unix time of the last export metric recorded").set(
+      Date.parse(ops.last_export_at) / 1000,
+    );
   gauge("export_ops_exports_stuck", "Exports queued or processing for longer than EXPORT_STUCK_HOURS").set(ops.exports_stuck);
-  gauge("export_ops_file_cleanup_backlog", "Completed exports past retention whose files are not deleted yet").set(ops.file_cleanup_backlog);
-  gauge("export_ops_file_cleanup_failing", "Completed exports whose file deletion has failed at least once (retried, not quarantined)").set(ops.file_cleanup_failing);
-  gauge("export_ops_file_cleanup_quarantined", "Exports the file cleanup quarantined (unsafe path, or Storage failing every attempt): an operator must look").set(
-    ops.file_cleanup_quarantined,
+  gauge("export_ops_file_cleanup_backlog", "Completed exports past retention whose files are not deleted yet").set(
+    ops.file_cleanup_backlog,
   );
+  gauge("export_ops_file_cleanup_failing", "Completed exports whose file deletion has failed at least once (retried, not quarantined)").set(
+    ops.file_cleanup_failing,
+  );
+  gauge(
+    "export_ops_file_cleanup_quarantined",
+    "Exports the file cleanup quarantined (unsafe path, or Storage failing every attempt): an operator must look",
+  ).set(ops.file_cleanup_quarantined);
   gauge("export_ops_log_cleanup_backlog", "Export logs past retention not deleted yet").set(ops.log_cleanup_backlog);
   gauge("export_ops_log_cleanup_backlog_age_seconds", "How long the oldest removable log has been past its retention (0 when none)").set(
     ops.log_cleanup_backlog_age_seconds,

@@ -33,18 +33,38 @@ describe("SqlApi", () => {
     server.use(
       http.post(`${URL_}/rest/v1/rpc/export_ops_orphan_page`, async ({ request }) => {
         await record(request);
-        return HttpResponse.json({ orphans: [{ name: "u/a.json", user_id: "u", format: "json" }], scanned: 10, from: "", next: "u/a.json", wrapped: false });
+        return HttpResponse.json({
+          orphans: [{ name: "u/a.json", user_id: "u", format: "json" }],
+          scanned: 10,
+          from: "",
+          next: "u/a.json",
+          wrapped: false,
+        });
       }),
     );
-    const page = await createSqlApi(client()).call("export_ops_orphan_page", { p_bucket: "exports", p_retention_hours: 24, p_stuck_hours: 24 });
-    expect(page).toEqual({ orphans: [{ name: "u/a.json", user_id: "u", format: "json" }], scanned: 10, from: "", next: "u/a.json", wrapped: false });
+    const page = await createSqlApi(client()).call("export_ops_orphan_page", {
+      p_bucket: "exports",
+      p_retention_hours: 24,
+      p_stuck_hours: 24,
+    });
+    expect(page).toEqual({
+      orphans: [{ name: "u/a.json", user_id: "u", format: "json" }],
+      scanned: 10,
+      from: "",
+      next: "u/a.json",
+      wrapped: false,
+    });
     expect(seen[0]).toMatchObject({ method: "POST", body: { p_bucket: "exports", p_retention_hours: 24, p_stuck_hours: 24 } });
     expect(seen[0]?.headers.get("apikey")).toBe(KEY);
     expect(seen[0]?.headers.get("authorization")).toBe(`Bearer ${KEY}`);
   });
 
   it("refuses a malformed result with a DatabaseError naming the function and the field", async () => {
-    server.use(http.post(`${URL_}/rest/v1/rpc/export_ops_orphan_page`, () => HttpResponse.json({ orphans: "u/a.json", scanned: 10, from: "", next: "", wrapped: false })));
+    server.use(
+      http.post(`${URL_}/rest/v1/rpc/export_ops_orphan_page`, () =>
+        HttpResponse.json({ orphans: "u/a.json", scanned: 10, from: "", next: "", wrapped: false }),
+      ),
+    );
     const error = await createSqlApi(client())
       .call("export_ops_orphan_page", { p_bucket: "exports", p_retention_hours: 24, p_stuck_hours: 24 })
       .catch((e: unknown) => e);
@@ -64,10 +84,15 @@ describe("SqlApi", () => {
   it("turns a PostgREST error body into a DatabaseError with its code", async () => {
     server.use(
       http.post(`${URL_}/rest/v1/rpc/export_ops_ping`, () =>
-        HttpResponse.json({ code: "PGRST202", message: "Could not find the function public.export_ops_ping", details: null, hint: null }, { status: 404 }),
+        HttpResponse.json(
+          { code: "PGRST202", message: "Could not find the function public.export_ops_ping", details: null, hint: null },
+          { status: 404 },
+        ),
       ),
     );
-    const error = await createSqlApi(client()).call("export_ops_ping").catch((e: unknown) => e);
+    const error = await createSqlApi(client())
+      .call("export_ops_ping")
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
     expect(error).toMatchObject({ code: "database_error", status: 502, dbCode: "PGRST202" });
     expect((error as Error).message).toContain("export_ops_ping failed: Could not find the function");
@@ -97,7 +122,10 @@ describe("SqlApi", () => {
   it("turns an error answer to a text request into a DatabaseError with its code", async () => {
     server.use(
       http.post(`${URL_}/rest/v1/rpc/export_ops_archive_batch_text`, () =>
-        HttpResponse.json({ code: "PGRST107", message: "None of these media types are available: application/vnd.export-ops.jsonl" }, { status: 415 }),
+        HttpResponse.json(
+          { code: "PGRST107", message: "None of these media types are available: application/vnd.export-ops.jsonl" },
+          { status: 415 },
+        ),
       ),
     );
     const error = await createSqlApi(client())
@@ -105,10 +133,12 @@ describe("SqlApi", () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
     expect(error).toMatchObject({ dbCode: "PGRST107" });
-    expect((error as Error).message).toBe("export_ops_archive_batch_text failed: None of these media types are available: application/vnd.export-ops.jsonl");
+    expect((error as Error).message).toBe(
+      "export_ops_archive_batch_text failed: None of these media types are available: application/vnd.export-ops.jsonl",
+    );
   });
 
-  it("asks for text through a client whose schema(\"public\") has its headers as a plain record (supabase-js 2.43)", async () => {
+  it('asks for text through a client whose schema("public") has its headers as a plain record (supabase-js 2.43)', async () => {
     server.use(
       http.post(`${URL_}/rest/v1/rpc/export_ops_archive_batch_text`, async ({ request }) => {
         await record(request);
@@ -123,13 +153,15 @@ describe("SqlApi", () => {
     expect(seen[0]?.headers.get("apikey")).toBe(KEY);
   });
 
-  it("refuses a text function over a client without schema(\"public\"), saying what it needs, and sends nothing", async () => {
+  it('refuses a text function over a client without schema("public"), saying what it needs, and sends nothing', async () => {
     const bare = { rpc: () => Promise.reject(new Error("no rpc expected")) };
     const error = await createSqlApi(bare)
       .call("export_ops_archive_batch_text", { p_batch: "logs/b1" })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
-    expect((error as Error).message).toBe('export_ops_archive_batch_text needs the client\'s schema("public") with its url and headers (supabase-js 2.43 or later); this client has none');
+    expect((error as Error).message).toBe(
+      'export_ops_archive_batch_text needs the client\'s schema("public") with its url and headers (supabase-js 2.43 or later); this client has none',
+    );
     expect(seen).toEqual([]);
   });
 
@@ -175,7 +207,9 @@ describe("ObjectStorage", () => {
         HttpResponse.json({ statusCode: "404", code: "NoSuchKey", error: "not_found", message: "Object not found" }, { status: 400 }),
       ),
     );
-    const error = await createObjectStorage(client()).download("exports", "u/missing.json").catch((e: unknown) => e);
+    const error = await createObjectStorage(client())
+      .download("exports", "u/missing.json")
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageError);
     expect(error).toMatchObject({ storageStatus: 404, status: 502 });
   });
@@ -187,7 +221,9 @@ describe("ObjectStorage", () => {
           HttpResponse.json({ statusCode: "404", error: "not_found", message: "Object not found" }, { status: 400 }),
         ),
       );
-      const error = await createObjectStorage(client()).download("exports", "u/missing.json").catch((e: unknown) => e);
+      const error = await createObjectStorage(client())
+        .download("exports", "u/missing.json")
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ storageStatus: 404 });
     });
 
@@ -205,15 +241,25 @@ describe("ObjectStorage", () => {
       expect(removed).toEqual(names);
     });
 
-    it("takes the older bulk-delete answer (`owner: \"\"`, no `code`) and reports only the names it lists", async () => {
-      server.use(http.delete(`${URL_}/storage/v1/object/exports`, () => HttpResponse.json([{ name: "u/a.json", bucket_id: "exports", owner: "", user_metadata: {} }])));
+    it('takes the older bulk-delete answer (`owner: ""`, no `code`) and reports only the names it lists', async () => {
+      server.use(
+        http.delete(`${URL_}/storage/v1/object/exports`, () =>
+          HttpResponse.json([{ name: "u/a.json", bucket_id: "exports", owner: "", user_metadata: {} }]),
+        ),
+      );
       expect(await createObjectStorage(client()).remove("exports", ["u/a.json", "u/gone.json"])).toEqual(["u/a.json"]);
     });
   });
 
   it("turns a 500 into a StorageError", async () => {
-    server.use(http.delete(`${URL_}/storage/v1/object/exports`, () => HttpResponse.json({ statusCode: "500", error: "internal", message: "boom" }, { status: 500 })));
-    const error = await createObjectStorage(client()).remove("exports", ["u/a.json"]).catch((e: unknown) => e);
+    server.use(
+      http.delete(`${URL_}/storage/v1/object/exports`, () =>
+        HttpResponse.json({ statusCode: "500", error: "internal", message: "boom" }, { status: 500 }),
+      ),
+    );
+    const error = await createObjectStorage(client())
+      .remove("exports", ["u/a.json"])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageError);
     expect(error).toMatchObject({ storageStatus: 500 });
   });
@@ -226,7 +272,9 @@ describe("ObjectStorage", () => {
         return new Promise<never>(() => undefined); // never answers
       }),
     );
-    const error = await createObjectStorage(createServiceClient(URL_, KEY, { timeoutMs: 200 })).remove("exports", ["u/a.json"]).catch((e: unknown) => e);
+    const error = await createObjectStorage(createServiceClient(URL_, KEY, { timeoutMs: 200 }))
+      .remove("exports", ["u/a.json"])
+      .catch((e: unknown) => e);
     // the client's own timeout ended it (not the handler, which never answers) and gave the request up
     expect(error).toBeInstanceOf(StorageError);
     expect(error).toMatchObject({ cause: { originalError: { name: "TimeoutError" } } });

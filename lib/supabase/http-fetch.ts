@@ -103,7 +103,12 @@ export const httpFetch: typeof fetch = (input, init = {}) => {
       stream = decode ? pipeline(response, decode, () => {}) : response;
       stream.on("close", finished);
       try {
-        resolve(new Response(Readable.toWeb(stream, { strategy: new ByteLengthQueuingStrategy({ highWaterMark: READ_AHEAD_BYTES }) }) as ReadableStream, answer));
+        resolve(
+          new Response(
+            Readable.toWeb(stream, { strategy: new ByteLengthQueuingStrategy({ highWaterMark: READ_AHEAD_BYTES }) }) as ReadableStream,
+            answer,
+          ),
+        );
       } catch (error) {
         // a status outside 200-599, which fetch refuses too
         stream.destroy();

@@ -1,5 +1,12 @@
 import { StorageError } from "../errors";
-import { MAX_NAMES_PER_DELETE, type BucketVersioning, type ObjectStorage, type ObjectVersion, type StoredObject, type VersioningStatus } from "../ports";
+import {
+  MAX_NAMES_PER_DELETE,
+  type BucketVersioning,
+  type ObjectStorage,
+  type ObjectVersion,
+  type StoredObject,
+  type VersioningStatus,
+} from "../ports";
 import { inSpan } from "../tracing";
 import type { ServiceClient } from "./client";
 
@@ -20,7 +27,11 @@ function storageFailure(operation: string, error: StorageLikeError | Error): Sto
 }
 
 /** One Storage call, in its own span (lib/tracing.ts), its error turned into a StorageError. */
-function unwrapStorage<T>(operation: string, bucket: string, call: () => Promise<{ data: T | null; error: StorageLikeError | null }>): Promise<T> {
+function unwrapStorage<T>(
+  operation: string,
+  bucket: string,
+  call: () => Promise<{ data: T | null; error: StorageLikeError | null }>,
+): Promise<T> {
   return inSpan(`storage ${operation}`, { "export_ops.storage.operation": operation, "export_ops.storage.bucket": bucket }, async () => {
     let response: { data: T | null; error: StorageLikeError | null };
     try {
@@ -51,7 +62,9 @@ export function createObjectStorage(client: ServiceClient): ObjectStorage {
       // current Storage refuses more than 1,000 names per request, older servers do not: never rely on either
       const removed: string[] = [];
       for (let i = 0; i < paths.length; i += MAX_NAMES_PER_DELETE) {
-        const rows = await unwrapStorage("remove", bucket, () => client.storage.from(bucket).remove(paths.slice(i, i + MAX_NAMES_PER_DELETE)));
+        const rows = await unwrapStorage("remove", bucket, () =>
+          client.storage.from(bucket).remove(paths.slice(i, i + MAX_NAMES_PER_DELETE)),
+        );
         removed.push(...rows.map((o) => o.name));
       }
       return removed;
@@ -67,7 +80,13 @@ export function createObjectStorage(client: ServiceClient): ObjectStorage {
       const found: ObjectVersion[] = [];
       const name = path.slice(path.lastIndexOf("/") + 1);
       for (let offset = 0; ; offset += VERSIONS_PAGE) {
-        const options = { exactMatch: true, noncurrentVersions: "include", deleteMarkers: "include", limit: VERSIONS_PAGE, offset } as const;
+        const options = {
+          exactMatch: true,
+          noncurrentVersions: "include",
+          deleteMarkers: "include",
+          limit: VERSIONS_PAGE,
+          offset,
+        } as const;
         const entries = await unwrapStorage("list versions", bucket, () => client.storage.from(bucket).list(path, options));
         for (const entry of entries.filter((e) => e.name === name || e.name === path)) {
           if (!entry.version) {
@@ -90,10 +109,8 @@ export function createObjectStorage(client: ServiceClient): ObjectStorage {
       return removed;
     },
     async list(bucket, prefix, page) {
-      const entries = await unwrapStorage(
-        "list",
-        bucket,
-        () => client.storage.from(bucket).list(prefix, { limit: page.limit, offset: page.offset, sortBy: { column: "name", order: "asc" } }),
+      const entries = await unwrapStorage("list", bucket, () =>
+        client.storage.from(bucket).list(prefix, { limit: page.limit, offset: page.offset, sortBy: { column: "name", order: "asc" } }),
       );
       return entries.map((o): StoredObject => ({
         name: o.name,

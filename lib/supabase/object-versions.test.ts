@@ -18,7 +18,15 @@ afterEach(() => {
 afterAll(() => server.close());
 
 const storage = () => createObjectStorage(createServiceClient(URL_, "service-role-key-for-msw-tests"));
-const bucketAnswer = (extra: Record<string, unknown>) => ({ id: "exports", name: "exports", public: false, created_at: "t", updated_at: "t", owner: "", ...extra });
+const bucketAnswer = (extra: Record<string, unknown>) => ({
+  id: "exports",
+  name: "exports",
+  public: false,
+  created_at: "t",
+  updated_at: "t",
+  owner: "",
+  ...extra,
+});
 
 describe("versioning", () => {
   it("reads DISABLED from a server that does not send versioning_status, and asks nothing more", async () => {
@@ -46,7 +54,10 @@ describe("versioning", () => {
     server.use(
       http.get(`${URL_}/storage/v1/bucket/exports`, () => HttpResponse.json(bucketAnswer({ versioning_status: "SUSPENDED" }))),
       http.get(`${URL_}/storage/v1/bucket/exports/lifecycle`, () =>
-        HttpResponse.json({ statusCode: "404", code: "NoSuchLifecycleConfiguration", error: "NoSuchLifecycleConfiguration", message: "none" }, { status: 400 }),
+        HttpResponse.json(
+          { statusCode: "404", code: "NoSuchLifecycleConfiguration", error: "NoSuchLifecycleConfiguration", message: "none" },
+          { status: 400 },
+        ),
       ),
     );
     expect(await storage().versioning("exports")).toEqual({ status: "SUSPENDED", noncurrent_expiry_days: null });
@@ -73,9 +84,13 @@ describe("versions", () => {
 
   it("refuses, naming the bucket and the file, when Storage lists a version without its id", async () => {
     server.use(http.post(`${URL_}/storage/v1/object/list/exports`, () => HttpResponse.json([{ name: "a.json", id: "1" }])));
-    const error = await storage().versions("exports", "u/a.json").catch((e: unknown) => e);
+    const error = await storage()
+      .versions("exports", "u/a.json")
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageError);
-    expect((error as Error).message).toMatch(/bucket exports keeps versions, but Storage listed u\/a\.json without its version id.*nothing was deleted/);
+    expect((error as Error).message).toMatch(
+      /bucket exports keeps versions, but Storage listed u\/a\.json without its version id.*nothing was deleted/,
+    );
   });
 });
 

@@ -60,7 +60,9 @@ function firstIssue(error: z.ZodError): string {
 function restEndpoint(client: SqlApiClient, fn: SqlFunction): RestEndpoint {
   const rest = (typeof client.schema === "function" ? client.schema("public") : undefined) as Partial<RestEndpoint> | undefined;
   if (typeof rest?.url !== "string" || typeof rest.headers !== "object" || rest.headers === null) {
-    throw new DatabaseError(`${fn} needs the client's schema("public") with its url and headers (supabase-js 2.43 or later); this client has none`);
+    throw new DatabaseError(
+      `${fn} needs the client's schema("public") with its url and headers (supabase-js 2.43 or later); this client has none`,
+    );
   }
   return rest as RestEndpoint;
 }

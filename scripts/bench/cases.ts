@@ -98,11 +98,19 @@ export function runChild(env: StackEnv, benchCase: string, impl: string, n: numb
     });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop()!) as ChildRun) : reject(new Error(`${benchCase}/${impl} n=${n} exited ${code}`))));
+    child.on("exit", (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split("\n").pop()!) as ChildRun)
+        : reject(new Error(`${benchCase}/${impl} n=${n} exited ${code}`)),
+    );
   });
 }
 
 /** The host app's workload (./host-load.ts) in a process of its own, spoken to over IPC. */
 export function forkHostLoad(env: StackEnv, rates: { writes_per_s: number; reads_per_s: number }): ChildProcess {
-  return fork(compiled("host-load"), [JSON.stringify(rates)], { cwd: root, env: childEnv(env), stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  return fork(compiled("host-load"), [JSON.stringify(rates)], {
+    cwd: root,
+    env: childEnv(env),
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
 }

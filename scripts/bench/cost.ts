@@ -76,8 +76,13 @@ const num = (n: number) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n
 
 export function costTable(host: HostImpactFigures): string {
   const lines = [
-    `What it costs to run (Vercel function time at ${MEMORY_GB} GB; assumptions in scripts/bench/cost.ts): each run on no data took ${Object.entries(host.empty)
-      .map(([job, r]) => `${job} ${((r.boot_ms + r.wall_ms) / 1000).toFixed(2)} s (${(r.boot_ms / 1000).toFixed(2)} s of it Node's start and the modules)`)
+    `What it costs to run (Vercel function time at ${MEMORY_GB} GB; assumptions in scripts/bench/cost.ts): each run on no data took ${Object.entries(
+      host.empty,
+    )
+      .map(
+        ([job, r]) =>
+          `${job} ${((r.boot_ms + r.wall_ms) / 1000).toFixed(2)} s (${(r.boot_ms / 1000).toFixed(2)} s of it Node's start and the modules)`,
+      )
       .join(", ")}; per row as measured at the largest N with the host quiet.`,
     "",
     "| exports / month | job | invocations / month | of them continuations | function s / month | GB-s / month | active CPU s / month |",
@@ -85,12 +90,17 @@ export function costTable(host: HostImpactFigures): string {
   ];
   for (const size of TEAM_SIZES) {
     const rows = monthlyCost(host, size);
-    for (const r of rows) lines.push(`| ${size.toLocaleString("en-US")} | ${r.job} | ${r.invocations} | ${r.continuations} | ${num(r.seconds)} | ${num(r.gb_seconds)} | ${num(r.cpu_seconds)} |`);
+    for (const r of rows)
+      lines.push(
+        `| ${size.toLocaleString("en-US")} | ${r.job} | ${r.invocations} | ${r.continuations} | ${num(r.seconds)} | ${num(r.gb_seconds)} | ${num(r.cpu_seconds)} |`,
+      );
     // the total counts the log cleanup once: with archive when the run measured it
     const archived = rows.some((r) => r.job === schedule["log-cleanup (archive)"]!.label);
     const all = archived ? rows.filter((r) => r.job !== schedule["log-cleanup"]!.label) : rows;
     const total = (k: "seconds" | "gb_seconds" | "cpu_seconds") => all.reduce((t, r) => t + r[k], 0);
-    lines.push(`| ${size.toLocaleString("en-US")} | ${totalLabel(all, archived)} | ${all.reduce((t, r) => t + r.invocations, 0)} | ${all.reduce((t, r) => t + r.continuations, 0)} | ${num(total("seconds"))} | **${num(total("gb_seconds"))}** | ${num(total("cpu_seconds"))} |`);
+    lines.push(
+      `| ${size.toLocaleString("en-US")} | ${totalLabel(all, archived)} | ${all.reduce((t, r) => t + r.invocations, 0)} | ${all.reduce((t, r) => t + r.continuations, 0)} | ${num(total("seconds"))} | **${num(total("gb_seconds"))}** | ${num(total("cpu_seconds"))} |`,
+    );
   }
   return lines.join("\n");
 }

@@ -15,7 +15,16 @@ const win = (p99: { export: number; list: number }, waits: { count: number; long
   loop_delay_p99: 0,
   host_active: { samples: 0, waits: "—" },
 });
-const run = (wall_ms: number, cpu_ms = wall_ms / 2) => ({ wall_ms, cpu_ms, max_rss_mb: 90, idle_rss_mb: 80, boot_ms: 250, boot_cpu_ms: 200, started_at: 0, ended_at: wall_ms });
+const run = (wall_ms: number, cpu_ms = wall_ms / 2) => ({
+  wall_ms,
+  cpu_ms,
+  max_rss_mb: 90,
+  idle_rss_mb: 80,
+  boot_ms: 250,
+  boot_cpu_ms: 200,
+  started_at: 0,
+  ended_at: wall_ms,
+});
 const hostCase = (job: string, n: number, over: Partial<HostImpactCase>): HostImpactCase => ({
   job,
   n,
@@ -44,10 +53,14 @@ describe("host-impact targets", () => {
       ]),
     );
     const by = Object.fromEntries(verdicts.map((v) => [v.target, v]));
-    expect(by["no host statement waits > 100 ms on a lock export-ops holds"]).toMatchObject({ verdict: "NOT met", figure: "4 wait(s) in all; longest 120 ms (log-cleanup at 1,000,000)" });
+    expect(by["no host statement waits > 100 ms on a lock export-ops holds"]).toMatchObject({
+      verdict: "NOT met",
+      figure: "4 wait(s) in all; longest 120 ms (log-cleanup at 1,000,000)",
+    });
     expect(by["host p99 during every job ≤ 2× the idle p99 of the same run"]).toMatchObject({
       verdict: "NOT met",
-      figure: "worst 3.00×: exports during file-cleanup at 100,000 (90 ms against 30 ms idle); file-cleanup 3.00× / 2.50×, log-cleanup 1.67× / 1.50×",
+      figure:
+        "worst 3.00×: exports during file-cleanup at 100,000 (90 ms against 30 ms idle); file-cleanup 3.00× / 2.50×, log-cleanup 1.67× / 1.50×",
     });
     expect(by["every job keeps ≥ 70 % of its unloaded rate under the host's load"]).toMatchObject({
       verdict: "NOT met",
@@ -65,14 +78,29 @@ describe("host-impact targets", () => {
     const verdicts = judgeHostImpact(
       figures([
         hostCase("file-cleanup", 100_000, { during: win({ export: 120, list: 30 }) }),
-        hostCase("file-cleanup (nice_ratio 1)", 100_000, { options: { nice_ratio: "1" }, variant_of: "file-cleanup", during: win({ export: 54, list: 12 }) }),
+        hostCase("file-cleanup (nice_ratio 1)", 100_000, {
+          options: { nice_ratio: "1" },
+          variant_of: "file-cleanup",
+          during: win({ export: 54, list: 12 }),
+        }),
         // a harsher variant of the same job: the gentlest one stands for it
-        hostCase("file-cleanup (concurrency 1)", 100_000, { options: { concurrency: "1" }, variant_of: "file-cleanup", during: win({ export: 300, list: 30 }) }),
-        hostCase("log-cleanup (archive, concurrency 1)", 1_000_000, { options: { concurrency: "1" }, variant_of: "log-cleanup (archive)", during: win({ export: 45, list: 25 }) }),
+        hostCase("file-cleanup (concurrency 1)", 100_000, {
+          options: { concurrency: "1" },
+          variant_of: "file-cleanup",
+          during: win({ export: 300, list: 30 }),
+        }),
+        hostCase("log-cleanup (archive, concurrency 1)", 1_000_000, {
+          options: { concurrency: "1" },
+          variant_of: "log-cleanup (archive)",
+          during: win({ export: 45, list: 25 }),
+        }),
       ]),
     );
     const by = Object.fromEntries(verdicts.map((v) => [v.target, v]));
-    expect(by["host p99 during every job ≤ 2× the idle p99 of the same run"]).toMatchObject({ verdict: "NOT met", figure: expect.stringContaining("worst 4.00×: exports during file-cleanup at") });
+    expect(by["host p99 during every job ≤ 2× the idle p99 of the same run"]).toMatchObject({
+      verdict: "NOT met",
+      figure: expect.stringContaining("worst 4.00×: exports during file-cleanup at"),
+    });
     expect(by["host p99 ≤ 2× the idle p99 of the same run, each job at its gentlest variant (concurrency, nice_ratio)"]).toMatchObject({
       verdict: "NOT met",
       figure:
@@ -89,7 +117,9 @@ describe("host-impact targets", () => {
 
 describe("what the host's statements waited on", () => {
   it("gives each wait's share, most frequent first, leaving out shares under 1 %", () => {
-    const seen = [...Array(60).fill("CPU"), ...Array(39).fill("LWLock:WALWrite"), ...Array(1).fill("IO:WalWrite")].map((wait) => ({ wait }));
+    const seen = [...Array(60).fill("CPU"), ...Array(39).fill("LWLock:WALWrite"), ...Array(1).fill("IO:WalWrite")].map((wait) => ({
+      wait,
+    }));
     expect(waitShares(seen)).toBe("CPU 60 % · LWLock:WALWrite 39 % · IO:WalWrite 1 %");
     expect(waitShares([...seen, ...Array(100).fill({ wait: "CPU" })])).toBe("CPU 80 % · LWLock:WALWrite 20 %");
     expect(waitShares([])).toBe("—");
@@ -124,11 +154,15 @@ describe("monthly cost", () => {
   });
 
   it("calls the total all three jobs only when the run measured each of them", () => {
-    const totals = (cases: HostImpactCase[]) => costTable(figures(cases)).split("\n").filter((line) => line.includes("**all three jobs**") || line.includes("**the jobs measured**"));
+    const totals = (cases: HostImpactCase[]) =>
+      costTable(figures(cases))
+        .split("\n")
+        .filter((line) => line.includes("**all three jobs**") || line.includes("**the jobs measured**"));
     const all = ["file-cleanup", "log-cleanup", "log-cleanup (archive)", "rollup"].map((job) => hostCase(job, 100_000, {}));
     expect(totals(all)).toHaveLength(3);
     for (const line of totals(all)) expect(line).toContain("**all three jobs** (log cleanup with archive)");
     // a run of some jobs only (--host-jobs) adds up what it measured, and says so
-    for (const line of totals([hostCase("file-cleanup", 100_000, {})])) expect(line).toContain("**the jobs measured** (file cleanup (daily))");
+    for (const line of totals([hostCase("file-cleanup", 100_000, {})]))
+      expect(line).toContain("**the jobs measured** (file cleanup (daily))");
   });
 });

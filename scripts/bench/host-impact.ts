@@ -81,7 +81,8 @@ export interface HostImpactFigures {
   empty: Record<string, ChildRun>;
 }
 
-export const isExportOpsStatement = (query: string) => /\bexport_ops_(?!record_metric\b)[a-z_]+"?\s*\(/.test(query) || /delete from storage\.objects/i.test(query);
+export const isExportOpsStatement = (query: string) =>
+  /\bexport_ops_(?!record_metric\b)[a-z_]+"?\s*\(/.test(query) || /delete from storage\.objects/i.test(query);
 
 interface Wait {
   since: number;
@@ -124,7 +125,11 @@ function sampleLockWaits(db: pg.Client): { waits: Map<string, Wait>; seen: Seen[
         const key = `${r.pid}:${r.since}`;
         const before = waits.get(key);
         const host_on_export_ops = !isExportOpsStatement(r.query) && r.blockers.some(isExportOpsStatement);
-        waits.set(key, { since: Number(r.since), waited_ms: Math.max(Number(r.waited_ms), before?.waited_ms ?? 0), host_on_export_ops: host_on_export_ops || (before?.host_on_export_ops ?? false) });
+        waits.set(key, {
+          since: Number(r.since),
+          waited_ms: Math.max(Number(r.waited_ms), before?.waited_ms ?? 0),
+          host_on_export_ops: host_on_export_ops || (before?.host_on_export_ops ?? false),
+        });
       }
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -181,10 +186,20 @@ function cpuNow(postmaster: number): Omit<Cpu, "host" | "job"> {
   return { postgres, postgrest, gateway: (own.user + own.system) / 1000 };
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 function latency(samples: HostSample[]): Latency {
-  const ms = samples.filter((s) => !s.error).map((s) => s.ms).sort((a, b) => a - b);
-  return { count: samples.length, failed: samples.filter((s) => s.error).length, p50: percentile(ms, 50), p95: percentile(ms, 95), p99: percentile(ms, 99) };
+  const ms = samples
+    .filter((s) => !s.error)
+    .map((s) => s.ms)
+    .sort((a, b) => a - b);
+  return {
+    count: samples.length,
+    failed: samples.filter((s) => s.error).length,
+    p50: percentile(ms, 50),
+    p95: percentile(ms, 95),
+    p99: percentile(ms, 99),
+  };
 }
 
 interface Span {
@@ -195,7 +210,15 @@ interface Span {
   job_cpu: number;
 }
 
-type HostImpactPlan = { files: number; logs: number; metrics: number; repeat: number; idle_s: number; rates: HostImpactFigures["rates"]; jobs?: string[] };
+type HostImpactPlan = {
+  files: number;
+  logs: number;
+  metrics: number;
+  repeat: number;
+  idle_s: number;
+  rates: HostImpactFigures["rates"];
+  jobs?: string[];
+};
 
 /** One job (or a variant of it) measured beside the host: the child process that runs it, and how to seed its data. */
 interface JobCase {
@@ -237,7 +260,13 @@ interface Measured {
   loop: IntervalHistogram;
 }
 
-export async function hostImpact(env: StackEnv, db: pg.Client, sampler: pg.Client, plan: HostImpactPlan, say: (line: string) => void): Promise<HostImpactFigures> {
+export async function hostImpact(
+  env: StackEnv,
+  db: pg.Client,
+  sampler: pg.Client,
+  plan: HostImpactPlan,
+  say: (line: string) => void,
+): Promise<HostImpactFigures> {
   const backend = (await db.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
   const postmaster = procStat(backend)!.ppid;
   const host = forkHost(env, plan.rates, postmaster);
@@ -260,7 +289,13 @@ export async function hostImpact(env: StackEnv, db: pg.Client, sampler: pg.Clien
     await locks.stop();
     host.send({ cmd: "stop" });
   }
-  return { rates: plan.rates, repeat: plan.repeat, idle: windowOf(locks, idleOfRun.spans, idleOfRun.samples, undefined), cases: results, empty };
+  return {
+    rates: plan.rates,
+    repeat: plan.repeat,
+    idle: windowOf(locks, idleOfRun.spans, idleOfRun.samples, undefined),
+    cases: results,
+    empty,
+  };
 }
 
 /** Starts the host's workload (./host-load.ts) and returns what drives it. */
@@ -286,13 +321,48 @@ function hostImpactCases(db: pg.Client, plan: HostImpactPlan): JobCase[] {
   const readers = Math.min(plan.logs, 100_000);
   return [
     { job: "file-cleanup", n: plan.files, child: ["file-cleanup", "export-ops"], seed: (n) => seed(db, "file-cleanup", n) },
-    { job: "file-cleanup (concurrency 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { concurrency: "1" }, variant_of: "file-cleanup", seed: (n) => seed(db, "file-cleanup", n) },
-    { job: "file-cleanup (nice_ratio 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { nice_ratio: "1" }, variant_of: "file-cleanup", seed: (n) => seed(db, "file-cleanup", n) },
-    { job: "file-cleanup (concurrency 1, nice_ratio 1)", n: plan.files, child: ["file-cleanup", "export-ops"], options: { concurrency: "1", nice_ratio: "1" }, variant_of: "file-cleanup", seed: (n) => seed(db, "file-cleanup", n) },
+    {
+      job: "file-cleanup (concurrency 1)",
+      n: plan.files,
+      child: ["file-cleanup", "export-ops"],
+      options: { concurrency: "1" },
+      variant_of: "file-cleanup",
+      seed: (n) => seed(db, "file-cleanup", n),
+    },
+    {
+      job: "file-cleanup (nice_ratio 1)",
+      n: plan.files,
+      child: ["file-cleanup", "export-ops"],
+      options: { nice_ratio: "1" },
+      variant_of: "file-cleanup",
+      seed: (n) => seed(db, "file-cleanup", n),
+    },
+    {
+      job: "file-cleanup (concurrency 1, nice_ratio 1)",
+      n: plan.files,
+      child: ["file-cleanup", "export-ops"],
+      options: { concurrency: "1", nice_ratio: "1" },
+      variant_of: "file-cleanup",
+      seed: (n) => seed(db, "file-cleanup", n),
+    },
     { job: "log-cleanup", n: plan.logs, child: ["log-cleanup", "export-ops"], seed: (n) => seed(db, "log-cleanup", n) },
     { job: "log-cleanup (archive)", n: plan.logs, child: ["log-cleanup-archive", "export-ops"], seed: (n) => seed(db, "log-cleanup", n) },
-    { job: "log-cleanup (archive, concurrency 1)", n: plan.logs, child: ["log-cleanup-archive", "export-ops"], options: { concurrency: "1" }, variant_of: "log-cleanup (archive)", seed: (n) => seed(db, "log-cleanup", n) },
-    { job: "log-cleanup (archive, nice_ratio 1)", n: plan.logs, child: ["log-cleanup-archive", "export-ops"], options: { nice_ratio: "1" }, variant_of: "log-cleanup (archive)", seed: (n) => seed(db, "log-cleanup", n) },
+    {
+      job: "log-cleanup (archive, concurrency 1)",
+      n: plan.logs,
+      child: ["log-cleanup-archive", "export-ops"],
+      options: { concurrency: "1" },
+      variant_of: "log-cleanup (archive)",
+      seed: (n) => seed(db, "log-cleanup", n),
+    },
+    {
+      job: "log-cleanup (archive, nice_ratio 1)",
+      n: plan.logs,
+      child: ["log-cleanup-archive", "export-ops"],
+      options: { nice_ratio: "1" },
+      variant_of: "log-cleanup (archive)",
+      seed: (n) => seed(db, "log-cleanup", n),
+    },
     {
       job: "rollup",
       n: plan.metrics,
@@ -401,7 +471,13 @@ async function emptyRuns({ env, db, host }: Bench, cases: JobCase[]): Promise<Re
  * A window's figures over its spans: the host's latency, the lock waits and active statements sampled within them, CPU
  * time per process. `cpu_wall_ms`: what the CPU times were read over, when not the spans themselves (a job's whole process)
  */
-function windowOf(locks: LockSamples, spans: Span[], samples: HostSample[], loop: IntervalHistogram | undefined, cpu_wall_ms?: number): Window {
+function windowOf(
+  locks: LockSamples,
+  spans: Span[],
+  samples: HostSample[],
+  loop: IntervalHistogram | undefined,
+  cpu_wall_ms?: number,
+): Window {
   const wall_ms = spans.reduce((t, s) => t + (s.to - s.from), 0);
   const sum = (k: keyof Cpu) => spans.reduce((t, s) => t + (k === "job" ? s.job_cpu : s.cpu_to[k] - s.cpu_from[k]), 0);
   const inSpans = [...locks.waits.values()].filter((w) => spans.some((s) => w.since >= s.from && w.since < s.to));
@@ -434,7 +510,10 @@ export function formatHostImpact(host: HostImpactFigures, quick: boolean): strin
     "| job | N | window | exports (failed) | export p50 / p95 / p99 ms | lists (failed) | list p50 / p95 / p99 ms | p99 ÷ the run's idle p99 (export / list) | host waits on export-ops' locks | longest wait ms | other lock waits |",
     "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
-  const rateTable = ["| job | N | host quiet s | under host load s | rows/s quiet | rows/s under load | kept |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"];
+  const rateTable = [
+    "| job | N | host quiet s | under host load s | rows/s quiet | rows/s under load | kept |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
   const cpuTable = [
     "| job | window | wall s | Postgres s | PostgREST s | gateway + Storage s | host app s | job s | cores busy (of 2) | gateway event-loop delay p99 ms | host statements sampled running: waiting on |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -442,7 +521,10 @@ export function formatHostImpact(host: HostImpactFigures, quick: boolean): strin
   const errors: string[] = [];
   for (const c of host.cases) {
     const n = c.n.toLocaleString("en-US");
-    for (const [name, w] of [["idle", c.idle], ["during the job", c.during]] as const) {
+    for (const [name, w] of [
+      ["idle", c.idle],
+      ["during the job", c.during],
+    ] as const) {
       const l = w.latency;
       latencyTable.push(
         `| ${c.job} | ${n} | ${name} | ${l.export.count} (${l.export.failed}) | ${ms(l.export.p50)} / ${ms(l.export.p95)} / ${ms(l.export.p99)} | ${l.list.count} (${l.list.failed}) | ${ms(l.list.p50)} / ${ms(l.list.p95)} / ${ms(l.list.p99)} | ${
@@ -451,11 +533,15 @@ export function formatHostImpact(host: HostImpactFigures, quick: boolean): strin
       );
       const cpu = w.cpu;
       const busy = (cpu.postgres + cpu.postgrest + cpu.gateway + cpu.host + cpu.job) / w.cpu_wall_ms;
-      cpuTable.push(`| ${c.job} | ${name} | ${s(w.cpu_wall_ms)} | ${s(cpu.postgres)} | ${s(cpu.postgrest)} | ${s(cpu.gateway)} | ${s(cpu.host)} | ${s(cpu.job)} | ${busy.toFixed(2)} | ${ms(w.loop_delay_p99)} | ${w.host_active.samples}: ${w.host_active.waits} |`);
+      cpuTable.push(
+        `| ${c.job} | ${name} | ${s(w.cpu_wall_ms)} | ${s(cpu.postgres)} | ${s(cpu.postgrest)} | ${s(cpu.gateway)} | ${s(cpu.host)} | ${s(cpu.job)} | ${busy.toFixed(2)} | ${ms(w.loop_delay_p99)} | ${w.host_active.samples}: ${w.host_active.waits} |`,
+      );
       if (w.first_error) errors.push(`${c.job}, ${name}: ${w.first_error}`);
     }
     const rate = (t: number) => Math.round(c.n / (t / 1000)).toLocaleString("en-US");
-    rateTable.push(`| ${c.job} | ${n} | ${s(c.unloaded_ms)} | ${s(c.loaded_ms)} | ${rate(c.unloaded_ms)} | ${rate(c.loaded_ms)} | ${Math.round((100 * c.unloaded_ms) / c.loaded_ms)} % |`);
+    rateTable.push(
+      `| ${c.job} | ${n} | ${s(c.unloaded_ms)} | ${s(c.loaded_ms)} | ${rate(c.unloaded_ms)} | ${rate(c.loaded_ms)} | ${Math.round((100 * c.unloaded_ms) / c.loaded_ms)} % |`,
+    );
   }
   return [
     head.join(""),

@@ -45,7 +45,10 @@ const logs = exportLogs(service);
 const silent = { info: () => {}, error: () => {}, debug: () => {} };
 const metrics = createExportMetricsService(service, { logger: silent });
 const readers = Array.from({ length: 50 }, (_, i) =>
-  createClient(url, process.env.SUPABASE_ANON_KEY!, { ...options, global: { headers: { Authorization: `Bearer ${userToken(hostUser(i * 10), process.env.SUPABASE_JWT_SECRET!)}` } } }),
+  createClient(url, process.env.SUPABASE_ANON_KEY!, {
+    ...options,
+    global: { headers: { Authorization: `Bearer ${userToken(hostUser(i * 10), process.env.SUPABASE_JWT_SECRET!)}` } },
+  }),
 );
 const file = new Blob([`${JSON.stringify({ conversations: Array.from({ length: 10 }, (_, i) => ({ id: i, title: "host export" })) })}\n`]);
 
@@ -54,7 +57,9 @@ async function exportOnce(i: number): Promise<void> {
   const started = performance.now();
   const row = await logs.start({ user_id: user, format: "jsonl", conversation_count: 10 });
   const file_path = exportPath(user, row.export_id, "jsonl");
-  const { error } = await service.storage.from(process.env.EXPORTS_BUCKET ?? "exports").upload(file_path, file, { contentType: "application/x-ndjson" });
+  const { error } = await service.storage
+    .from(process.env.EXPORTS_BUCKET ?? "exports")
+    .upload(file_path, file, { contentType: "application/x-ndjson" });
   if (error) throw new Error(`upload: ${error.message}`);
   await logs.complete(row.export_id, { file_path, file_size_bytes: file.size });
   const recorded = await metrics.logExportMetric({
@@ -133,7 +138,10 @@ process.on("message", (message: HostMessage) => {
     void settled(message.to).then((late) => {
       const cpu = process.cpuUsage();
       const inWindow = samples.filter((s) => s.at >= message.from && s.at < message.to);
-      process.send!({ samples: [...inWindow, ...late.filter((s) => s.at >= message.from)], cpu_ms: (cpu.user + cpu.system) / 1000 } satisfies HostReport);
+      process.send!({
+        samples: [...inWindow, ...late.filter((s) => s.at >= message.from)],
+        cpu_ms: (cpu.user + cpu.system) / 1000,
+      } satisfies HostReport);
     });
   }
 });

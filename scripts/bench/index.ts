@@ -28,7 +28,10 @@ import { formatVerdicts, judgeHostImpact, judgeTargets, type Figures, type PageF
 function sizes(value: string | undefined, fallback: number[]): number[] {
   if (!value) return fallback;
   return value.split(",").map((s) => {
-    const m = s.trim().toLowerCase().match(/^(\d+(?:\.\d+)?)(k|m)?$/);
+    const m = s
+      .trim()
+      .toLowerCase()
+      .match(/^(\d+(?:\.\d+)?)(k|m)?$/);
     if (!m) throw new Error(`bad size ${s}: use e.g. 10k, 100k, 1m`);
     return Math.round(Number(m[1]) * (m[2] === "m" ? 1e6 : m[2] === "k" ? 1e3 : 1));
   });
@@ -80,10 +83,16 @@ interface Sample {
 }
 
 async function requests(env: StackEnv, clear = false): Promise<{ storage: number; rest: number }> {
-  const res = await fetch(`${env.SUPABASE_URL}/__stack/requests`, { method: clear ? "DELETE" : "GET", headers: { authorization: `Bearer ${env.SUPABASE_SERVICE_ROLE_KEY}` } });
+  const res = await fetch(`${env.SUPABASE_URL}/__stack/requests`, {
+    method: clear ? "DELETE" : "GET",
+    headers: { authorization: `Bearer ${env.SUPABASE_SERVICE_ROLE_KEY}` },
+  });
   if (clear) return { storage: 0, rest: 0 };
   const rows = (await res.json()) as { path: string }[];
-  return { storage: rows.filter((r) => r.path.startsWith("/storage/")).length, rest: rows.filter((r) => r.path.startsWith("/rest/")).length };
+  return {
+    storage: rows.filter((r) => r.path.startsWith("/storage/")).length,
+    rest: rows.filter((r) => r.path.startsWith("/rest/")).length,
+  };
 }
 
 const fmt = (ms: number) => (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
@@ -122,7 +131,9 @@ try {
           const [childCase, childImpl] = impl === "export-ops (archive)" ? ["log-cleanup-archive", "export-ops"] : [benchCase, impl];
           const result = await runChild(stack.env, childCase!, childImpl!, n);
           samples[impl]!.push({ ...result, ...(await requests(stack.env)) });
-          process.stderr.write(`${benchCase} n=${human(n)} ${impl}: ${fmt(result.wall_ms)} s, ${result.max_rss_mb.toFixed(0)} MB (${(result.max_rss_mb - result.idle_rss_mb).toFixed(0)} above idle)\n`);
+          process.stderr.write(
+            `${benchCase} n=${human(n)} ${impl}: ${fmt(result.wall_ms)} s, ${result.max_rss_mb.toFixed(0)} MB (${(result.max_rss_mb - result.idle_rss_mb).toFixed(0)} above idle)\n`,
+          );
         }
       }
       const ops = median(samples["export-ops"]!.map((s) => s.wall_ms));
@@ -157,7 +168,9 @@ try {
   }
 
   if (phase("host-impact")) {
-    process.stderr.write(`host impact: each job at its largest N beside the host's workload (${hostPlan.rates.writes_per_s} exports/s, ${hostPlan.rates.reads_per_s} lists/s)\n`);
+    process.stderr.write(
+      `host impact: each job at its largest N beside the host's workload (${hostPlan.rates.writes_per_s} exports/s, ${hostPlan.rates.reads_per_s} lists/s)\n`,
+    );
     const sampler = await connect();
     try {
       host = await hostImpact(stack.env, db, sampler, hostPlan, (line) => process.stderr.write(`${line}\n`));
@@ -169,7 +182,9 @@ try {
   const out = table.length > 2 ? [`\n${table.join("\n")}`] : [];
   if (plans.length > 0) out.push(`Plans of the statements the functions run (auto_explain):\n${plans.join("\n")}`);
   if (page.demo_ms !== undefined) {
-    out.push(`Ops page server time (every panel's read through PostgREST + React render, median of 5): ${page.demo_ms.toFixed(0)} ms at the demo's size, ${page.million_ms!.toFixed(0)} ms with 1M metric rows rolled up`);
+    out.push(
+      `Ops page server time (every panel's read through PostgREST + React render, median of 5): ${page.demo_ms.toFixed(0)} ms at the demo's size, ${page.million_ms!.toFixed(0)} ms with 1M metric rows rolled up`,
+    );
   }
   if (host) {
     out.push(formatHostImpact(host, quick));

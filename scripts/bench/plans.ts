@@ -14,23 +14,58 @@ interface PlanCheck {
 }
 
 const SCAN = /(Index Only Scan|Index Scan|Bitmap Index Scan|Seq Scan)(?: Backward)? (?:using (\S+) )?on (\S+)/g;
-const BIG_TABLES = new Set(["export_logs", "export_metrics", "export_ops_metric_hours", "export_ops_metric_rollups", "objects", "export_ops_runs"]);
+const BIG_TABLES = new Set([
+  "export_logs",
+  "export_metrics",
+  "export_ops_metric_hours",
+  "export_ops_metric_rollups",
+  "objects",
+  "export_ops_runs",
+]);
 
 export function planChecks(day: string): PlanCheck[] {
   return [
-    { fn: "export_ops_file_cleanup_batch", call: "select export_ops_file_cleanup_batch(gen_random_uuid(), 24, 1000)", expects: "export_ops_logs_completed_idx" },
-    { fn: "export_ops_delete_logs", call: "select export_ops_delete_logs(20000, now() - interval '30 days')", expects: "export_ops_logs_created_idx" },
-    { fn: "export_ops_claim_log_batch", call: "select export_ops_claim_log_batch('export-archive', 10000, now() - interval '30 days')", expects: "export_ops_logs_created_idx" },
+    {
+      fn: "export_ops_file_cleanup_batch",
+      call: "select export_ops_file_cleanup_batch(gen_random_uuid(), 24, 1000)",
+      expects: "export_ops_logs_completed_idx",
+    },
+    {
+      fn: "export_ops_delete_logs",
+      call: "select export_ops_delete_logs(20000, now() - interval '30 days')",
+      expects: "export_ops_logs_created_idx",
+    },
+    {
+      fn: "export_ops_claim_log_batch",
+      call: "select export_ops_claim_log_batch('export-archive', 10000, now() - interval '30 days')",
+      expects: "export_ops_logs_created_idx",
+    },
     {
       fn: "export_ops_archive_batch_text",
       call: "select length(export_ops_archive_batch_text(export_ops_claim_log_batch('export-archive', 10000, now() - interval '30 days') ->> 'batch'))",
       expects: "export_logs_pkey",
     },
-    { fn: "export_ops_orphan_page", call: "select export_ops_orphan_page('exports', 24, 24, 1000, false)", expects: "export_ops_logs_file_path_idx" },
-    { fn: "export_ops_metrics_summary", call: `select export_ops_metrics_summary('${day}', '${day}'::timestamptz + interval '1 day')`, expects: "export_ops_metrics_recorded_idx" },
-    { fn: "export_ops_rollup_metrics", call: `select export_ops_rollup_metrics(24, '${day}'::timestamptz + interval '1 day 6 minutes')`, expects: "export_ops_metrics_recorded_idx" },
+    {
+      fn: "export_ops_orphan_page",
+      call: "select export_ops_orphan_page('exports', 24, 24, 1000, false)",
+      expects: "export_ops_logs_file_path_idx",
+    },
+    {
+      fn: "export_ops_metrics_summary",
+      call: `select export_ops_metrics_summary('${day}', '${day}'::timestamptz + interval '1 day')`,
+      expects: "export_ops_metrics_recorded_idx",
+    },
+    {
+      fn: "export_ops_rollup_metrics",
+      call: `select export_ops_rollup_metrics(24, '${day}'::timestamptz + interval '1 day 6 minutes')`,
+      expects: "export_ops_metrics_recorded_idx",
+    },
     { fn: "export_ops_page_exports", call: "select export_ops_page_exports()", expects: "export_ops_metric_hours_pkey" },
-    { fn: "export_ops_page_jobs", call: "select export_ops_page_jobs(array['export-file-cleanup', 'export-log-cleanup', 'export-metrics-aggregate'], 24, 30)", expects: "export_ops_runs_job_started_idx" },
+    {
+      fn: "export_ops_page_jobs",
+      call: "select export_ops_page_jobs(array['export-file-cleanup', 'export-log-cleanup', 'export-metrics-aggregate'], 24, 30)",
+      expects: "export_ops_runs_job_started_idx",
+    },
   ];
 }
 
@@ -64,7 +99,9 @@ export async function capturePlans(db: pg.Client, checks: PlanCheck[]): Promise<
   const lines: string[] = [];
   try {
     await db.query("load 'auto_explain'");
-    await db.query("set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set auto_explain.log_analyze = on; set auto_explain.log_timing = off; set client_min_messages = log");
+    await db.query(
+      "set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set auto_explain.log_analyze = on; set auto_explain.log_timing = off; set client_min_messages = log",
+    );
     for (const check of checks) {
       notices.length = 0;
       await db.query("begin; set local role service_role");
@@ -75,10 +112,13 @@ export async function capturePlans(db: pg.Client, checks: PlanCheck[]): Promise<
       }
       const scans = new Set<string>();
       for (const notice of notices.filter((n) => !n.includes(check.call))) {
-        for (const m of notice.matchAll(SCAN)) if (BIG_TABLES.has(m[3]!.replace(/^public\./, ""))) scans.add(m[2] ? `${m[1]} using ${m[2]} on ${m[3]}` : `${m[1]} on ${m[3]}`);
+        for (const m of notice.matchAll(SCAN))
+          if (BIG_TABLES.has(m[3]!.replace(/^public\./, ""))) scans.add(m[2] ? `${m[1]} using ${m[2]} on ${m[3]}` : `${m[1]} on ${m[3]}`);
       }
       const uses = [...scans].some((s) => s.includes(`using ${check.expects} `));
-      lines.push(`- ${check.fn}: ${uses ? "uses" : "DOES NOT use"} \`${check.expects}\`; scans: ${[...scans].join("; ") || "none on the big tables"}`);
+      lines.push(
+        `- ${check.fn}: ${uses ? "uses" : "DOES NOT use"} \`${check.expects}\`; scans: ${[...scans].join("; ") || "none on the big tables"}`,
+      );
     }
   } finally {
     db.off("notice", onNotice);

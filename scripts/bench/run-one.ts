@@ -26,7 +26,8 @@ const deps = (overrides: Record<string, string> = {}) => {
   return { ...createSupabasePorts(e), env: e, clock: systemClock, logger, runId: crypto.randomUUID(), deadline: Number.POSITIVE_INFINITY };
 };
 /** The hourly job as it runs at `at` (a test clock: SQL takes this time as "now" too). */
-const rollUpAt = (at: Date) => exportMetricsAggregate.run({ ...deps(), clock: { now: () => at, sqlNow: () => at } }, exportMetricsAggregate.optionsSchema.parse({}));
+const rollUpAt = (at: Date) =>
+  exportMetricsAggregate.run({ ...deps(), clock: { now: () => at, sqlNow: () => at } }, exportMetricsAggregate.optionsSchema.parse({}));
 const plain = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, { auth: { persistSession: false } });
 
 /** a variant's options on top of the defaults (./host-impact.ts's paced case) */
@@ -38,7 +39,10 @@ const boot_cpu_ms = (cpuBefore.user + cpuBefore.system) / 1000;
 let processed = 0;
 switch (`${benchCase}/${impl}`) {
   case "aggregate/export-ops": {
-    const s = await createExportMetricsService(createServiceClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY), { logger }).aggregate({ from: DAY, to: new Date(DAY.getTime() + 86_400_000) });
+    const s = await createExportMetricsService(createServiceClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY), { logger }).aggregate({
+      from: DAY,
+      to: new Date(DAY.getTime() + 86_400_000),
+    });
     processed = s.total_exports;
     break;
   }
@@ -63,16 +67,27 @@ switch (`${benchCase}/${impl}`) {
     processed = await naiveRollup(plain, DAY);
     break;
   case "log-cleanup/export-ops":
-    processed = (await exportLogCleanup.run(deps({ EXPORT_ARCHIVE_BUCKET: "" }), exportLogCleanup.optionsSchema.parse({ prune_metrics: "false", ...extraOptions }))).deleted_count;
+    processed = (
+      await exportLogCleanup.run(
+        deps({ EXPORT_ARCHIVE_BUCKET: "" }),
+        exportLogCleanup.optionsSchema.parse({ prune_metrics: "false", ...extraOptions }),
+      )
+    ).deleted_count;
     break;
   case "log-cleanup-archive/export-ops":
-    processed = (await exportLogCleanup.run(deps({ EXPORT_ARCHIVE_BUCKET: "export-archive" }), exportLogCleanup.optionsSchema.parse({ prune_metrics: "false", ...extraOptions }))).deleted_count;
+    processed = (
+      await exportLogCleanup.run(
+        deps({ EXPORT_ARCHIVE_BUCKET: "export-archive" }),
+        exportLogCleanup.optionsSchema.parse({ prune_metrics: "false", ...extraOptions }),
+      )
+    ).deleted_count;
     break;
   case "log-cleanup/naive":
     processed = await naiveLogCleanup(plain, new Date(Date.now() - 30 * 86_400_000));
     break;
   case "file-cleanup/export-ops":
-    processed = (await exportFileCleanup.run(deps(), exportFileCleanup.optionsSchema.parse({ sweep_orphans: "false", ...extraOptions }))).deleted_count;
+    processed = (await exportFileCleanup.run(deps(), exportFileCleanup.optionsSchema.parse({ sweep_orphans: "false", ...extraOptions })))
+      .deleted_count;
     break;
   case "file-cleanup/naive":
     processed = await naiveFileCleanup(plain, env.EXPORTS_BUCKET, new Date(Date.now() - 24 * 3_600_000));

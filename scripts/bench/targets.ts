@@ -38,7 +38,9 @@ function judge(target: string, figure: number | undefined, ok: (v: number) => bo
 
 /** The sizes a case was measured at, smallest first. */
 function sizesOf(figures: Figures, c: string): number[] {
-  return Object.keys(figures[c] ?? {}).map(Number).sort((x, y) => x - y);
+  return Object.keys(figures[c] ?? {})
+    .map(Number)
+    .sort((x, y) => x - y);
 }
 
 /** The figures at the target's size, else at the largest size measured (noted in the verdict). */
@@ -46,7 +48,12 @@ function figuresAt(figures: Figures, c: string, n: number, impl: string): { f: C
   const measured = sizesOf(figures, c).filter((size) => size <= n && figures[c]![size]![impl]);
   const size = measured.includes(n) ? n : measured.at(-1);
   if (size === undefined) return undefined;
-  return { f: figures[c]![size]![impl]!, size, note: size === n ? "" : ` at ${size.toLocaleString("en-US")} (the target is set at ${n.toLocaleString("en-US")}: a full run measures it)` };
+  return {
+    f: figures[c]![size]![impl]!,
+    size,
+    note:
+      size === n ? "" : ` at ${size.toLocaleString("en-US")} (the target is set at ${n.toLocaleString("en-US")}: a full run measures it)`,
+  };
 }
 
 /** A target on one figure of one case and implementation, judged at the target's size or the largest size below it. */
@@ -70,20 +77,47 @@ function judgeLogCleanup(figures: Figures): Verdict[] {
   const archive = figuresAt(figures, "log-cleanup", M, "export-ops (archive)");
   const naive = figuresAt(figures, "log-cleanup", M, "naive");
   return [
-    judgeAt(figures, "archival ≥ 30,000 rows/s at 1M rows", "log-cleanup", M, "export-ops (archive)", (f) => f.rows_per_s, (v) => v >= 30_000, (v) => `${int(v)} rows/s`),
+    judgeAt(
+      figures,
+      "archival ≥ 30,000 rows/s at 1M rows",
+      "log-cleanup",
+      M,
+      "export-ops (archive)",
+      (f) => f.rows_per_s,
+      (v) => v >= 30_000,
+      (v) => `${int(v)} rows/s`,
+    ),
     judge(
       "archival ≥ 2× the naive plain delete at 1M rows",
       archive && naive ? archive.f.rows_per_s / naive.f.rows_per_s : undefined,
       (v) => v >= 2,
       (v) => `${v.toFixed(2)}× (${int(archive!.f.rows_per_s)} against ${int(naive!.f.rows_per_s)} rows/s)${archive!.note}`,
     ),
-    judgeAt(figures, "log cleanup without archival ≥ 100,000 rows/s at 1M rows", "log-cleanup", M, "export-ops", (f) => f.rows_per_s, (v) => v >= 100_000, (v) => `${int(v)} rows/s`),
+    judgeAt(
+      figures,
+      "log cleanup without archival ≥ 100,000 rows/s at 1M rows",
+      "log-cleanup",
+      M,
+      "export-ops",
+      (f) => f.rows_per_s,
+      (v) => v >= 100_000,
+      (v) => `${int(v)} rows/s`,
+    ),
   ];
 }
 
 /** The one-day raw summary's time over 1M metric rows. */
 function judgeAggregate(figures: Figures): Verdict {
-  return judgeAt(figures, "one-day raw summary of 1M metric rows < 2 s", "aggregate", M, "export-ops", (f) => f.median_ms, (v) => v < 2000, (v) => `${(v / 1000).toFixed(2)} s`);
+  return judgeAt(
+    figures,
+    "one-day raw summary of 1M metric rows < 2 s",
+    "aggregate",
+    M,
+    "export-ops",
+    (f) => f.median_ms,
+    (v) => v < 2000,
+    (v) => `${(v / 1000).toFixed(2)} s`,
+  );
 }
 
 /** The highest peak memory of any job but the naive ones, each case at the largest size it was measured at. */
@@ -95,13 +129,27 @@ function judgePeakMemory(figures: Figures): Verdict {
       .map(([impl, f]) => ({ label: `${c} ${impl} at ${n.toLocaleString("en-US")}`, mb: f.peak_rss_mb }));
   });
   const worst = peaks.sort((a, b) => b.mb - a.mb)[0];
-  return judge("peak memory < 150 MB for every job at the largest N", worst?.mb, (v) => v < 150, (v) => `highest ${v.toFixed(0)} MB (${worst!.label})`);
+  return judge(
+    "peak memory < 150 MB for every job at the largest N",
+    worst?.mb,
+    (v) => v < 150,
+    (v) => `highest ${v.toFixed(0)} MB (${worst!.label})`,
+  );
 }
 
 /** File cleanup at 100,000 files: its time, and its Storage and PostgREST requests per 1,000 files. */
 function judgeFileCleanup(figures: Figures): Verdict[] {
   return [
-    judgeAt(figures, "file cleanup of 100,000 files < 60 s", "file-cleanup", 100_000, "export-ops", (f) => f.median_ms, (v) => v < 60_000, (v) => `${(v / 1000).toFixed(1)} s`),
+    judgeAt(
+      figures,
+      "file cleanup of 100,000 files < 60 s",
+      "file-cleanup",
+      100_000,
+      "export-ops",
+      (f) => f.median_ms,
+      (v) => v < 60_000,
+      (v) => `${(v / 1000).toFixed(1)} s`,
+    ),
     judgeAt(
       figures,
       "file cleanup ≤ 3 Storage + PostgREST requests per 1,000 files",
@@ -118,13 +166,29 @@ function judgeFileCleanup(figures: Figures): Verdict[] {
 /** The ops page's server time, at the demo size and with 1M metric rows rolled up. */
 function judgeOpsPage(page: PageFigures): Verdict[] {
   return [
-    judge("ops page < 300 ms server time at the demo size", page.demo_ms, (v) => v < 300, (v) => `${v.toFixed(0)} ms`),
-    judge("ops page < 300 ms server time with 1M metric rows rolled up", page.million_ms, (v) => v < 300, (v) => `${v.toFixed(0)} ms`),
+    judge(
+      "ops page < 300 ms server time at the demo size",
+      page.demo_ms,
+      (v) => v < 300,
+      (v) => `${v.toFixed(0)} ms`,
+    ),
+    judge(
+      "ops page < 300 ms server time with 1M metric rows rolled up",
+      page.million_ms,
+      (v) => v < 300,
+      (v) => `${v.toFixed(0)} ms`,
+    ),
   ];
 }
 
 export function judgeTargets(figures: Figures, page: PageFigures): Verdict[] {
-  return [...judgeLogCleanup(figures), judgeAggregate(figures), judgePeakMemory(figures), ...judgeFileCleanup(figures), ...judgeOpsPage(page)];
+  return [
+    ...judgeLogCleanup(figures),
+    judgeAggregate(figures),
+    judgePeakMemory(figures),
+    ...judgeFileCleanup(figures),
+    ...judgeOpsPage(page),
+  ];
 }
 
 export function formatVerdicts(verdicts: Verdict[]): string {
@@ -145,7 +209,9 @@ export function judgeHostImpact(host: HostImpactFigures): Verdict[] {
   /** a case's p99 against the run's idle p99 */
   const over = (c: HostImpactCase, op: "export" | "list") => c.during.latency[op].p99 / host.idle.latency[op].p99;
   const p99 = (target: string, cases: HostImpactCase[]) => {
-    const ratios = cases.flatMap((c) => (["export", "list"] as const).map((op) => ({ c, op, during: c.during.latency[op].p99, r: over(c, op) })));
+    const ratios = cases.flatMap((c) =>
+      (["export", "list"] as const).map((op) => ({ c, op, during: c.during.latency[op].p99, r: over(c, op) })),
+    );
     const slowest = worst(ratios, (x) => (Number.isNaN(x.r) ? Infinity : x.r));
     return judge(
       target,
@@ -175,12 +241,19 @@ export function judgeHostImpact(host: HostImpactFigures): Verdict[] {
       (v) => `${waits} wait(s) in all; longest ${v.toFixed(0)} ms (${longest.job} at ${size(longest)})`,
     ),
     ...(shipped.length > 0 ? [p99("host p99 during every job ≤ 2× the idle p99 of the same run", shipped)] : []),
-    ...(gentlest.size > 0 ? [p99("host p99 ≤ 2× the idle p99 of the same run, each job at its gentlest variant (concurrency, nice_ratio)", [...gentlest.values()])] : []),
+    ...(gentlest.size > 0
+      ? [
+          p99("host p99 ≤ 2× the idle p99 of the same run, each job at its gentlest variant (concurrency, nice_ratio)", [
+            ...gentlest.values(),
+          ]),
+        ]
+      : []),
     judge(
       "every job keeps ≥ 70 % of its unloaded rate under the host's load",
       least.kept,
       (v) => v >= 0.7,
-      (v) => `least ${Math.round(v * 100)} % (${least.c.job} at ${size(least.c)}); ${kept.map((x) => `${x.c.job} ${Math.round(x.kept * 100)} %`).join(", ")}`,
+      (v) =>
+        `least ${Math.round(v * 100)} % (${least.c.job} at ${size(least.c)}); ${kept.map((x) => `${x.c.job} ${Math.round(x.kept * 100)} %`).join(", ")}`,
     ),
   ];
 }

@@ -11,7 +11,11 @@ import type pg from "pg";
 export type Catalog = Record<string, string[]>;
 
 /** ACL entries `grantee=privilege`, an unset ACL standing for its defaults (acldefault). */
-const acl = (column: string, kind: string, owner: string) => `(select jsonb_agg(coalesce(nullif(e.grantee, 0)::regrole::text, 'PUBLIC') || '=' ||
+const acl = (
+  column: string,
+  kind: string,
+  owner: string,
+) => `(select jsonb_agg(coalesce(nullif(e.grantee, 0)::regrole::text, 'PUBLIC') || '=' ||
   e.privilege_type order by 1) from aclexplode(coalesce(${column}, acldefault('${kind}'::"char", ${owner}))) e)`;
 
 const CATALOG_SQL = `
@@ -46,7 +50,12 @@ const CATALOG_SQL = `
 export async function exportOpsCatalog(client: pg.ClientBase): Promise<Catalog> {
   const { rows } = await client.query<{ catalog: Record<string, unknown[] | null> }>(CATALOG_SQL);
   const catalog = rows[0]!.catalog;
-  return Object.fromEntries(Object.entries(catalog).map(([kind, items]) => [kind, (items ?? []).map((i) => (typeof i === "string" ? i : JSON.stringify(i))).sort()]));
+  return Object.fromEntries(
+    Object.entries(catalog).map(([kind, items]) => [
+      kind,
+      (items ?? []).map((i) => (typeof i === "string" ? i : JSON.stringify(i))).sort(),
+    ]),
+  );
 }
 
 /** What one catalog has and the other lacks, kind by kind, for a message; empty when they are equal. */

@@ -15,7 +15,9 @@ export const MIGRATIONS_DIR = path.join(ROOT, "supabase/migrations");
 
 /** A folder's `.sql` files, in the order they are applied. */
 export function sqlFiles(dir: string): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
 }
 
 /** Every migration of `dir`, in order, each in its own transaction. */

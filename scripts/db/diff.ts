@@ -47,10 +47,16 @@ export async function schemaDiff(adminUrl: string, dirs: { schemas: string; migr
     await applySqlFile(from.client, "the statistics, comments and privileges", extras.join("\n"));
     const left = catalogDifferences(await exportOpsCatalog(from.client), await exportOpsCatalog(target.client));
     if (left.length > 0) {
-      throw new Error(`the generated statements do not reach supabase/schemas/; write this change by hand. Still different:\n${left.slice(0, 20).join("\n")}`);
+      throw new Error(
+        `the generated statements do not reach supabase/schemas/; write this change by hand. Still different:\n${left.slice(0, 20).join("\n")}`,
+      );
     }
     const touched = [...new Set(objects)].sort();
-    return { statements: [...structural, ...extras], created: touched.filter((o) => !existing.has(o)), changed: touched.filter((o) => existing.has(o)) };
+    return {
+      statements: [...structural, ...extras],
+      created: touched.filter((o) => !existing.has(o)),
+      changed: touched.filter((o) => existing.has(o)),
+    };
   } finally {
     await from.drop();
     await target.drop();
@@ -59,10 +65,23 @@ export async function schemaDiff(adminUrl: string, dirs: { schemas: string; migr
 
 /** The next version: now (UTC), or a second after the folder's newest when that is later. */
 export function nextVersion(existing: string[], now = new Date()): string {
-  const newest = existing.map((f) => /^(\d{14})_/.exec(f)?.[1]).filter((v): v is string => !!v).sort().at(-1);
+  const newest = existing
+    .map((f) => /^(\d{14})_/.exec(f)?.[1])
+    .filter((v): v is string => !!v)
+    .sort()
+    .at(-1);
   const version = versionAt(now);
   if (!newest || version > newest) return version;
-  const at = new Date(Date.UTC(+newest.slice(0, 4), +newest.slice(4, 6) - 1, +newest.slice(6, 8), +newest.slice(8, 10), +newest.slice(10, 12), +newest.slice(12, 14) + 1));
+  const at = new Date(
+    Date.UTC(
+      +newest.slice(0, 4),
+      +newest.slice(4, 6) - 1,
+      +newest.slice(6, 8),
+      +newest.slice(8, 10),
+      +newest.slice(10, 12),
+      +newest.slice(12, 14) + 1,
+    ),
+  );
   return versionAt(at);
 }
 
@@ -76,7 +95,13 @@ function wrap(prefix: string, words: string[]): string[] {
   return lines;
 }
 
-const list = (label: string, objects: string[]) => (objects.length ? wrap(`-- ${label}:`, objects.map((o, i) => (i < objects.length - 1 ? `${o},` : `${o}.`))) : []);
+const list = (label: string, objects: string[]) =>
+  objects.length
+    ? wrap(
+        `-- ${label}:`,
+        objects.map((o, i) => (i < objects.length - 1 ? `${o},` : `${o}.`)),
+      )
+    : [];
 
 /** The migration's text: a header naming what it owns (creates) and what it changes, then the statements. */
 export function migrationText(name: string, diff: SchemaDiff): string {
@@ -91,12 +116,18 @@ export function migrationText(name: string, diff: SchemaDiff): string {
   return `${header.join("\n")}\n\n${body.join("\n")}\n`;
 }
 
-const USAGE = "usage: npm run db:diff -- <name> [--schemas <dir>] [--migrations <dir>] [--dry-run]\n  <name>: lower case words joined by _, e.g. add_retry_count\n";
+const USAGE =
+  "usage: npm run db:diff -- <name> [--schemas <dir>] [--migrations <dir>] [--dry-run]\n  <name>: lower case words joined by _, e.g. add_retry_count\n";
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { schemas: { type: "string" }, migrations: { type: "string" }, "dry-run": { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    options: {
+      schemas: { type: "string" },
+      migrations: { type: "string" },
+      "dry-run": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
     allowPositionals: true,
   });
   const name = positionals[0] ?? "";
@@ -107,14 +138,18 @@ async function main(argv: string[]): Promise<number> {
   const dirs = { schemas: path.resolve(values.schemas ?? SCHEMAS_DIR), migrations: path.resolve(values.migrations ?? MIGRATIONS_DIR) };
   const diff = await withThrowawayPostgres((adminUrl) => schemaDiff(adminUrl, dirs));
   if (diff.statements.length === 0) {
-    process.stdout.write(`no difference: ${path.relative(ROOT, dirs.schemas) || "."} and ${path.relative(ROOT, dirs.migrations) || "."} define the same schema; nothing written\n`);
+    process.stdout.write(
+      `no difference: ${path.relative(ROOT, dirs.schemas) || "."} and ${path.relative(ROOT, dirs.migrations) || "."} define the same schema; nothing written\n`,
+    );
     return 0;
   }
   const file = path.join(dirs.migrations, `${nextVersion(sqlFiles(dirs.migrations))}_export_ops_${name}.sql`);
   const text = migrationText(name, diff);
   if (values["dry-run"]) process.stdout.write(text);
   else writeFileSync(file, text, { flag: "wx" });
-  process.stdout.write(`${values["dry-run"] ? "would write" : "wrote"} ${path.relative(process.cwd(), file)}: ${diff.statements.length} statements\n`);
+  process.stdout.write(
+    `${values["dry-run"] ? "would write" : "wrote"} ${path.relative(process.cwd(), file)}: ${diff.statements.length} statements\n`,
+  );
   if (diff.created.length > 0) process.stdout.write(`it creates ${diff.created.join(", ")}: drop them in supabase/uninstall.sql too\n`);
   return 0;
 }

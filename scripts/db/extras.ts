@@ -85,10 +85,12 @@ function privilegeStatements(target: Grantable, current: Grantable): string[] {
 /** Grants and revokes taking `from`'s privileges to `target`'s, for every object `target` has. */
 async function privileges(from: pg.ClientBase, target: pg.ClientBase): Promise<string[]> {
   const have = new Map((await qualified<Grantable>(from, OBJECTS_SQL)).map((o) => [o.object, o]));
-  return (await qualified<Grantable>(target, OBJECTS_SQL)).sort((a, b) => a.object.localeCompare(b.object)).flatMap((o) => {
-    const current = have.get(o.object);
-    return current && same(o, current) ? [] : privilegeStatements(o, current ?? { ...o, grants: {} });
-  });
+  return (await qualified<Grantable>(target, OBJECTS_SQL))
+    .sort((a, b) => a.object.localeCompare(b.object))
+    .flatMap((o) => {
+      const current = have.get(o.object);
+      return current && same(o, current) ? [] : privilegeStatements(o, current ?? { ...o, grants: {} });
+    });
 }
 
 const literal = (text: string | null) => (text === null ? "NULL" : `'${text.replaceAll("'", "''")}'`);
@@ -104,7 +106,10 @@ async function comments(from: pg.ClientBase, target: pg.ClientBase): Promise<str
 
 /** Extended statistics: those `target` lacks or defines otherwise dropped, those `from` lacks created. */
 async function statistics(from: pg.ClientBase, target: pg.ClientBase): Promise<string[]> {
-  const [a, b] = [await qualified<{ name: string; def: string }>(from, STATISTICS_SQL), await qualified<{ name: string; def: string }>(target, STATISTICS_SQL)];
+  const [a, b] = [
+    await qualified<{ name: string; def: string }>(from, STATISTICS_SQL),
+    await qualified<{ name: string; def: string }>(target, STATISTICS_SQL),
+  ];
   const targetDefs = new Set(b.map((s) => s.def));
   const fromDefs = new Set(a.map((s) => s.def));
   return [

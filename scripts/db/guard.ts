@@ -18,14 +18,20 @@ const FORMS: RegExp[] = [
   new RegExp(String.raw`^create (?:or replace )?(?:function|procedure) ${QNAME}\(`, "i"),
   new RegExp(String.raw`^drop (?:function|procedure) (?:if exists )?${QNAME}\(`, "i"),
   new RegExp(String.raw`^create (?:unlogged )?table ${QNAME}`, "i"),
-  new RegExp(String.raw`^(?:create (?:or replace )?|drop )(?:view|materialized view|sequence|type|domain|statistics) (?:if exists )?${QNAME}`, "i"),
+  new RegExp(
+    String.raw`^(?:create (?:or replace )?|drop )(?:view|materialized view|sequence|type|domain|statistics) (?:if exists )?${QNAME}`,
+    "i",
+  ),
   new RegExp(String.raw`^create (?:unique )?index ${Q} on (?:only )?${QNAME} `, "i"),
   new RegExp(String.raw`^drop index (?:if exists )?${QNAME};$`, "i"),
   new RegExp(String.raw`^create (?:constraint )?trigger ${Q} .*? on ${QNAME} `, "is"),
   new RegExp(String.raw`^(?:drop trigger if exists|create policy|drop policy) ${Q}\s+on ${QNAME}`, "i"),
   new RegExp(String.raw`^alter (?:table|sequence|type|domain) (?:only )?${QNAME} `, "i"),
   new RegExp(String.raw`^(?:grant|revoke) [a-z, ]+ on (?:table|sequence|function|domain|type) ${QNAME}`, "i"),
-  new RegExp(String.raw`^comment on (?:table|view|materialized view|sequence|index|foreign table|column|function|domain|type) ${QNAME}`, "i"),
+  new RegExp(
+    String.raw`^comment on (?:table|view|materialized view|sequence|index|foreign table|column|function|domain|type) ${QNAME}`,
+    "i",
+  ),
 ];
 
 const unquote = (quoted: string | undefined, plain: string | undefined) => quoted?.replaceAll('""', '"') ?? plain ?? "";
@@ -57,7 +63,9 @@ export function guard(statements: string[]): string[] {
   const verdicts = statements.map((s) => ({ s, v: judge(s) }));
   const refused = verdicts.flatMap(({ s, v }) => ("refused" in v ? [`- ${v.refused}: ${s.split("\n")[0]!.slice(0, 200)}`] : []));
   if (refused.length > 0) {
-    throw new Error(`the difference has statements an export-ops migration may not carry; write this change by hand:\n${refused.join("\n")}`);
+    throw new Error(
+      `the difference has statements an export-ops migration may not carry; write this change by hand:\n${refused.join("\n")}`,
+    );
   }
   return [...new Set(verdicts.flatMap(({ v }) => ("object" in v ? [v.object] : [])))];
 }

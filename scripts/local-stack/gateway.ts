@@ -74,7 +74,8 @@ function handleRequest(options: GatewayOptions, state: GatewayState, req: Incomi
 /** `/rest/v1/*` to PostgREST, `/storage/v1/*` to the Storage stand-in, anything else a 404. */
 function route({ postgrestPort, storage }: GatewayOptions, req: IncomingMessage, res: ServerResponse, url: URL, entry: RecordedRequest) {
   const pathname = url.pathname;
-  if (pathname.startsWith("/rest/v1/")) return proxyToPostgrest(postgrestPort, req, res, pathname.slice("/rest/v1".length) + url.search, entry);
+  if (pathname.startsWith("/rest/v1/"))
+    return proxyToPostgrest(postgrestPort, req, res, pathname.slice("/rest/v1".length) + url.search, entry);
   if (pathname.startsWith("/storage/v1/")) {
     // Bulk deletes are recorded with their names, so tests can prove which paths reached Storage.
     return void storage(req, res, pathname.slice("/storage/v1".length) + url.search, (prefixes) => (entry.prefixes = prefixes));
@@ -102,7 +103,13 @@ function injectFault(res: ServerResponse, fault: Fault, serve: () => void) {
 
 function proxyToPostgrest(postgrestPort: number, req: IncomingMessage, res: ServerResponse, pathWithQuery: string, entry: RecordedRequest) {
   const upstream = httpRequest(
-    { host: "127.0.0.1", port: postgrestPort, method: req.method, path: pathWithQuery, headers: { ...req.headers, host: `127.0.0.1:${postgrestPort}` } },
+    {
+      host: "127.0.0.1",
+      port: postgrestPort,
+      method: req.method,
+      path: pathWithQuery,
+      headers: { ...req.headers, host: `127.0.0.1:${postgrestPort}` },
+    },
     (up) => {
       entry.status = up.statusCode;
       res.writeHead(up.statusCode ?? 502, up.headers);
@@ -117,7 +124,13 @@ function proxyToPostgrest(postgrestPort: number, req: IncomingMessage, res: Serv
 }
 
 /** The `/__stack/*` endpoints (service_role key only): the request record, the faults, the stand-in's delete behaviour. */
-async function control({ serviceRoleKey, storageBehaviour }: GatewayOptions, state: GatewayState, req: IncomingMessage, res: ServerResponse, pathname: string) {
+async function control(
+  { serviceRoleKey, storageBehaviour }: GatewayOptions,
+  state: GatewayState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+) {
   const send = (status: number, body: unknown) => {
     res.writeHead(status, { "content-type": "application/json" });
     res.end(JSON.stringify(body));

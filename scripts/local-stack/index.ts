@@ -78,7 +78,12 @@ function reapStaleStacks(base: string): void {
 }
 
 /** Polls `check` until it holds; `failed` ends the wait early with the error it returns (a process that died). */
-async function waitFor(check: () => Promise<boolean>, what: string, failed: () => Error | undefined = () => undefined, timeoutMs = 30_000): Promise<void> {
+async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  failed: () => Error | undefined = () => undefined,
+  timeoutMs = 30_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const failure = failed();
@@ -191,7 +196,12 @@ type StackSecrets = ReturnType<typeof stackSecrets>;
 /** Fresh for every stack: the JWT secret and the keys signed with it, and the database roles' passwords. */
 function stackSecrets() {
   const jwtSecret = randomBytes(32).toString("hex");
-  return { jwtSecret, superPassword: randomBytes(16).toString("hex"), authenticatorPassword: randomBytes(16).toString("hex"), ...mintKeys(jwtSecret) };
+  return {
+    jwtSecret,
+    superPassword: randomBytes(16).toString("hex"),
+    authenticatorPassword: randomBytes(16).toString("hex"),
+    ...mintKeys(jwtSecret),
+  };
 }
 
 /** The stack's own working folder (after reaping what killed stacks left), and the Postgres binaries to run. */
@@ -282,8 +292,19 @@ async function setUpProject(
     const pool = (running.pool = new pg.Pool({ connectionString: databaseUrl, max: 10 }));
     pool.on("error", () => {}); // idle connections are cut when Postgres stops; that is expected
     const storageBehaviour = defaultStorageBehaviour();
-    const storage = createStorageHandler({ pool, dataDir: path.join(dir, "objects"), jwtSecret: secrets.jwtSecret, behaviour: storageBehaviour });
-    const gateway = await startGateway({ postgrestPort: ports.postgrest, serviceRoleKey: secrets.serviceRoleKey, storage, storageBehaviour, control: options.control ?? true });
+    const storage = createStorageHandler({
+      pool,
+      dataDir: path.join(dir, "objects"),
+      jwtSecret: secrets.jwtSecret,
+      behaviour: storageBehaviour,
+    });
+    const gateway = await startGateway({
+      postgrestPort: ports.postgrest,
+      serviceRoleKey: secrets.serviceRoleKey,
+      storage,
+      storageBehaviour,
+      control: options.control ?? true,
+    });
     running.gateway = gateway.server;
     if (options.hostFixture) await uploadHostFiles(`http://127.0.0.1:${gateway.port}`, secrets.serviceRoleKey, client);
     await applyMigrations(client);
@@ -294,7 +315,10 @@ async function setUpProject(
 }
 
 /** Runs PostgREST against the database as the authenticator (stopped with the stack from the start), and waits until it is ready. */
-async function startPostgrest(running: Running, stack: { dir: string; secrets: StackSecrets; ports: StackPorts; say: (line: string) => void }): Promise<void> {
+async function startPostgrest(
+  running: Running,
+  stack: { dir: string; secrets: StackSecrets; ports: StackPorts; say: (line: string) => void },
+): Promise<void> {
   const { dir, secrets, ports, say } = stack;
   const child = spawn(postgrestBinary(), [], {
     env: {
@@ -319,5 +343,9 @@ async function startPostgrest(running: Running, stack: { dir: string; secrets: S
   if (child.pid) writeFileSync(path.join(dir, "postgrest.pid"), String(child.pid));
   child.stdout?.on("data", (d) => say(`[postgrest] ${d}`));
   child.stderr?.on("data", (d) => say(`[postgrest] ${d}`));
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.postgrestAdmin}/ready`)).ok, "PostgREST", () => postgrestFailure);
+  await waitFor(
+    async () => (await fetch(`http://127.0.0.1:${ports.postgrestAdmin}/ready`)).ok,
+    "PostgREST",
+    () => postgrestFailure,
+  );
 }

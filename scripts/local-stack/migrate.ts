@@ -45,7 +45,10 @@ export async function bootstrapSupabase(client: pg.ClientBase, authenticatorPass
 }
 
 /** Supabase's starting point, then the host fixture when asked for: a project as it is before export-ops. */
-export async function prepareProject(client: pg.ClientBase, options: { authenticatorPassword: string; hostFixture?: boolean }): Promise<void> {
+export async function prepareProject(
+  client: pg.ClientBase,
+  options: { authenticatorPassword: string; hostFixture?: boolean },
+): Promise<void> {
   await bootstrapSupabase(client, options.authenticatorPassword);
   if (options.hostFixture) await applySqlFile(client, "host fixture", readFileSync(HOST_FIXTURE, "utf8"));
 }

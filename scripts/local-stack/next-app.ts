@@ -20,12 +20,16 @@ export interface NextApp {
 
 export async function startNextApp(mode: "dev" | "start", env: Record<string, string>): Promise<NextApp> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), mode, "--port", String(port), "--hostname", "127.0.0.1"], {
-    cwd: root,
-    detached: true, // its own process group, so stop() reaches the workers too
-    stdio: ["ignore", "pipe", "ignore"],
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env },
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(root, "node_modules/next/dist/bin/next"), mode, "--port", String(port), "--hostname", "127.0.0.1"],
+    {
+      cwd: root,
+      detached: true, // its own process group, so stop() reaches the workers too
+      stdio: ["ignore", "pipe", "ignore"],
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env },
+    },
+  );
   const jsonLines: string[] = [];
   let pending = "";
   child.stdout.on("data", (chunk: Buffer) => {
@@ -48,7 +52,11 @@ export async function startNextApp(mode: "dev" | "start", env: Record<string, st
 
   const url = `http://127.0.0.1:${port}`;
   const until = Date.now() + 120_000;
-  while (!(await fetch(`${url}/api/health`).then((r) => r.ok).catch(() => false))) {
+  while (
+    !(await fetch(`${url}/api/health`)
+      .then((r) => r.ok)
+      .catch(() => false))
+  ) {
     if (Date.now() > until || child.exitCode !== null) {
       stop();
       throw new Error(`the app did not start (next ${mode}${mode === "start" ? ": did `npm run build` run?" : ""})`);

@@ -79,7 +79,9 @@ function postgresUser(): PostgresUser {
     execFileSync("useradd", ["-g", "postgres", "postgres"], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
     return { uid: idOf("-u"), gid: idOf("-g") };
   } catch (error) {
-    const why = String((error as { stderr?: string }).stderr || (error as Error).message).trim().split("\n")[0];
+    const why = String((error as { stderr?: string }).stderr || (error as Error).message)
+      .trim()
+      .split("\n")[0];
     throw new LocalStackSetupError(
       `Running as root, the local stack runs Postgres as the user "postgres", which does not exist and could not be created (${why}): create it (useradd postgres) or run as a non-root user.`,
     );
@@ -100,7 +102,8 @@ function blockingFolder(user: PostgresUser, dir: string): string {
     const stat = statSync(folder, { throwIfNoEntry: false });
     if (!stat) break;
     const bit = stat.uid === user.uid ? 0o100 : stat.gid === user.gid ? 0o010 : 0o001;
-    if (!(stat.mode & bit)) return `${folder} is mode ${(stat.mode & 0o777).toString(8).padStart(4, "0")}, owned by ${stat.uid === 0 ? "root" : `uid ${stat.uid}`}`;
+    if (!(stat.mode & bit))
+      return `${folder} is mode ${(stat.mode & 0o777).toString(8).padStart(4, "0")}, owned by ${stat.uid === 0 ? "root" : `uid ${stat.uid}`}`;
   }
   return `a folder on the way is closed to it`;
 }
@@ -125,7 +128,9 @@ function listFiles(root: string, under = ""): string[] {
 function isComplete(copy: string): boolean {
   const marker = path.join(copy, COMPLETE_MARKER);
   if (!existsSync(marker)) return false;
-  return (JSON.parse(readFileSync(marker, "utf8")) as string[]).every((entry) => lstatSync(path.join(copy, entry), { throwIfNoEntry: false }));
+  return (JSON.parse(readFileSync(marker, "utf8")) as string[]).every((entry) =>
+    lstatSync(path.join(copy, entry), { throwIfNoEntry: false }),
+  );
 }
 
 /** Everyone may read what the owner reads and run what the owner runs; folders are 0755. */
@@ -235,7 +240,11 @@ export function preparePostgres(pkg: string, base: string, chooseBase: string): 
 function bestLocale(): string {
   if (platform() === "win32") return "C";
   try {
-    const available = new Set(execFileSync("locale", ["-a"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split(/\r?\n/).map((l) => l.trim()));
+    const available = new Set(
+      execFileSync("locale", ["-a"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+        .split(/\r?\n/)
+        .map((l) => l.trim()),
+    );
     for (const locale of ["en_US.UTF-8", "C.UTF-8", "en_US.utf8"]) if (available.has(locale)) return locale;
   } catch {
     // no `locale`: the C locale
@@ -273,7 +282,12 @@ function launcher(runtime: Runtime, dir: string) {
   const locale = bestLocale();
   // the working directory is the stack's folder: the caller's may be closed to the postgres user (and Postgres 15's
   // initdb fails on a working directory it cannot read)
-  const spawnOptions = { ...ids, cwd: dir, env: { ...process.env, LC_MESSAGES: locale }, stdio: ["ignore", "pipe", "pipe"] as ["ignore", "pipe", "pipe"] };
+  const spawnOptions = {
+    ...ids,
+    cwd: dir,
+    env: { ...process.env, LC_MESSAGES: locale },
+    stdio: ["ignore", "pipe", "pipe"] as ["ignore", "pipe", "pipe"],
+  };
   const bin = (name: string) => path.join(runtime.native, "bin", name);
   return { locale, spawnOptions, bin };
 }
@@ -296,7 +310,14 @@ async function initialise(options: PostgresOptions, dataDir: string, { locale, s
     }
     const initdb = spawn(
       bin("initdb"),
-      [`--pgdata=${dataDir}`, "--auth=password", `--username=${options.user}`, `--pwfile=${passwordFile}`, `--lc-messages=${locale}`, ...options.initdbFlags],
+      [
+        `--pgdata=${dataDir}`,
+        "--auth=password",
+        `--username=${options.user}`,
+        `--pwfile=${passwordFile}`,
+        `--lc-messages=${locale}`,
+        ...options.initdbFlags,
+      ],
       spawnOptions,
     );
     let output = "";

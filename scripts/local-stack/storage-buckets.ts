@@ -59,21 +59,34 @@ function lifecycleRules(body: Record<string, unknown>): LifecycleRule[] {
   if (!Array.isArray(rules) || rules.length < 1 || rules.length > 1000) throw badRequest("rules must hold 1 to 1000 rules");
   return rules.map((rule: Record<string, unknown>, i): LifecycleRule => {
     const filter = rule.filter as Record<string, unknown> | undefined;
-    if (!filter || typeof filter !== "object" || Object.keys(filter).length > 0) throw badRequest(`rules[${i}].filter must be {}: prefix, tag and size filters are refused`);
+    if (!filter || typeof filter !== "object" || Object.keys(filter).length > 0)
+      throw badRequest(`rules[${i}].filter must be {}: prefix, tag and size filters are refused`);
     if (rule.status !== "Enabled" && rule.status !== "Disabled") throw badRequest(`rules[${i}].status must be Enabled or Disabled`);
     const expiration = rule.noncurrentVersionExpiration as LifecycleRule["noncurrentVersionExpiration"] | undefined;
-    if (!expiration || !isWhole(expiration.noncurrentDays, 1, 36_500)) throw badRequest(`rules[${i}].noncurrentVersionExpiration.noncurrentDays must be a whole number of days`);
+    if (!expiration || !isWhole(expiration.noncurrentDays, 1, 36_500))
+      throw badRequest(`rules[${i}].noncurrentVersionExpiration.noncurrentDays must be a whole number of days`);
     if (expiration.newerNoncurrentVersions !== undefined && !isWhole(expiration.newerNoncurrentVersions, 1, 100)) {
       throw badRequest(`rules[${i}].noncurrentVersionExpiration.newerNoncurrentVersions must be 1 to 100`);
     }
     const keys = Object.keys(rule).filter((k) => !["id", "status", "filter", "noncurrentVersionExpiration"].includes(k));
     if (keys.length > 0) throw badRequest(`rules[${i}]: only noncurrentVersionExpiration is supported, not ${keys.join(", ")}`);
-    return { id: typeof rule.id === "string" ? rule.id : `rule-${i + 1}`, status: rule.status, filter: {}, noncurrentVersionExpiration: expiration };
+    return {
+      id: typeof rule.id === "string" ? rule.id : `rule-${i + 1}`,
+      status: rule.status,
+      filter: {},
+      noncurrentVersionExpiration: expiration,
+    };
   });
 }
 
 /** `GET|PUT|DELETE /bucket/:id/lifecycle`, the rules kept in `store` (per bucket). */
-export async function lifecycle(pool: Pool, store: Map<string, LifecycleRule[]>, method: string, bucket: string, body: () => Promise<Record<string, unknown>>): Promise<Reply> {
+export async function lifecycle(
+  pool: Pool,
+  store: Map<string, LifecycleRule[]>,
+  method: string,
+  bucket: string,
+  body: () => Promise<Record<string, unknown>>,
+): Promise<Reply> {
   if (!(await bucketRow(pool, bucket))) throw noSuchBucket();
   if (method === "PUT") {
     store.set(bucket, lifecycleRules(await body()));
@@ -84,7 +97,13 @@ export async function lifecycle(pool: Pool, store: Map<string, LifecycleRule[]>,
     return { status: 200, body: { message: "Successfully deleted" } };
   }
   const rules = store.get(bucket);
-  if (!rules) throw new StorageHttpError(404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", "NoSuchLifecycleConfiguration");
+  if (!rules)
+    throw new StorageHttpError(
+      404,
+      "NoSuchLifecycleConfiguration",
+      "The lifecycle configuration does not exist",
+      "NoSuchLifecycleConfiguration",
+    );
   return { status: 200, body: { rules } };
 }
 

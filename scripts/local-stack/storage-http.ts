@@ -29,7 +29,12 @@ export class StorageHttpError extends Error {
     super(message);
   }
   reply(): Reply {
-    const body = { statusCode: String(this.statusCode), ...(this.code ? { code: this.code } : {}), error: this.error, message: this.message };
+    const body = {
+      statusCode: String(this.statusCode),
+      ...(this.code ? { code: this.code } : {}),
+      error: this.error,
+      message: this.message,
+    };
     return { status: this.statusCode >= 500 ? this.statusCode : 400, body };
   }
 }
@@ -39,12 +44,19 @@ export const noSuchBucket = () => new StorageHttpError(404, "Bucket not found", 
 export const badRequest = (message: string) => new StorageHttpError(400, "Bad Request", message, "InvalidRequest");
 
 export function validKey(name: string): boolean {
-  return name.length > 0 && Buffer.byteLength(name) <= MAX_KEY_BYTES && VALID_KEY.test(name) && !name.split("/").some((s) => s === ".." || s === ".");
+  return (
+    name.length > 0 &&
+    Buffer.byteLength(name) <= MAX_KEY_BYTES &&
+    VALID_KEY.test(name) &&
+    !name.split("/").some((s) => s === ".." || s === ".")
+  );
 }
 
 /** supabase-js strips leading/trailing slashes and collapses `//`; the server sees the cleaned name. */
 export function objectName(rest: string): string {
-  return decodeURIComponent(rest).replace(/^\/+|\/+$/g, "").replace(/\/+/g, "/");
+  return decodeURIComponent(rest)
+    .replace(/^\/+|\/+$/g, "")
+    .replace(/\/+/g, "/");
 }
 
 export async function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -13,7 +13,18 @@ import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import type { Pool, PoolClient } from "pg";
 import { bucketRow, versioningOf, type VersioningStatus } from "./storage-buckets";
-import { GLOBAL_FILE_SIZE_LIMIT, MAX_LIST_LIMIT, MAX_NAMES_PER_DELETE, StorageHttpError, badRequest, noSuchBucket, notFound, readBody, validKey, type Reply } from "./storage-http";
+import {
+  GLOBAL_FILE_SIZE_LIMIT,
+  MAX_LIST_LIMIT,
+  MAX_NAMES_PER_DELETE,
+  StorageHttpError,
+  badRequest,
+  noSuchBucket,
+  notFound,
+  readBody,
+  validKey,
+  type Reply,
+} from "./storage-http";
 import type { StorageBehaviour } from "./storage-server";
 
 export interface StandIn {
@@ -22,13 +33,20 @@ export interface StandIn {
   behaviour: StorageBehaviour;
 }
 
-type Row = Record<string, unknown> & { id: string; name: string; archived_at: Date | null; is_delete_marker: boolean; is_versioned: boolean };
+type Row = Record<string, unknown> & {
+  id: string;
+  name: string;
+  archived_at: Date | null;
+  is_delete_marker: boolean;
+  is_versioned: boolean;
+};
 /** What happens to a row's bytes once its transaction commits. */
 type ByteChange = { kind: "archive" | "drop"; row: Row };
 
 const currentFile = (ctx: StandIn, bucket: string, name: string) => path.join(ctx.dataDir, bucket, ...name.split("/"));
 const versionFile = (ctx: StandIn, bucket: string, id: string) => path.join(ctx.dataDir, ".versions", bucket, id);
-const fileOfRow = (ctx: StandIn, bucket: string, row: Row) => (row.archived_at ? versionFile(ctx, bucket, row.id) : currentFile(ctx, bucket, row.name));
+const fileOfRow = (ctx: StandIn, bucket: string, row: Row) =>
+  row.archived_at ? versionFile(ctx, bucket, row.id) : currentFile(ctx, bucket, row.name);
 
 async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
@@ -63,7 +81,10 @@ async function applyByteChanges(ctx: StandIn, bucket: string, changes: ByteChang
  * made while it was), or is deleted (a bucket that never versioned, or SUSPENDED over an unversioned row).
  */
 async function retireCurrent(client: PoolClient, bucket: string, name: string, status: VersioningStatus): Promise<ByteChange | null> {
-  const { rows } = await client.query<Row>("select * from storage.objects where bucket_id = $1 and name = $2 and archived_at is null for update", [bucket, name]);
+  const { rows } = await client.query<Row>(
+    "select * from storage.objects where bucket_id = $1 and name = $2 and archived_at is null for update",
+    [bucket, name],
+  );
   const row = rows[0];
   if (!row) return null;
   if (status === "ENABLED" || row.is_versioned) {
@@ -87,10 +108,20 @@ type DeleteEntry = string | { path: string; versionId: string };
 function deleteEntries(body: Record<string, unknown>): DeleteEntry[] {
   const prefixes = body.prefixes;
   const isEntry = (p: unknown) =>
-    typeof p === "string" || (!!p && typeof p === "object" && typeof (p as { path?: unknown }).path === "string" && typeof (p as { versionId?: unknown }).versionId === "string");
-  if (!Array.isArray(prefixes) || prefixes.length < 1 || !prefixes.every(isEntry)) throw badRequest("body/prefixes must NOT have fewer than 1 items");
+    typeof p === "string" ||
+    (!!p &&
+      typeof p === "object" &&
+      typeof (p as { path?: unknown }).path === "string" &&
+      typeof (p as { versionId?: unknown }).versionId === "string");
+  if (!Array.isArray(prefixes) || prefixes.length < 1 || !prefixes.every(isEntry))
+    throw badRequest("body/prefixes must NOT have fewer than 1 items");
   if (prefixes.length > MAX_NAMES_PER_DELETE) {
-    throw new StorageHttpError(400, "InvalidRequest", `Bulk object requests are limited to ${MAX_NAMES_PER_DELETE} objects per request.`, "InvalidRequest");
+    throw new StorageHttpError(
+      400,
+      "InvalidRequest",
+      `Bulk object requests are limited to ${MAX_NAMES_PER_DELETE} objects per request.`,
+      "InvalidRequest",
+    );
   }
   return prefixes as DeleteEntry[];
 }
@@ -103,7 +134,10 @@ async function deleteInBucket(ctx: StandIn, bucket: string, entries: DeleteEntry
     const answered: Record<string, unknown>[] = [];
     const names = entries.filter((e): e is string => typeof e === "string");
     if (status === "DISABLED" && names.length > 0) {
-      const { rows } = await client.query<Row>(`delete from storage.objects where bucket_id = $1 and name = any($2::text[]) and archived_at is null returning *`, [bucket, names]);
+      const { rows } = await client.query<Row>(
+        `delete from storage.objects where bucket_id = $1 and name = any($2::text[]) and archived_at is null returning *`,
+        [bucket, names],
+      );
       rows.forEach((row) => changes.push({ kind: "drop", row }));
       answered.push(...rows);
     }
@@ -112,10 +146,16 @@ async function deleteInBucket(ctx: StandIn, bucket: string, entries: DeleteEntry
       if (!retired || retired.row.is_delete_marker) continue;
       changes.push(retired);
       answered.push(retired.row);
-      await client.query("insert into storage.objects (bucket_id, name, is_delete_marker, is_versioned, version) values ($1, $2, true, $3, $4)", [bucket, name, status === "ENABLED", randomUUID()]);
+      await client.query(
+        "insert into storage.objects (bucket_id, name, is_delete_marker, is_versioned, version) values ($1, $2, true, $3, $4)",
+        [bucket, name, status === "ENABLED", randomUUID()],
+      );
     }
     for (const entry of entries.filter((e): e is Exclude<DeleteEntry, string> => typeof e !== "string")) {
-      const { rows } = await client.query<Row>("delete from storage.objects where bucket_id = $1 and name = $2 and version = $3 returning *", [bucket, entry.path, entry.versionId]);
+      const { rows } = await client.query<Row>(
+        "delete from storage.objects where bucket_id = $1 and name = $2 and version = $3 returning *",
+        [bucket, entry.path, entry.versionId],
+      );
       rows.forEach((row) => changes.push({ kind: "drop", row }));
       answered.push(...rows.filter((row) => !row.is_delete_marker));
     }
@@ -153,7 +193,8 @@ export async function list(ctx: StandIn, bucket: string, body: Record<string, un
   const sort = (body.sortBy ?? {}) as { column?: string; order?: string };
   const column = ["name", "updated_at", "created_at", "last_accessed_at"].includes(sort.column ?? "") ? sort.column! : "name";
   const order = sort.order?.toLowerCase() === "desc" ? "desc" : "asc";
-  if (!Number.isInteger(limit) || limit < 0 || !Number.isInteger(offset) || offset < 0) throw badRequest("limit and offset must be non-negative integers");
+  if (!Number.isInteger(limit) || limit < 0 || !Number.isInteger(offset) || offset < 0)
+    throw badRequest("limit and offset must be non-negative integers");
   if (!isService) return { status: 200, body: [] };
   const prefix = String(body.prefix ?? "").replace(/^\/+/, "");
   const filters = [filterOf(body.noncurrentVersions), filterOf(body.deleteMarkers)];
@@ -192,7 +233,8 @@ export async function list(ctx: StandIn, bucket: string, body: Record<string, un
 /** What Storage checks before it stores an upload: the bucket's size limit (or the global one) and MIME types. */
 function enforceLimits(limits: Record<string, unknown>, size: number, contentType: string) {
   const maxSize = Math.min((limits.file_size_limit as number | null) ?? GLOBAL_FILE_SIZE_LIMIT, GLOBAL_FILE_SIZE_LIMIT);
-  if (size > maxSize) throw new StorageHttpError(413, "Payload too large", "The object exceeded the maximum allowed size", "EntityTooLarge");
+  if (size > maxSize)
+    throw new StorageHttpError(413, "Payload too large", "The object exceeded the maximum allowed size", "EntityTooLarge");
   const mime = contentType.split(";")[0]!.trim().toLowerCase();
   const allowed = (limits.allowed_mime_types as string[] | null) ?? [];
   const fits = (pattern: string) => {
@@ -210,17 +252,32 @@ async function readUpload(req: IncomingMessage): Promise<{ bytes: Buffer; conten
   const contentType = String(req.headers["content-type"] ?? "application/octet-stream");
   const cacheControl = String(req.headers["cache-control"] ?? "no-cache");
   if (!contentType.startsWith("multipart/form-data")) return { bytes, contentType, cacheControl };
-  const form = await new Request("http://local/", { method: "POST", headers: { "content-type": contentType }, body: new Uint8Array(bytes) }).formData();
+  const form = await new Request("http://local/", {
+    method: "POST",
+    headers: { "content-type": contentType },
+    body: new Uint8Array(bytes),
+  }).formData();
   const file = [...form.values()].find((v): v is File => typeof v !== "string");
   if (!file) throw badRequest("No file in multipart body");
   const cc = form.get("cacheControl");
-  return { bytes: Buffer.from(await file.arrayBuffer()), contentType: file.type || "application/octet-stream", cacheControl: typeof cc === "string" ? `max-age=${cc}` : cacheControl };
+  return {
+    bytes: Buffer.from(await file.arrayBuffer()),
+    contentType: file.type || "application/octet-stream",
+    cacheControl: typeof cc === "string" ? `max-age=${cc}` : cacheControl,
+  };
 }
 
 const duplicate = () => new StorageHttpError(409, "Duplicate", "The resource already exists", "KeyAlreadyExists");
 
 /** Records the new current row: over the old one (no versioning), or after retiring it (versioning). */
-async function recordUpload(ctx: StandIn, bucket: string, name: string, status: VersioningStatus, metadata: object, upsert: boolean): Promise<{ id: string; changes: ByteChange[] }> {
+async function recordUpload(
+  ctx: StandIn,
+  bucket: string,
+  name: string,
+  status: VersioningStatus,
+  metadata: object,
+  upsert: boolean,
+): Promise<{ id: string; changes: ByteChange[] }> {
   const id = randomUUID();
   const now = new Date().toISOString();
   // no user: no owner (the service key has none); the user metadata sent (none here) spread into an object: {}
@@ -238,7 +295,10 @@ async function recordUpload(ctx: StandIn, bucket: string, name: string, status: 
     return { id: result.rows[0].id, changes: [] };
   }
   return inTransaction(ctx.pool, async (client) => {
-    const current = await client.query<Row>("select is_delete_marker from storage.objects where bucket_id = $1 and name = $2 and archived_at is null", [bucket, name]);
+    const current = await client.query<Row>(
+      "select is_delete_marker from storage.objects where bucket_id = $1 and name = $2 and archived_at is null",
+      [bucket, name],
+    );
     if (current.rows[0] && !current.rows[0].is_delete_marker && !upsert) throw duplicate();
     const retired = await retireCurrent(client, bucket, name, status);
     await client.query(insert, values);
@@ -246,7 +306,14 @@ async function recordUpload(ctx: StandIn, bucket: string, name: string, status: 
   });
 }
 
-export async function upload(ctx: StandIn, req: IncomingMessage, bucket: string, name: string, isService: boolean, upsertByMethod: boolean): Promise<Reply> {
+export async function upload(
+  ctx: StandIn,
+  req: IncomingMessage,
+  bucket: string,
+  name: string,
+  isService: boolean,
+  upsertByMethod: boolean,
+): Promise<Reply> {
   if (!validKey(name)) throw new StorageHttpError(400, "Invalid Input", `Invalid key: ${name}`, "InvalidKey");
   if (!isService) throw new StorageHttpError(403, "Unauthorized", "new row violates row-level security policy");
   const limits = await bucketRow(ctx.pool, bucket);
@@ -264,7 +331,11 @@ export async function upload(ctx: StandIn, req: IncomingMessage, bucket: string,
     httpStatusCode: 200,
   };
   const { id, changes } = await recordUpload(ctx, bucket, name, limits.versioning_status as VersioningStatus, metadata, upsert);
-  await applyByteChanges(ctx, bucket, changes.filter((c) => c.kind === "archive"));
+  await applyByteChanges(
+    ctx,
+    bucket,
+    changes.filter((c) => c.kind === "archive"),
+  );
   const file = currentFile(ctx, bucket, name);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, bytes);

@@ -43,7 +43,8 @@ function roleOf(req: IncomingMessage, jwtSecret: string): string {
 }
 
 /** The names (or `{ path }` of exact versions) a bulk delete names, for the gateway's request log. */
-const namesIn = (prefixes: unknown[]) => prefixes.map((p) => (p && typeof p === "object" ? String((p as { path?: unknown }).path) : String(p)));
+const namesIn = (prefixes: unknown[]) =>
+  prefixes.map((p) => (p && typeof p === "object" ? String((p as { path?: unknown }).path) : String(p)));
 
 type Route = (req: IncomingMessage, match: RegExpMatchArray, isService: boolean, query: URLSearchParams) => Promise<Reply>;
 
@@ -53,20 +54,36 @@ function routes(ctx: StandIn, lifecycles: Map<string, LifecycleRule[]>, onDelete
   };
   return [
     ["POST", /^\/object\/list\/([^/]+)$/, async (req, m, isService) => list(ctx, m[1]!, await readJson(req), isService)],
-    ["DELETE", /^\/object\/([^/]+)\/?$/, async (req, m, isService) => {
-      const body = await readJson(req);
-      if (Array.isArray(body.prefixes)) onDelete(namesIn(body.prefixes));
-      return remove(ctx, m[1]!, body, isService);
-    }],
+    [
+      "DELETE",
+      /^\/object\/([^/]+)\/?$/,
+      async (req, m, isService) => {
+        const body = await readJson(req);
+        if (Array.isArray(body.prefixes)) onDelete(namesIn(body.prefixes));
+        return remove(ctx, m[1]!, body, isService);
+      },
+    ],
     ["POST", /^\/object\/([^/]+)\/(.+)$/, (req, m, isService) => upload(ctx, req, m[1]!, objectName(m[2]!), isService, false)],
     ["PUT", /^\/object\/([^/]+)\/(.+)$/, (req, m, isService) => upload(ctx, req, m[1]!, objectName(m[2]!), isService, true)],
-    ["GET", /^\/object\/(?:authenticated\/)?([^/]+)\/(.+)$/, async (_req, m, isService, query) => download(ctx, m[1]!, objectName(m[2]!), query.get("versionId"), isService)],
-    ["*", /^\/bucket\/([^/]+)\/lifecycle$/, async (req, m, isService) => {
-      serviceOnly(isService);
-      return lifecycle(ctx.pool, lifecycles, req.method ?? "GET", m[1]!, () => readJson(req));
-    }],
+    [
+      "GET",
+      /^\/object\/(?:authenticated\/)?([^/]+)\/(.+)$/,
+      async (_req, m, isService, query) => download(ctx, m[1]!, objectName(m[2]!), query.get("versionId"), isService),
+    ],
+    [
+      "*",
+      /^\/bucket\/([^/]+)\/lifecycle$/,
+      async (req, m, isService) => {
+        serviceOnly(isService);
+        return lifecycle(ctx.pool, lifecycles, req.method ?? "GET", m[1]!, () => readJson(req));
+      },
+    ],
     ["GET", /^\/bucket\/([^/]+)$/, async (_req, m, isService) => (serviceOnly(isService), getBucket(ctx.pool, m[1]!))],
-    ["PUT", /^\/bucket\/([^/]+)$/, async (req, m, isService) => (serviceOnly(isService), updateBucket(ctx.pool, m[1]!, await readJson(req)))],
+    [
+      "PUT",
+      /^\/bucket\/([^/]+)$/,
+      async (req, m, isService) => (serviceOnly(isService), updateBucket(ctx.pool, m[1]!, await readJson(req))),
+    ],
   ];
 }
 
@@ -86,7 +103,12 @@ export function createStorageHandler({ pool, dataDir, jwtSecret, behaviour = def
     return { status: 404, body: { statusCode: 404, error: "Not Found", message: `Route ${method}:${url.pathname} not found` } };
   }
 
-  return async function handle(req: IncomingMessage, res: ServerResponse, pathname: string, onDelete: (prefixes: string[]) => void = () => {}): Promise<void> {
+  return async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    pathname: string,
+    onDelete: (prefixes: string[]) => void = () => {},
+  ): Promise<void> {
     let reply: Reply;
     try {
       reply = await route(req, pathname, onDelete);

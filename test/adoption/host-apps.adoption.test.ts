@@ -28,7 +28,19 @@ import { EXCLUSION } from "../../lib/cli/middleware";
 import { routeFiles } from "../../lib/cli/route-files";
 import { BUCKET, installedHoursAgo, objectNames, ports, resetData, seedExports } from "../helpers/exports";
 import { closeSql, sql, stack } from "../helpers/stack";
-import { changedPaths, coldImportMs, exportOps, namedFiles, nodeIn, routeSizes, startHost, treeOf, webhookReceiver, type HostServer, type Tree } from "./host-tools";
+import {
+  changedPaths,
+  coldImportMs,
+  exportOps,
+  namedFiles,
+  nodeIn,
+  routeSizes,
+  startHost,
+  treeOf,
+  webhookReceiver,
+  type HostServer,
+  type Tree,
+} from "./host-tools";
 import { HOST_APP, HOST_APP_LATEST, HOST_MIGRATION, lockBeforeExportOps, recordFigures } from "./hosts";
 
 afterAll(closeSql);
@@ -56,8 +68,18 @@ interface Host {
 }
 
 const HOSTS: Host[] = [
-  { name: "host-app", title: "Next 14.2, React 18, supabase-js 2.43, @supabase/ssr 0.1, TypeScript 5.4, zod 3", dir: HOST_APP, urlVariable: "SUPABASE_URL" },
-  { name: "host-app-latest", title: "the newest Next, React, supabase-js, @supabase/ssr and TypeScript", dir: HOST_APP_LATEST, urlVariable: "NEXT_PUBLIC_SUPABASE_URL" },
+  {
+    name: "host-app",
+    title: "Next 14.2, React 18, supabase-js 2.43, @supabase/ssr 0.1, TypeScript 5.4, zod 3",
+    dir: HOST_APP,
+    urlVariable: "SUPABASE_URL",
+  },
+  {
+    name: "host-app-latest",
+    title: "the newest Next, React, supabase-js, @supabase/ssr and TypeScript",
+    dir: HOST_APP_LATEST,
+    urlVariable: "NEXT_PUBLIC_SUPABASE_URL",
+  },
 ];
 
 describe.each(HOSTS)("a host app at $title", (host) => {
@@ -90,7 +112,11 @@ describe.each(HOSTS)("a host app at $title", (host) => {
   const cronCall = (cron: { path: string; schedule: string }, bearer: string | null = secrets.CRON_SECRET) =>
     fetch(`${app!.url}${cron.path}`, {
       redirect: "manual",
-      headers: { "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": cron.schedule, ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+      headers: {
+        "user-agent": "vercel-cron/1.0",
+        "x-vercel-cron-schedule": cron.schedule,
+        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+      },
     });
   const crons = () => (json(path.join(dir, "vercel.json")) as { crons: { path: string; schedule: string }[] }).crons;
 
@@ -147,7 +173,9 @@ describe.each(HOSTS)("a host app at $title", (host) => {
       ]);
       const migrationsWritten = named.filter((n) => n.file.startsWith("supabase/migrations/"));
       expect(migrationsWritten.map((n) => n.action)).toEqual(OUR_MIGRATIONS.map(() => "created"));
-      expect(migrationsWritten.map((n) => n.file.replace(/^supabase\/migrations\/\d+_/, ""))).toEqual(OUR_MIGRATIONS.map((n) => n.replace(/^\d+_/, "")));
+      expect(migrationsWritten.map((n) => n.file.replace(/^supabase\/migrations\/\d+_/, ""))).toEqual(
+        OUR_MIGRATIONS.map((n) => n.replace(/^\d+_/, "")),
+      );
       // the starter's matcher gains export-ops' paths in its lookahead, and nothing else changes
       expect(readFileSync(path.join(dir, "middleware.ts"), "utf8")).toBe(middleware.replace('"/((?!', `"/((?!${EXCLUSION}`));
 
@@ -167,7 +195,8 @@ describe.each(HOSTS)("a host app at $title", (host) => {
   it("b. builds with its own Next after init, listing export-ops' routes beside its own", async () => {
     const built = await timed("next build", () => nodeIn(dir, "next/dist/bin/next", ["build"]));
     expect(built.code, built.out).toBe(0);
-    for (const route of ["/api/export", "/login", ...EXPORT_OPS_ROUTES]) expect(built.out).toMatch(new RegExp(`\\S ${route.replace(/[[\].]/g, "\\$&")}\\s`));
+    for (const route of ["/api/export", "/login", ...EXPORT_OPS_ROUTES])
+      expect(built.out).toMatch(new RegExp(`\\S ${route.replace(/[[\].]/g, "\\$&")}\\s`));
     // the starter's middleware is built too: Next 16 still takes middleware.ts (deprecated for proxy.ts), as "Proxy (Middleware)"
     expect(built.out).toMatch(/ƒ (Proxy \()?Middleware/);
     const afterBuild = treeOf(dir, { migrations: true });
@@ -178,7 +207,11 @@ describe.each(HOSTS)("a host app at $title", (host) => {
 
     const sizes = routeSizes(dir);
     const own = sizes["/api/export"]!;
-    const ours = EXPORT_OPS_ROUTES.map((route) => ({ route, ...sizes[route]!, added_bytes: sizes[route]!.traced_bytes - own.traced_bytes }));
+    const ours = EXPORT_OPS_ROUTES.map((route) => ({
+      route,
+      ...sizes[route]!,
+      added_bytes: sizes[route]!.traced_bytes - own.traced_bytes,
+    }));
     const largest = Object.entries(sizes).sort(([, a], [, b]) => b.function_bytes - a.function_bytes)[0]!;
     expect(largest[1].function_bytes).toBeLessThan(250 * 1024 * 1024); // Vercel's limit for a function, unzipped
     recordFigures(host.name, "routes", {
@@ -188,7 +221,8 @@ describe.each(HOSTS)("a host app at $title", (host) => {
     });
     coldImportMs(dir, "/api/export"); // once untimed, so that every measured one finds the files in the OS's cache
     recordFigures(host.name, "cold_import_ms", {
-      measured: "one fresh `node -e` per route loading its built module (Next's route runtime, the route, everything it imports), files cached",
+      measured:
+        "one fresh `node -e` per route loading its built module (Next's route runtime, the route, everything it imports), files cached",
       "/api/export (the host's own)": coldImportMs(dir, "/api/export"),
       "/api/health": coldImportMs(dir, "/api/health"),
       "/api/cron/export-file-cleanup": coldImportMs(dir, "/api/cron/export-file-cleanup"),
@@ -213,7 +247,11 @@ describe.each(HOSTS)("a host app at $title", (host) => {
     // the first request to any export-ops route since the start: its modules are loaded on it
     const started = performance.now();
     const first = await cronCall(crons()[0]!, null);
-    recordFigures(host.name, "first_request_ms", { "/api/cron/export-file-cleanup without the bearer (401), first export-ops request after next start": Math.round(performance.now() - started) });
+    recordFigures(host.name, "first_request_ms", {
+      "/api/cron/export-file-cleanup without the bearer (401), first export-ops request after next start": Math.round(
+        performance.now() - started,
+      ),
+    });
     expect(first.status).toBe(401);
     for (const cron of crons()) {
       for (const bearer of [null, `${secrets.CRON_SECRET}x`, secrets.HEALTH_TOKEN]) {
@@ -236,12 +274,20 @@ describe.each(HOSTS)("a host app at $title", (host) => {
       method: "POST",
       redirect: "manual",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ user_id: user, rows: [["conversation", "messages"], ["c1", "4"]] }),
+      body: JSON.stringify({
+        user_id: user,
+        rows: [
+          ["conversation", "messages"],
+          ["c1", "4"],
+        ],
+      }),
     });
     expect(res.status, app!.output()).toBe(200);
     const body = (await res.json()) as { export_id: string; path: string; status: string; metric_recorded: boolean };
     expect(body).toMatchObject({ path: `${user}/${body.export_id}.csv`, status: "completed", metric_recorded: true });
-    const log = await sql().query("select status, format, file_path, file_size_bytes from export_logs where export_id = $1", [body.export_id]);
+    const log = await sql().query("select status, format, file_path, file_size_bytes from export_logs where export_id = $1", [
+      body.export_id,
+    ]);
     expect(log.rows).toEqual([{ status: "completed", format: "csv", file_path: body.path, file_size_bytes: "27" }]);
     const metric = await sql().query("select status, format, count_range from export_metrics where export_id = $1", [body.export_id]);
     expect(metric.rows).toEqual([{ status: "completed", format: "csv", count_range: "small" }]);
@@ -251,15 +297,32 @@ describe.each(HOSTS)("a host app at $title", (host) => {
 
   it("c. runs each cron job as Vercel Cron calls it, through the host's middleware: files deleted, logs archived and deleted, rollups written, the failure-rate alert posted", async () => {
     // the host's export a day and a half ago, more like it, and two of today
-    await sql().query("update export_logs set created_at = now() - interval '37 hours', completed_at = now() - interval '36 hours' where export_id = $1", [hostExport.export_id]);
-    await sql().query("update storage.objects set created_at = now() - interval '36 hours' where bucket_id = $1 and name = $2", [BUCKET, hostExport.path]);
-    const expiring = [hostExport, ...(await seedExports({ count: 6, status: "completed", format: "csv", ageHours: 30, withFiles: true })).map((r) => ({ export_id: r.export_id, path: r.file_path! }))];
+    await sql().query(
+      "update export_logs set created_at = now() - interval '37 hours', completed_at = now() - interval '36 hours' where export_id = $1",
+      [hostExport.export_id],
+    );
+    await sql().query("update storage.objects set created_at = now() - interval '36 hours' where bucket_id = $1 and name = $2", [
+      BUCKET,
+      hostExport.path,
+    ]);
+    const expiring = [
+      hostExport,
+      ...(await seedExports({ count: 6, status: "completed", format: "csv", ageHours: 30, withFiles: true })).map((r) => ({
+        export_id: r.export_id,
+        path: r.file_path!,
+      })),
+    ];
     const fresh = await seedExports({ count: 2, status: "completed", ageHours: 2, withFiles: true });
     // logs of 40 and 45 days ago, their files long gone (past the 30 days' retention), and some of 10 days ago
-    const old = [...(await seedExports({ count: 12, status: "expired", ageHours: 40 * 24 })), ...(await seedExports({ count: 3, status: "failed", ageHours: 45 * 24 }))];
+    const old = [
+      ...(await seedExports({ count: 12, status: "expired", ageHours: 40 * 24 })),
+      ...(await seedExports({ count: 3, status: "failed", ageHours: 45 * 24 })),
+    ];
     const recent = await seedExports({ count: 4, status: "expired", ageHours: 10 * 24 });
     // metrics: ten exports three hours ago, then thirty in the last ten minutes, twelve of them failed
-    const threeHoursAgo = (await sql().query<{ at: Date }>("select date_trunc('hour', now() - interval '3 hours') + interval '10 minutes' as at")).rows[0]!.at;
+    const threeHoursAgo = (
+      await sql().query<{ at: Date }>("select date_trunc('hour', now() - interval '3 hours') + interval '10 minutes' as at")
+    ).rows[0]!.at;
     await sql().query(
       `insert into export_metrics (export_id, user_id, format, status, conversation_count, count_range, duration_ms, file_size_bytes, error_type, error_message, recorded_at)
        select gen_random_uuid(), gen_random_uuid(), 'csv', case when g <= $2 then 'failed' else 'completed' end, 40, 'small', 1200 + g,
@@ -290,37 +353,57 @@ describe.each(HOSTS)("a host app at $title", (host) => {
     const names = await objectNames();
     expect(expiring.filter((e) => names.has(e.path))).toEqual([]);
     expect(fresh.every((e) => names.has(e.file_path!))).toBe(true);
-    const statuses = await sql().query("select status, count(*)::int as n from export_logs where export_id = any($1) group by status", [expiring.map((e) => e.export_id)]);
+    const statuses = await sql().query("select status, count(*)::int as n from export_logs where export_id = any($1) group by status", [
+      expiring.map((e) => e.export_id),
+    ]);
     expect(statuses.rows).toEqual([{ status: "expired", n: expiring.length }]);
 
     // the monthly log cleanup: the logs past retention archived (one object holding exactly them), then deleted
-    const archived = results["export-log-cleanup"] as { archived_count: number; deleted_count: number; archive_objects: string[]; errors: string[] };
+    const archived = results["export-log-cleanup"] as {
+      archived_count: number;
+      deleted_count: number;
+      archive_objects: string[];
+      errors: string[];
+    };
     expect(archived).toMatchObject({ archived_count: old.length, deleted_count: old.length, errors: [], has_more: false });
     expect(archived.archive_objects).toHaveLength(1);
     expect([...(await objectNames(ARCHIVE_BUCKET))]).toEqual(archived.archive_objects);
     const rows = decodeArchive(await ports().storage.download(ARCHIVE_BUCKET, archived.archive_objects[0]!));
     expect(rows.map((r) => r.export_id).sort()).toEqual(old.map((r) => r.export_id).sort());
-    const left = await sql().query("select export_id from export_logs where export_id = any($1)", [[...old, ...recent].map((r) => r.export_id)]);
+    const left = await sql().query("select export_id from export_logs where export_id = any($1)", [
+      [...old, ...recent].map((r) => r.export_id),
+    ]);
     expect(left.rows.map((r) => r.export_id).sort()).toEqual(recent.map((r) => r.export_id).sort());
 
     // the hourly aggregation: the hours since the first metric rolled up, and the failure rate's alert fired and posted
     expect(results["export-metrics-aggregate"]).toMatchObject({ alert: { state: "firing", transition: "fired" } });
     expect(results["export-metrics-aggregate"]!.hours_rolled_up as number).toBeGreaterThanOrEqual(2);
-    const hour = await sql().query("select total, completed, failed from export_ops_metric_hours where hour = date_trunc('hour', $1::timestamptz)", [threeHoursAgo]);
+    const hour = await sql().query(
+      "select total, completed, failed from export_ops_metric_hours where hour = date_trunc('hour', $1::timestamptz)",
+      [threeHoursAgo],
+    );
     expect(hour.rows).toEqual([{ total: 10, completed: 10, failed: 0 }]);
     expect((await sql().query("select count(*)::int as n from export_ops_metric_rollups")).rows[0].n).toBeGreaterThan(0);
     const posted = receiver!.bodies.filter((b) => (b.export_ops as { alert?: string } | undefined)?.alert === "export_failure_rate");
     expect(posted).toHaveLength(1);
-    expect(posted[0]).toMatchObject({ text: expect.stringContaining("Export failure rate"), export_ops: { state: "firing", failed_count: 12, total_count: 31 } });
+    expect(posted[0]).toMatchObject({
+      text: expect.stringContaining("Export failure rate"),
+      export_ops: { state: "firing", failed_count: 12, total_count: 31 },
+    });
 
     // each call is a run of Vercel Cron's in the run history
-    const history = await sql().query<{ run_id: string; job: string; trigger: string; status: string }>("select run_id, job, trigger, status from export_ops_runs order by started_at");
-    expect(history.rows.map((r) => [r.job, r.trigger, r.status])).toEqual(crons().map((c) => [c.path.replace("/api/cron/", ""), "vercel_cron", "succeeded"]));
+    const history = await sql().query<{ run_id: string; job: string; trigger: string; status: string }>(
+      "select run_id, job, trigger, status from export_ops_runs order by started_at",
+    );
+    expect(history.rows.map((r) => [r.job, r.trigger, r.status])).toEqual(
+      crons().map((c) => [c.path.replace("/api/cron/", ""), "vercel_cron", "succeeded"]),
+    );
     runs.push(...history.rows);
   });
 
   it("d. health, detailed health and Prometheus metrics answer through the middleware with their tokens, 401 without", async () => {
-    const get = (route: string, token?: string) => fetch(`${app!.url}${route}`, { redirect: "manual", headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const get = (route: string, token?: string) =>
+      fetch(`${app!.url}${route}`, { redirect: "manual", headers: token ? { authorization: `Bearer ${token}` } : {} });
 
     const live = await get("/api/health");
     expect(live.status).toBe(200);
@@ -338,7 +421,10 @@ describe.each(HOSTS)("a host app at $title", (host) => {
     expect(text).toMatch(/^# HELP export_ops_/m);
     expect(text).toMatch(/^export_ops_\w+(\{[^}]*\})? \S+$/m);
 
-    for (const [route, wrong] of [["/api/health/detailed", secrets.METRICS_TOKEN], ["/api/metrics", secrets.HEALTH_TOKEN]] as const) {
+    for (const [route, wrong] of [
+      ["/api/health/detailed", secrets.METRICS_TOKEN],
+      ["/api/metrics", secrets.HEALTH_TOKEN],
+    ] as const) {
       for (const token of [undefined, wrong]) {
         const res = await get(route, token);
         expect([route, res.status, res.headers.get("location")]).toEqual([route, 401, null]);
@@ -400,7 +486,11 @@ describe.each(HOSTS)("a host app at $title", (host) => {
     const removed = exportOps(dir, ["remove"]);
     expect(removed.code, removed.out).toBe(0);
     const after = treeOf(dir, { migrations: true });
-    expect(namedFiles(removed.out).map((n) => n.file).sort()).toEqual(changedPaths(beforeRemove, after));
+    expect(
+      namedFiles(removed.out)
+        .map((n) => n.file)
+        .sort(),
+    ).toEqual(changedPaths(beforeRemove, after));
 
     // as before init, but for what `next build` wrote itself
     const expected = new Map(beforeInit);

@@ -10,7 +10,12 @@ import path from "node:path";
 import { freePort } from "../../scripts/local-stack";
 
 /** The environment a host's own tools run with: nothing of this repository's. */
-export const toolEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" });
+export const toolEnv = (): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH ?? "",
+  HOME: process.env.HOME ?? "",
+  NODE_ENV: "production",
+  NEXT_TELEMETRY_DISABLED: "1",
+});
 
 /** A command in the host's folder: its exit code and everything it printed. */
 export function runIn(dir: string, command: string, args: string[], timeout = 280_000): { code: number; out: string } {
@@ -19,7 +24,8 @@ export function runIn(dir: string, command: string, args: string[], timeout = 28
 }
 
 /** One of the host's installed packages' scripts, run with this Node (`node node_modules/<script>`). */
-export const nodeIn = (dir: string, script: string, args: string[]) => runIn(dir, process.execPath, [path.join(dir, "node_modules", script), ...args]);
+export const nodeIn = (dir: string, script: string, args: string[]) =>
+  runIn(dir, process.execPath, [path.join(dir, "node_modules", script), ...args]);
 
 /** The installed export-ops command, as `npx export-ops` runs it. */
 export const exportOps = (dir: string, args: string[]) => runIn(dir, path.join(dir, "node_modules/.bin/export-ops"), args);
@@ -38,7 +44,13 @@ export function treeOf(dir: string, options: { migrations: boolean }): Tree {
       const file = rel ? `${rel}/${entry.name}` : entry.name;
       if (skip.has(file)) continue;
       if (entry.isDirectory()) walk(file);
-      else tree.set(file, createHash("sha256").update(readFileSync(path.join(dir, file))).digest("hex"));
+      else
+        tree.set(
+          file,
+          createHash("sha256")
+            .update(readFileSync(path.join(dir, file)))
+            .digest("hex"),
+        );
     }
   };
   walk("");
@@ -69,12 +81,16 @@ export interface HostServer {
 /** `next start` in the host's folder on a free port, in a process group of its own; ready once `/` answers 200. */
 export async function startHost(dir: string, env: Record<string, string>): Promise<HostServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(dir, "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: dir,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...toolEnv(), ...env } as NodeJS.ProcessEnv,
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(dir, "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"],
+    {
+      cwd: dir,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...toolEnv(), ...env } as NodeJS.ProcessEnv,
+    },
+  );
   let printed = "";
   const keep = (chunk: Buffer) => void (printed = (printed + chunk.toString("utf8")).slice(-20_000));
   child.stdout.on("data", keep);
@@ -91,7 +107,12 @@ export async function startHost(dir: string, env: Record<string, string>): Promi
   process.once("exit", stop);
   const url = `http://127.0.0.1:${port}`;
   const until = Date.now() + 120_000;
-  while (!(await fetch(`${url}/`, { redirect: "manual" }).then((r) => r.status === 200, () => false))) {
+  while (
+    !(await fetch(`${url}/`, { redirect: "manual" }).then(
+      (r) => r.status === 200,
+      () => false,
+    ))
+  ) {
     if (Date.now() > until || child.exitCode !== null) {
       stop();
       throw new Error(`next start did not answer / with 200 in ${dir}:\n${printed}`);
@@ -158,7 +179,12 @@ export function coldImportMs(dir: string, route: string): number {
     `const t = performance.now(); const { routeModule } = require(${JSON.stringify(`./.next/server/app${route}/route.js`)});` +
     `const methods = Object.keys(routeModule.userland).filter((k) => /^[A-Z]+$/.test(k));` +
     `process.stdout.write(JSON.stringify({ ms: performance.now() - t, methods }));`;
-  const r = spawnSync(process.execPath, ["--no-deprecation", "-e", script], { cwd: dir, encoding: "utf8", env: toolEnv(), timeout: 60_000 });
+  const r = spawnSync(process.execPath, ["--no-deprecation", "-e", script], {
+    cwd: dir,
+    encoding: "utf8",
+    env: toolEnv(),
+    timeout: 60_000,
+  });
   if (r.status !== 0) throw new Error(`loading ${route}'s built module failed:\n${r.stderr}`);
   const { ms, methods } = JSON.parse(r.stdout) as { ms: number; methods: string[] };
   if (methods.length === 0) throw new Error(`${route}'s built module exports no handler`);

@@ -24,7 +24,8 @@ const EXPORT_OPS = path.join(HOST_APP, "node_modules/.bin/export-ops");
 let db: HostDatabase | undefined;
 let work: string;
 beforeAll(() => {
-  if (!existsSync(CLI) || !existsSync(EXPORT_OPS)) throw new Error("the host app's tools are not installed: run `npm run test:adoption`, which installs them");
+  if (!existsSync(CLI) || !existsSync(EXPORT_OPS))
+    throw new Error("the host app's tools are not installed: run `npm run test:adoption`, which installs them");
   work = mkdtempSync(path.join(tmpdir(), "export-ops-adoption-"));
 });
 afterEach(async () => {
@@ -37,7 +38,12 @@ afterAll(async () => {
 });
 
 function run(command: string, args: string[], cwd: string): { code: number; out: string } {
-  const r = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" }, timeout: 120_000 });
+  const r = spawnSync(command, args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+    timeout: 120_000,
+  });
   return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -52,7 +58,8 @@ function hostProject(name: string): { dir: string; migrations: string } {
 
 const push = (dir: string, url: string) => run(CLI, ["db", "push", "--db-url", url, "--yes"], dir);
 /** The installed package's command, as the host runs it (`npx export-ops migrations ...`). */
-const writeMigrations = (migrations: string, from?: string) => run(EXPORT_OPS, ["migrations", "--into", migrations, ...(from ? ["--from", from] : [])], HOST_APP);
+const writeMigrations = (migrations: string, from?: string) =>
+  run(EXPORT_OPS, ["migrations", "--into", migrations, ...(from ? ["--from", from] : [])], HOST_APP);
 
 async function history(): Promise<{ version: string; name: string }[]> {
   return (await db!.client.query("select version, name from supabase_migrations.schema_migrations order by version")).rows;
@@ -85,7 +92,11 @@ describe("export-ops' migrations in a host project, pushed by the Supabase CLI",
     const applied = await history();
     expect(applied.map((r) => r.name)).toEqual(["host_app", ...theirs.map((n) => n.replace(/^\d+_|\.sql$/g, ""))]);
     expect((await db.client.query("select count(*)::int as n from public.export_ops_installation")).rows[0].n).toBe(1);
-    expect((await db.client.query("select display_name from public.profiles order by 1")).rows.map((r) => r.display_name)).toEqual(["Ada", "Grace", "Root"]);
+    expect((await db.client.query("select display_name from public.profiles order by 1")).rows.map((r) => r.display_name)).toEqual([
+      "Ada",
+      "Grace",
+      "Root",
+    ]);
 
     // an upgrade of export-ops brings one new migration: only it is written, after everything, and pushed
     const upgraded = path.join(work, "upgraded-export-ops");
@@ -111,16 +122,22 @@ describe("export-ops' migrations in a host project, pushed by the Supabase CLI",
     const host = hostProject("uninstalled");
     expect(writeMigrations(host.migrations).code).toBe(0);
     expect(push(host.dir, url)).toMatchObject({ code: 0 });
-    const versions = readdirSync(host.migrations).filter((n) => n.includes("_export_ops_")).map((n) => n.slice(0, 14));
+    const versions = readdirSync(host.migrations)
+      .filter((n) => n.includes("_export_ops_"))
+      .map((n) => n.slice(0, 14));
 
     const notices: string[] = [];
     db.client.on("notice", (n) => notices.push(n.message ?? ""));
     await applySqlFile(db.client, "uninstall", readFileSync(UNINSTALL_SQL, "utf8"));
     const repair = notices.find((n) => n.includes("supabase migration repair"));
-    expect(repair).toBe(`export-ops: now delete supabase/migrations/*_export_ops_*.sql and run: supabase migration repair --status reverted ${versions.join(" ")}`);
+    expect(repair).toBe(
+      `export-ops: now delete supabase/migrations/*_export_ops_*.sql and run: supabase migration repair --status reverted ${versions.join(" ")}`,
+    );
 
     for (const name of readdirSync(host.migrations).filter((n) => n.includes("_export_ops_"))) rmSync(path.join(host.migrations, name));
-    expect(run(CLI, ["migration", "repair", "--status", "reverted", ...versions, "--db-url", url, "--yes"], host.dir)).toMatchObject({ code: 0 });
+    expect(run(CLI, ["migration", "repair", "--status", "reverted", ...versions, "--db-url", url, "--yes"], host.dir)).toMatchObject({
+      code: 0,
+    });
     expect((await history()).map((r) => r.name)).toEqual(["host_app"]);
     expect(push(host.dir, url)).toMatchObject({ code: 0, out: expect.stringContaining("Remote database is up to date") });
     expect((await db.client.query("select to_regclass('public.export_ops_installation') as t")).rows[0].t).toBeNull();

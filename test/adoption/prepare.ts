@@ -17,16 +17,23 @@ const started = performance.now();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const sources = path.join(root, "test/adoption/host-app");
 const SOURCES = ["app", "lib", "middleware.ts", "next.config.mjs", "tsconfig.json", ".env.example"];
-const npm = (args: string[], cwd = root) => execFileSync("npm", [...args, "--no-audit", "--no-fund"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+const npm = (args: string[], cwd = root) =>
+  execFileSync("npm", [...args, "--no-audit", "--no-fund"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
 
 /** Bytes under a folder, as `du` counts them (apparent sizes, each hard-linked file once). */
-const bytesUnder = (dir: string) => Number(execFileSync("du", ["-s", "--apparent-size", "--block-size=1", dir], { encoding: "utf8" }).split("\t")[0]);
+const bytesUnder = (dir: string) =>
+  Number(execFileSync("du", ["-s", "--apparent-size", "--block-size=1", dir], { encoding: "utf8" }).split("\t")[0]);
 /** The installed packages a lockfile records (its `node_modules/…` entries, nested ones included). */
-const lockedPackages = (lock: string) => Object.keys((JSON.parse(lock) as { packages: Record<string, unknown> }).packages).filter((k) => k.includes("node_modules/"));
+const lockedPackages = (lock: string) =>
+  Object.keys((JSON.parse(lock) as { packages: Record<string, unknown> }).packages).filter((k) => k.includes("node_modules/"));
 
 rmSync(FIGURES, { force: true });
 mkdirSync(path.join(root, ".pack"), { recursive: true });
-const [packed] = JSON.parse(npm(["pack", "./lib", "--pack-destination", ".pack", "--json"])) as { filename: string; size: number; unpackedSize: number }[];
+const [packed] = JSON.parse(npm(["pack", "./lib", "--pack-destination", ".pack", "--json"])) as {
+  filename: string;
+  size: number;
+  unpackedSize: number;
+}[];
 const tarball = path.join(root, ".pack", packed!.filename);
 for (const [dir, pins] of [
   [HOST_APP, sources],

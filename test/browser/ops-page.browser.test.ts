@@ -48,7 +48,9 @@ let browser: Browser;
  * from the run history, so however long a continuation takes to start, its run is waited for.
  */
 async function cron(jobId: string): Promise<void> {
-  const res = await fetch(`${app.url}/api/cron/${jobId}`, { headers: { authorization: `Bearer ${CRON_SECRET}`, "user-agent": "vercel-cron/1.0" } });
+  const res = await fetch(`${app.url}/api/cron/${jobId}`, {
+    headers: { authorization: `Bearer ${CRON_SECRET}`, "user-agent": "vercel-cron/1.0" },
+  });
   expect(res.status).toBe(200);
   const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
   await db.connect();
@@ -97,8 +99,13 @@ beforeAll(async () => {
   for (let i = 0; i < 30; i += 1) {
     const failed = i < 12;
     await metrics.logExportMetric({
-      export_id: randomUUID(), user_id: randomUUID(), format: "csv", conversation_count: 40, duration_ms: 2400,
-      status: failed ? "failed" : "completed", file_size_bytes: failed ? null : 20_000,
+      export_id: randomUUID(),
+      user_id: randomUUID(),
+      format: "csv",
+      conversation_count: 40,
+      duration_ms: 2400,
+      status: failed ? "failed" : "completed",
+      file_size_bytes: failed ? null : 20_000,
       ...(failed ? { error_type: "StorageError", error_message: "upload to the exports bucket failed" } : {}),
     });
   }
@@ -127,7 +134,9 @@ async function watchPolicy(context: BrowserContext): Promise<string[]> {
   await context.exposeBinding("__reportViolation", (_source, text: string) => void violations.push(text));
   await context.addInitScript(() => {
     document.addEventListener("securitypolicyviolation", (e) => {
-      (window as unknown as { __reportViolation(text: string): void }).__reportViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
+      (window as unknown as { __reportViolation(text: string): void }).__reportViolation(
+        `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`,
+      );
     });
   });
   context.on("console", (message) => {
@@ -160,7 +169,9 @@ async function expectCharts(page: Page, want: OpsPageData): Promise<void> {
   expect(await page.locator("figure.chart > svg").count()).toBe(3);
   const perDay = await bars(page, "Exports per day");
   expect(perDay).toHaveLength(want.exports.per_day.length);
-  want.exports.per_day.forEach((d, i) => expect(perDay[i]!.title).toBe(`${d.day}: completed ${d.completed.toLocaleString("en-US")}, failed ${d.failed.toLocaleString("en-US")}`));
+  want.exports.per_day.forEach((d, i) =>
+    expect(perDay[i]!.title).toBe(`${d.day}: completed ${d.completed.toLocaleString("en-US")}, failed ${d.failed.toLocaleString("en-US")}`),
+  );
   const busiest = Math.max(...want.exports.per_day.map((d) => d.completed + d.failed));
   expect(busiest).toBeGreaterThan(0);
   const pxPerExport = Math.max(...perDay.map((b) => b.height)) / busiest;
@@ -179,10 +190,13 @@ async function printServerTime(session: string): Promise<void> {
     expect(html).toContain("Recent runs");
   }
   times.sort((a, b) => a - b);
-  console.log(`ops page: ${times[Math.floor(times.length / 2)]!.toFixed(0)} ms server time (median of ${times.length} requests, demo data, next start)`);
+  console.log(
+    `ops page: ${times[Math.floor(times.length / 2)]!.toFixed(0)} ms server time (median of ${times.length} requests, demo data, next start)`,
+  );
 }
 
-const field = (page: Page, scope: string, name: string) => page.locator(`${scope} data[data-field="${name}"]`).first().getAttribute("value");
+const field = (page: Page, scope: string, name: string) =>
+  page.locator(`${scope} data[data-field="${name}"]`).first().getAttribute("value");
 
 async function signIn(page: Page, token: string) {
   await page.goto(`${app.url}/ops`);
@@ -235,7 +249,8 @@ describe("the ops page in Chromium", () => {
       expect(await field(page, row, "last_status")).toBe(job.health.last_status);
       expect(Number(await field(page, row, "backlog"))).toBe(job.backlog);
     }
-    for (const [name, alert] of Object.entries(want.alerts.alerts)) expect(await field(page, `tr[data-alert="${name}"]`, "alert_state")).toBe(alert.state);
+    for (const [name, alert] of Object.entries(want.alerts.alerts))
+      expect(await field(page, `tr[data-alert="${name}"]`, "alert_state")).toBe(alert.state);
     expect(await page.locator("tr[data-transition]").count()).toBe(want.alerts.transitions.length);
     expect(want.alerts.alerts.export_failure_rate?.state).toBe("firing");
 
@@ -244,10 +259,18 @@ describe("the ops page in Chromium", () => {
       expect(await field(page, "section", name)).toBe(want.exports[name] === null ? "" : String(want.exports[name]));
     }
     for (const f of want.exports.p95_by_format) expect(Number(await field(page, `tr[data-format="${f.format}"]`, "p95_ms"))).toBe(f.p95_ms);
-    for (const f of want.exports.failures_by_error_type) expect(Number(await field(page, `tr[data-error-type="${f.error_type}"]`, "failures"))).toBe(f.count);
+    for (const f of want.exports.failures_by_error_type)
+      expect(Number(await field(page, `tr[data-error-type="${f.error_type}"]`, "failures"))).toBe(f.count);
     expect(want.exports.failures_by_error_type.length).toBeGreaterThan(0);
 
-    for (const name of ["storage_objects", "storage_bytes", "quarantined", "log_backlog", "archive_objects_total", "archive_objects_30d"] as const) {
+    for (const name of [
+      "storage_objects",
+      "storage_bytes",
+      "quarantined",
+      "log_backlog",
+      "archive_objects_total",
+      "archive_objects_30d",
+    ] as const) {
       expect(Number(await field(page, "section", name))).toBe(want.cleanup[name]);
     }
     const deleted = want.cleanup.files_deleted_per_day.reduce((s, d) => s + d.files + d.orphans, 0);

@@ -38,7 +38,8 @@ export async function freshDatabase(options: { hostFixture?: boolean } = {}): Pr
 }
 
 /** export-ops' objects: named export_ops_*, its two tables, and the media type of its archive text. */
-export const isExportOps = (name: string) => /^(public\.)?(export_ops_|export_logs|export_metrics|application\/vnd\.export-ops\.)/.test(name);
+export const isExportOps = (name: string) =>
+  /^(public\.)?(export_ops_|export_logs|export_metrics|application\/vnd\.export-ops\.)/.test(name);
 
 export interface CatalogSnapshot {
   relations: { name: string; kind: string; acl: string | null; rls: boolean }[];

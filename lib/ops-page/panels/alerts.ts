@@ -7,12 +7,18 @@ import { empty, figure, head, panel, status, time } from "../parts";
 type Alerts = SqlResult<"export_ops_page_alerts">;
 
 export function alertsPanel(read: PanelRead<Alerts>): SafeHtml {
-  return panel("alerts", "Alerts", read, ({ alerts, transitions }) => html`${states(alerts)}<h3>Recent transitions</h3>${recent(transitions)}`);
+  return panel(
+    "alerts",
+    "Alerts",
+    read,
+    ({ alerts, transitions }) => html`${states(alerts)}<h3>Recent transitions</h3>${recent(transitions)}`,
+  );
 }
 
 function states(alerts: Alerts["alerts"]): SafeHtml {
   const entries = Object.entries(alerts);
-  if (entries.length === 0) return empty("No alert evaluated yet — the hourly export-metrics-aggregate job judges the failure rate and whether exports stopped.");
+  if (entries.length === 0)
+    return empty("No alert evaluated yet — the hourly export-metrics-aggregate job judges the failure rate and whether exports stopped.");
   const rows = entries.map(
     ([name, alert]) => html`<tr data-alert="${name}">
 <th scope="row"><code>${name}</code></th>

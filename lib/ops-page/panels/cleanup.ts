@@ -14,7 +14,12 @@ const deletedSeries: Series[] = [
 const QUARANTINE_HINT = " — an operator must look: npm run job -- export-file-cleanup --quarantined (docs/RUNBOOK.md)";
 
 export function cleanupPanel(read: PanelRead<OpsCleanup>, countCap: number): SafeHtml {
-  return panel("cleanup", "Cleanup", read, (value) => html`<table class="facts"><tbody>${facts(value, countCap)}</tbody></table>${deletedPerDay(value.cleanup)}`);
+  return panel(
+    "cleanup",
+    "Cleanup",
+    read,
+    (value) => html`<table class="facts"><tbody>${facts(value, countCap)}</tbody></table>${deletedPerDay(value.cleanup)}`,
+  );
 }
 
 const row = (heading: string, content: SafeHtml) => html`<tr><th scope="row">${heading}</th>${cell(content)}</tr>`;
@@ -32,10 +37,16 @@ function facts({ cleanup, buckets, orphanSweep }: OpsCleanup, countCap: number):
   return [
     ...bucketRows,
     row("Orphan sweep", html`${figure("orphan_sweep", orphanSweep.enabled ? "on" : "off")}: ${orphanSweep.reason}`),
-    row("Exports bucket now", html`${figure("storage_objects", cleanup.storage_objects)} objects, ${figure("storage_bytes", cleanup.storage_bytes, bytes(cleanup.storage_bytes))}`),
+    row(
+      "Exports bucket now",
+      html`${figure("storage_objects", cleanup.storage_objects)} objects, ${figure("storage_bytes", cleanup.storage_bytes, bytes(cleanup.storage_bytes))}`,
+    ),
     row("Files deleted, 30 days", figure("files_deleted_30d", deletedTotal)),
     row("Quarantined exports", html`${figure("quarantined", cleanup.quarantined)}${cleanup.quarantined > 0 ? QUARANTINE_HINT : ""}`),
-    row("Log cleanup backlog", html`${figure("log_backlog", cleanup.log_backlog, capped(cleanup.log_backlog, countCap))} logs past retention${backlogAge}`),
+    row(
+      "Log cleanup backlog",
+      html`${figure("log_backlog", cleanup.log_backlog, capped(cleanup.log_backlog, countCap))} logs past retention${backlogAge}`,
+    ),
     row(
       "Archive objects written",
       html`${figure("archive_objects_30d", cleanup.archive_objects_30d)} in 30 days (${int(cleanup.archived_rows_30d)} logs), ${figure("archive_objects_total", cleanup.archive_objects_total)} in all`,

@@ -14,7 +14,12 @@ const statusText: Record<OpsJob["health"]["status"], string> = {
 const COLUMNS = ["Job", "Schedule", "Status", "Last run", "Last success", "Staleness / limit", "Next run", "Backlog", "Check-ins"];
 
 export function jobsPanel(read: PanelRead<OpsJob[]>, countCap: number, base: string): SafeHtml {
-  return panel("jobs", "Jobs", read, (jobs) => html`<table>${head(COLUMNS)}<tbody>${jobs.map((job) => jobRow(job, countCap, base))}</tbody></table>`);
+  return panel(
+    "jobs",
+    "Jobs",
+    read,
+    (jobs) => html`<table>${head(COLUMNS)}<tbody>${jobs.map((job) => jobRow(job, countCap, base))}</tbody></table>`,
+  );
 }
 
 function jobRow(job: OpsJob, countCap: number, base: string): SafeHtml {
@@ -35,7 +40,8 @@ function jobRow(job: OpsJob, countCap: number, base: string): SafeHtml {
 
 function lastRun(job: OpsJob, base: string): SafeHtml {
   const { health } = job;
-  if (!health.last_started_at) return html`<span class="empty">no runs yet — is the cron registered? See docs/ADOPTING.md, “Deploying on Vercel”.</span>`;
+  if (!health.last_started_at)
+    return html`<span class="empty">no runs yet — is the cron registered? See docs/ADOPTING.md, “Deploying on Vercel”.</span>`;
   const details = job.lastRunId ? html`<div><a href="${base}/runs/${job.lastRunId}">details</a> (${job.lastTrigger})</div>` : null;
   return html`${figure("last_status", health.last_status)} ${time(health.last_started_at)}${details}`;
 }
