@@ -33,8 +33,10 @@ const layers = {
   jobs: { files: ["lib/jobs/**"], imports: ["archive", "batches", "files", "alerting", "checkins", "runtime", "base"], packages: ["zod", "cron-parser"] },
   /** Per-user erasure: beside the jobs, not above them. */
   erasure: { files: ["lib/erasure/**"], imports: ["archive", "batches", "files", "runtime", "base"], packages: ["zod"] },
-  /** The only code that imports supabase-js. */
-  adapters: { files: ["lib/supabase/**"], imports: ["host", "runtime", "base"], packages: ["@supabase/supabase-js"] },
+  /** The archive's S3-compatible store: the only code that imports the AWS SDK (on first use, never at load). */
+  s3: { files: ["lib/s3/**"], imports: ["runtime", "base"], packages: ["@aws-sdk/client-s3"] },
+  /** The only code that imports supabase-js; its storage port reaches an S3 archive bucket through lib/s3. */
+  adapters: { files: ["lib/supabase/**"], imports: ["s3", "host", "runtime", "base"], packages: ["@supabase/supabase-js"] },
   reporting: { files: ["lib/reporting/**"], imports: ["jobs", "files", "alerting", "checkins", "runtime", "base"], packages: ["cron-parser", "prom-client"] },
   ops: { files: ["lib/ops/**"], imports: ["reporting", "jobs", "files", "checkins", "runtime", "base"], packages: ["cron-parser", "cronstrue"] },
   /** Route wrappers: the bearer guard (which knows nothing of jobs), the cron wrapper (the only user of @vercel/functions). */

@@ -28,6 +28,12 @@ describe("parseEnv", () => {
       ...valid,
       EXPORTS_BUCKET: "exports",
       EXPORT_ARCHIVE_BUCKET: undefined,
+      EXPORT_ARCHIVE_TARGET: "supabase",
+      EXPORT_ARCHIVE_REGION: undefined,
+      EXPORT_ARCHIVE_S3_ENDPOINT: undefined,
+      EXPORT_ARCHIVE_S3_ACCESS_KEY_ID: undefined,
+      EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY: undefined,
+      EXPORT_ARCHIVE_S3_STORAGE_CLASS: undefined,
       EXPORT_ORPHAN_SWEEP: "auto",
       EXPORT_FILE_RETENTION_HOURS: 24,
       EXPORT_LOG_RETENTION_DAYS: 30,
@@ -65,6 +71,26 @@ describe("parseEnv", () => {
     const env = parseEnv({ ...valid, EXPORT_ARCHIVE_BUCKET: "", ALERT_WEBHOOK_URL: " " });
     expect(env).toMatchObject({ EXPORT_ARCHIVE_BUCKET: undefined, ALERT_WEBHOOK_URL: undefined });
     expect(envSchema.safeParse({ ...valid, CRON_SECRET: randomBytes(24).toString("base64url"), METRICS_TOKEN: "" }).data?.METRICS_TOKEN).toBeUndefined();
+  });
+
+  it("takes the archive target from the settings: s3 when set so, or when a region or an endpoint says so", () => {
+    const s3 = { EXPORT_ARCHIVE_BUCKET: "audit", EXPORT_ARCHIVE_S3_ACCESS_KEY_ID: "AKIAEXAMPLEKEYID0001", EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY: "s3-secret-0123456789abcdef" };
+    expect(parseEnv({ ...valid, EXPORT_ARCHIVE_BUCKET: "audit" }).EXPORT_ARCHIVE_TARGET).toBe("supabase");
+    expect(parseEnv({ ...valid, ...s3, EXPORT_ARCHIVE_REGION: "us-east-1" }).EXPORT_ARCHIVE_TARGET).toBe("s3");
+    expect(parseEnv({ ...valid, ...s3, EXPORT_ARCHIVE_REGION: "auto", EXPORT_ARCHIVE_S3_ENDPOINT: "https://acct.r2.cloudflarestorage.com" })).toMatchObject({
+      EXPORT_ARCHIVE_TARGET: "s3",
+      EXPORT_ARCHIVE_S3_ENDPOINT: "https://acct.r2.cloudflarestorage.com",
+    });
+    expect(parseEnv({ ...valid, ...s3, EXPORT_ARCHIVE_TARGET: "supabase", EXPORT_ARCHIVE_REGION: "us-east-1" }).EXPORT_ARCHIVE_TARGET).toBe("supabase");
+  });
+
+  it("names each setting the S3 target lacks, and never a value", () => {
+    const message = failure({ ...valid, EXPORT_ARCHIVE_TARGET: "s3", EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY: "s3-secret-0123456789abcdef" });
+    for (const name of ["EXPORT_ARCHIVE_BUCKET", "EXPORT_ARCHIVE_REGION", "EXPORT_ARCHIVE_S3_ACCESS_KEY_ID"]) expect(message).toContain(`${name}: is not set`);
+    expect(message).not.toContain("EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY");
+    expect(message).not.toContain("s3-secret");
+    expect(failure({ ...valid, EXPORT_ARCHIVE_TARGET: "gcs" })).toContain("EXPORT_ARCHIVE_TARGET: must be supabase or s3");
+    expect(failure({ ...valid, EXPORT_ARCHIVE_S3_STORAGE_CLASS: "cold storage" })).toContain("EXPORT_ARCHIVE_S3_STORAGE_CLASS");
   });
 
   it("names every missing required variable at once", () => {

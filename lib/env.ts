@@ -133,6 +133,19 @@ const settingsObject = z.object({
   EXPORTS_BUCKET: bucketNameSchema.default("exports"),
   // unset or empty: archival off
   EXPORT_ARCHIVE_BUCKET: optionalText.pipe(bucketNameSchema.optional()),
+  // where the archive bucket is: the Supabase project's Storage (the default), or an S3-compatible store (AWS S3,
+  // Cloudflare R2, Supabase's own S3 endpoint, MinIO…); unset, it is s3 when EXPORT_ARCHIVE_REGION or
+  // EXPORT_ARCHIVE_S3_ENDPOINT is set (as the original description configured archival), else supabase
+  EXPORT_ARCHIVE_TARGET: optionalText.pipe(z.enum(["supabase", "s3"], { error: "must be supabase or s3" }).optional()),
+  // the S3 target's region (R2: auto), its endpoint for a store that is not AWS (path-style requests there), its
+  // access key (both halves secret: never logged, never shown), and the storage class its objects are written with
+  EXPORT_ARCHIVE_REGION: optionalText.pipe(z.string().regex(/^[a-z0-9-]{2,32}$/, { error: "must be a region name such as us-east-1 (R2: auto)" }).optional()),
+  EXPORT_ARCHIVE_S3_ENDPOINT: optionalText.pipe(httpUrl.optional()),
+  EXPORT_ARCHIVE_S3_ACCESS_KEY_ID: optionalText,
+  EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY: optionalText,
+  EXPORT_ARCHIVE_S3_STORAGE_CLASS: optionalText.pipe(
+    z.string().regex(/^[A-Z_]{2,32}$/, { error: "must be an S3 storage class such as STANDARD_IA or GLACIER_IR" }).optional(),
+  ),
   // the orphan sweep: `auto` sweeps a bucket export-ops created and no other; `on` a bucket that existed before it
   // too (check what a dry run lists first); `off` never
   EXPORT_ORPHAN_SWEEP: z.enum(["auto", "on", "off"], { error: "must be auto, on or off" }).default("auto"),
@@ -183,15 +196,40 @@ const settingsObject = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
+type ArchiveSettings = Pick<
+  z.output<typeof settingsObject>,
+  "EXPORT_ARCHIVE_BUCKET" | "EXPORT_ARCHIVE_TARGET" | "EXPORT_ARCHIVE_REGION" | "EXPORT_ARCHIVE_S3_ENDPOINT" | "EXPORT_ARCHIVE_S3_ACCESS_KEY_ID" | "EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY"
+>;
+
+/** The archive target in force: as set, else s3 when a region or an endpoint says so, else supabase. */
+function archiveTargetOf(env: ArchiveSettings): "supabase" | "s3" {
+  return env.EXPORT_ARCHIVE_TARGET ?? (env.EXPORT_ARCHIVE_REGION || env.EXPORT_ARCHIVE_S3_ENDPOINT ? "s3" : "supabase");
+}
+
+/** The S3 target needs its bucket, region and both halves of its key; one issue per missing setting (never a value). */
+function archiveTargetRules(env: ArchiveSettings, ctx: z.core.$RefinementCtx): void {
+  if (archiveTargetOf(env) !== "s3") return;
+  const needed = ["EXPORT_ARCHIVE_BUCKET", "EXPORT_ARCHIVE_REGION", "EXPORT_ARCHIVE_S3_ACCESS_KEY_ID", "EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY"] as const;
+  for (const name of needed) {
+    if (!env[name]) ctx.addIssue({ code: "custom", path: [name], message: "is not set: the S3 archive target (EXPORT_ARCHIVE_TARGET=s3) needs it" });
+  }
+}
+
 /**
  * What a run, a script or a route reads at run time: every setting but the read tokens, each of which its own
  * endpoint reads on its own (getReadToken), so a bad or reused METRICS_TOKEN, HEALTH_TOKEN or OPS_TOKEN turns off
  * that endpoint alone and never stops a job. The build checks them all (envSchema).
  */
-export const settingsSchema = settingsObject.omit({ METRICS_TOKEN: true, HEALTH_TOKEN: true, OPS_TOKEN: true });
+export const settingsSchema = settingsObject
+  .omit({ METRICS_TOKEN: true, HEALTH_TOKEN: true, OPS_TOKEN: true })
+  .superRefine(archiveTargetRules)
+  .transform((env) => ({ ...env, EXPORT_ARCHIVE_TARGET: archiveTargetOf(env) }));
 
 /** The deployed app's whole environment: the settings plus the cron secret, the four secrets each its own. */
-export const envSchema = settingsObject.extend({ CRON_SECRET: cronSecretSchema }).superRefine(distinctSecrets(SECRET_NAMES));
+export const envSchema = settingsObject
+  .extend({ CRON_SECRET: cronSecretSchema })
+  .superRefine(distinctSecrets(SECRET_NAMES))
+  .superRefine(archiveTargetRules);
 
 export type Env = z.infer<typeof settingsSchema>;
 export type CheckinProvider = Env["EXPORT_OPS_CHECKIN_PROVIDER"];
@@ -294,6 +332,9 @@ const secretNames = [
   "OPS_TOKEN",
   "ALERT_WEBHOOK_URL",
   "VERCEL_AUTOMATION_BYPASS_SECRET",
+  // the S3 archive target's key: the id too, which names the account and is half the credential
+  "EXPORT_ARCHIVE_S3_ACCESS_KEY_ID",
+  "EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY",
   // a check-in URL's path is its secret (a ping key, a DSN key)
   "EXPORT_OPS_CHECKIN_URL_EXPORT_FILE_CLEANUP",
   "EXPORT_OPS_CHECKIN_URL_EXPORT_LOG_CLEANUP",

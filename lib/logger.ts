@@ -37,6 +37,11 @@ export const redactPaths = [
   "*.CRON_SECRET",
   "*.SUPABASE_SERVICE_ROLE_KEY",
   "*.serviceRoleKey",
+  "*.EXPORT_ARCHIVE_S3_ACCESS_KEY_ID",
+  "*.EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY",
+  "*.accessKeyId",
+  "*.secretAccessKey",
+  "*.credentials",
 ];
 
 function escapeRegExp(value: string): string {

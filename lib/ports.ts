@@ -45,6 +45,24 @@ export interface ObjectVersion {
   deleteMarker: boolean;
 }
 
+/** Whether a bucket is there and public, as the store that holds it says (an S3 bucket: SQL cannot see it). */
+export interface BucketProbe {
+  exists: boolean;
+  public: boolean;
+}
+
+/**
+ * A bucket in an S3-compatible store is passed and recorded (in the archive manifest) as `s3://<bucket>`: a name
+ * Supabase Storage cannot have, so each archive object's manifest row says which store holds it, and the objects
+ * archived before a change of EXPORT_ARCHIVE_TARGET stay readable and erasable where they are.
+ */
+export const S3_BUCKET_SCHEME = "s3://";
+
+/** The S3 bucket a reference names, or undefined for a Supabase Storage bucket. */
+export function s3BucketName(bucket: string): string | undefined {
+  return bucket.startsWith(S3_BUCKET_SCHEME) ? bucket.slice(S3_BUCKET_SCHEME.length) : undefined;
+}
+
 /** Storage (v1.60 on) refuses more than this many names (or versions) in one bulk delete. */
 export const MAX_NAMES_PER_DELETE = 1000;
 
@@ -64,6 +82,11 @@ export interface ObjectStorage {
   list(bucket: string, prefix: string, page: { limit: number; offset: number }): Promise<StoredObject[]>;
   upload(bucket: string, path: string, body: Uint8Array | string, options: { contentType: string; upsert: boolean }): Promise<void>;
   download(bucket: string, path: string): Promise<Uint8Array>;
+  /**
+   * Whether the bucket exists and is public, for a store whose buckets SQL cannot see (S3; Supabase's buckets are
+   * read from storage.buckets instead). Refused credentials are a ConfigError naming the settings.
+   */
+  probe?(bucket: string): Promise<BucketProbe>;
 }
 
 /**

@@ -119,6 +119,8 @@ async function eraseFromArchiveObject(
   // what a crashed run may have left beside the object (this release's name, and the one before it)
   const leftovers = [`${name}.rewrite`, ...(claim.left_by ? [`${name}.rewrite-${claim.left_by}`] : [])];
   try {
+    // where the old versions could not be deleted, nothing is rewritten: the user's rows would stay in them
+    await files.assertVersionsListable(name);
     const bytes = await downloadIfThere(storage, bucket, name);
     const { kept, removed } = bytes ? splitArchive(bytes, userId) : { kept: [], removed: 0 };
     if (kept.length === 0) {

@@ -23,7 +23,7 @@ import * as z from "zod";
 import { countInArchiveObject, eraseFromArchives } from "../archive/archive-rewrite";
 import { deleteLogsInBatches } from "../archive/log-archive";
 import { deleteMetricsInBatches } from "../batches/metrics";
-import { assertBucketsUsable, type VersionedBucketState } from "../files/buckets";
+import { archiveBucketOf, assertBucketsUsable, type VersionedBucketState } from "../files/buckets";
 import { formatOfExtension, unsafePathReason } from "../files/export-paths";
 import { filesInBucket } from "../files/versions";
 import { ValidationError } from "../errors";
@@ -161,7 +161,7 @@ async function erase(deps: Deps, { userId, keepCopy, exportsBucket, safe, result
   for (let i = 0; i < safe.length; i += MAX_NAMES_PER_DELETE) {
     result.files_deleted += (await exportFiles.remove(safe.slice(i, i + MAX_NAMES_PER_DELETE))).length;
   }
-  const logs = await deleteLogsInBatches(deps, { userId }, { archiveBucket: keepCopy ? env.EXPORT_ARCHIVE_BUCKET : undefined });
+  const logs = await deleteLogsInBatches(deps, { userId }, { archiveBucket: keepCopy ? archiveBucketOf(env) : undefined });
   Object.assign(result, { logs_deleted: logs.deleted, archived_count: logs.archived });
   if (keepCopy) result.archive_objects = logs.archiveObjects;
   result.errors.push(...logs.errors);

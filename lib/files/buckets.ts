@@ -10,7 +10,7 @@
  */
 import type { Env } from "../env";
 import { ConfigError } from "../errors";
-import type { BucketVersioning, ObjectStorage, SqlApi } from "../ports";
+import { S3_BUCKET_SCHEME, s3BucketName, type BucketVersioning, type ObjectStorage, type SqlApi } from "../ports";
 
 export interface BucketState {
   bucket: string;
@@ -38,7 +38,7 @@ function problemOf(bucket: string, purpose: BucketState["purpose"], state: { exi
   if (state.public) {
     return (
       `bucket ${bucket} is public, so every file in it is world-readable: export-ops neither deletes from nor writes to it ` +
-      `until it is private (Storage > ${bucket} > Edit bucket > Public off), or ${SETTING[purpose]} names a private bucket`
+      `until it is private (${s3BucketName(bucket) === undefined ? `Storage > ${bucket} > Edit bucket > Public off` : "its bucket policy and public access block"}), or ${SETTING[purpose]} names a private bucket`
     );
   }
   return null;
@@ -59,23 +59,71 @@ export function versioningNote(bucket: string, purpose: BucketState["purpose"], 
   return `bucket ${bucket} keeps versions (${versioning.status}): a delete by name only adds a delete marker and keeps the bytes, so ${DELETES_THERE[purpose]}; ${expiry}`;
 }
 
-type Buckets = Pick<Env, "EXPORTS_BUCKET" | "EXPORT_ARCHIVE_BUCKET">;
+type Buckets = Pick<Env, "EXPORTS_BUCKET" | "EXPORT_ARCHIVE_BUCKET"> & Partial<Pick<Env, "EXPORT_ARCHIVE_TARGET">>;
 
 /**
- * The exports bucket's state and, when archival is on, the archive bucket's: one SQL call, and with `storage`
- * each existing bucket's versioning (a failed read is noted in its place).
+ * The archive bucket as the archive code names it (and the manifest records it): EXPORT_ARCHIVE_BUCKET in Supabase
+ * Storage, or `s3://<bucket>` in the S3-compatible store (EXPORT_ARCHIVE_TARGET=s3); undefined without archival.
  */
-export async function readBuckets(db: SqlApi, env: Buckets, storage?: Pick<ObjectStorage, "versioning">): Promise<BucketState[]> {
-  const wanted = [
-    { bucket: env.EXPORTS_BUCKET, purpose: "exports" as const },
-    ...(env.EXPORT_ARCHIVE_BUCKET ? [{ bucket: env.EXPORT_ARCHIVE_BUCKET, purpose: "archive" as const }] : []),
-  ];
-  const { buckets } = await db.call("export_ops_bucket_states", { p_buckets: wanted.map((w) => w.bucket) });
+export function archiveBucketOf(env: Omit<Buckets, "EXPORTS_BUCKET">): string | undefined {
+  if (!env.EXPORT_ARCHIVE_BUCKET) return undefined;
+  return env.EXPORT_ARCHIVE_TARGET === "s3" ? `${S3_BUCKET_SCHEME}${env.EXPORT_ARCHIVE_BUCKET}` : env.EXPORT_ARCHIVE_BUCKET;
+}
+
+type BucketStorage = Pick<ObjectStorage, "versioning" | "probe">;
+type Found = { exists: boolean; public: boolean; created_by_export_ops: boolean; problem?: string };
+
+/**
+ * An S3 bucket's state, from the store (SQL cannot see it): refused credentials are its problem; any other failure
+ * is thrown when `strict` (a job: it must not go on), else noted as its problem (health, the ops page).
+ */
+async function probeS3(storage: BucketStorage | undefined, bucket: string, strict: boolean): Promise<Found> {
+  const none = { exists: false, public: false, created_by_export_ops: false };
+  if (!storage?.probe) return { ...none, problem: `bucket ${bucket} is in an S3 store, which was not asked` };
+  try {
+    return { ...(await storage.probe(bucket)), created_by_export_ops: false };
+  } catch (error) {
+    if (strict && !(error instanceof ConfigError)) throw error;
+    return { ...none, problem: error instanceof ConfigError ? error.message : `bucket ${bucket} could not be checked: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * Each bucket's existence and publicity: Supabase's from SQL (one call), an S3 bucket's from its store. For a job
+ * (`only` its buckets), a failure to reach the store is thrown.
+ */
+async function bucketStates(
+  db: SqlApi,
+  env: Buckets,
+  storage: BucketStorage | undefined,
+  only?: { purposes: readonly BucketState["purpose"][] },
+): Promise<BucketState[]> {
+  const strict = only !== undefined;
+  const archive = archiveBucketOf(env);
+  const wanted = [{ bucket: env.EXPORTS_BUCKET, purpose: "exports" as const }, ...(archive ? [{ bucket: archive, purpose: "archive" as const }] : [])].filter(
+    (w) => !only || only.purposes.includes(w.purpose),
+  );
+  const inSupabase = wanted.map((w) => w.bucket).filter((b) => s3BucketName(b) === undefined);
+  const { buckets } = await db.call("export_ops_bucket_states", { p_buckets: inSupabase });
   return Promise.all(
     wanted.map(async ({ bucket, purpose }): Promise<BucketState> => {
-      const state = buckets[bucket] ?? { exists: false, public: false, created_by_export_ops: false };
-      const judged = { bucket, purpose, ...state, problem: problemOf(bucket, purpose, state), versioning: null, versioning_note: null };
-      if (!storage || !state.exists) return judged;
+      const found: Found = s3BucketName(bucket) === undefined ? (buckets[bucket] ?? { exists: false, public: false, created_by_export_ops: false }) : await probeS3(storage, bucket, strict);
+      const { problem, ...state } = found;
+      return { bucket, purpose, ...state, problem: problem ?? problemOf(bucket, purpose, state), versioning: null, versioning_note: null };
+    }),
+  );
+}
+
+/**
+ * The exports bucket's state and, when archival is on, the archive bucket's: one SQL call (and a probe of an S3
+ * archive bucket), and with `storage` each existing bucket's versioning (a failed read is noted in its place).
+ */
+export async function readBuckets(db: SqlApi, env: Buckets, storage?: BucketStorage): Promise<BucketState[]> {
+  const states = await bucketStates(db, env, storage);
+  return Promise.all(
+    states.map(async (judged): Promise<BucketState> => {
+      const { bucket, purpose } = judged;
+      if (!storage || !judged.exists) return judged;
       try {
         const versioning = await storage.versioning(bucket);
         return { ...judged, versioning, versioning_note: versioningNote(bucket, purpose, versioning) };
@@ -94,11 +142,11 @@ export type VersionedBucketState = BucketState & { versioning: BucketVersioning 
  */
 export async function assertBucketsUsable(
   db: SqlApi,
-  storage: Pick<ObjectStorage, "versioning">,
+  storage: BucketStorage,
   env: Buckets,
   purposes: readonly BucketState["purpose"][],
 ): Promise<VersionedBucketState[]> {
-  const states = (await readBuckets(db, env)).filter((s) => purposes.includes(s.purpose));
+  const states = await bucketStates(db, env, storage, { purposes });
   const problems = states.flatMap((s) => (s.problem ? [s.problem] : []));
   if (problems.length > 0) throw new ConfigError(`Refused: ${problems.join("; ")}`);
   return Promise.all(

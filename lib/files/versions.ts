@@ -16,6 +16,11 @@ export interface FilesInBucket {
   remove(paths: string[]): Promise<string[]>;
   /** Deletes every version of `path` except the current one; resolves to how many (none without versioning). */
   removeOldVersions(path: string): Promise<number>;
+  /**
+   * Throws when the store cannot list `path`'s versions, so could not delete them (an S3-compatible store without
+   * ListObjectVersions): asked before anything is changed. Nothing to ask without versioning.
+   */
+  assertVersionsListable(path: string): Promise<void>;
 }
 
 async function versionsOf(storage: ObjectStorage, bucket: string, paths: string[]): Promise<ObjectVersion[]> {
@@ -29,7 +34,7 @@ async function versionsOf(storage: ObjectStorage, bucket: string, paths: string[
 
 export function filesInBucket(storage: ObjectStorage, { bucket, versioning }: { bucket: string; versioning: BucketVersioning }): FilesInBucket {
   if (versioning.status === "DISABLED") {
-    return { remove: (paths) => storage.remove(bucket, paths), removeOldVersions: async () => 0 };
+    return { remove: (paths) => storage.remove(bucket, paths), removeOldVersions: async () => 0, assertVersionsListable: async () => undefined };
   }
   return {
     async remove(paths) {
@@ -40,6 +45,9 @@ export function filesInBucket(storage: ObjectStorage, { bucket, versioning }: { 
     async removeOldVersions(path) {
       const old = (await storage.versions(bucket, path)).filter((v) => !v.current);
       return old.length > 0 ? storage.removeVersions(bucket, old) : 0;
+    },
+    async assertVersionsListable(path) {
+      await storage.versions(bucket, path);
     },
   };
 }

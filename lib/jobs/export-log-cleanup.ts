@@ -5,7 +5,7 @@
  * older than 90 days.
  */
 import * as z from "zod";
-import { assertBucketsUsable } from "../files/buckets";
+import { archiveBucketOf, assertBucketsUsable } from "../files/buckets";
 import type { BucketVersioning, JobDeps, SqlApi } from "../ports";
 import type { SqlResult } from "../sql-contract";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
@@ -96,7 +96,7 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
   if (stats) result.stats = stats;
   else {
     const pacer = createPacer(options.nice_ratio, deps);
-    const logs = await deleteLogsInBatches(deps, { cutoff: logCutoff }, { batchSize: options.batch_size, archiveBucket: env.EXPORT_ARCHIVE_BUCKET, pacer, inFlight: options.concurrency });
+    const logs = await deleteLogsInBatches(deps, { cutoff: logCutoff }, { batchSize: options.batch_size, archiveBucket: archiveBucketOf(env), pacer, inFlight: options.concurrency });
     result.rested_ms = pacer.rested();
     result.deleted_count = logs.deleted;
     result.archived_count = logs.archived;

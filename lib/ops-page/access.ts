@@ -38,6 +38,7 @@ export function readPanels(db: SqlApi, env: Env, clock: Clock, storage?: ObjectS
   const settings = {
     exportsBucket: env.EXPORTS_BUCKET,
     archiveBucket: env.EXPORT_ARCHIVE_BUCKET,
+    archiveTarget: env.EXPORT_ARCHIVE_TARGET,
     orphanSweep: env.EXPORT_ORPHAN_SWEEP,
     fileRetentionHours: env.EXPORT_FILE_RETENTION_HOURS,
     logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS,

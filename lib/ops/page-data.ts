@@ -23,6 +23,8 @@ export interface OpsSettings {
   exportsBucket: string;
   /** When archival is on. */
   archiveBucket?: string;
+  /** Where the archive bucket is (EXPORT_ARCHIVE_TARGET): Supabase Storage unless `s3`. */
+  archiveTarget?: Env["EXPORT_ARCHIVE_TARGET"];
   orphanSweep?: Env["EXPORT_ORPHAN_SWEEP"];
   fileRetentionHours: number;
   logRetentionDays: number;
@@ -140,7 +142,7 @@ export async function readOpsPanels(
     settle(
       Promise.all([
         db.call("export_ops_page_cleanup", { p_bucket: settings.exportsBucket, p_log_retention_days: settings.logRetentionDays, p_cap: OPS_COUNT_CAP, ...at }),
-        readBuckets(db, { EXPORTS_BUCKET: settings.exportsBucket, EXPORT_ARCHIVE_BUCKET: settings.archiveBucket }, storage),
+        readBuckets(db, { EXPORTS_BUCKET: settings.exportsBucket, EXPORT_ARCHIVE_BUCKET: settings.archiveBucket, EXPORT_ARCHIVE_TARGET: settings.archiveTarget }, storage),
       ]).then(([figures, buckets]) => ({ cleanup: figures, buckets, orphanSweep: orphanSweepState(settings.orphanSweep ?? "auto", buckets[0]!) })),
     ),
     settle(closeAbandoned().then(() => db.call("export_ops_page_runs", { p_limit: OPS_RECENT_RUNS }))),

@@ -121,9 +121,9 @@ export interface HealthConfig {
   stuckHours: number;
   /** Per job id, its check-in target (lib/checkins describeCheckinTargets). */
   checkinTargets?: Record<string, CheckinTarget | null>;
-  env: Pick<Env, "EXPORTS_BUCKET" | "EXPORT_ARCHIVE_BUCKET" | "EXPORT_ORPHAN_SWEEP">;
+  env: Pick<Env, "EXPORTS_BUCKET" | "EXPORT_ARCHIVE_BUCKET" | "EXPORT_ORPHAN_SWEEP"> & Partial<Pick<Env, "EXPORT_ARCHIVE_TARGET">>;
   /** Storage, to read each bucket's versioning; not read when left out. */
-  storage?: Pick<ObjectStorage, "versioning">;
+  storage?: Pick<ObjectStorage, "versioning" | "probe">;
 }
 
 export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], clock: Clock, config: HealthConfig): Promise<HealthReport> {

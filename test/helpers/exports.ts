@@ -185,10 +185,10 @@ export const newUserId = () => randomUUID();
 export function runWithoutLease<S extends import("zod").ZodType, R extends JobResult>(
   job: JobDefinition<S, R>,
   options: import("zod").input<S>,
-  context: { clock?: Clock; env?: Env } = {},
+  context: { clock?: Clock; env?: Env; ports?: ReturnType<typeof ports> } = {},
 ): Promise<R> {
   return job.run(
-    { ...ports(), env: context.env ?? testEnv(), clock: context.clock ?? systemClock, logger: captureLogger().logger, runId: randomUUID(), deadline: Number.POSITIVE_INFINITY },
+    { ...(context.ports ?? ports()), env: context.env ?? testEnv(), clock: context.clock ?? systemClock, logger: captureLogger().logger, runId: randomUUID(), deadline: Number.POSITIVE_INFINITY },
     job.optionsSchema.parse(options),
   );
 }
