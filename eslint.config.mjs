@@ -20,7 +20,12 @@ const layers = {
   /** Settings (the only reader of process.env), the logger, and the ports jobs depend on. */
   runtime: { files: ["lib/env.ts", "lib/logger.ts", "lib/ports.ts"], imports: ["base"], packages: ["zod", "pino"] },
   /** The host library (`export-ops`, what a host's export endpoint bundles): never the app's settings, logger or jobs. */
-  host: { files: ["lib/index.ts", "lib/host/**", "lib/supabase/sql-api.ts"], imports: ["base"], types: ["runtime"], packages: ["zod", "@opentelemetry/api"] },
+  host: {
+    files: ["lib/index.ts", "lib/host/**", "lib/supabase/sql-api.ts"],
+    imports: ["base"],
+    types: ["runtime"],
+    packages: ["zod", "@opentelemetry/api"],
+  },
   /** What the batch jobs and the erasure share: pacing, the batch claims' lease, deleting raw metrics. */
   batches: { files: ["lib/batches/**"], imports: ["runtime", "base"] },
   /** The exports and archive buckets: their judgement, export paths, deleting for good where a bucket keeps versions. */
@@ -30,15 +35,27 @@ const layers = {
   alerting: { files: ["lib/alerting/**"], imports: ["host", "runtime", "base"] },
   checkins: { files: ["lib/checkins/**"], imports: ["runtime", "base"] },
   /** The jobs, their runner and registry: the database and Storage through the ports only, nothing of HTTP or the platform. */
-  jobs: { files: ["lib/jobs/**"], imports: ["archive", "batches", "files", "alerting", "checkins", "runtime", "base"], packages: ["zod", "cron-parser"] },
+  jobs: {
+    files: ["lib/jobs/**"],
+    imports: ["archive", "batches", "files", "alerting", "checkins", "runtime", "base"],
+    packages: ["zod", "cron-parser"],
+  },
   /** Per-user erasure: beside the jobs, not above them. */
   erasure: { files: ["lib/erasure/**"], imports: ["archive", "batches", "files", "runtime", "base"], packages: ["zod"] },
   /** The archive's S3-compatible store: the only code that imports the AWS SDK (on first use, never at load). */
   s3: { files: ["lib/s3/**"], imports: ["runtime", "base"], packages: ["@aws-sdk/client-s3"] },
   /** The only code that imports supabase-js; its storage port reaches an S3 archive bucket through lib/s3. */
   adapters: { files: ["lib/supabase/**"], imports: ["s3", "host", "runtime", "base"], packages: ["@supabase/supabase-js"] },
-  reporting: { files: ["lib/reporting/**"], imports: ["jobs", "files", "alerting", "checkins", "runtime", "base"], packages: ["cron-parser", "prom-client"] },
-  ops: { files: ["lib/ops/**"], imports: ["reporting", "jobs", "files", "checkins", "runtime", "base"], packages: ["cron-parser", "cronstrue"] },
+  reporting: {
+    files: ["lib/reporting/**"],
+    imports: ["jobs", "files", "alerting", "checkins", "runtime", "base"],
+    packages: ["cron-parser", "prom-client"],
+  },
+  ops: {
+    files: ["lib/ops/**"],
+    imports: ["reporting", "jobs", "files", "checkins", "runtime", "base"],
+    packages: ["cron-parser", "cronstrue"],
+  },
   /** Route wrappers: the bearer guard (which knows nothing of jobs), the cron wrapper (the only user of @vercel/functions). */
   http: { files: ["lib/http/**"], imports: ["ops", "reporting", "jobs", "checkins", "adapters", "runtime", "base"], packages: ["zod"] },
   /** The ops page: plain HTML, no framework. */
@@ -69,11 +86,29 @@ const layerPolicies = Object.entries(layers).flatMap(([name, layer]) => [
   { from: inLayers(name), allow: { to: inLayers([name, ...(layer.imports ?? [])]) } },
   ...(layer.types ? [{ from: inLayers(name), allow: { to: inLayers(layer.types), dependency: { kind: "type" } } }] : []),
   ...(layer.packages ? [{ from: inLayers(name), allow: { to: { module: { origin: "external", source: layer.packages } } } }] : []),
-  ...(layer.typePackages ? [{ from: inLayers(name), allow: { to: { module: { origin: "external", source: layer.typePackages } }, dependency: { kind: "type" } } }] : []),
+  ...(layer.typePackages
+    ? [
+        {
+          from: inLayers(name),
+          allow: { to: { module: { origin: "external", source: layer.typePackages } }, dependency: { kind: "type" } },
+        },
+      ]
+    : []),
 ]);
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", ".next/**", "next-env.d.ts", "coverage/**", "lib/dist/**", ".pack/**", "test/adoption/host-app/**", "test/adoption/host-app-latest/**"] },
+  {
+    ignores: [
+      "node_modules/**",
+      ".next/**",
+      "next-env.d.ts",
+      "coverage/**",
+      "lib/dist/**",
+      ".pack/**",
+      "test/adoption/host-app/**",
+      "test/adoption/host-app-latest/**",
+    ],
+  },
   {
     files: ["**/*.ts", "**/*.tsx", "**/*.mts"],
     languageOptions: { parser: tseslint.parser, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
@@ -84,7 +119,11 @@ export default tseslint.config(
       "@typescript-eslint/await-thenable": "error",
     },
   },
-  { files: ["**/*.ts", "**/*.tsx", "**/*.mts", "**/*.mjs"], ignores: ["**/*.test.ts", "**/*.test.tsx"], rules: maxLines(MAX_FUNCTION_LINES) },
+  {
+    files: ["**/*.ts", "**/*.tsx", "**/*.mts", "**/*.mjs"],
+    ignores: ["**/*.test.ts", "**/*.test.tsx"],
+    rules: maxLines(MAX_FUNCTION_LINES),
+  },
   {
     files: ["lib/**/*.ts", "app/**/*.ts", "app/**/*.tsx"],
     ignores: ["lib/env.ts", "**/*.test.ts"],
@@ -119,7 +158,14 @@ export default tseslint.config(
             {
               // the app may use Next and React, but not the route that mounts the ops page: the page brings no framework
               from: { file: { path: "app/ops/**" } },
-              disallow: { to: { module: { origin: "external", source: ["next", "next/*", "react", "react/*", "react-dom", "react-dom/*", "react-is", "recharts"] } } },
+              disallow: {
+                to: {
+                  module: {
+                    origin: "external",
+                    source: ["next", "next/*", "react", "react/*", "react-dom", "react-dom/*", "react-is", "recharts"],
+                  },
+                },
+              },
               message: "The ops page brings no framework: its route mounts export-ops/next's handler and nothing else.",
             },
             {

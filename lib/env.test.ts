@@ -64,29 +64,45 @@ describe("parseEnv", () => {
       EXPORT_ARCHIVE_BUCKET: "audit-archive",
       ALERT_WEBHOOK_URL: "",
     });
-    expect(env).toMatchObject({ EXPORT_FILE_RETENTION_HOURS: 48, FAILURE_RATE_THRESHOLD: 0.25, EXPORT_ARCHIVE_BUCKET: "audit-archive", ALERT_WEBHOOK_URL: undefined });
+    expect(env).toMatchObject({
+      EXPORT_FILE_RETENTION_HOURS: 48,
+      FAILURE_RATE_THRESHOLD: 0.25,
+      EXPORT_ARCHIVE_BUCKET: "audit-archive",
+      ALERT_WEBHOOK_URL: undefined,
+    });
   });
 
   it("treats an empty optional setting as unset (as .env.example leaves them)", () => {
     const env = parseEnv({ ...valid, EXPORT_ARCHIVE_BUCKET: "", ALERT_WEBHOOK_URL: " " });
     expect(env).toMatchObject({ EXPORT_ARCHIVE_BUCKET: undefined, ALERT_WEBHOOK_URL: undefined });
-    expect(envSchema.safeParse({ ...valid, CRON_SECRET: randomBytes(24).toString("base64url"), METRICS_TOKEN: "" }).data?.METRICS_TOKEN).toBeUndefined();
+    expect(
+      envSchema.safeParse({ ...valid, CRON_SECRET: randomBytes(24).toString("base64url"), METRICS_TOKEN: "" }).data?.METRICS_TOKEN,
+    ).toBeUndefined();
   });
 
   it("takes the archive target from the settings: s3 when set so, or when a region or an endpoint says so", () => {
-    const s3 = { EXPORT_ARCHIVE_BUCKET: "audit", EXPORT_ARCHIVE_S3_ACCESS_KEY_ID: "AKIAEXAMPLEKEYID0001", EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY: "s3-secret-0123456789abcdef" };
+    const s3 = {
+      EXPORT_ARCHIVE_BUCKET: "audit",
+      EXPORT_ARCHIVE_S3_ACCESS_KEY_ID: "AKIAEXAMPLEKEYID0001",
+      EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY: "s3-secret-0123456789abcdef",
+    };
     expect(parseEnv({ ...valid, EXPORT_ARCHIVE_BUCKET: "audit" }).EXPORT_ARCHIVE_TARGET).toBe("supabase");
     expect(parseEnv({ ...valid, ...s3, EXPORT_ARCHIVE_REGION: "us-east-1" }).EXPORT_ARCHIVE_TARGET).toBe("s3");
-    expect(parseEnv({ ...valid, ...s3, EXPORT_ARCHIVE_REGION: "auto", EXPORT_ARCHIVE_S3_ENDPOINT: "https://acct.r2.cloudflarestorage.com" })).toMatchObject({
+    expect(
+      parseEnv({ ...valid, ...s3, EXPORT_ARCHIVE_REGION: "auto", EXPORT_ARCHIVE_S3_ENDPOINT: "https://acct.r2.cloudflarestorage.com" }),
+    ).toMatchObject({
       EXPORT_ARCHIVE_TARGET: "s3",
       EXPORT_ARCHIVE_S3_ENDPOINT: "https://acct.r2.cloudflarestorage.com",
     });
-    expect(parseEnv({ ...valid, ...s3, EXPORT_ARCHIVE_TARGET: "supabase", EXPORT_ARCHIVE_REGION: "us-east-1" }).EXPORT_ARCHIVE_TARGET).toBe("supabase");
+    expect(parseEnv({ ...valid, ...s3, EXPORT_ARCHIVE_TARGET: "supabase", EXPORT_ARCHIVE_REGION: "us-east-1" }).EXPORT_ARCHIVE_TARGET).toBe(
+      "supabase",
+    );
   });
 
   it("names each setting the S3 target lacks, and never a value", () => {
     const message = failure({ ...valid, EXPORT_ARCHIVE_TARGET: "s3", EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY: "s3-secret-0123456789abcdef" });
-    for (const name of ["EXPORT_ARCHIVE_BUCKET", "EXPORT_ARCHIVE_REGION", "EXPORT_ARCHIVE_S3_ACCESS_KEY_ID"]) expect(message).toContain(`${name}: is not set`);
+    for (const name of ["EXPORT_ARCHIVE_BUCKET", "EXPORT_ARCHIVE_REGION", "EXPORT_ARCHIVE_S3_ACCESS_KEY_ID"])
+      expect(message).toContain(`${name}: is not set`);
     expect(message).not.toContain("EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY");
     expect(message).not.toContain("s3-secret");
     expect(failure({ ...valid, EXPORT_ARCHIVE_TARGET: "gcs" })).toContain("EXPORT_ARCHIVE_TARGET: must be supabase or s3");
@@ -133,25 +149,35 @@ describe("the secrets (CRON_SECRET, METRICS_TOKEN, HEALTH_TOKEN, OPS_TOKEN): one
   const withCron = { ...valid, CRON_SECRET: randomBytes(24).toString("base64url") };
   /** envSchema's messages for one variable (CRON_SECRET is only in envSchema; the tokens are in both). */
   const messages = (name: string, value: string) =>
-    (envSchema.safeParse({ ...withCron, [name]: value }).error?.issues ?? []).filter((i) => i.path[0] === name).map((i) => `${name}: ${i.message}`);
+    (envSchema.safeParse({ ...withCron, [name]: value }).error?.issues ?? [])
+      .filter((i) => i.path[0] === name)
+      .map((i) => `${name}: ${i.message}`);
 
-  it.each(secrets)("%s takes what a generator gives: base64url of 24 bytes, hex of 16, base64 of 32, and a long passphrase-like value", (name) => {
-    for (let i = 0; i < 50; i++) {
-      for (const value of [randomBytes(24).toString("base64url"), randomBytes(16).toString("hex"), randomBytes(32).toString("base64")]) {
-        expect(messages(name, value)).toEqual([]);
+  it.each(secrets)(
+    "%s takes what a generator gives: base64url of 24 bytes, hex of 16, base64 of 32, and a long passphrase-like value",
+    (name) => {
+      for (let i = 0; i < 50; i++) {
+        for (const value of [randomBytes(24).toString("base64url"), randomBytes(16).toString("hex"), randomBytes(32).toString("base64")]) {
+          expect(messages(name, value)).toEqual([]);
+        }
       }
-    }
-    expect(messages(name, "ops-sign-in-test-token-0123456789")).toEqual([]);
-  });
+      expect(messages(name, "ops-sign-in-test-token-0123456789")).toEqual([]);
+    },
+  );
 
-  it.each(secrets.flatMap((name) => [
-    [name, "a 31-character value", randomBytes(24).toString("base64url").slice(0, 31), "must be at least 32 characters"],
-    [name, "one character repeated", "x".repeat(40), "is a short pattern repeated"],
-    [name, "a short pattern repeated", "ab12".repeat(10), "is a short pattern repeated"],
-    [name, "a word repeated, cut short", "changeme-".repeat(4).slice(0, 34), "is a short pattern repeated"],
-    [name, "a few characters", "11111111222222223333333344444444", "has fewer than 6 different characters"],
-    [name, "mostly one character", `${"x".repeat(30)}-prod!`, "is mostly one character"],
-  ] as const))("%s refuses %s, naming the variable and not echoing the value", (name, _, value, reason) => {
+  it.each(
+    secrets.flatMap(
+      (name) =>
+        [
+          [name, "a 31-character value", randomBytes(24).toString("base64url").slice(0, 31), "must be at least 32 characters"],
+          [name, "one character repeated", "x".repeat(40), "is a short pattern repeated"],
+          [name, "a short pattern repeated", "ab12".repeat(10), "is a short pattern repeated"],
+          [name, "a word repeated, cut short", "changeme-".repeat(4).slice(0, 34), "is a short pattern repeated"],
+          [name, "a few characters", "11111111222222223333333344444444", "has fewer than 6 different characters"],
+          [name, "mostly one character", `${"x".repeat(30)}-prod!`, "is mostly one character"],
+        ] as const,
+    ),
+  )("%s refuses %s, naming the variable and not echoing the value", (name, _, value, reason) => {
     const found = messages(name, value);
     expect(found).toHaveLength(1);
     expect(found[0]).toContain(`${name}: ${reason}`);
@@ -182,7 +208,9 @@ describe("the secrets (CRON_SECRET, METRICS_TOKEN, HEALTH_TOKEN, OPS_TOKEN): one
 describe("the secrets read on their own (a route's token, the cron secret)", () => {
   afterEach(() => vi.unstubAllEnvs());
   const stubAll = () => {
-    const four = Object.fromEntries(["CRON_SECRET", "METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN"].map((name) => [name, randomBytes(24).toString("base64url")]));
+    const four = Object.fromEntries(
+      ["CRON_SECRET", "METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN"].map((name) => [name, randomBytes(24).toString("base64url")]),
+    );
     for (const [name, value] of Object.entries(four)) vi.stubEnv(name, value);
     return four as Record<"CRON_SECRET" | "METRICS_TOKEN" | "HEALTH_TOKEN" | "OPS_TOKEN", string>;
   };
@@ -212,17 +240,20 @@ describe("the secrets read on their own (a route's token, the cron secret)", () 
     expect(() => getReadToken("OPS_TOKEN")).toThrow(NotFoundError);
   });
 
-  it.each(["METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN"] as const)("refuses to run the cron routes while CRON_SECRET equals %s, naming both", (other) => {
-    const four = stubAll();
-    vi.stubEnv(other, four.CRON_SECRET);
-    expect(() => getCronSecret()).toThrow(ConfigError);
-    expect(() => getCronSecret()).toThrow(`CRON_SECRET must not be the same as ${other}`);
-    try {
-      getCronSecret();
-    } catch (error) {
-      expect((error as Error).message).not.toContain(four.CRON_SECRET);
-    }
-  });
+  it.each(["METRICS_TOKEN", "HEALTH_TOKEN", "OPS_TOKEN"] as const)(
+    "refuses to run the cron routes while CRON_SECRET equals %s, naming both",
+    (other) => {
+      const four = stubAll();
+      vi.stubEnv(other, four.CRON_SECRET);
+      expect(() => getCronSecret()).toThrow(ConfigError);
+      expect(() => getCronSecret()).toThrow(`CRON_SECRET must not be the same as ${other}`);
+      try {
+        getCronSecret();
+      } catch (error) {
+        expect((error as Error).message).not.toContain(four.CRON_SECRET);
+      }
+    },
+  );
 
   it("refuses to run the cron routes while CRON_SECRET is guessable, naming it", () => {
     stubAll();
@@ -236,7 +267,11 @@ describe("a read token that cannot be used turns off its own endpoint and nothin
   it.each([
     ["OPS_TOKEN too short", { OPS_TOKEN: "short-ops-token-20ch" }, "OPS_TOKEN"],
     ["METRICS_TOKEN guessable", { METRICS_TOKEN: "x".repeat(40) }, "METRICS_TOKEN"],
-    ["HEALTH_TOKEN the same as METRICS_TOKEN", { HEALTH_TOKEN: "same-token-0123456789-abcdefghijkl", METRICS_TOKEN: "same-token-0123456789-abcdefghijkl" }, "HEALTH_TOKEN"],
+    [
+      "HEALTH_TOKEN the same as METRICS_TOKEN",
+      { HEALTH_TOKEN: "same-token-0123456789-abcdefghijkl", METRICS_TOKEN: "same-token-0123456789-abcdefghijkl" },
+      "HEALTH_TOKEN",
+    ],
   ] as const)("%s: the jobs' settings and the cron secret still read, that endpoint answers 404", (_name, tokens, off) => {
     for (const [k, v] of Object.entries({ ...valid, CRON_SECRET: randomBytes(24).toString("base64url"), ...tokens })) vi.stubEnv(k, v);
     expect(getEnv().SUPABASE_URL).toBe(valid.SUPABASE_URL);
@@ -249,7 +284,9 @@ describe("EXPORT_OPS_SCHEDULE_TIMEZONE", () => {
   it("takes an IANA time zone and refuses anything else, naming the variable", () => {
     expect(parseEnv({ ...valid, EXPORT_OPS_SCHEDULE_TIMEZONE: "Europe/Berlin" }).EXPORT_OPS_SCHEDULE_TIMEZONE).toBe("Europe/Berlin");
     expect(parseEnv(valid).EXPORT_OPS_SCHEDULE_TIMEZONE).toBe("UTC");
-    expect(failure({ ...valid, EXPORT_OPS_SCHEDULE_TIMEZONE: "Mars/Olympus" })).toContain("EXPORT_OPS_SCHEDULE_TIMEZONE: must be an IANA time zone");
+    expect(failure({ ...valid, EXPORT_OPS_SCHEDULE_TIMEZONE: "Mars/Olympus" })).toContain(
+      "EXPORT_OPS_SCHEDULE_TIMEZONE: must be an IANA time zone",
+    );
   });
 });
 
@@ -298,7 +335,9 @@ describe("the documented settings (docs/CONFIGURATION.md's table, .env.example)"
   };
   const table = readFileSync(path.join(root, "docs/CONFIGURATION.md"), "utf8");
   const rows = new Map([...table.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]+) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]));
-  const example = new Map([...readFileSync(path.join(root, ".env.example"), "utf8").matchAll(/^(?:# )?([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  const example = new Map(
+    [...readFileSync(path.join(root, ".env.example"), "utf8").matchAll(/^(?:# )?([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
+  );
 
   it("lists every variable of the schema in the configuration table and .env.example, and nothing else", () => {
     expect([...rows.keys()].sort()).toEqual(Object.keys(shape).sort());
@@ -326,12 +365,15 @@ describe("each whole-number setting has one set of bounds", () => {
   };
   const env = (name: string, value: number) => envSchema.shape[name as keyof typeof SETTING_BOUNDS].safeParse(String(value));
 
-  it.each(Object.entries(SETTING_BOUNDS))("%s: the env var takes exactly its range, and says which end it missed", (name, { min, max, unit }) => {
-    for (const ok of [min, max]) expect(env(name, ok).success).toBe(true);
-    expect(env(name, min - 1).error?.issues[0]?.message).toBe(`must be at least ${min} ${unit}`);
-    expect(env(name, max + 1).error?.issues[0]?.message).toBe(`must be at most ${max} ${unit}`);
-    expect(env(name, min + 0.5).error?.issues[0]?.message).toBe("must be a whole number");
-  });
+  it.each(Object.entries(SETTING_BOUNDS))(
+    "%s: the env var takes exactly its range, and says which end it missed",
+    (name, { min, max, unit }) => {
+      for (const ok of [min, max]) expect(env(name, ok).success).toBe(true);
+      expect(env(name, min - 1).error?.issues[0]?.message).toBe(`must be at least ${min} ${unit}`);
+      expect(env(name, max + 1).error?.issues[0]?.message).toBe(`must be at most ${max} ${unit}`);
+      expect(env(name, min + 0.5).error?.issues[0]?.message).toBe("must be a whole number");
+    },
+  );
 
   const withOption = Object.entries(SETTING_BOUNDS).flatMap(([name, b]) => (b.option ? [[name, { ...b, option: b.option }] as const] : []));
   it.each(withOption)("%s: the job option takes the same range as the env var", (name, { min, max, option }) => {
@@ -342,10 +384,13 @@ describe("each whole-number setting has one set of bounds", () => {
   });
 
   it("knows which settings have an option", () => {
-    expect(withOption.map(([name]) => name).sort()).toEqual(["EXPORT_FILE_RETENTION_HOURS", "EXPORT_LOG_RETENTION_DAYS", "EXPORT_METRICS_RETENTION_DAYS"]);
+    expect(withOption.map(([name]) => name).sort()).toEqual([
+      "EXPORT_FILE_RETENTION_HOURS",
+      "EXPORT_LOG_RETENTION_DAYS",
+      "EXPORT_METRICS_RETENTION_DAYS",
+    ]);
   });
 });
-
 
 describe("tracingEnabled (instrumentation.ts registers OpenTelemetry only when it is on)", () => {
   it("is off unless EXPORT_OPS_TRACING is on", async () => {

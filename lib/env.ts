@@ -74,7 +74,10 @@ export const SECRET_NAMES = ["CRON_SECRET", "METRICS_TOKEN", "HEALTH_TOKEN", "OP
 export type SecretName = (typeof SECRET_NAMES)[number];
 
 /** Each pair of the given secrets that are set and equal (after trimming), as [first, second]: never the value. */
-export function equalSecrets(source: Partial<Record<SecretName, string | undefined>>, names: readonly SecretName[] = SECRET_NAMES): [SecretName, SecretName][] {
+export function equalSecrets(
+  source: Partial<Record<SecretName, string | undefined>>,
+  names: readonly SecretName[] = SECRET_NAMES,
+): [SecretName, SecretName][] {
   const pairs: [SecretName, SecretName][] = [];
   names.forEach((a, i) => {
     for (const b of names.slice(i + 1)) {
@@ -89,8 +92,7 @@ const sameSecretMessage = (first: SecretName) => `must not be the same as ${firs
 
 /** An object refinement: one issue per equal pair, on the later variable. */
 const distinctSecrets =
-  (names: readonly SecretName[]) =>
-  (values: Partial<Record<SecretName, string | undefined>>, ctx: z.core.$RefinementCtx) => {
+  (names: readonly SecretName[]) => (values: Partial<Record<SecretName, string | undefined>>, ctx: z.core.$RefinementCtx) => {
     for (const [a, b] of equalSecrets(values, names)) ctx.addIssue({ code: "custom", path: [b], message: sameSecretMessage(a) });
   };
 
@@ -139,12 +141,20 @@ const settingsObject = z.object({
   EXPORT_ARCHIVE_TARGET: optionalText.pipe(z.enum(["supabase", "s3"], { error: "must be supabase or s3" }).optional()),
   // the S3 target's region (R2: auto), its endpoint for a store that is not AWS (path-style requests there), its
   // access key (both halves secret: never logged, never shown), and the storage class its objects are written with
-  EXPORT_ARCHIVE_REGION: optionalText.pipe(z.string().regex(/^[a-z0-9-]{2,32}$/, { error: "must be a region name such as us-east-1 (R2: auto)" }).optional()),
+  EXPORT_ARCHIVE_REGION: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9-]{2,32}$/, { error: "must be a region name such as us-east-1 (R2: auto)" })
+      .optional(),
+  ),
   EXPORT_ARCHIVE_S3_ENDPOINT: optionalText.pipe(httpUrl.optional()),
   EXPORT_ARCHIVE_S3_ACCESS_KEY_ID: optionalText,
   EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY: optionalText,
   EXPORT_ARCHIVE_S3_STORAGE_CLASS: optionalText.pipe(
-    z.string().regex(/^[A-Z_]{2,32}$/, { error: "must be an S3 storage class such as STANDARD_IA or GLACIER_IR" }).optional(),
+    z
+      .string()
+      .regex(/^[A-Z_]{2,32}$/, { error: "must be an S3 storage class such as STANDARD_IA or GLACIER_IR" })
+      .optional(),
   ),
   // the orphan sweep: `auto` sweeps a bucket export-ops created and no other; `on` a bucket that existed before it
   // too (check what a dry run lists first); `off` never
@@ -174,13 +184,17 @@ const settingsObject = z.object({
   // check-in targets (lib/checkins): one URL per job, from the template (`{job}` is the job id) or the job's own
   // variable, which wins; the provider is read from the URL's shape unless EXPORT_OPS_CHECKIN_PROVIDER says it
   EXPORT_OPS_CHECKIN_URL: optionalText.pipe(
-    httpUrl.refine((v) => v.includes("{job}"), { error: "must contain {job} (one check per job), or set EXPORT_OPS_CHECKIN_URL_<JOB> per job" }).optional(),
+    httpUrl
+      .refine((v) => v.includes("{job}"), { error: "must contain {job} (one check per job), or set EXPORT_OPS_CHECKIN_URL_<JOB> per job" })
+      .optional(),
   ),
   EXPORT_OPS_CHECKIN_URL_EXPORT_FILE_CLEANUP: optionalText.pipe(httpUrl.optional()),
   EXPORT_OPS_CHECKIN_URL_EXPORT_LOG_CLEANUP: optionalText.pipe(httpUrl.optional()),
   EXPORT_OPS_CHECKIN_URL_EXPORT_METRICS_AGGREGATE: optionalText.pipe(httpUrl.optional()),
   EXPORT_OPS_CHECKIN_PROVIDER: z
-    .enum(["auto", "healthchecks", "cronitor", "sentry", "heartbeat"], { error: "must be auto, healthchecks, cronitor, sentry or heartbeat" })
+    .enum(["auto", "healthchecks", "cronitor", "sentry", "heartbeat"], {
+      error: "must be auto, healthchecks, cronitor, sentry or heartbeat",
+    })
     .default("auto"),
   // set by Vercel when "Protection Bypass for Automation" is on: lets a run's continuation through Deployment Protection
   VERCEL_AUTOMATION_BYPASS_SECRET: optionalText,
@@ -198,7 +212,12 @@ const settingsObject = z.object({
 
 type ArchiveSettings = Pick<
   z.output<typeof settingsObject>,
-  "EXPORT_ARCHIVE_BUCKET" | "EXPORT_ARCHIVE_TARGET" | "EXPORT_ARCHIVE_REGION" | "EXPORT_ARCHIVE_S3_ENDPOINT" | "EXPORT_ARCHIVE_S3_ACCESS_KEY_ID" | "EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY"
+  | "EXPORT_ARCHIVE_BUCKET"
+  | "EXPORT_ARCHIVE_TARGET"
+  | "EXPORT_ARCHIVE_REGION"
+  | "EXPORT_ARCHIVE_S3_ENDPOINT"
+  | "EXPORT_ARCHIVE_S3_ACCESS_KEY_ID"
+  | "EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY"
 >;
 
 /** The archive target in force: as set, else s3 when a region or an endpoint says so, else supabase. */
@@ -209,9 +228,15 @@ function archiveTargetOf(env: ArchiveSettings): "supabase" | "s3" {
 /** The S3 target needs its bucket, region and both halves of its key; one issue per missing setting (never a value). */
 function archiveTargetRules(env: ArchiveSettings, ctx: z.core.$RefinementCtx): void {
   if (archiveTargetOf(env) !== "s3") return;
-  const needed = ["EXPORT_ARCHIVE_BUCKET", "EXPORT_ARCHIVE_REGION", "EXPORT_ARCHIVE_S3_ACCESS_KEY_ID", "EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY"] as const;
+  const needed = [
+    "EXPORT_ARCHIVE_BUCKET",
+    "EXPORT_ARCHIVE_REGION",
+    "EXPORT_ARCHIVE_S3_ACCESS_KEY_ID",
+    "EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY",
+  ] as const;
   for (const name of needed) {
-    if (!env[name]) ctx.addIssue({ code: "custom", path: [name], message: "is not set: the S3 archive target (EXPORT_ARCHIVE_TARGET=s3) needs it" });
+    if (!env[name])
+      ctx.addIssue({ code: "custom", path: [name], message: "is not set: the S3 archive target (EXPORT_ARCHIVE_TARGET=s3) needs it" });
   }
 }
 
@@ -256,7 +281,8 @@ export function getEnv(): Env {
 }
 
 /** The four secrets' values as set, to compare one against the others (never shown). */
-const secretsAsSet = (env = source()) => Object.fromEntries(SECRET_NAMES.map((name) => [name, env[name]])) as Record<SecretName, string | undefined>;
+const secretsAsSet = (env = source()) =>
+  Object.fromEntries(SECRET_NAMES.map((name) => [name, env[name]])) as Record<SecretName, string | undefined>;
 
 /**
  * The cron secret alone; throws ConfigError when it is missing or guessable (weakSecretReason), or the same as a
@@ -312,9 +338,14 @@ export function getLogLevel(): string {
 export function getDeploymentEnv(): { baseUrl: URL | undefined; onVercel: boolean; vercelUrl: string | undefined } {
   const env = source();
   const parsed = settingsObject.shape.EXPORT_OPS_BASE_URL.safeParse(env.EXPORT_OPS_BASE_URL);
-  if (!parsed.success) throw new ConfigError(`Invalid environment: EXPORT_OPS_BASE_URL: ${parsed.error.issues[0]?.message ?? "is invalid"}`);
+  if (!parsed.success)
+    throw new ConfigError(`Invalid environment: EXPORT_OPS_BASE_URL: ${parsed.error.issues[0]?.message ?? "is invalid"}`);
   const onVercel = env.VERCEL === "1";
-  return { baseUrl: parsed.data ? new URL(parsed.data) : undefined, onVercel, vercelUrl: (onVercel && env.VERCEL_URL?.trim()) || undefined };
+  return {
+    baseUrl: parsed.data ? new URL(parsed.data) : undefined,
+    onVercel,
+    vercelUrl: (onVercel && env.VERCEL_URL?.trim()) || undefined,
+  };
 }
 
 /** Build-time check used by next.config.ts: a deployment with a bad environment fails its build. */

@@ -21,7 +21,8 @@ try {
   process.stderr.write(`archive: ${(error as Error).message}\n`);
 }
 const [command, name, ...extra] = positionals;
-const usable = command === "list" ? extra.length === 0 : Boolean(name) && extra.length === 0 && (command === "print" || command === "restore");
+const usable =
+  command === "list" ? extra.length === 0 : Boolean(name) && extra.length === 0 && (command === "print" || command === "restore");
 if (!usable) {
   process.stderr.write("usage: npm run archive -- list [<folder>] | print <object name> | restore <object name>\n");
   process.exit(2);
@@ -34,7 +35,8 @@ try {
   if (command === "list") {
     const folders = name ? [name] : ["logs", "erasure"];
     for (const folder of folders) {
-      for (const object of await listArchiveObjects(ports.storage, bucket, folder)) process.stdout.write(`${JSON.stringify({ bucket, ...object })}\n`);
+      for (const object of await listArchiveObjects(ports.storage, bucket, folder))
+        process.stdout.write(`${JSON.stringify({ bucket, ...object })}\n`);
     }
   } else if (command === "print") {
     for (const row of decodeArchive(await ports.storage.download(bucket, name!))) process.stdout.write(`${JSON.stringify(row)}\n`);

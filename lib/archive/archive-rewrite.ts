@@ -46,7 +46,11 @@ export async function eraseFromArchives(deps: Deps, runId: string, userId: strin
 function filesByBucket(storage: JobDeps["storage"]): (bucket: string) => Promise<FilesInBucket> {
   const known = new Map<string, Promise<FilesInBucket>>();
   return (bucket) => {
-    if (!known.has(bucket)) known.set(bucket, storage.versioning(bucket).then((versioning) => filesInBucket(storage, { bucket, versioning })));
+    if (!known.has(bucket))
+      known.set(
+        bucket,
+        storage.versioning(bucket).then((versioning) => filesInBucket(storage, { bucket, versioning })),
+      );
     return known.get(bucket)!;
   };
 }
@@ -77,7 +81,11 @@ async function downloadIfThere(storage: JobDeps["storage"], bucket: string, name
 }
 
 /** The user's rows in one archive object, for a dry run. */
-export async function countInArchiveObject({ storage }: Pick<Deps, "storage">, userId: string, object: { bucket: string; name: string }): Promise<number> {
+export async function countInArchiveObject(
+  { storage }: Pick<Deps, "storage">,
+  userId: string,
+  object: { bucket: string; name: string },
+): Promise<number> {
   const bytes = await downloadIfThere(storage, object.bucket, object.name);
   return bytes ? splitArchive(bytes, userId).removed : 0;
 }
@@ -85,7 +93,11 @@ export async function countInArchiveObject({ storage }: Pick<Deps, "storage">, u
 type Claim = SqlResult<"export_ops_claim_archive_rewrite">;
 
 /** Takes the object's rewrite lease, waiting while another erasure holds it, until the run's deadline. */
-async function claimRewrite(deps: Pick<Deps, "db" | "clock" | "deadline">, runId: string, object: { bucket: string; name: string }): Promise<Claim> {
+async function claimRewrite(
+  deps: Pick<Deps, "db" | "clock" | "deadline">,
+  runId: string,
+  object: { bucket: string; name: string },
+): Promise<Claim> {
   for (;;) {
     const claim = await deps.db.call("export_ops_claim_archive_rewrite", {
       p_bucket: object.bucket,

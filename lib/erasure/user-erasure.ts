@@ -76,7 +76,8 @@ export async function cleanupUserExportLogs(
   if (!parsed.success) throw new ValidationError("Invalid user id: must be a UUID", { field: "user_id" });
   const userId = parsed.data.toLowerCase();
   const keepCopy = input.keepCopy ?? false;
-  if (keepCopy && !deps.env.EXPORT_ARCHIVE_BUCKET) throw new ValidationError("Keeping a copy needs EXPORT_ARCHIVE_BUCKET: the copy is kept there");
+  if (keepCopy && !deps.env.EXPORT_ARCHIVE_BUCKET)
+    throw new ValidationError("Keeping a copy needs EXPORT_ARCHIVE_BUCKET: the copy is kept there");
   const plan = await planErasure(deps, userId, keepCopy);
   if (input.dryRun) return countErasure(deps, plan);
   const result = await erase(deps, plan);
@@ -170,9 +171,20 @@ async function erase(deps: Deps, { userId, keepCopy, exportsBucket, safe, result
 
   const state = await db.call("export_ops_user_erasure_state", { p_user_id: userId, ...sqlTime(clock) });
   const runId = randomUUID();
-  const archives = keepCopy ? null : await eraseFromArchives(deps, runId, userId, state.archive_objects.filter((o) => !o.in_flight));
+  const archives = keepCopy
+    ? null
+    : await eraseFromArchives(
+        deps,
+        runId,
+        userId,
+        state.archive_objects.filter((o) => !o.in_flight),
+      );
   if (archives) {
-    Object.assign(result, { archive_objects_rewritten: archives.rewritten, archive_rows_removed: archives.rows, archive_versions_removed: archives.oldVersions });
+    Object.assign(result, {
+      archive_objects_rewritten: archives.rewritten,
+      archive_rows_removed: archives.rows,
+      archive_versions_removed: archives.oldVersions,
+    });
     result.errors.push(...archives.errors);
   }
   const inFlight = state.archive_objects.filter((o) => o.in_flight).length;

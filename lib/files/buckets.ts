@@ -84,7 +84,10 @@ async function probeS3(storage: BucketStorage | undefined, bucket: string, stric
     return { ...(await storage.probe(bucket)), created_by_export_ops: false };
   } catch (error) {
     if (strict && !(error instanceof ConfigError)) throw error;
-    return { ...none, problem: error instanceof ConfigError ? error.message : `bucket ${bucket} could not be checked: ${(error as Error).message}` };
+    return {
+      ...none,
+      problem: error instanceof ConfigError ? error.message : `bucket ${bucket} could not be checked: ${(error as Error).message}`,
+    };
   }
 }
 
@@ -100,14 +103,18 @@ async function bucketStates(
 ): Promise<BucketState[]> {
   const strict = only !== undefined;
   const archive = archiveBucketOf(env);
-  const wanted = [{ bucket: env.EXPORTS_BUCKET, purpose: "exports" as const }, ...(archive ? [{ bucket: archive, purpose: "archive" as const }] : [])].filter(
-    (w) => !only || only.purposes.includes(w.purpose),
-  );
+  const wanted = [
+    { bucket: env.EXPORTS_BUCKET, purpose: "exports" as const },
+    ...(archive ? [{ bucket: archive, purpose: "archive" as const }] : []),
+  ].filter((w) => !only || only.purposes.includes(w.purpose));
   const inSupabase = wanted.map((w) => w.bucket).filter((b) => s3BucketName(b) === undefined);
   const { buckets } = await db.call("export_ops_bucket_states", { p_buckets: inSupabase });
   return Promise.all(
     wanted.map(async ({ bucket, purpose }): Promise<BucketState> => {
-      const found: Found = s3BucketName(bucket) === undefined ? (buckets[bucket] ?? { exists: false, public: false, created_by_export_ops: false }) : await probeS3(storage, bucket, strict);
+      const found: Found =
+        s3BucketName(bucket) === undefined
+          ? (buckets[bucket] ?? { exists: false, public: false, created_by_export_ops: false })
+          : await probeS3(storage, bucket, strict);
       const { problem, ...state } = found;
       return { bucket, purpose, ...state, problem: problem ?? problemOf(bucket, purpose, state), versioning: null, versioning_note: null };
     }),
@@ -158,7 +165,10 @@ export async function assertBucketsUsable(
 }
 
 /** Whether the orphan sweep may delete in the exports bucket, and why (the run result and health say it). */
-export function orphanSweepState(setting: Env["EXPORT_ORPHAN_SWEEP"], exports: Pick<BucketState, "bucket" | "created_by_export_ops">): OrphanSweepState {
+export function orphanSweepState(
+  setting: Env["EXPORT_ORPHAN_SWEEP"],
+  exports: Pick<BucketState, "bucket" | "created_by_export_ops">,
+): OrphanSweepState {
   if (setting === "off") return { enabled: false, reason: "EXPORT_ORPHAN_SWEEP=off" };
   if (setting === "on") return { enabled: true, reason: "EXPORT_ORPHAN_SWEEP=on" };
   if (exports.created_by_export_ops) return { enabled: true, reason: `bucket ${exports.bucket} was created by export-ops` };

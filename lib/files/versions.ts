@@ -32,9 +32,16 @@ async function versionsOf(storage: ObjectStorage, bucket: string, paths: string[
   return found;
 }
 
-export function filesInBucket(storage: ObjectStorage, { bucket, versioning }: { bucket: string; versioning: BucketVersioning }): FilesInBucket {
+export function filesInBucket(
+  storage: ObjectStorage,
+  { bucket, versioning }: { bucket: string; versioning: BucketVersioning },
+): FilesInBucket {
   if (versioning.status === "DISABLED") {
-    return { remove: (paths) => storage.remove(bucket, paths), removeOldVersions: async () => 0, assertVersionsListable: async () => undefined };
+    return {
+      remove: (paths) => storage.remove(bucket, paths),
+      removeOldVersions: async () => 0,
+      assertVersionsListable: async () => undefined,
+    };
   }
   return {
     async remove(paths) {

@@ -56,7 +56,11 @@ export type LogCleanupStats = SqlResult<"export_ops_log_cleanup_stats">;
  * What the monthly log cleanup would delete now, without deleting: counts, oldest and newest, and size in bytes
  * (from Postgres) of the export logs and raw metrics past their retention.
  */
-export function logCleanupStats(db: SqlApi, retention: { logDays: number; metricDays: number }, now = new Date()): Promise<LogCleanupStats> {
+export function logCleanupStats(
+  db: SqlApi,
+  retention: { logDays: number; metricDays: number },
+  now = new Date(),
+): Promise<LogCleanupStats> {
   return db.call("export_ops_log_cleanup_stats", {
     p_log_cutoff: new Date(now.getTime() - retention.logDays * DAY_MS).toISOString(),
     p_metric_cutoff: new Date(now.getTime() - retention.metricDays * DAY_MS).toISOString(),
@@ -65,15 +69,25 @@ export function logCleanupStats(db: SqlApi, retention: { logDays: number; metric
 
 type Deps = Pick<JobDeps, "db" | "storage" | "clock" | "logger" | "deadline" | "env">;
 
-export async function runExportLogCleanup(deps: Deps, options: z.output<typeof exportLogCleanupOptionsSchema>): Promise<ExportLogCleanupResult> {
+export async function runExportLogCleanup(
+  deps: Deps,
+  options: z.output<typeof exportLogCleanupOptionsSchema>,
+): Promise<ExportLogCleanupResult> {
   const { db, storage, clock, env } = deps;
   const started = clock.now();
-  const retention = { logDays: options.retention_days ?? env.EXPORT_LOG_RETENTION_DAYS, metricDays: options.metrics_retention_days ?? env.EXPORT_METRICS_RETENTION_DAYS };
+  const retention = {
+    logDays: options.retention_days ?? env.EXPORT_LOG_RETENTION_DAYS,
+    metricDays: options.metrics_retention_days ?? env.EXPORT_METRICS_RETENTION_DAYS,
+  };
   // archive objects are never written to a public bucket (nor, then, the logs deleted without them)
   const [archiveBucket] = env.EXPORT_ARCHIVE_BUCKET ? await assertBucketsUsable(db, storage, env, ["archive"]) : [];
   // A dry run reports the full statistics (sizes, age range); a real run needs only two counts of them.
   const stats = options.dry_run ? await logCleanupStats(db, retention, started) : undefined;
-  const counts = stats ?? (await db.call("export_ops_log_cleanup_counts", { p_log_cutoff: new Date(started.getTime() - retention.logDays * DAY_MS).toISOString() }));
+  const counts =
+    stats ??
+    (await db.call("export_ops_log_cleanup_counts", {
+      p_log_cutoff: new Date(started.getTime() - retention.logDays * DAY_MS).toISOString(),
+    }));
   const logCutoff = new Date(counts.log_cutoff);
   const metricCutoff = new Date(started.getTime() - retention.metricDays * DAY_MS);
   const result: ExportLogCleanupResult = {
@@ -96,7 +110,11 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
   if (stats) result.stats = stats;
   else {
     const pacer = createPacer(options.nice_ratio, deps);
-    const logs = await deleteLogsInBatches(deps, { cutoff: logCutoff }, { batchSize: options.batch_size, archiveBucket: archiveBucketOf(env), pacer, inFlight: options.concurrency });
+    const logs = await deleteLogsInBatches(
+      deps,
+      { cutoff: logCutoff },
+      { batchSize: options.batch_size, archiveBucket: archiveBucketOf(env), pacer, inFlight: options.concurrency },
+    );
     result.rested_ms = pacer.rested();
     result.deleted_count = logs.deleted;
     result.archived_count = logs.archived;
@@ -108,7 +126,9 @@ export async function runExportLogCleanup(deps: Deps, options: z.output<typeof e
       result.metrics_deleted = metrics.deleted;
       result.has_more = !metrics.finished;
     }
-    result.runs_pruned = await db.call("export_ops_prune_runs", { p_cutoff: new Date(started.getTime() - RUN_HISTORY_DAYS * DAY_MS).toISOString() });
+    result.runs_pruned = await db.call("export_ops_prune_runs", {
+      p_cutoff: new Date(started.getTime() - RUN_HISTORY_DAYS * DAY_MS).toISOString(),
+    });
   }
 
   const finished = clock.now();

@@ -21,7 +21,10 @@ export interface ReadContext {
 export type OpsRead<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /** Runs a read with the deployment's env and database; a failure becomes a message safe to show, and a log line. */
-export async function opsRead<T>(context: ReadContext, read: (db: SqlApi, env: Env, storage?: ObjectStorage) => Promise<T>): Promise<OpsRead<T>> {
+export async function opsRead<T>(
+  context: ReadContext,
+  read: (db: SqlApi, env: Env, storage?: ObjectStorage) => Promise<T>,
+): Promise<OpsRead<T>> {
   try {
     const env = getEnv();
     const ports = context.db ? { db: context.db, storage: context.storage } : createSupabasePorts(env);
@@ -42,7 +45,10 @@ export function readPanels(db: SqlApi, env: Env, clock: Clock, storage?: ObjectS
     orphanSweep: env.EXPORT_ORPHAN_SWEEP,
     fileRetentionHours: env.EXPORT_FILE_RETENTION_HOURS,
     logRetentionDays: env.EXPORT_LOG_RETENTION_DAYS,
-    checkinTargets: describeCheckinTargets(env, jobs.map((j) => j.id)),
+    checkinTargets: describeCheckinTargets(
+      env,
+      jobs.map((j) => j.id),
+    ),
   };
   return readOpsPanels(db, jobs, settings, clock, storage);
 }
@@ -52,7 +58,10 @@ export function logPanelFailures(panels: OpsPanels, logger: Logger): void {
   for (const panel of ["jobs", "alerts", "exports", "cleanup", "runs"] as const) {
     const read = panels[panel];
     if (!read.ok) {
-      logger.error({ type: "ops_page_failed", panel, error: publicError(read.error).body, err: read.error }, `ops page: the ${panel} panel could not be read: ${read.message}`);
+      logger.error(
+        { type: "ops_page_failed", panel, error: publicError(read.error).body, err: read.error },
+        `ops page: the ${panel} panel could not be read: ${read.message}`,
+      );
     }
   }
 }

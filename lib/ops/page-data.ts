@@ -71,7 +71,14 @@ export interface OpsPanels {
 }
 
 /** Every panel's data at once (tests, the benchmark); the first failed read throws. */
-export type OpsPageData = { generatedAt: string; countCap: number; jobs: OpsJob[]; alerts: SqlResult<"export_ops_page_alerts">; exports: SqlResult<"export_ops_page_exports">; runs: SqlResult<"export_ops_page_runs"> } & OpsCleanup;
+export type OpsPageData = {
+  generatedAt: string;
+  countCap: number;
+  jobs: OpsJob[];
+  alerts: SqlResult<"export_ops_page_alerts">;
+  exports: SqlResult<"export_ops_page_exports">;
+  runs: SqlResult<"export_ops_page_runs">;
+} & OpsCleanup;
 
 export function scheduleInWords(schedule: string, tz = scheduleTimezone()): string {
   return `${cronstrue.toString(schedule, { use24HourTimeFormat: true, verbose: false })} (${tz})`;
@@ -141,9 +148,26 @@ export async function readOpsPanels(
     settle(db.call("export_ops_page_exports", at)),
     settle(
       Promise.all([
-        db.call("export_ops_page_cleanup", { p_bucket: settings.exportsBucket, p_log_retention_days: settings.logRetentionDays, p_cap: OPS_COUNT_CAP, ...at }),
-        readBuckets(db, { EXPORTS_BUCKET: settings.exportsBucket, EXPORT_ARCHIVE_BUCKET: settings.archiveBucket, EXPORT_ARCHIVE_TARGET: settings.archiveTarget }, storage),
-      ]).then(([figures, buckets]) => ({ cleanup: figures, buckets, orphanSweep: orphanSweepState(settings.orphanSweep ?? "auto", buckets[0]!) })),
+        db.call("export_ops_page_cleanup", {
+          p_bucket: settings.exportsBucket,
+          p_log_retention_days: settings.logRetentionDays,
+          p_cap: OPS_COUNT_CAP,
+          ...at,
+        }),
+        readBuckets(
+          db,
+          {
+            EXPORTS_BUCKET: settings.exportsBucket,
+            EXPORT_ARCHIVE_BUCKET: settings.archiveBucket,
+            EXPORT_ARCHIVE_TARGET: settings.archiveTarget,
+          },
+          storage,
+        ),
+      ]).then(([figures, buckets]) => ({
+        cleanup: figures,
+        buckets,
+        orphanSweep: orphanSweepState(settings.orphanSweep ?? "auto", buckets[0]!),
+      })),
     ),
     settle(closeAbandoned().then(() => db.call("export_ops_page_runs", { p_limit: OPS_RECENT_RUNS }))),
   ]);
@@ -151,7 +175,10 @@ export async function readOpsPanels(
     generatedAt: now.toISOString(),
     countCap: OPS_COUNT_CAP,
     jobs: jobRows.ok
-      ? { ok: true, value: jobs.map((job) => opsJob(job, jobRows.value[0][job.id], now, settings.checkinTargets?.[job.id], jobRows.value[1])) }
+      ? {
+          ok: true,
+          value: jobs.map((job) => opsJob(job, jobRows.value[0][job.id], now, settings.checkinTargets?.[job.id], jobRows.value[1])),
+        }
       : jobRows,
     alerts,
     exports,

@@ -49,7 +49,11 @@ export type JobForHealth = Pick<JobDefinition, "id" | "schedule">;
 const MINUTE = 60_000;
 
 /** The scheduled time before `now - grace`, and the longest gap between runs of the schedule (plus grace). */
-export function scheduleWindow(job: JobForHealth, now: Date, tz = scheduleTimezone()): { expectedSince: Date; maxStalenessSeconds: number; graceMinutes: number } {
+export function scheduleWindow(
+  job: JobForHealth,
+  now: Date,
+  tz = scheduleTimezone(),
+): { expectedSince: Date; maxStalenessSeconds: number; graceMinutes: number } {
   const graceMinutes = graceMinutesFor(job.schedule, now, tz);
   const graceMs = graceMinutes * MINUTE;
   const prev = CronExpressionParser.parse(job.schedule, { currentDate: new Date(now.getTime() - graceMs), tz });
@@ -134,7 +138,17 @@ export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], 
     database = { reachable: true, latency_ms: Date.now() - started };
   } catch (error) {
     database = { reachable: false, latency_ms: null, error: (error as Error).message };
-    return { status: "unhealthy", timestamp: clock.now().toISOString(), database, alerts: null, exports_stuck: null, file_cleanup_quarantined: null, buckets: null, jobs: [], checkins: null };
+    return {
+      status: "unhealthy",
+      timestamp: clock.now().toISOString(),
+      database,
+      alerts: null,
+      exports_stuck: null,
+      file_cleanup_quarantined: null,
+      buckets: null,
+      jobs: [],
+      checkins: null,
+    };
   }
   const [runs, alerts, stuck, quarantined, bucketStates, lastCheckins] = await Promise.all([
     jobRunSummaries(db, jobs, clock),
@@ -144,16 +158,33 @@ export async function detailedHealth(db: SqlApi, jobs: readonly JobForHealth[], 
     readBuckets(db, config.env, config.storage),
     db.call("export_ops_checkin_states", { p_jobs: jobs.map((j) => j.id) }),
   ]);
-  const checkins = jobs.map((job) => ({ job: job.id, target: config.checkinTargets?.[job.id] ?? null, last_checkin: lastCheckins[job.id] ?? null }));
+  const checkins = jobs.map((job) => ({
+    job: job.id,
+    target: config.checkinTargets?.[job.id] ?? null,
+    last_checkin: lastCheckins[job.id] ?? null,
+  }));
   const undelivered = checkins.some((c) => c.target && c.last_checkin && !c.last_checkin.delivered);
-  const buckets = bucketStates.map((b) => (b.purpose === "exports" ? { ...b, orphan_sweep: orphanSweepState(config.env.EXPORT_ORPHAN_SWEEP, b) } : b));
+  const buckets = bucketStates.map((b) =>
+    b.purpose === "exports" ? { ...b, orphan_sweep: orphanSweepState(config.env.EXPORT_ORPHAN_SWEEP, b) } : b,
+  );
   const at = clock.now();
   const judged = jobs.map((job) => judgeJob(job, runs[job.id], at));
   const firing = Object.values(alerts).some((a) => a.state === "firing");
-  const status = judged.some((j) => j.status === "overdue") || buckets.some((b) => b.problem)
-    ? "unhealthy"
-    : firing || stuck > 0 || quarantined > 0 || undelivered || judged.some((j) => j.status === "failing")
-      ? "degraded"
-      : "healthy";
-  return { status, timestamp: at.toISOString(), database, alerts, exports_stuck: stuck, file_cleanup_quarantined: quarantined, buckets, jobs: judged, checkins };
+  const status =
+    judged.some((j) => j.status === "overdue") || buckets.some((b) => b.problem)
+      ? "unhealthy"
+      : firing || stuck > 0 || quarantined > 0 || undelivered || judged.some((j) => j.status === "failing")
+        ? "degraded"
+        : "healthy";
+  return {
+    status,
+    timestamp: at.toISOString(),
+    database,
+    alerts,
+    exports_stuck: stuck,
+    file_cleanup_quarantined: quarantined,
+    buckets,
+    jobs: judged,
+    checkins,
+  };
 }

@@ -110,11 +110,10 @@ export async function addObjects(names: string[], ageHours = 0, bucket = BUCKET)
     }
   };
   await Promise.all(Array.from({ length: 32 }, upload));
-  await sql().query("update storage.objects set created_at = now() - make_interval(hours => $3) where bucket_id = $1 and name = any($2::text[])", [
-    bucket,
-    names,
-    ageHours,
-  ]);
+  await sql().query(
+    "update storage.objects set created_at = now() - make_interval(hours => $3) where bucket_id = $1 and name = any($2::text[])",
+    [bucket, names, ageHours],
+  );
 }
 
 /** The names of the objects in a bucket, the host app's own files aside (test/host-files checks those). */
@@ -128,9 +127,20 @@ export async function objectNames(bucket = BUCKET): Promise<Set<string>> {
  * after writing its file (its log says `failed`), or its log is gone and its metric remains. What the orphan
  * sweep takes once past retention. Returns their paths.
  */
-export async function seedOrphans(options: { count: number; ageHours: number; knownBy?: "log" | "metric"; userId?: string }): Promise<string[]> {
+export async function seedOrphans(options: {
+  count: number;
+  ageHours: number;
+  knownBy?: "log" | "metric";
+  userId?: string;
+}): Promise<string[]> {
   if ((options.knownBy ?? "log") === "log") {
-    const rows = await seedExports({ count: options.count, status: "failed", ageHours: options.ageHours, withFiles: true, userId: options.userId });
+    const rows = await seedExports({
+      count: options.count,
+      status: "failed",
+      ageHours: options.ageHours,
+      withFiles: true,
+      userId: options.userId,
+    });
     return rows.map((r) => r.file_path!);
   }
   const { rows } = await sql().query<{ path: string }>(
@@ -161,7 +171,9 @@ export const sweepEnv = (overrides: Record<string, string> = {}) => testEnv({ EX
  * app's own files, and sets the install time to now.
  */
 export async function resetData(): Promise<void> {
-  await sql().query("truncate export_logs, export_ops_file_cleanup, export_ops_archive_batches, export_metrics, export_ops_metric_hours, export_ops_metric_rollups, export_ops_runs, export_ops_leases, export_ops_job_totals, export_ops_alerts, export_ops_alert_transitions, export_ops_archive_objects, export_ops_orphan_cursor, export_ops_checkins, export_ops_occurrences");
+  await sql().query(
+    "truncate export_logs, export_ops_file_cleanup, export_ops_archive_batches, export_metrics, export_ops_metric_hours, export_ops_metric_rollups, export_ops_runs, export_ops_leases, export_ops_job_totals, export_ops_alerts, export_ops_alert_transitions, export_ops_archive_objects, export_ops_orphan_cursor, export_ops_checkins, export_ops_occurrences",
+  );
   await sql().query("update export_ops_installation set installed_at = now()");
   for (const bucket of [BUCKET, "export-archive"]) {
     const names = [...(await objectNames(bucket))];
@@ -188,7 +200,14 @@ export function runWithoutLease<S extends import("zod").ZodType, R extends JobRe
   context: { clock?: Clock; env?: Env; ports?: ReturnType<typeof ports> } = {},
 ): Promise<R> {
   return job.run(
-    { ...(context.ports ?? ports()), env: context.env ?? testEnv(), clock: context.clock ?? systemClock, logger: captureLogger().logger, runId: randomUUID(), deadline: Number.POSITIVE_INFINITY },
+    {
+      ...(context.ports ?? ports()),
+      env: context.env ?? testEnv(),
+      clock: context.clock ?? systemClock,
+      logger: captureLogger().logger,
+      runId: randomUUID(),
+      deadline: Number.POSITIVE_INFINITY,
+    },
     job.optionsSchema.parse(options),
   );
 }
