@@ -18,6 +18,7 @@
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { startStack, type StackEnv } from "../local-stack";
+import { startS3, type S3Server } from "../local-stack/s3-server";
 import { BENCH_DAY, compileChildren, median, runChild, seed } from "./cases";
 import { costTable } from "./cost";
 import { formatHostImpact, hostImpact, type HostImpactFigures } from "./host-impact";
@@ -98,8 +99,20 @@ async function requests(env: StackEnv, clear = false): Promise<{ storage: number
 const fmt = (ms: number) => (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
 const human = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n));
 
+/** The log cleanup archiving to the Storage bucket, and to an S3-protocol server (s3rver, started for it). */
+const ARCHIVE_CASES: Record<string, string> = {
+  "export-ops (archive)": "log-cleanup-archive",
+  "export-ops (archive to S3)": "log-cleanup-archive-s3",
+};
+
 await compileChildren();
 const stack = await startStack({ quiet: true });
+// the S3 archive case's store: its address reaches the runs through their environment (./cases.ts)
+let s3: S3Server | undefined;
+if (plan["log-cleanup"]) {
+  s3 = await startS3(["export-archive"]);
+  process.env.BENCH_S3_ENDPOINT = s3.endpoint;
+}
 const connect = async () => {
   const client = new pg.Client({ connectionString: stack.env.DATABASE_URL });
   client.on("error", () => {});
@@ -119,7 +132,10 @@ let host: HostImpactFigures | undefined;
 try {
   for (const [benchCase, ns] of Object.entries(plan)) {
     for (const n of ns) {
-      const impls = benchCase === "log-cleanup" ? ["export-ops", "export-ops (archive)", "naive"] : ["export-ops", "naive"];
+      const impls =
+        benchCase === "log-cleanup"
+          ? ["export-ops", "export-ops (archive)", "export-ops (archive to S3)", "naive"]
+          : ["export-ops", "naive"];
       const samples: Record<string, Sample[]> = Object.fromEntries(impls.map((i) => [i, []]));
       // reading cases seed once; cases that change data seed before every run
       if (benchCase === "aggregate" || benchCase === "rollup") await seed(db, benchCase, n);
@@ -128,7 +144,7 @@ try {
           if (benchCase === "rollup") await seed(db, "rollup-reset", n);
           else if (benchCase !== "aggregate") await seed(db, benchCase, n);
           await requests(stack.env, true);
-          const [childCase, childImpl] = impl === "export-ops (archive)" ? ["log-cleanup-archive", "export-ops"] : [benchCase, impl];
+          const [childCase, childImpl] = ARCHIVE_CASES[impl] ? [ARCHIVE_CASES[impl], "export-ops"] : [benchCase, impl];
           const result = await runChild(stack.env, childCase!, childImpl!, n);
           samples[impl]!.push({ ...result, ...(await requests(stack.env)) });
           process.stderr.write(
@@ -195,5 +211,6 @@ try {
   console.log(out.join("\n\n"));
 } finally {
   await db.end().catch(() => {});
+  await s3?.close();
   await stack.stop();
 }

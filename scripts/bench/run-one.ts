@@ -32,6 +32,10 @@ const plain = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, { au
 
 /** a variant's options on top of the defaults (./host-impact.ts's paced case) */
 const extraOptions = JSON.parse(process.env.BENCH_JOB_OPTIONS ?? "{}") as Record<string, string>;
+/** The monthly log cleanup with these settings (archival off, to the Storage bucket, or to the S3 store): the logs deleted. */
+const logCleanup = async (settings: Record<string, string>) =>
+  (await exportLogCleanup.run(deps(settings), exportLogCleanup.optionsSchema.parse({ prune_metrics: "false", ...extraOptions })))
+    .deleted_count;
 const idle_rss_mb = process.memoryUsage().rss / 1024 / 1024;
 const started = performance.now();
 const cpuBefore = process.cpuUsage();
@@ -67,20 +71,21 @@ switch (`${benchCase}/${impl}`) {
     processed = await naiveRollup(plain, DAY);
     break;
   case "log-cleanup/export-ops":
-    processed = (
-      await exportLogCleanup.run(
-        deps({ EXPORT_ARCHIVE_BUCKET: "" }),
-        exportLogCleanup.optionsSchema.parse({ prune_metrics: "false", ...extraOptions }),
-      )
-    ).deleted_count;
+    processed = await logCleanup({ EXPORT_ARCHIVE_BUCKET: "" });
     break;
   case "log-cleanup-archive/export-ops":
-    processed = (
-      await exportLogCleanup.run(
-        deps({ EXPORT_ARCHIVE_BUCKET: "export-archive" }),
-        exportLogCleanup.optionsSchema.parse({ prune_metrics: "false", ...extraOptions }),
-      )
-    ).deleted_count;
+    processed = await logCleanup({ EXPORT_ARCHIVE_BUCKET: "export-archive" });
+    break;
+  case "log-cleanup-archive-s3/export-ops":
+    processed = await logCleanup({
+      EXPORT_ARCHIVE_BUCKET: "export-archive",
+      EXPORT_ARCHIVE_TARGET: "s3",
+      EXPORT_ARCHIVE_REGION: "us-east-1",
+      EXPORT_ARCHIVE_S3_ENDPOINT: process.env.BENCH_S3_ENDPOINT!,
+      // s3rver's own key (../local-stack/s3-server.ts, not imported: every run would load s3rver)
+      EXPORT_ARCHIVE_S3_ACCESS_KEY_ID: "S3RVER",
+      EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY: "S3RVER",
+    });
     break;
   case "log-cleanup/naive":
     processed = await naiveLogCleanup(plain, new Date(Date.now() - 30 * 86_400_000));

@@ -2,9 +2,9 @@
 import type { Env } from "../../lib/env";
 import { createS3ObjectStorage, s3StoreSettings, withS3Archive } from "../../lib/s3";
 import { ports, testEnv } from "./exports";
-import { S3_KEY, type S3Server } from "./s3-server";
+import { S3_KEY, type S3Server } from "../../scripts/local-stack/s3-server";
 
-export { S3_KEY, startS3, type S3Fault, type S3Server } from "./s3-server";
+export { S3_KEY, startS3, type S3Fault, type S3Server } from "../../scripts/local-stack/s3-server";
 
 /** The settings of the S3 archive target on `s3`, over the stack's. */
 export function s3Env(s3: S3Server, overrides: Record<string, string> = {}): Env {

@@ -1,5 +1,5 @@
 /**
- * A real S3-protocol server for the S3 archive target's tests: s3rver (from the registry) on a free port with a
+ * A real S3-protocol server for the S3 archive target's tests and the bench: s3rver (from the registry) on a free port with a
  * temp dir, behind a small proxy that can answer 500, answer slowly, or claim a bucket keeps versions, as a store
  * in trouble (or one that keeps versions and cannot list them) would. s3rver takes the key S3RVER / S3RVER only.
  */
@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import S3rver from "s3rver";
+
 export const S3_KEY = { EXPORT_ARCHIVE_S3_ACCESS_KEY_ID: "S3RVER", EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY: "S3RVER" };
 
 /** What the proxy does to the requests it matches (`method`, all when unset), `times` times (for good when unset). */
