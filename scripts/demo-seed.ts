@@ -32,14 +32,12 @@ export async function seedDemo(env: StackEnv, bucket = "exports"): Promise<{ exp
     const all = [...files, ...orphans];
     for (let i = 0; i < all.length; i += UPLOADS_IN_FLIGHT) {
       await Promise.all(
-        all
-          .slice(i, i + UPLOADS_IN_FLIGHT)
-          .map((f) =>
-            storage.upload(bucket, f.file_path, `{"export":"${f.file_path}","format":"${f.format}"}\n`, {
-              contentType: "application/json",
-              upsert: true,
-            }),
-          ),
+        all.slice(i, i + UPLOADS_IN_FLIGHT).map((f) =>
+          storage.upload(bucket, f.file_path, `{"export":"${f.file_path}","format":"${f.format}"}\n`, {
+            contentType: "application/json",
+            upsert: true,
+          }),
+        ),
       );
     }
     // Storage stamps objects "now"; date them like the exports that wrote them.
