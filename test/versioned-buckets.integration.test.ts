@@ -15,8 +15,7 @@ import { detailedHealth } from "../lib/reporting/health";
 import { readOpsPanels } from "../lib/ops/page-data";
 import { cleanupPanel } from "../lib/ops-page/panels/cleanup";
 import { systemClock } from "../lib/ports";
-import { captureLogger, fixedClock } from "./doubles";
-import { addObjects, installedHoursAgo, ports, resetData, runJob, seedExports, seedOrphans, testEnv } from "./helpers/exports";
+import { addObjects, installedHoursAgo, ports, resetData, stackDeps, runJob, seedExports, seedOrphans, testEnv } from "./helpers/exports";
 import { closeSql, sql } from "./helpers/stack";
 import { createVersionedBucket, dropBucket, storageClient, versionsOf } from "./helpers/versioned-buckets";
 
@@ -24,13 +23,7 @@ const tag = randomUUID().slice(0, 8);
 const EXPORTS = `versioned-exports-${tag}`;
 const ARCHIVE = `versioned-archive-${tag}`;
 const env = (extra: Record<string, string> = {}) => testEnv({ EXPORTS_BUCKET: EXPORTS, EXPORT_ARCHIVE_BUCKET: ARCHIVE, ...extra });
-const deps = () => ({
-  ...ports(),
-  env: env(),
-  clock: fixedClock(new Date().toISOString()),
-  logger: captureLogger().logger,
-  deadline: Number.POSITIVE_INFINITY,
-});
+const deps = () => stackDeps(env());
 const [A, B] = ["0a000000-0000-4000-8000-0000000000aa", "0b000000-0000-4000-8000-0000000000bb"];
 
 /** Every row Storage keeps in the bucket (versions and delete markers), by name. */
@@ -171,6 +164,40 @@ describe("erasure in versioned buckets", () => {
     const rerun = await cleanupUserExportLogs(deps(), { userId: A });
     expect(rerun).toMatchObject({ archive_rows_removed: 0, archive_versions_removed: 2, has_more: false });
     expect((await everyArchivedRow()).filter((r) => r.user_id === A)).toEqual([]);
+  });
+});
+
+describe("an archive object deleted by name in a versioned bucket", () => {
+  it("is not erased from while only its older versions keep everyone's rows: the erasure says so and changes nothing", async () => {
+    for (let i = 0; i < 2; i += 1) {
+      await seedExports({ count: 1, userId: A, status: "expired", ageHours: 40 * 24 + i });
+      await seedExports({ count: 1, userId: B, status: "expired", ageHours: 40 * 24 + i });
+    }
+    await runJob(exportLogCleanup, { prune_metrics: "false" }, { env: env() });
+    const [name] = (await sql().query<{ name: string }>("select name from storage.objects where bucket_id = $1", [ARCHIVE])).rows.map(
+      (r) => r.name,
+    );
+    await storageClient().from(ARCHIVE).remove([name!]); // someone deleted it by name: a marker over the bytes
+    const before = await versionsOf(ARCHIVE, name!);
+
+    const refused = await cleanupUserExportLogs(deps(), { userId: A });
+    expect(refused.has_more).toBe(true);
+    expect(refused.errors).toEqual([expect.stringContaining(`archive ${name} still holds the user's rows`)]);
+    expect(refused.errors[0]).toMatch(/deleted by name but 1 older versions keep its rows: restore its newest version/);
+    expect(await versionsOf(ARCHIVE, name!)).toEqual(before);
+
+    // restored (its newest version copied back), the erasure finishes: no version holds A's rows, B's remain
+    const old = before.find((v) => !v.delete_marker)!;
+    const { data } = await storageClient()
+      .from(ARCHIVE)
+      .download(name!, { versionId: old.version } as never);
+    await storageClient().from(ARCHIVE).upload(name!, data!, { contentType: "application/gzip", upsert: true });
+    const done = await cleanupUserExportLogs(deps(), { userId: A });
+    expect(done).toMatchObject({ archive_rows_removed: 2, has_more: false, errors: [] });
+    const left = await versionsOf(ARCHIVE, name!);
+    expect(left).toEqual([expect.objectContaining({ current: true, delete_marker: false })]);
+    const rows = decodeArchive(await ports().storage.download(ARCHIVE, name!));
+    expect(rows.map((r) => r.user_id)).toEqual([B, B]);
   });
 });
 

@@ -132,10 +132,18 @@ async function eraseFromArchiveObject(
   const leftovers = [`${name}.rewrite`, ...(claim.left_by ? [`${name}.rewrite-${claim.left_by}`] : [])];
   try {
     // where the old versions could not be deleted, nothing is rewritten: the user's rows would stay in them
-    await files.assertVersionsListable(name);
+    const older = await files.oldVersionsWithBytes(name);
     const bytes = await downloadIfThere(storage, bucket, name);
+    if (!bytes && older > 0) {
+      // deleted by name in a bucket that keeps versions: the rows of everyone else are only in those versions
+      throw new Error(
+        `it was deleted by name but ${older} older versions keep its rows: restore its newest version (or delete them all), then erase again`,
+      );
+    }
     const { kept, removed } = bytes ? splitArchive(bytes, userId) : { kept: [], removed: 0 };
+    let oldVersions = 0;
     if (kept.length === 0) {
+      oldVersions = await files.removeOldVersions(name);
       await files.remove([name, rewrite, ...leftovers]);
     } else if (removed > 0) {
       const archive = await archiveObject(kept.join("\n") + "\n");
@@ -150,7 +158,7 @@ async function eraseFromArchiveObject(
       await files.remove(leftovers);
     }
     // in every case, so a run after a crash past the rewrite still deletes the versions holding the user's rows
-    const oldVersions = kept.length === 0 ? 0 : await files.removeOldVersions(name);
+    if (kept.length > 0) oldVersions = await files.removeOldVersions(name);
     const recorded = await db.call("export_ops_archive_object_rewritten", {
       p_bucket: bucket,
       p_name: name,

@@ -17,10 +17,11 @@ export interface FilesInBucket {
   /** Deletes every version of `path` except the current one; resolves to how many (none without versioning). */
   removeOldVersions(path: string): Promise<number>;
   /**
-   * Throws when the store cannot list `path`'s versions, so could not delete them (an S3-compatible store without
-   * ListObjectVersions): asked before anything is changed. Nothing to ask without versioning.
+   * How many of `path`'s noncurrent versions hold bytes (none without versioning). Throws when the store cannot
+   * list them, so could not delete them either (an S3-compatible store without ListObjectVersions): asked before
+   * anything is changed.
    */
-  assertVersionsListable(path: string): Promise<void>;
+  oldVersionsWithBytes(path: string): Promise<number>;
 }
 
 async function versionsOf(storage: ObjectStorage, bucket: string, paths: string[]): Promise<ObjectVersion[]> {
@@ -40,7 +41,7 @@ export function filesInBucket(
     return {
       remove: (paths) => storage.remove(bucket, paths),
       removeOldVersions: async () => 0,
-      assertVersionsListable: async () => undefined,
+      oldVersionsWithBytes: async () => 0,
     };
   }
   return {
@@ -53,8 +54,8 @@ export function filesInBucket(
       const old = (await storage.versions(bucket, path)).filter((v) => !v.current);
       return old.length > 0 ? storage.removeVersions(bucket, old) : 0;
     },
-    async assertVersionsListable(path) {
-      await storage.versions(bucket, path);
+    async oldVersionsWithBytes(path) {
+      return (await storage.versions(bucket, path)).filter((v) => !v.current && !v.deleteMarker).length;
     },
   };
 }
