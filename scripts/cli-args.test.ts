@@ -8,6 +8,12 @@ describe("argsToQuery", () => {
     expect(query.toString()).toBe("dry_run=true&retention_hours=48&batch_size=500");
   });
 
+  it("turns a boolean option that defaults to true off with --no-<flag>", () => {
+    const { query } = argsToQuery(exportFileCleanupOptionsSchema, ["--no-sweep-orphans"]);
+    expect(query.toString()).toBe("sweep_orphans=false");
+    expect(exportFileCleanupOptionsSchema.parse(Object.fromEntries(query)).sweep_orphans).toBe(false);
+  });
+
   it("refuses an unknown flag, a missing value and a stray argument", () => {
     expect(() => argsToQuery(exportFileCleanupOptionsSchema, ["--retention"])).toThrow(/Unknown option '--retention'/);
     expect(() => argsToQuery(exportFileCleanupOptionsSchema, ["--retention-hours"])).toThrow(/argument missing/);

@@ -1,7 +1,7 @@
 /**
  * A job's command line as its query options, parsed with node:util `parseArgs`: `--dry-run --retention-hours 48`
  * → `dry_run=true&retention_hours=48`. The flags come from the job's options schema (kebab-case; a boolean option
- * is a bare flag), so an unknown flag, a missing value or a stray argument is refused before anything runs, and
+ * is a bare flag, turned off with `--no-<flag>`: `--no-sweep-orphans`), so an unknown flag, a missing value or a stray argument is refused before anything runs, and
  * the values are then validated by the same schema as the route.
  */
 import { parseArgs } from "node:util";
@@ -22,7 +22,7 @@ export function argsToQuery(schema: z.ZodObject, args: string[], extra: Record<s
       { type: isBoolean(field) ? ("boolean" as const) : ("string" as const) },
     ]),
   );
-  const { values } = parseArgs({ args, options: { ...options, ...extra }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({ args, options: { ...options, ...extra }, strict: true, allowPositionals: false, allowNegative: true });
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(values)) {
     if (name in extra || value === undefined) continue;
