@@ -10,19 +10,12 @@ import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { decodeArchive } from "../lib/archive/log-archive";
 import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
-import { captureLogger, fixedClock } from "./doubles";
-import { installedHoursAgo, objectNames, ports, resetData, runJob, seedExports, seedOrphans, testEnv } from "./helpers/exports";
+import { installedHoursAgo, objectNames, ports, resetData, stackDeps, runJob, seedExports, seedOrphans, testEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
 
 const ARCHIVE = "export-archive";
 const env = () => testEnv({ EXPORT_ARCHIVE_BUCKET: ARCHIVE });
-const deps = () => ({
-  ...ports(),
-  env: env(),
-  clock: fixedClock(new Date().toISOString()),
-  logger: captureLogger().logger,
-  deadline: Number.POSITIVE_INFINITY,
-});
+const deps = () => stackDeps(env());
 const [A, B] = ["0a000000-0000-4000-8000-00000000000a", "0b000000-0000-4000-8000-00000000000b"];
 
 beforeEach(async () => {

@@ -7,7 +7,7 @@ import { DatabaseError, ValidationError } from "../lib/errors";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { ARCHIVE_BATCH, decodeArchive, restoreArchive } from "../lib/archive/log-archive";
 import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
-import { captureLogger, fixedClock, tickingClock } from "./doubles";
+import { fixedClock, tickingClock } from "./doubles";
 import {
   addObjects,
   installedHoursAgo,
@@ -18,6 +18,7 @@ import {
   runWithoutLease,
   seedExports,
   seedOrphans,
+  stackDeps,
   testEnv,
 } from "./helpers/exports";
 import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
@@ -380,13 +381,7 @@ describe("export-log-cleanup without archival", () => {
 });
 
 describe("per-user erasure", () => {
-  const deps = (env = testEnv()) => ({
-    ...ports(),
-    env,
-    clock: fixedClock(new Date().toISOString()),
-    logger: captureLogger().logger,
-    deadline: Number.POSITIVE_INFINITY,
-  });
+  const deps = (env = testEnv()) => stackDeps(env);
 
   /** 12 logs (7 with files), their metrics, a file whose log is gone (its metric remains), and a file of the host's. */
   async function userWithData(userId: string) {

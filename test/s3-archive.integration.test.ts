@@ -18,8 +18,8 @@ import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
 import { detailedHealth } from "../lib/reporting/health";
 import { systemClock } from "../lib/ports";
 import type { Env } from "../lib/env";
-import { captureLogger, fixedClock } from "./doubles";
-import { resetData, runJob, runWithoutLease, seedExports } from "./helpers/exports";
+import { fixedClock } from "./doubles";
+import { resetData, runJob, runWithoutLease, seedExports, stackDeps } from "./helpers/exports";
 import { s3Env, s3Ports, startS3, type S3Server } from "./helpers/s3";
 import { closeSql, itStandIn, sql, standIn, stack } from "./helpers/stack";
 
@@ -243,13 +243,7 @@ describe("the S3 store refusing or failing", () => {
 });
 
 describe("erasure on an S3 archive", () => {
-  const deps = (e: Env = env()) => ({
-    ...s3Ports(e),
-    env: e,
-    clock: fixedClock(new Date().toISOString()),
-    logger: captureLogger().logger,
-    deadline: Number.POSITIVE_INFINITY,
-  });
+  const deps = (e: Env = env()) => stackDeps(e, s3Ports(e));
 
   async function archivedHistory(): Promise<void> {
     for (let i = 0; i < 10; i += 1) {

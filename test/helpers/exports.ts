@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { parseEnv, type Env } from "../../lib/env";
 import { executeJob } from "../../lib/jobs/runner";
 import type { JobDefinition, JobResult, SkippedRun } from "../../lib/jobs/job";
-import { captureLogger } from "../doubles";
+import { captureLogger, fixedClock } from "../doubles";
 import { systemClock, type Clock } from "../../lib/ports";
 import { createObjectStorage, createServiceClient, createSqlApi } from "../../lib/supabase";
 import { HOST_FILES, HOST_FILES_BUCKET } from "../fixtures/host-files";
@@ -23,6 +23,14 @@ export function testEnv(overrides: Record<string, string> = {}): Env {
 export function ports(options: { timeoutMs?: number } = {}) {
   const client = createServiceClient(stack.SUPABASE_URL, stack.SUPABASE_SERVICE_ROLE_KEY, options);
   return { db: createSqlApi(client), storage: createObjectStorage(client) };
+}
+
+/**
+ * What the erasure (and a job's code called without the runner) takes, against the stack: `env`, ports (the
+ * stack's, or those given), a clock fixed at now, a logger, and no deadline.
+ */
+export function stackDeps(env: Env = testEnv(), given: ReturnType<typeof ports> = ports()) {
+  return { ...given, env, clock: fixedClock(new Date().toISOString()), logger: captureLogger().logger, deadline: Number.POSITIVE_INFINITY };
 }
 
 type RunOptions = { clock?: Clock; deadline?: number; timeoutMs?: number; env?: Env; ports?: ReturnType<typeof ports> };
