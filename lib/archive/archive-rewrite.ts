@@ -2,10 +2,10 @@
  * Erasing one user from the log archive: each archive object that holds their rows (found in the archive
  * manifest) is rewritten without them, holding the object's rewrite lease (one erasure per object at a time). The
  * rewrite is uploaded beside the object under a name of the run's own, read back and checked, then, if the lease
- * still holds at the version read, uploaded in its place and checked again, and the manifest updated from that
- * version; an object left empty is deleted. Every other line is kept byte for byte. In a bucket that keeps
- * versions, the object's old versions (which hold the user's rows) are deleted, and every deletion is for good
- * (lib/files/versions.ts). Idempotent: after a crash at any step, running it again reaches the same end state.
+ * still holds at the manifest version read (the object's row in export_ops_archive_objects, not a Storage version),
+ * uploaded in its place and checked again, and the manifest updated from that version; an object left empty is
+ * deleted. Every other line is kept byte for byte. In a bucket that keeps versions, the object's old versions
+ * (which hold the user's rows) are deleted, and every deletion is for good (lib/files/versions.ts). Idempotent: after a crash at any step, running it again reaches the same end state.
  */
 import { StorageError } from "../errors";
 import { filesInBucket, type FilesInBucket } from "../files/versions";
@@ -126,7 +126,7 @@ async function eraseFromArchiveObject(
   const { bucket, name } = object;
   const claim = await claimRewrite(deps, runId, object);
   if (claim.gone) return { rows: 0, oldVersions: 0 }; // emptied and deleted by another erasure: nothing of anyone is left there
-  const version = claim.version ?? 0;
+  const manifestVersion = claim.version ?? 0;
   const rewrite = `${name}.rewrite-${runId}`;
   // what a crashed run may have left beside the object (this release's name, and the one before it)
   const leftovers = [`${name}.rewrite`, ...(claim.left_by ? [`${name}.rewrite-${claim.left_by}`] : [])];
@@ -150,7 +150,7 @@ async function eraseFromArchiveObject(
       await storage.upload(bucket, rewrite, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
       verifyArchive(await storage.download(bucket, rewrite), archive);
       const still = await claimRewrite(deps, runId, object); // renews the lease, and says whether the object moved on
-      if (!still.claimed || still.version !== version) throw new Error("the object changed while it was rewritten");
+      if (!still.claimed || still.version !== manifestVersion) throw new Error("the object changed while it was rewritten");
       await storage.upload(bucket, name, archive.bytes, { contentType: ARCHIVE_CONTENT_TYPE, upsert: true });
       verifyArchive(await storage.download(bucket, name), archive);
       await files.remove([rewrite, ...leftovers]);
@@ -165,7 +165,7 @@ async function eraseFromArchiveObject(
       p_user_id: userId,
       p_rows: kept.length,
       p_run_id: runId,
-      p_version: version,
+      p_version: manifestVersion,
     });
     if (!recorded) throw new Error("the object changed while it was rewritten");
     return { rows: removed, oldVersions };

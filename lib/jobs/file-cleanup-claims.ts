@@ -101,14 +101,14 @@ async function worker(loop: ClaimLoop, state: ClaimState, pool: WorkerPool, prob
     const turn = await pool.serially(() => claimTurn(loop, state, report));
     if (!turn) return; // this call failed, or another one did while this worker waited for its turn
     report = emptyReport();
-    if (turn.limit === 0) return;
+    if (turn.limit === 0) return; // that call only reported the last batch: the loop is winding down
     if (turn.claimed.length === 0) {
       // shared files only, or rows other runs were claiming: look again (after a moment, when contended)
       if (state.contended > 0) await new Promise((r) => setTimeout(r, 50 * state.contended));
       continue;
     }
     report = await deleteBatch(loop, state, turn.claimed, (state.batchNo += 1));
-    probed();
+    probed(); // the first batch has shown how fast Storage is: the other workers may start
   }
 }
 
