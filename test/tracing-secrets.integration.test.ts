@@ -14,11 +14,12 @@ import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@o
 import type { Configuration } from "@vercel/otel";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { register } from "../instrumentation";
-import { exportFileCleanup, exportMetricsAggregate } from "../lib/jobs";
+import { exportFileCleanup, exportLogCleanup, exportMetricsAggregate } from "../lib/jobs";
 import type { JobDefinition } from "../lib/jobs/job";
 import { executeJob } from "../lib/jobs/runner";
 import { captureLogger, fixedClock } from "./doubles";
 import { ports, resetData, seedExports, testEnv } from "./helpers/exports";
+import { s3Env, s3Ports, startS3 } from "./helpers/s3";
 import { closeSql, sql } from "./helpers/stack";
 
 /** What instrumentation.ts hands to registerOTel, kept here so the real registration can run with it. */
@@ -185,6 +186,38 @@ describe("tracing never carries a secret URL", () => {
     expect(spans.map((s) => s.name)).toEqual([`fetch GET ${base}`]);
     expect(spans[0]!.attributes).toMatchObject({ "http.url": base, "resource.name": base, "http.host": receiverHost() });
     expect(leaking(exporter.getFinishedSpans())).toEqual([]);
+  });
+});
+
+describe("tracing never carries the S3 archive target's credentials", () => {
+  it("a log cleanup archiving to an S3 store: no span holds the secret key, a signature or a credential scope", async () => {
+    const secret = "s3SecretAccessKeySECRET6c7d8e";
+    const s3 = await startS3(["traced-archive"]);
+    try {
+      await seedExports({ count: 3, status: "expired", ageHours: 40 * 24 });
+      const env = s3Env(s3, { EXPORT_ARCHIVE_BUCKET: "traced-archive", EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY: secret });
+      const run = {
+        env,
+        ports: s3Ports(env),
+        clock: fixedClock(new Date().toISOString()),
+        logger: captureLogger().logger,
+        trigger: "vercel_cron" as const,
+      };
+      const result = await executeJob(
+        exportLogCleanup,
+        { ...run, runId: randomUUID() },
+        exportLogCleanup.optionsSchema.parse({ prune_metrics: "false" }),
+      );
+      expect(result).toMatchObject({ archived_count: 3, deleted_count: 3 });
+
+      const spans = exporter.getFinishedSpans();
+      expect(spans.some((s) => s.name === exportLogCleanup.id)).toBe(true);
+      const texts = spans.map(spanTexts).join("\n");
+      expect(texts).not.toContain(secret);
+      expect(texts).not.toMatch(/X-Amz-Signature|X-Amz-Credential|Signature=|Credential=/i);
+    } finally {
+      await s3.close();
+    }
   });
 });
 
