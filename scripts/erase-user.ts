@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { getEnv } from "../lib/env";
-import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
+import { eraseUser } from "../lib/erasure/user-erasure";
 import { createLogger } from "../lib/logger";
 import { systemClock } from "../lib/ports";
 import { createSupabasePorts } from "../lib/supabase";
@@ -43,7 +43,7 @@ if (parsed.values.help || !userId || extra.length > 0) {
 try {
   const env = getEnv();
   const logger = createLogger({ destination: pino.destination({ dest: 2, sync: true }) });
-  const result = await cleanupUserExportLogs(
+  const result = await eraseUser(
     { ...createSupabasePorts(env), env, clock: systemClock, logger, deadline: Number.POSITIVE_INFINITY },
     { userId, dryRun: parsed.values["dry-run"] ?? false, keepCopy: parsed.values["keep-copy"] ?? false },
   );

@@ -9,7 +9,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { decodeArchive } from "../lib/archive/log-archive";
-import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
+import { eraseUser } from "../lib/erasure/user-erasure";
 import { installedHoursAgo, objectNames, ports, resetData, stackDeps, runJob, seedExports, seedOrphans, testEnv } from "./helpers/exports";
 import { closeSql, itStandIn, sql, standIn } from "./helpers/stack";
 
@@ -68,12 +68,12 @@ describe("erasure through archives", () => {
   it("removes the user's rows from every archive object and keeps everyone else's, verified", async () => {
     const bRows = await archivedHistory();
     await seedExports({ count: 3, userId: A, status: "expired", ageHours: 5 * 24 }); // not archived yet
-    const result = await cleanupUserExportLogs(deps(), { userId: A });
+    const result = await eraseUser(deps(), { userId: A });
     expect(result).toMatchObject({ logs_deleted: 3, archive_objects_rewritten: 3, archive_rows_removed: 15, errors: [], has_more: false });
     await expectErased(bRows);
 
     // idempotent: nothing more to do, nothing changes
-    expect(await cleanupUserExportLogs(deps(), { userId: A })).toMatchObject({ archive_objects_rewritten: 0, has_more: false });
+    expect(await eraseUser(deps(), { userId: A })).toMatchObject({ archive_objects_rewritten: 0, has_more: false });
     await expectErased(bRows);
   });
 
@@ -82,14 +82,14 @@ describe("erasure through archives", () => {
     const first = [...(await archives()).keys()][0]!;
     // the rewrite of the first object is written, then its read-back fails: the original is never replaced
     await standIn.addFault({ method: "GET", pathPrefix: `/storage/v1/object/${ARCHIVE}/${first}.rewrite`, status: 500, times: 1 });
-    const crashed = await cleanupUserExportLogs(deps(), { userId: A });
+    const crashed = await eraseUser(deps(), { userId: A });
     expect(crashed.has_more).toBe(true);
     expect(crashed.errors).toEqual([expect.stringMatching(new RegExp(`^archive ${first} still holds the user's rows`))]);
     const midway = await archives();
     expect(midway.get(first)!.some((r) => r.user_id === A)).toBe(true);
     expect([...midway.keys()].filter((name) => name.startsWith(`${first}.rewrite-`))).toHaveLength(1); // named after its run
 
-    const rerun = await cleanupUserExportLogs(deps(), { userId: A });
+    const rerun = await eraseUser(deps(), { userId: A });
     expect(rerun).toMatchObject({ archive_objects_rewritten: 1, archive_rows_removed: 5, errors: [], has_more: false });
     await expectErased(bRows);
   });
@@ -102,7 +102,7 @@ describe("erasure through archives", () => {
       ARCHIVE,
     ]);
 
-    const waiting = await cleanupUserExportLogs(deps(), { userId: A });
+    const waiting = await eraseUser(deps(), { userId: A });
     expect(waiting).toMatchObject({ logs_deleted: 0, has_more: true });
     expect(waiting.errors).toEqual([expect.stringContaining("4 logs sit in 1 archive batches another run is writing")]);
 
@@ -112,7 +112,7 @@ describe("erasure through archives", () => {
     const written = [...(await archives()).values()].flat();
     expect(written.filter((r) => r.user_id === A)).toHaveLength(4);
 
-    const done = await cleanupUserExportLogs(deps(), { userId: A });
+    const done = await eraseUser(deps(), { userId: A });
     expect(done).toMatchObject({ archive_objects_rewritten: 1, archive_rows_removed: 4, has_more: false, errors: [] });
     const rows = [...(await archives()).values()].flat();
     expect(rows.map((r) => r.user_id)).toEqual([B, B, B, B]);
@@ -121,12 +121,12 @@ describe("erasure through archives", () => {
   it("keeping a copy leaves existing archives alone; erasing again without it removes all", async () => {
     const bRows = await archivedHistory();
     await seedExports({ count: 2, userId: A, status: "expired", ageHours: 5 * 24 });
-    const held = await cleanupUserExportLogs(deps(), { userId: A, keepCopy: true });
+    const held = await eraseUser(deps(), { userId: A, keepCopy: true });
     expect(held).toMatchObject({ kept_copy: true, archived_count: 2, archive_objects_rewritten: 0, has_more: false });
     expect(held.archive_objects).toEqual([expect.stringMatching(new RegExp(`^erasure/${A}/`))]);
     expect([...(await archives()).values()].flat().filter((r) => r.user_id === A)).toHaveLength(17);
 
-    const released = await cleanupUserExportLogs(deps(), { userId: A });
+    const released = await eraseUser(deps(), { userId: A });
     expect(released).toMatchObject({ archive_objects_rewritten: 4, archive_rows_removed: 17, has_more: false });
     await expectErased(bRows);
   });
@@ -162,7 +162,7 @@ describe("erasures at the same time", () => {
       expect(before).toHaveLength(6);
       expect(before.every((line) => line.includes('"file_size_bytes":9007199254740993'))).toBe(true);
 
-      const [a, b] = await Promise.all([cleanupUserExportLogs(deps(), { userId: A }), cleanupUserExportLogs(deps(), { userId: B })]);
+      const [a, b] = await Promise.all([eraseUser(deps(), { userId: A }), eraseUser(deps(), { userId: B })]);
       expect([a.errors, b.errors, a.has_more, b.has_more]).toEqual([[], [], false, false]);
       const after = await lines();
       expect(after.filter((line) => line.includes(A) || line.includes(B))).toEqual([]);
@@ -243,12 +243,12 @@ describe("run history and bookkeeping", () => {
     const bBefore = await naming(bKept);
 
     // a dry run says how many rows would change, and changes none
-    const preview = await cleanupUserExportLogs(deps(), { userId: A, dryRun: true });
+    const preview = await eraseUser(deps(), { userId: A, dryRun: true });
     expect(preview.history_scrubbed).toBeGreaterThanOrEqual(everyTable.length);
     expect([...new Set((await naming(aIds)).map((r) => r.t))]).toEqual(everyTable);
 
     // (A's erasure batch goes only at the end, once the erasure has deleted its logs: one row more than the preview)
-    const result = await cleanupUserExportLogs(deps(), { userId: A });
+    const result = await eraseUser(deps(), { userId: A });
     expect(result).toMatchObject({ has_more: false, history_scrubbed: preview.history_scrubbed + 1 });
     expect(await naming(aIds)).toEqual([]);
     // B's are all still there: paths in the run, ids in the dead batch (theirs, waiting to be archived)
@@ -265,7 +265,7 @@ describe("run history and bookkeeping", () => {
     expect(cursor.after < `${A}/`).toBe(true);
 
     // a second erasure finds nothing more to scrub
-    expect(await cleanupUserExportLogs(deps(), { userId: A })).toMatchObject({ history_scrubbed: 0 });
+    expect(await eraseUser(deps(), { userId: A })).toMatchObject({ history_scrubbed: 0 });
   });
 });
 
@@ -281,7 +281,7 @@ describe("a dry run", () => {
     const manifest = async () =>
       (await sql().query("select name, users, row_count, version from export_ops_archive_objects order by name")).rows;
     const stateBefore = [await manifest(), await archives()];
-    const dry = await cleanupUserExportLogs(deps(), { userId: A, dryRun: true });
+    const dry = await eraseUser(deps(), { userId: A, dryRun: true });
     expect(dry).toMatchObject({
       dry_run: true,
       logs_deleted: 3,
@@ -291,7 +291,7 @@ describe("a dry run", () => {
       has_more: false,
     });
     expect([await manifest(), await archives()]).toEqual(stateBefore);
-    const real = await cleanupUserExportLogs(deps(), { userId: A });
+    const real = await eraseUser(deps(), { userId: A });
     expect(real).toMatchObject({
       dry_run: false,
       logs_deleted: dry.logs_deleted,
@@ -303,6 +303,6 @@ describe("a dry run", () => {
 });
 
 it("knows nothing of an unrelated user id", async () => {
-  const result = await cleanupUserExportLogs(deps(), { userId: randomUUID() });
+  const result = await eraseUser(deps(), { userId: randomUUID() });
   expect(result).toMatchObject({ files_found: 0, logs_deleted: 0, archive_objects: [], has_more: false });
 });

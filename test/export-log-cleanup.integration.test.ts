@@ -6,7 +6,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { DatabaseError, ValidationError } from "../lib/errors";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { ARCHIVE_BATCH, decodeArchive, restoreArchive } from "../lib/archive/log-archive";
-import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
+import { eraseUser } from "../lib/erasure/user-erasure";
 import { fixedClock, tickingClock } from "./doubles";
 import {
   addObjects,
@@ -415,7 +415,7 @@ describe("per-user erasure", () => {
     await userWithData(bob);
     const bobBefore = await holdings(bob);
 
-    const result = await cleanupUserExportLogs(deps(), { userId: alice });
+    const result = await eraseUser(deps(), { userId: alice });
 
     expect(result).toMatchObject({
       user_id: alice,
@@ -438,7 +438,7 @@ describe("per-user erasure", () => {
     const alice = randomUUID();
     const { logs } = await userWithData(alice);
     const before = await snapshot(ids(logs));
-    const result = await cleanupUserExportLogs(deps(archiveEnv()), { userId: alice, keepCopy: true });
+    const result = await eraseUser(deps(archiveEnv()), { userId: alice, keepCopy: true });
     expect(result).toMatchObject({ logs_deleted: 12, archived_count: 12, kept_copy: true });
     expect(result.archive_objects).toHaveLength(1);
     expect(result.archive_objects[0]).toMatch(new RegExp(`^erasure/${alice}/.*\\.jsonl\\.gz$`));
@@ -449,7 +449,7 @@ describe("per-user erasure", () => {
   it("reports without deleting in a dry run", async () => {
     const alice = randomUUID();
     await userWithData(alice);
-    const result = await cleanupUserExportLogs(deps(), { userId: alice, dryRun: true });
+    const result = await eraseUser(deps(), { userId: alice, dryRun: true });
     // what the run would delete, counted; nothing deleted
     expect(result).toMatchObject({ dry_run: true, files_found: 13, logs_deleted: 12, metrics_deleted: 13 });
     expect(await holdings(alice)).toEqual({ logs: 12, metrics: 13, files: 9 });
@@ -460,7 +460,7 @@ describe("per-user erasure", () => {
     async (bad) => {
       const alice = randomUUID();
       await userWithData(alice);
-      const error = await cleanupUserExportLogs(deps(), { userId: bad }).catch((e: unknown) => e);
+      const error = await eraseUser(deps(), { userId: bad }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ValidationError);
       expect((error as Error).message).toBe("Invalid user id: must be a UUID");
       expect(await holdings(alice)).toEqual({ logs: 12, metrics: 13, files: 9 });

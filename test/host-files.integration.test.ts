@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
+import { eraseUser } from "../lib/erasure/user-erasure";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { jobs } from "../lib/jobs";
@@ -153,7 +153,7 @@ describe("a host's own exports bucket", () => {
     const mine = await seedExports({ count: 2, ageHours: 2, withFiles: true, userId: ADA });
     const deps = { ...ports(), env: testEnv(), clock: systemClock, logger: captureLogger().logger, deadline: Number.POSITIVE_INFINITY };
 
-    const result = await cleanupUserExportLogs(deps, { userId: ADA });
+    const result = await eraseUser(deps, { userId: ADA });
 
     expect(result).toMatchObject({ files_found: 2, files_deleted: 2, logs_deleted: 2 });
     expect([...result.files_left].sort()).toEqual(
@@ -181,7 +181,7 @@ describe("a bucket no job may use", () => {
       await expect(runJob(exportFileCleanup, {})).rejects.toThrow(problem);
       await expect(runJob(exportFileCleanup, { dry_run: "true" })).rejects.toThrow(problem);
       const deps = { ...ports(), env: testEnv(), clock: systemClock, logger: captureLogger().logger, deadline: Number.POSITIVE_INFINITY };
-      await expect(cleanupUserExportLogs(deps, { userId: expired[0]!.user_id })).rejects.toThrow(problem);
+      await expect(eraseUser(deps, { userId: expired[0]!.user_id })).rejects.toThrow(problem);
       await expect(runJob(exportLogCleanup, {}, { env: testEnv({ EXPORT_ARCHIVE_BUCKET: "export-archive" }) })).rejects.toThrow(
         "bucket export-archive is public, so every file in it is world-readable",
       );

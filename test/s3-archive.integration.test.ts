@@ -14,7 +14,7 @@ import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { jobs } from "../lib/jobs";
 import { listArchiveObjects } from "../lib/archive/archive-listing";
 import { decodeArchive, restoreArchive } from "../lib/archive/log-archive";
-import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
+import { eraseUser } from "../lib/erasure/user-erasure";
 import { detailedHealth } from "../lib/reporting/health";
 import { systemClock } from "../lib/ports";
 import type { Env } from "../lib/env";
@@ -258,7 +258,7 @@ describe("erasure on an S3 archive", () => {
     await archivedHistory();
     const bRows = [...(await archivedRows()).rows.values()].filter((r) => r.user_id === B);
 
-    const result = await cleanupUserExportLogs(deps(), { userId: A });
+    const result = await eraseUser(deps(), { userId: A });
 
     expect(result).toMatchObject({
       archive_objects_rewritten: 2,
@@ -272,27 +272,27 @@ describe("erasure on an S3 archive", () => {
     expect([...after.rows.values()].filter((r) => r.user_id === A)).toEqual([]);
     expect([...after.rows.values()]).toEqual(bRows);
     // again: nothing left to do
-    expect(await cleanupUserExportLogs(deps(), { userId: A })).toMatchObject({ archive_rows_removed: 0, errors: [], has_more: false });
+    expect(await eraseUser(deps(), { userId: A })).toMatchObject({ archive_rows_removed: 0, errors: [], has_more: false });
   });
 
   it("in a bucket that keeps versions on a store that cannot list them, says so and keeps the user's rows to retry", async () => {
     await archivedHistory();
     s3.fault({ versioningEnabled: true });
     const before = await archivedRows();
-    const result = await cleanupUserExportLogs(deps(), { userId: A });
+    const result = await eraseUser(deps(), { userId: A });
     expect(result).toMatchObject({ archive_objects_rewritten: 0, has_more: true });
     expect(result.errors.join("\n")).toContain("cannot list object versions (ListObjectVersions: MethodNotAllowed)");
     // refused before anything changed: the objects are as they were
     expect(await archivedRows()).toEqual(before);
     s3.fault(null);
-    expect(await cleanupUserExportLogs(deps(), { userId: A })).toMatchObject({ errors: [], has_more: false });
+    expect(await eraseUser(deps(), { userId: A })).toMatchObject({ errors: [], has_more: false });
     expect([...(await archivedRows()).rows.values()].filter((r) => r.user_id === A)).toEqual([]);
   });
 
   it("keeps a copy of the user's logs in the S3 bucket when asked to", async () => {
     const user = randomUUID();
     await seedExports({ count: 3, userId: user, status: "expired", ageHours: 2 * DAY });
-    const result = await cleanupUserExportLogs(deps(), { userId: user, keepCopy: true });
+    const result = await eraseUser(deps(), { userId: user, keepCopy: true });
     expect(result).toMatchObject({ kept_copy: true, archived_count: 3, logs_deleted: 3 });
     expect(result.archive_objects[0]).toMatch(new RegExp(`^erasure/${user}/`));
     expect((await listArchiveObjects(s3Ports(env()).storage, REF, `erasure/${user}`)).map((o) => o.name)).toEqual(result.archive_objects);

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { decodeArchive } from "../lib/archive/log-archive";
-import { cleanupUserExportLogs } from "../lib/erasure/user-erasure";
+import { eraseUser } from "../lib/erasure/user-erasure";
 import { exportFileCleanup } from "../lib/jobs/export-file-cleanup";
 import { exportLogCleanup } from "../lib/jobs/export-log-cleanup";
 import { jobs } from "../lib/jobs";
@@ -131,7 +131,7 @@ describe("erasure in versioned buckets", () => {
     await addObjects([file!.file_path!], 1, EXPORTS);
     await addObjects([file!.file_path!], 1, EXPORTS);
 
-    const result = await cleanupUserExportLogs(deps(), { userId: A });
+    const result = await eraseUser(deps(), { userId: A });
     expect(result).toMatchObject({
       files_deleted: 1,
       archive_objects_rewritten: 2,
@@ -161,7 +161,7 @@ describe("erasure in versioned buckets", () => {
     }
     expect((await everyArchivedRow()).some((r) => r.user_id === A)).toBe(true);
 
-    const rerun = await cleanupUserExportLogs(deps(), { userId: A });
+    const rerun = await eraseUser(deps(), { userId: A });
     expect(rerun).toMatchObject({ archive_rows_removed: 0, archive_versions_removed: 2, has_more: false });
     expect((await everyArchivedRow()).filter((r) => r.user_id === A)).toEqual([]);
   });
@@ -180,7 +180,7 @@ describe("an archive object deleted by name in a versioned bucket", () => {
     await storageClient().from(ARCHIVE).remove([name!]); // someone deleted it by name: a marker over the bytes
     const before = await versionsOf(ARCHIVE, name!);
 
-    const refused = await cleanupUserExportLogs(deps(), { userId: A });
+    const refused = await eraseUser(deps(), { userId: A });
     expect(refused.has_more).toBe(true);
     expect(refused.errors).toEqual([expect.stringContaining(`archive ${name} still holds the user's rows`)]);
     expect(refused.errors[0]).toMatch(/deleted by name but 1 older versions keep its rows: restore its newest version/);
@@ -192,7 +192,7 @@ describe("an archive object deleted by name in a versioned bucket", () => {
       .from(ARCHIVE)
       .download(name!, { versionId: old.version } as never);
     await storageClient().from(ARCHIVE).upload(name!, data!, { contentType: "application/gzip", upsert: true });
-    const done = await cleanupUserExportLogs(deps(), { userId: A });
+    const done = await eraseUser(deps(), { userId: A });
     expect(done).toMatchObject({ archive_rows_removed: 2, has_more: false, errors: [] });
     const left = await versionsOf(ARCHIVE, name!);
     expect(left).toEqual([expect.objectContaining({ current: true, delete_marker: false })]);

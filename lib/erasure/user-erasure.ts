@@ -68,10 +68,7 @@ async function scrubHistory({ db, clock }: Pick<Deps, "db" | "clock">, userId: s
   return Object.values(changed).reduce((a, b) => a + b, 0);
 }
 
-export async function cleanupUserExportLogs(
-  deps: Deps,
-  input: { userId: string; dryRun?: boolean; keepCopy?: boolean },
-): Promise<ErasureResult> {
+export async function eraseUser(deps: Deps, input: { userId: string; dryRun?: boolean; keepCopy?: boolean }): Promise<ErasureResult> {
   const parsed = userIdSchema.safeParse(input.userId);
   if (!parsed.success) throw new ValidationError("Invalid user id: must be a UUID", { field: "user_id" });
   const userId = parsed.data.toLowerCase();
