@@ -49,6 +49,11 @@ export function s3StoreSettings(env: S3Settings): S3StoreSettings {
   };
 }
 
+/** Every call of the port: each takes the bucket first, which says the store. */
+const CALLS = ["remove", "versioning", "versions", "removeVersions", "list", "upload", "download", "probe"] as const;
+
+type Call = (bucket: string, ...rest: unknown[]) => Promise<unknown>;
+
 /**
  * `storage` (Supabase Storage) with `s3://` buckets sent to the S3 store; `s3` makes that store (tests give their
  * own, with shorter timeouts). The store is made on first use: without an S3 bucket, nothing of the SDK loads.
@@ -56,61 +61,15 @@ export function s3StoreSettings(env: S3Settings): S3StoreSettings {
 export function withS3Archive(storage: ObjectStorage, env: S3Settings, s3?: () => ObjectStorage): ObjectStorage {
   let store: ObjectStorage | undefined;
   const s3Store = () => (store ??= s3 ? s3() : createS3ObjectStorage(s3StoreSettings(env)));
-  const route = <T>(bucket: string, inS3: (s3: ObjectStorage, name: string) => Promise<T>, inStorage: () => Promise<T>): Promise<T> => {
-    const name = s3BucketName(bucket);
-    return name === undefined ? inStorage() : Promise.resolve().then(() => inS3(s3Store(), name));
+  const routed = (call: (typeof CALLS)[number]): Call => {
+    return async (bucket, ...rest) => {
+      const name = s3BucketName(bucket);
+      const [target, targetBucket] = name === undefined ? [storage, bucket] : [s3Store(), name];
+      const method = target[call] as Call | undefined;
+      // Supabase buckets are judged in the database (lib/files/buckets.ts); only an S3 bucket is probed
+      if (!method) throw new ConfigError(`bucket ${bucket} is checked in the database, not probed`);
+      return method.call(target, targetBucket, ...rest);
+    };
   };
-  return {
-    remove: (bucket, paths) =>
-      route(
-        bucket,
-        (s, b) => s.remove(b, paths),
-        () => storage.remove(bucket, paths),
-      ),
-    versioning: (bucket) =>
-      route(
-        bucket,
-        (s, b) => s.versioning(b),
-        () => storage.versioning(bucket),
-      ),
-    versions: (bucket, path) =>
-      route(
-        bucket,
-        (s, b) => s.versions(b, path),
-        () => storage.versions(bucket, path),
-      ),
-    removeVersions: (bucket, versions) =>
-      route(
-        bucket,
-        (s, b) => s.removeVersions(b, versions),
-        () => storage.removeVersions(bucket, versions),
-      ),
-    list: (bucket, prefix, page) =>
-      route(
-        bucket,
-        (s, b) => s.list(b, prefix, page),
-        () => storage.list(bucket, prefix, page),
-      ),
-    upload: (bucket, path, body, options) =>
-      route(
-        bucket,
-        (s, b) => s.upload(b, path, body, options),
-        () => storage.upload(bucket, path, body, options),
-      ),
-    download: (bucket, path) =>
-      route(
-        bucket,
-        (s, b) => s.download(b, path),
-        () => storage.download(bucket, path),
-      ),
-    probe: (bucket) =>
-      route(
-        bucket,
-        (s, b) => s.probe!(b),
-        async () => {
-          if (!storage.probe) throw new ConfigError(`bucket ${bucket} is checked in the database, not probed`);
-          return storage.probe(bucket);
-        },
-      ),
-  };
+  return Object.fromEntries(CALLS.map((call) => [call, routed(call)])) as unknown as ObjectStorage;
 }
