@@ -129,11 +129,10 @@ export async function readBuckets(db: SqlApi, env: Buckets, storage?: BucketStor
   const states = await bucketStates(db, env, storage);
   return Promise.all(
     states.map(async (judged): Promise<BucketState> => {
-      const { bucket, purpose } = judged;
+      const { bucket } = judged;
       if (!storage || !judged.exists) return judged;
       try {
-        const versioning = await storage.versioning(bucket);
-        return { ...judged, versioning, versioning_note: versioningNote(bucket, purpose, versioning) };
+        return withVersioning(judged, await storage.versioning(bucket));
       } catch (error) {
         return { ...judged, versioning_note: `bucket ${bucket}'s versioning could not be read: ${(error as Error).message}` };
       }
@@ -142,6 +141,11 @@ export async function readBuckets(db: SqlApi, env: Buckets, storage?: BucketStor
 }
 
 export type VersionedBucketState = BucketState & { versioning: BucketVersioning };
+
+/** A bucket's state with its versioning, and what deleting in it means. */
+function withVersioning(state: BucketState, versioning: BucketVersioning): VersionedBucketState {
+  return { ...state, versioning, versioning_note: versioningNote(state.bucket, state.purpose, versioning) };
+}
 
 /**
  * Throws a ConfigError naming every bucket of `purposes` that no job may use, and why; changes nothing. The states
@@ -156,12 +160,7 @@ export async function assertBucketsUsable(
   const states = await bucketStates(db, env, storage, { purposes });
   const problems = states.flatMap((s) => (s.problem ? [s.problem] : []));
   if (problems.length > 0) throw new ConfigError(`Refused: ${problems.join("; ")}`);
-  return Promise.all(
-    states.map(async (s) => {
-      const versioning = await storage.versioning(s.bucket);
-      return { ...s, versioning, versioning_note: versioningNote(s.bucket, s.purpose, versioning) };
-    }),
-  );
+  return Promise.all(states.map(async (s) => withVersioning(s, await storage.versioning(s.bucket))));
 }
 
 /** Whether the orphan sweep may delete in the exports bucket, and why (the run result and health say it). */
