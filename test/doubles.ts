@@ -16,6 +16,27 @@ export function tickingClock(stepMs: number): Clock & { start: number } {
 }
 
 /**
+ * Time for a pacer (lib/batches/pacing.ts PacerTime) that moves only when told: `advance` is a batch's work, and a
+ * rest moves it by the rest's length at once; `sleeps` lists the rests taken.
+ */
+export function manualTime() {
+  let now = 0;
+  const sleeps: number[] = [];
+  return {
+    now: () => now,
+    sleep: async (ms: number) => void (sleeps.push(ms), (now += ms)),
+    advance: (ms: number) => void (now += ms),
+    sleeps,
+  };
+}
+
+/** A load signal (lib/batches/load.ts LoadSignal) that judges each batch by the next of `factors` (then the last again). */
+export function scriptedSignal(...factors: (number | undefined)[]) {
+  let i = 0;
+  return { judge: () => factors[Math.min(i++, factors.length - 1)] };
+}
+
+/**
  * Under vitest's fake timers: runs them until `work` has settled (each timer in the order of its fake time, the
  * promises it resolves in between), and gives `work`'s value or throws its error.
  */

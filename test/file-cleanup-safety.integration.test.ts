@@ -272,11 +272,16 @@ describe("query options", () => {
     },
   );
 
-  it.each(["1e0", ".5", "0.125", "11", "-1"])("refuses nice_ratio=%j with a 400 naming the option", async (value) => {
-    const res = await call(`nice_ratio=${encodeURIComponent(value)}`);
+  it.each([
+    ...["1e0", ".5", "0.125", "11", "-1"].map((value) => ["nice_ratio", value]),
+    ...["1", "21", "2e0"].map((value) => ["slow_factor", value]),
+    ...["1.4", "101"].map((value) => ["stop_factor", value]),
+    ["yield_to_load", "no"],
+  ])("refuses %s=%j with a 400 naming the option", async (option, value) => {
+    const res = await call(`${option}=${encodeURIComponent(value!)}`);
     expect(res.status).toBe(400);
     const body = await res.json();
-    expect(body.error).toMatchObject({ code: "bad_request", details: { parameter: "nice_ratio" } });
+    expect(body.error).toMatchObject({ code: "bad_request", details: { parameter: option } });
     expect((await sql().query("select count(*)::int as n from export_ops_runs")).rows[0].n).toBe(0);
   });
 

@@ -2,7 +2,8 @@
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { captureLogger, fixedClock } from "../../test/doubles";
+import { captureLogger, fixedClock, manualTime } from "../../test/doubles";
+import { createPacer } from "../batches/pacing";
 import type { ObjectStorage, SqlApi } from "../ports";
 import { archiveObject, archiveText, deleteLogsInBatches, verifyArchive } from "./log-archive";
 
@@ -71,6 +72,7 @@ describe("deleteLogsInBatches with archival", () => {
           };
         }
         if (fn === "export_ops_archive_batch_text") return new Response(archiveText(rows)).body;
+        if (fn === "export_ops_delete_archived_logs") return 2;
         return null;
       },
     } as unknown as SqlApi;
@@ -108,6 +110,32 @@ describe("deleteLogsInBatches with archival", () => {
       "export_ops_release_log_batch logs/b1",
     ]);
     expect(stored.has("logs/b1.jsonl.gz")).toBe(true);
+  });
+
+  it("claims no more once the load governor stops the run, and writes and deletes the batches it holds", async () => {
+    const { db, calls } = batches("logs/b1", "logs/b2", "logs/b3", "logs/b4", "logs/b5");
+    const kept = new Map<string, Uint8Array>();
+    const checked: ObjectStorage = {
+      ...storage,
+      upload: async (_b, name, body) => void kept.set(name, body as Uint8Array),
+      download: async (_b, name) => kept.get(name)!,
+    };
+    const time = manualTime();
+    const deps = { db, storage: checked, clock: fixedClock("2026-03-01T03:00:00Z"), logger: captureLogger().logger, deadline: Infinity };
+    // every claim five times as slow as unloaded: the third in a row stops the run
+    const signal = { judge: ({ kind }: { kind: string }) => (kind === "log claim" ? 5 : undefined) };
+    const pacer = createPacer({ ratio: 0, load: { yield: true, slowFactor: 10, stopFactor: 3 } }, deps, { time, signal });
+    const result = await deleteLogsInBatches(
+      deps,
+      { cutoff: new Date("2026-02-01T00:00:00Z") },
+      { archiveBucket: "export-archive", pacer },
+    );
+    expect(result).toMatchObject({ deleted: 6, archived: 6, finished: false, errors: [] });
+    expect(result.archiveObjects).toEqual(["logs/b1.jsonl.gz", "logs/b2.jsonl.gz", "logs/b3.jsonl.gz"]);
+    expect(pacer.stoppedForLoad()).toMatch(/^3 log claim batches in a row/);
+    // b4 and b5 were never claimed: nothing to release, nothing lost
+    expect(calls.filter((c) => c.startsWith("export_ops_claim_log_batch"))).toHaveLength(3);
+    expect(calls.some((c) => c.startsWith("export_ops_release_log_batch"))).toBe(false);
   });
 
   it("releases the batches claimed ahead too, unwritten", async () => {

@@ -35,7 +35,7 @@ export interface BatchDeletion {
   archived: number;
   archiveObjects: string[];
   errors: string[];
-  /** False when the run stopped early (time budget, or an archive failure) with work left. */
+  /** False when the run stopped early (time budget, load, or an archive failure) with work left. */
   finished: boolean;
 }
 
@@ -95,7 +95,7 @@ export function decodeArchive(bytes: Uint8Array): Record<string, unknown>[] {
   return archiveLines(bytes).map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-/** Deletes the logs in scope, batch by batch, until none are left or the deadline comes. */
+/** Deletes the logs in scope, batch by batch, until none are left, the deadline comes or the pacer stops the run for load. */
 export async function deleteLogsInBatches(
   deps: Deps,
   scope: LogScope,
@@ -114,14 +114,13 @@ export async function deleteLogsInBatches(
   const result: BatchDeletion = { deleted: 0, archived: 0, archiveObjects: [], errors: [], finished: false };
   // each batch starts where the previous one reached, so no batch re-reads what earlier ones deleted
   let after: string | null = null;
-  while (clock.now().getTime() < deps.deadline) {
+  while (!pacer.stoppedForLoad() && clock.now().getTime() < deps.deadline) {
     await pacer.pause();
-    const step: { deleted: number; reached: string | null } = await db.call("export_ops_delete_logs", {
-      p_limit: batchSize,
-      ...sqlTime(clock),
-      p_after: after,
-      ...scopeArgs(scope),
-    });
+    const step: { deleted: number; reached: string | null } = await pacer.timed(
+      "log delete",
+      () => db.call("export_ops_delete_logs", { p_limit: batchSize, ...sqlTime(clock), p_after: after, ...scopeArgs(scope) }),
+      (s) => s.deleted,
+    );
     result.deleted += step.deleted;
     after = step.reached;
     logger.debug({ type: "log_cleanup_batch", deleted: step.deleted }, `log cleanup: ${step.deleted} logs deleted`);
@@ -133,6 +132,8 @@ export async function deleteLogsInBatches(
 type Claimed = SqlResult<"export_ops_claim_log_batch">;
 type Fetched = { claimed: Claimed; archive?: ArchiveObject };
 const NOTHING_LEFT: Claimed = { batch: null, object: null, count: 0, last_created_at: null, reclaimed: false };
+/** No claim made because the load governor stopped the run: the batches claimed before it are written, no more. */
+const STOPPED_FOR_LOAD: Claimed = { ...NOTHING_LEFT };
 
 /**
  * Archive batches in flight at once, the one being written included (the default of the log cleanup's
@@ -156,6 +157,7 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
   try {
     for (let next = ahead.next(); next; next = ahead.next()) {
       const { claimed, archive } = await next;
+      if (claimed === STOPPED_FOR_LOAD) return result;
       if (!claimed.batch || !claimed.object || !archive) return { ...result, finished: true };
       const batch: Batch = { id: claimed.batch, object: claimed.object, rows: claimed.count };
       await run.pacer.pause();
@@ -168,7 +170,7 @@ async function archiveLogsInBatches(deps: Deps, scope: LogScope, bucket: string,
         keptOnFailure(deps, result, batch, failure);
         return result;
       }
-      await deleteArchived(deps, result, batch);
+      await deleteArchived(deps, result, batch, run.pacer);
       ahead.writing(false);
     }
   } catch (error) {
@@ -198,14 +200,20 @@ function claimsAhead(deps: Deps, scope: LogScope, bucket: string, { batchSize, i
     // paced at every stage (claims, the text read ahead, and writing and deleting): a rest holds them all
     await pacer.pause();
     if (exhausted) return NOTHING_LEFT;
-    const claimed = await db.call("export_ops_claim_log_batch", {
+    if (pacer.stoppedForLoad()) return STOPPED_FOR_LOAD;
+    const args = {
       p_bucket: bucket,
       p_limit: batchSize,
       p_lease_seconds: LEASE_SECONDS,
       ...sqlTime(clock),
       p_after: after,
       ...scopeArgs(scope),
-    });
+    };
+    const claimed = await pacer.timed(
+      "log claim",
+      () => db.call("export_ops_claim_log_batch", args),
+      (c) => c.count,
+    );
     if (!claimed.batch || claimed.count === 0) exhausted = true;
     else if (!claimed.reclaimed) after = claimed.last_created_at;
     return claimed;
@@ -213,10 +221,11 @@ function claimsAhead(deps: Deps, scope: LogScope, bucket: string, { batchSize, i
   const read = async (claimed: Claimed): Promise<Fetched> => {
     if (!claimed.batch || claimed.count === 0) return { claimed };
     await pacer.pause(); // reading ahead is work too: a rest holds it
-    return { claimed, archive: await archiveObject(await db.call("export_ops_archive_batch_text", { p_batch: claimed.batch })) };
+    const text = async () => archiveObject(await db.call("export_ops_archive_batch_text", { p_batch: claimed.batch! }));
+    return { claimed, archive: await pacer.timed("log read", text, () => claimed.count) };
   };
   const fill = () => {
-    while (queue.length + writing < inFlight && !exhausted && clock.now().getTime() < deps.deadline) {
+    while (queue.length + writing < inFlight && !exhausted && !pacer.stoppedForLoad() && clock.now().getTime() < deps.deadline) {
       const claimed = lastClaim.then(claim);
       // a failed claim ends the claiming (the claims queued behind it see that first)
       lastClaim = claimed.catch(() => void (exhausted = true));
@@ -268,8 +277,12 @@ async function writeArchive(
 }
 
 /** The batch's logs, each only as the version the archive holds. */
-async function deleteArchived({ db, logger }: Deps, result: BatchDeletion, batch: Batch): Promise<void> {
-  const deleted = await db.call("export_ops_delete_archived_logs", { p_batch: batch.id });
+async function deleteArchived({ db, logger }: Deps, result: BatchDeletion, batch: Batch, pacer: Pacer): Promise<void> {
+  const deleted = await pacer.timed(
+    "archived log delete",
+    () => db.call("export_ops_delete_archived_logs", { p_batch: batch.id }),
+    (n) => n,
+  );
   result.deleted += deleted;
   result.archived += deleted;
   result.archiveObjects.push(batch.object);

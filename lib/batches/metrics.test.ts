@@ -28,7 +28,7 @@ describe("deleteMetricsInBatches", () => {
     const clock = fixedClock(start);
     const { db, calls } = metrics(25, clock);
     const cutoff = new Date("2026-03-01T00:00:00Z");
-    const result = await deleteMetricsInBatches({ db, clock, deadline: clock.now().getTime() + 60_000 }, { cutoff }, 10);
+    const result = await deleteMetricsInBatches({ db, clock, deadline: clock.now().getTime() + 60_000 }, { cutoff }, { batchSize: 10 });
     expect(result).toEqual({ deleted: 25, finished: true });
     expect(calls).toEqual([1, 2, 3].map(() => ({ p_cutoff: cutoff.toISOString(), p_limit: 10 })));
   });
@@ -38,7 +38,7 @@ describe("deleteMetricsInBatches", () => {
     const { db, calls } = metrics(20, clock);
     const userId = "00000000-0000-4000-8000-000000000001";
     // a batch exactly full is followed by one more, which finds none
-    expect(await deleteMetricsInBatches({ db, clock, deadline: clock.now().getTime() + 60_000 }, { userId }, 10)).toEqual({
+    expect(await deleteMetricsInBatches({ db, clock, deadline: clock.now().getTime() + 60_000 }, { userId }, { batchSize: 10 })).toEqual({
       deleted: 20,
       finished: true,
     });
@@ -48,7 +48,11 @@ describe("deleteMetricsInBatches", () => {
   it("stops at the deadline with a full batch just deleted, saying there may be more", async () => {
     const clock = fixedClock(start);
     const { db, calls } = metrics(100, clock);
-    const result = await deleteMetricsInBatches({ db, clock, deadline: clock.now().getTime() + 2_500 }, { cutoff: new Date(start) }, 10);
+    const result = await deleteMetricsInBatches(
+      { db, clock, deadline: clock.now().getTime() + 2_500 },
+      { cutoff: new Date(start) },
+      { batchSize: 10 },
+    );
     expect(result).toEqual({ deleted: 30, finished: false });
     expect(calls).toHaveLength(3);
   });

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { captureLogger } from "../../test/doubles";
+import { idleLoad } from "../jobs/pacing";
 import { continueLater } from "./continuation";
 
 let server: Server | undefined;
@@ -95,6 +96,26 @@ describe("continueLater", () => {
     await handedOver;
     expect(lines()).toContainEqual(expect.objectContaining({ type: "continuation_refused", status, level: "warn" }));
     expect(lines().some((l) => l.type === "continuation_called")).toBe(false);
+  });
+
+  it("holds back a run the load governor stopped: no call, and the answer and the log say why", async () => {
+    const capture = captureLogger();
+    const handed: Promise<unknown>[] = [];
+    const db = { call: vi.fn(async () => true) };
+    const reason = "3 log delete batches in a row took 12 times or more the time per row of the run's fastest (stop_factor 10)";
+    const state = await continueLater({
+      job: "export-log-cleanup",
+      request: new Request("http://127.0.0.1:1/api/cron/export-log-cleanup"),
+      result: { has_more: true, dry_run: false, load: { ...idleLoad(), stopped_for_load: reason } },
+      db: db as never,
+      secret: "continuation-unit-test-secret",
+      logger: capture.logger,
+      waitUntil: (p) => void handed.push(p),
+    });
+    expect(state).toBe("held_for_load");
+    expect(handed).toEqual([]);
+    expect(db.call).not.toHaveBeenCalled(); // not counted against the day's continuations either
+    expect(capture.lines()).toContainEqual(expect.objectContaining({ type: "continuation_held_for_load", level: "info", reason }));
   });
 
   it("logs a call that could not be sent", async () => {

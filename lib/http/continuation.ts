@@ -18,8 +18,13 @@
  * Vercel Deployment Protection the call needs "Protection Bypass for Automation" (its secret is sent as
  * `x-vercel-protection-bypass`); without it the call is refused, logged, and the backlog waits for the schedule.
  * Where it calls: ./deployment.ts.
+ *
+ * A run the load governor stopped (`load.stopped_for_load`) is not continued: the continuation would start into the
+ * same load at once, and, its batches timed against its own first ones, no longer see it. Its work waits for the
+ * next scheduled run (or a call by hand once the host is quieter).
  */
 import type { JobResult, SkippedRun } from "../jobs/job";
+import { stoppedForLoad } from "../jobs/pacing";
 import type { Logger } from "../logger";
 import type { SqlApi } from "../ports";
 import { selfUrl } from "./deployment";
@@ -29,7 +34,7 @@ export const MAX_CONTINUATIONS_PER_DAY = 24;
 /** How long the caller waits for the continuation's `202`. */
 export const HANDOFF_MS = 5_000;
 
-export type ContinuationState = "scheduled" | "daily_limit_reached" | null;
+export type ContinuationState = "scheduled" | "daily_limit_reached" | "held_for_load" | null;
 
 export async function continueLater(input: {
   job: string;
@@ -45,6 +50,14 @@ export async function continueLater(input: {
 }): Promise<ContinuationState> {
   const { job, request, result, db, logger } = input;
   if (!result.has_more || result.dry_run || "skipped" in result) return null;
+  const loaded = stoppedForLoad(result);
+  if (loaded) {
+    logger.info(
+      { type: "continuation_held_for_load", reason: loaded },
+      `${job}: work left, not continued: the run stopped for load; the next scheduled run takes it`,
+    );
+    return "held_for_load";
+  }
   if (!(await db.call("export_ops_continuation_allowed", { p_job: job, p_max_per_day: MAX_CONTINUATIONS_PER_DAY }))) {
     logger.warn(
       { type: "continuation_limit", max_per_day: MAX_CONTINUATIONS_PER_DAY },

@@ -132,6 +132,26 @@ describe("the file cleanup's workers", () => {
     expect(result).toMatchObject({ total_found: 0, has_more: true });
   });
 
+  it("stop claiming once Storage's deletes stay ten times as slow, delete and report what they hold, and say why", async () => {
+    const { db, calls } = fakeDb(10_000);
+    let deletes = 0;
+    // 50 ms for 100 names, then from the 9th delete on 1 s: twenty times as slow
+    const { storage } = fakeStorage(() => ((deletes += 1) > 8 ? 1000 : 50));
+    const result = await run(deps(db, storage), { batch_size: "100" });
+    expect(result.has_more).toBe(true);
+    expect(result.load.stopped_for_load).toMatch(/^3 file delete batches in a row took \d+(\.\d+)? times or more/);
+    expect(result.load.rested_ms).toBeGreaterThan(0);
+    expect(result.total_found).toBeLessThan(10_000);
+    // nothing claimed is left behind: every batch the workers held was deleted and reported
+    expect(result).toMatchObject({ deleted_count: result.total_found, failed_count: 0 });
+    expect(calls.reduce((n, c) => n + c.expired, 0)).toBe(result.deleted_count);
+    // with yield_to_load=false the same Storage is only reported, and the run finishes
+    deletes = 0;
+    const unyielding = await run(deps(fakeDb(10_000).db, storage), { batch_size: "100", yield_to_load: "false" });
+    expect(unyielding).toMatchObject({ deleted_count: 10_000, has_more: false, rested_ms: 0 });
+    expect(unyielding.load).toMatchObject({ stopped_for_load: null, slowest_factor: 20 });
+  });
+
   it("stop before their next request when one of them fails, and the run fails with that error", async () => {
     const { db, calls } = fakeDb(10_000, { failOnCall: 3 });
     const { storage } = fakeStorage(30);

@@ -15,7 +15,7 @@ import { MAX_NAMES_PER_DELETE, sqlTime, type BucketVersioning, type JobDeps } fr
 import { unsafePathReason, type ExportFormats } from "../files/export-paths";
 import { deleteExpiredFiles, type ClaimTotals } from "./file-cleanup-claims";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
-import { createPacer, niceRatioOption } from "./pacing";
+import { idleLoad, pacerFor, pacingOptions, type LoadReport } from "./pacing";
 
 /** Batches in flight at once (the default of `concurrency`): bounds the Storage and PostgREST requests a run makes concurrently. */
 export const CONCURRENCY = 4;
@@ -31,7 +31,7 @@ export const exportFileCleanupOptionsSchema = baseOptionsSchema.extend({
   // a batch is one Storage delete, which takes at most MAX_NAMES_PER_DELETE names
   batch_size: queryInt(1, MAX_NAMES_PER_DELETE).default(MAX_NAMES_PER_DELETE),
   concurrency: queryInt(1, 8).default(CONCURRENCY),
-  nice_ratio: niceRatioOption,
+  ...pacingOptions,
   sweep_orphans: queryBoolean.default(true),
   orphan_pages: queryInt(1, 100).default(ORPHAN_MAX_PAGES),
   orphan_page_size: queryInt(10, ORPHAN_PAGE_SIZE).default(ORPHAN_PAGE_SIZE),
@@ -60,8 +60,10 @@ export interface ExportFileCleanupResult extends ClaimTotals {
   retention_hours: number;
   has_more: boolean;
   dry_run: boolean;
-  /** Time spent resting between batches (`nice_ratio`), within duration_ms. */
+  /** Time spent resting between batches (`nice_ratio`, and load), within duration_ms. */
   rested_ms: number;
+  /** The load governor: what it saw, and why it stopped the run if it did. */
+  load: LoadReport;
   duration_ms: number;
   timestamp: string;
 }
@@ -75,7 +77,9 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
   const { db, storage, clock, env } = deps;
   const started = clock.now();
   const retentionHours = options.retention_hours ?? env.EXPORT_FILE_RETENTION_HOURS;
-  const timeLeft = () => clock.now().getTime() < deps.deadline;
+  const pacer = pacerFor(options, deps);
+  // a run stopped for load takes no new work either (the orphan sweep included)
+  const timeLeft = () => !pacer.stoppedForLoad() && clock.now().getTime() < deps.deadline;
   const [[exportsBucket], formats] = await Promise.all([assertBucketsUsable(db, storage, env, ["exports"]), db.call("export_ops_formats")]);
   const files = filesInBucket(storage, exportsBucket!);
   const result = emptyResult(options, retentionHours, exportsBucket!, env.EXPORT_ORPHAN_SWEEP);
@@ -86,7 +90,6 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
 
   if (options.dry_run) await preview(deps, result, formats, addError);
   else {
-    const pacer = createPacer(options.nice_ratio, deps);
     const loop = {
       deps,
       files,
@@ -101,6 +104,7 @@ export async function runExportFileCleanup(deps: Deps, options: ExportFileCleanu
     };
     result.has_more = (await deleteExpiredFiles(loop)).hasMore;
     result.rested_ms = pacer.rested();
+    result.load = pacer.load();
   }
 
   // a dry run lists what the sweep would take even while it is off, so an operator can check before turning it on
@@ -141,6 +145,7 @@ function emptyResult(
     has_more: false,
     dry_run: options.dry_run,
     rested_ms: 0,
+    load: idleLoad(),
     duration_ms: 0,
     timestamp: "",
   };

@@ -11,7 +11,7 @@ import type { SqlResult } from "../sql-contract";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
 import { ARCHIVE_IN_FLIGHT, deleteLogsInBatches } from "../archive/log-archive";
 import { deleteMetricsInBatches } from "../batches/metrics";
-import { createPacer, niceRatioOption } from "./pacing";
+import { idleLoad, pacerFor, pacingOptions, type LoadReport } from "./pacing";
 
 /** Raw metric rows deleted per SQL call (lib/batches/metrics.ts; the erasure still takes it from here). */
 /** Run history kept (each job's latest success is always kept). */
@@ -26,7 +26,7 @@ export const exportLogCleanupOptionsSchema = baseOptionsSchema.extend({
   prune_metrics: queryBoolean.default(true),
   /** With archival: batches in flight at once, the one being written included (1 = one stage at a time). */
   concurrency: queryInt(1, ARCHIVE_IN_FLIGHT).default(ARCHIVE_IN_FLIGHT),
-  nice_ratio: niceRatioOption,
+  ...pacingOptions,
 });
 
 export interface ExportLogCleanupResult {
@@ -44,8 +44,10 @@ export interface ExportLogCleanupResult {
   stats?: LogCleanupStats;
   has_more: boolean;
   dry_run: boolean;
-  /** Time spent resting between batches (`nice_ratio`), within duration_ms. */
+  /** Time spent resting between batches (`nice_ratio`, and load), within duration_ms. */
   rested_ms: number;
+  /** The load governor: what it saw, and why it stopped the run if it did. */
+  load: LoadReport;
   duration_ms: number;
   timestamp: string;
 }
@@ -103,29 +105,31 @@ export async function runExportLogCleanup(
     has_more: false,
     dry_run: options.dry_run,
     rested_ms: 0,
+    load: idleLoad(),
     duration_ms: 0,
     timestamp: "",
   };
 
   if (stats) result.stats = stats;
   else {
-    const pacer = createPacer(options.nice_ratio, deps);
+    const pacer = pacerFor(options, deps);
     const logs = await deleteLogsInBatches(
       deps,
       { cutoff: logCutoff },
       { batchSize: options.batch_size, archiveBucket: archiveBucketOf(env), pacer, inFlight: options.concurrency },
     );
-    result.rested_ms = pacer.rested();
     result.deleted_count = logs.deleted;
     result.archived_count = logs.archived;
     result.archive_objects = logs.archiveObjects;
     result.errors = logs.errors;
     result.has_more = !logs.finished;
     if (logs.finished && options.prune_metrics) {
-      const metrics = await deleteMetricsInBatches(deps, { cutoff: metricCutoff });
+      const metrics = await deleteMetricsInBatches(deps, { cutoff: metricCutoff }, { pacer });
       result.metrics_deleted = metrics.deleted;
       result.has_more = !metrics.finished;
     }
+    result.rested_ms = pacer.rested();
+    result.load = pacer.load();
     result.runs_pruned = await db.call("export_ops_prune_runs", {
       p_cutoff: new Date(started.getTime() - RUN_HISTORY_DAYS * DAY_MS).toISOString(),
     });

@@ -10,6 +10,7 @@ import { judgeFailureRate, judgeSilence, type FailureAlertPayload, type SilenceP
 import { sqlTime, type JobDeps } from "../ports";
 import type { SqlResult } from "../sql-contract";
 import { baseOptionsSchema, defineJob, queryInt } from "./job";
+import { pacerFor, pacingOptions, type LoadReport, type Pacer } from "./pacing";
 
 /** Hours rolled up per SQL call: keeps each call (one transaction) short. */
 export const HOURS_PER_CALL = 24;
@@ -20,7 +21,9 @@ export const ALERT_WINDOW_MINUTES = 60;
 
 export const exportMetricsAggregateOptionsSchema = baseOptionsSchema.extend({
   max_hours: queryInt(1, MAX_HOURS_PER_RUN).default(MAX_HOURS_PER_RUN),
+  ...pacingOptions,
 });
+type Options = z.output<typeof exportMetricsAggregateOptionsSchema>;
 
 /** An hour rolled up (a dry run lists the hours it would roll up as plain times instead). */
 type RolledHour = Exclude<SqlResult<"export_ops_rollup_metrics">["hours"][number], string>;
@@ -46,37 +49,23 @@ export interface ExportMetricsAggregateResult {
   notifications: { alert: AlertName; sent: boolean; state: AlertState; error?: string }[];
   has_more: boolean;
   dry_run: boolean;
+  /** Time spent resting between the rollup's calls (`nice_ratio`, and load), within duration_ms. */
+  rested_ms: number;
+  /** The load governor: what it saw, and why it stopped the run if it did. */
+  load: LoadReport;
   duration_ms: number;
   timestamp: string;
 }
 
 type Deps = Pick<JobDeps, "db" | "clock" | "logger" | "deadline" | "env">;
 
-export async function runExportMetricsAggregate(
-  deps: Deps,
-  options: z.output<typeof exportMetricsAggregateOptionsSchema>,
-): Promise<ExportMetricsAggregateResult> {
-  const { db, clock, logger, env } = deps;
+export async function runExportMetricsAggregate(deps: Deps, options: Options): Promise<ExportMetricsAggregateResult> {
+  const { db, clock, env } = deps;
   const started = clock.now();
 
   // 1. Roll up missing hours, oldest first.
-  const rolled: (RolledHour | string)[] = [];
-  let remaining = 0;
-  do {
-    // a dry run asks once for everything this run would do; a real run goes a day per call
-    const limit = options.dry_run ? options.max_hours : Math.min(HOURS_PER_CALL, options.max_hours - rolled.length);
-    const step = await db.call("export_ops_rollup_metrics", {
-      p_max_hours: limit,
-      p_dry_run: options.dry_run,
-      ...sqlTime(clock),
-    });
-    rolled.push(...step.hours);
-    remaining = step.remaining;
-    for (const hour of step.hours)
-      if (typeof hour !== "string")
-        logger.info({ type: "aggregated_metrics", period: "hourly", ...hour }, `aggregated the hour ${hour.hour}`);
-    if (options.dry_run) break; // a dry run only counts what is missing
-  } while (remaining > 0 && rolled.length < options.max_hours && clock.now().getTime() < deps.deadline);
+  const pacer = pacerFor(options, deps);
+  const { rolled, remaining } = await rollUp(deps, options, pacer);
   const hourOf = (h: RolledHour | string | undefined) =>
     h === undefined ? null : new Date(typeof h === "string" ? h : h.hour).toISOString();
 
@@ -120,9 +109,36 @@ export async function runExportMetricsAggregate(
     notifications,
     has_more: !options.dry_run && remaining > 0,
     dry_run: options.dry_run,
+    rested_ms: pacer.rested(),
+    load: pacer.load(),
     duration_ms: finished.getTime() - started.getTime(),
     timestamp: finished.toISOString(),
   };
+}
+
+/**
+ * Rolls up the missing hours a day per call (a dry run asks once for everything it would do), until none are left,
+ * `max_hours` are done, time is up or the load governor stops the run; paced between the calls.
+ */
+async function rollUp({ db, clock, logger, deadline }: Deps, options: Options, pacer: Pacer) {
+  const rolled: (RolledHour | string)[] = [];
+  let remaining = 0;
+  do {
+    const limit = options.dry_run ? options.max_hours : Math.min(HOURS_PER_CALL, options.max_hours - rolled.length);
+    await pacer.pause();
+    const call = () => db.call("export_ops_rollup_metrics", { p_max_hours: limit, p_dry_run: options.dry_run, ...sqlTime(clock) });
+    // its rows: the hours it marked and the exports it rolled up in them
+    const step = await pacer.timed("rollup", call, (s) =>
+      s.hours.reduce((n, h) => n + 1 + (typeof h === "string" ? 0 : h.total_exports), 0),
+    );
+    rolled.push(...step.hours);
+    remaining = step.remaining;
+    for (const hour of step.hours)
+      if (typeof hour !== "string")
+        logger.info({ type: "aggregated_metrics", period: "hourly", ...hour }, `aggregated the hour ${hour.hour}`);
+    if (options.dry_run) break; // a dry run only counts what is missing
+  } while (remaining > 0 && rolled.length < options.max_hours && !pacer.stoppedForLoad() && clock.now().getTime() < deadline);
+  return { rolled, remaining };
 }
 
 /** Moves one alert's state machine (a dry run only reports what the state would be) and logs a transition. */

@@ -43,7 +43,8 @@ interface BatchReport {
 }
 
 const emptyReport = (): BatchReport => ({ expired: [], failed: [], quarantined: [] });
-const owes = (r: BatchReport) => r.expired.length + r.failed.length + r.quarantined.length > 0;
+const reported = (r: BatchReport) => r.expired.length + r.failed.length + r.quarantined.length;
+const owes = (r: BatchReport) => reported(r) > 0;
 
 /** The loop's shared state. */
 interface ClaimState {
@@ -92,7 +93,8 @@ export async function deleteExpiredFiles(loop: ClaimLoop): Promise<{ hasMore: bo
   return { hasMore: !state.done };
 }
 
-const timeLeft = (loop: ClaimLoop) => loop.deps.clock.now().getTime() < loop.deps.deadline;
+/** Whether the run may take new work: the governor has not stopped it for load, and its time is not up. */
+const timeLeft = (loop: ClaimLoop) => !loop.pacer.stoppedForLoad() && loop.deps.clock.now().getTime() < loop.deps.deadline;
 
 async function worker(loop: ClaimLoop, state: ClaimState, pool: WorkerPool, probed: () => void): Promise<void> {
   let report = emptyReport();
@@ -120,17 +122,20 @@ async function claimTurn(loop: ClaimLoop, state: ClaimState, report: BatchReport
   const claiming = !state.done && !state.yielded;
   if (claiming) await loop.pacer.pause();
   const limit = claiming && timeLeft(loop) ? state.batchSize : 0;
-  const outcome = await db.call("export_ops_file_cleanup_batch", {
-    p_run_id: runId,
-    p_retention_hours: loop.retentionHours,
-    p_limit: limit,
-    p_expired: report.expired,
-    p_failed: report.failed,
-    p_quarantined: report.quarantined,
-    p_max_attempts: env.EXPORT_CLEANUP_MAX_ATTEMPTS,
-    p_lease_seconds: LEASE_SECONDS,
-    ...sqlTime(clock),
-  });
+  const call = () =>
+    db.call("export_ops_file_cleanup_batch", {
+      p_run_id: runId,
+      p_retention_hours: loop.retentionHours,
+      p_limit: limit,
+      p_expired: report.expired,
+      p_failed: report.failed,
+      p_quarantined: report.quarantined,
+      p_max_attempts: env.EXPORT_CLEANUP_MAX_ATTEMPTS,
+      p_lease_seconds: LEASE_SECONDS,
+      ...sqlTime(clock),
+    });
+  // its rows: those it claimed and those it reported
+  const outcome = await loop.pacer.timed("claim", call, (o) => o.claimed.length + o.kept_in_use + reported(report));
   if (limit > 0) {
     // a short batch is not the end while concurrent runs hold rows: only "nothing waits" is
     state.done ||= !outcome.more;
@@ -171,7 +176,11 @@ async function deleteBatch(loop: ClaimLoop, state: ClaimState, batch: ClaimedExp
       await loop.pacer.pause();
       // Names Storage does not list were already gone: either way the file no longer exists.
       const began = performance.now();
-      await loop.files.remove(safe.map((row) => row.file_path!));
+      await loop.pacer.timed(
+        "file delete",
+        () => loop.files.remove(safe.map((row) => row.file_path!)),
+        () => safe.length,
+      );
       state.batchSize = nextBatchSize(safe.length, performance.now() - began, loop.batchSize);
       report.expired = safe.map((row) => row.export_id);
     } catch (error) {

@@ -3,6 +3,7 @@
  * The registry (./index.ts) lists the jobs; routes, vercel.json, scripts and health all read from it.
  */
 import * as z from "zod";
+import type { LoadReport } from "../batches/load";
 import { SETTING_BOUNDS, type BoundedSetting } from "../env";
 import { REQUEST_TIMEOUT_MS, type JobDeps } from "../ports";
 
@@ -56,6 +57,8 @@ export const baseOptionsSchema = z.strictObject({
 export interface JobResult {
   has_more: boolean;
   dry_run: boolean;
+  /** A bulk job's load governor: what it saw, and why it stopped the run if it did (lib/batches/load.ts). */
+  load?: LoadReport;
   [key: string]: unknown;
 }
 
