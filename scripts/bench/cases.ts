@@ -7,6 +7,7 @@ import { build } from "esbuild";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type pg from "pg";
+import type { LoadReport } from "../../lib/jobs/pacing";
 import type { StackEnv } from "../local-stack";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -84,6 +85,11 @@ export interface ChildRun {
   started_at: number;
   ended_at: number;
   cpu_ms: number;
+  /** rows the run did: fewer than N only when the load governor stopped it */
+  processed?: number;
+  /** what export-ops' job said of its rests and of load (the naive implementations: nothing) */
+  rested_ms?: number;
+  load?: LoadReport;
 }
 
 const childEnv = (env: StackEnv) => ({ ...process.env, ...env, CRON_SECRET: "bench-cron-secret-not-used", BENCH_DAY });

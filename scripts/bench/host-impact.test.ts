@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { costTable, monthlyCost } from "./cost";
-import { isExportOpsStatement, waitShares, type HostImpactCase, type HostImpactFigures, type Window } from "./host-impact";
+import {
+  formatHostImpact,
+  isExportOpsStatement,
+  waitShares,
+  type GovernedRun,
+  type HostImpactCase,
+  type HostImpactFigures,
+  type Window,
+} from "./host-impact";
 import { judgeHostImpact } from "./targets";
 
 const lat = (p99: number) => ({ count: 100, failed: 0, p50: p99 / 3, p95: p99 / 2, p99 });
@@ -123,6 +131,38 @@ describe("what the host's statements waited on", () => {
     expect(waitShares(seen)).toBe("CPU 60 % · LWLock:WALWrite 39 % · IO:WalWrite 1 %");
     expect(waitShares([...seen, ...Array(100).fill({ wait: "CPU" })])).toBe("CPU 80 % · LWLock:WALWrite 20 %");
     expect(waitShares([])).toBe("—");
+  });
+});
+
+describe("the load governor's table", () => {
+  const governed = (processed: number, slowest: number | null, stopped: string | null, rested_ms = 0): GovernedRun => ({
+    processed,
+    rested_ms,
+    load: {
+      batches_judged: 10,
+      slow_batches: slowest && slowest >= 2 ? 4 : 0,
+      slowest_factor: slowest,
+      rested_ms,
+      stopped_for_load: stopped,
+    },
+  });
+
+  it("says per window how many runs it stopped, the rows they did, and what it saw", () => {
+    const text = formatHostImpact(
+      figures([
+        hostCase("file-cleanup", 100_000, {
+          governor: {
+            loaded: [governed(100_000, 3.5, null, 1200), governed(40_000, 12.25, "3 claim batches in a row …", 2000)],
+            quiet: [governed(100_000, 1.4, null), governed(100_000, null, null)],
+          },
+        }),
+        hostCase("log-cleanup", 1_000_000, {}),
+      ]),
+      false,
+    );
+    expect(text).toContain("| file-cleanup | 100,000 | under host load | 2 | 1 | 40,000 | 20 | 8 | 12.25× | 1200 |");
+    expect(text).toContain("| file-cleanup | 100,000 | host quiet | 2 | 0 | 100,000 | 20 | 0 | 1.40× | 0.0 |");
+    expect(text).not.toMatch(/\| log-cleanup \| 1,000,000 \| under host load \| \d/);
   });
 });
 

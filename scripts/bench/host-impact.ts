@@ -70,7 +70,11 @@ export interface HostImpactCase {
   loaded_ms: number;
   /** the job's own CPU time with the host quiet, median, ms */
   unloaded_cpu_ms: number;
+  /** what the job's load governor said in each run, under the host's load and with the host quiet (export-ops' jobs) */
+  governor?: { loaded: GovernedRun[]; quiet: GovernedRun[] };
 }
+/** One run's rows done, rests and load report, as the job's result gave them. */
+export type GovernedRun = Required<Pick<ChildRun, "processed" | "rested_ms" | "load">>;
 export interface HostImpactFigures {
   rates: { writes_per_s: number; reads_per_s: number };
   repeat: number;
@@ -399,8 +403,15 @@ async function measureCase(bench: Bench, c: JobCase): Promise<{ result: HostImpa
     unloaded_ms: median(unloaded.map((r) => r.wall_ms)),
     loaded_ms: median(loaded.map((r) => r.wall_ms)),
     unloaded_cpu_ms: median(unloaded.map((r) => r.cpu_ms)),
+    ...governorOf(loaded, unloaded),
   };
   return { result, idle };
+}
+
+/** The load governor's reports of a case's runs, when its job gave them. */
+function governorOf(loaded: ChildRun[], quiet: ChildRun[]): Pick<HostImpactCase, "governor"> {
+  const governed = (runs: ChildRun[]) => runs.filter((r): r is ChildRun & GovernedRun => r.load !== undefined);
+  return loaded.some((r) => r.load) ? { governor: { loaded: governed(loaded), quiet: governed(quiet) } } : {};
 }
 
 /** Seeds, lets the host's connections warm again, measures an idle window, then runs the job under the host's load. */
@@ -548,6 +559,37 @@ export function formatHostImpact(host: HostImpactFigures, quick: boolean): strin
     latencyTable.join("\n"),
     `Each job's own rate, with the host quiet and under the host's load (median of ${host.repeat}):\n\n${rateTable.join("\n")}`,
     `CPU time per process in each window (the "during" rows span the job's process from start to exit, summed over the runs under load):\n\n${cpuTable.join("\n")}`,
+    ...governorTable(host.cases),
     ...(errors.length > 0 ? [`Host operations that failed (first of each window):\n${errors.map((e) => `- ${e}`).join("\n")}`] : []),
   ].join("\n\n");
+}
+
+/** What each job's load governor saw and did, per window: its runs' `load` (docs/JOBS.md, Yielding to the host's load). */
+function governorTable(cases: HostImpactCase[]): string[] {
+  const row = (c: HostImpactCase, name: string, runs: GovernedRun[]) => {
+    const slowest = Math.max(0, ...runs.map((r) => r.load.slowest_factor ?? 0));
+    const sum = (f: (r: GovernedRun) => number) => runs.reduce((t, r) => t + f(r), 0);
+    const stopped = runs.filter((r) => r.load.stopped_for_load).length;
+    const done = median(runs.map((r) => r.processed)).toLocaleString("en-US");
+    return `| ${c.job} | ${c.n.toLocaleString("en-US")} | ${name} | ${runs.length} | ${stopped} | ${done} | ${sum((r) => r.load.batches_judged)} | ${sum((r) => r.load.slow_batches)} | ${slowest > 0 ? `${slowest.toFixed(2)}×` : "—"} | ${ms(median(runs.map((r) => r.load.rested_ms)))} |`;
+  };
+  const rows = cases.flatMap((c) => {
+    const windows = c.governor
+      ? ([
+          ["under host load", c.governor.loaded],
+          ["host quiet", c.governor.quiet],
+        ] as const)
+      : [];
+    return windows.filter(([, runs]) => runs.length > 0).map(([name, runs]) => row(c, name, runs));
+  });
+  if (rows.length === 0) return [];
+  return [
+    [
+      "The load governor in each run (the options as the case gives them; a run it stopped did fewer rows, and its time covers those only):",
+      "",
+      "| job | N | window | runs | stopped for load | rows done (median) | batches judged | slow batches | slowest (× the run's fastest) | rested for load ms (median) |",
+      "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      ...rows,
+    ].join("\n"),
+  ];
 }
