@@ -2,7 +2,8 @@
  * The daily file cleanup against the local stack: real Postgres, real PostgREST, the Storage stand-in.
  */
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { CONCURRENCY, exportFileCleanup } from "../lib/jobs/export-file-cleanup";
+import { BATCH_SIZE, CONCURRENCY, exportFileCleanup } from "../lib/jobs/export-file-cleanup";
+import { PROBE_BATCH } from "../lib/jobs/file-cleanup-claims";
 import { fixedClock, tickingClock } from "./doubles";
 import {
   BUCKET,
@@ -79,7 +80,7 @@ describe("export-file-cleanup", () => {
   });
 
   itStandIn("the request record")(
-    "makes 2 requests per batch of up to 1,000 files and 9 per run: at most 31 for 10,000 files, 3 per 1,000",
+    "makes 2 requests per batch of BATCH_SIZE files and 9 per run: at most 111 for 10,000 files, 11 per 1,000",
     async () => {
       await seedExports({ count: 10_000, ageHours: 30, withFiles: true });
       await standIn.clearRequests();
@@ -91,15 +92,17 @@ describe("export-file-cleanup", () => {
       const storageCalls = requests.filter((r) => r.path.startsWith("/storage/v1/")).length;
       const sqlCalls = requests.filter((r) => r.path.startsWith("/rest/v1/")).length;
       const counted = `${storageCalls} Storage + ${sqlCalls} PostgREST requests`;
-      // a probe of 100, then batches of 1,000 while Storage stays fast: 11 batches, one Storage delete each, and
-      // once per run the bucket's versioning (a bucket without versions is deleted from by name)
-      expect(storageCalls, counted).toBeLessThanOrEqual(11 + 1);
+      // a probe of 100, then batches of BATCH_SIZE while Storage stays fast: 51 batches, one Storage delete each,
+      // and once per run the bucket's versioning (a bucket without versions is deleted from by name)
+      const batches = 1 + Math.ceil((10_000 - PROBE_BATCH) / BATCH_SIZE);
+      expect(batches).toBe(51);
+      expect(storageCalls, counted).toBeLessThanOrEqual(batches + 1);
       // one SQL call per batch (it reports the batch before and claims this one), and per run the start, the bucket
       // check, the formats, the finish, and each worker's report of its last batch
       const perRun = 4 + CONCURRENCY;
       expect(perRun).toBe(8);
-      expect(sqlCalls, counted).toBeLessThanOrEqual(11 + perRun);
-      expect(storageCalls + sqlCalls, counted).toBeLessThanOrEqual(2 * 11 + perRun + 1);
+      expect(sqlCalls, counted).toBeLessThanOrEqual(batches + perRun);
+      expect(storageCalls + sqlCalls, counted).toBeLessThanOrEqual(2 * batches + perRun + 1);
     },
   );
 

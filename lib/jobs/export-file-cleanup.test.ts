@@ -110,7 +110,8 @@ describe("the file cleanup's workers", () => {
   it("shrink their batches to what a slow Storage deletes in TARGET_DELETE_MS: at 8 s per 1,000 names, never near the timeout", async () => {
     const { db } = fakeDb(10_000);
     const { storage, stats } = fakeStorage((names) => 8 * names);
-    const result = await run(deps(db, storage));
+    // batches of up to 1,000 names, the most one delete takes
+    const result = await run(deps(db, storage), { batch_size: "1000" });
     expect(result).toMatchObject({ total_found: 10_000, deleted_count: 10_000, failed_count: 0, has_more: false });
     // the probe of 100 takes 0.8 s; from then on a batch holds what Storage deletes in 5 s: 625 names
     expect(stats.sizes[0]).toBe(100);

@@ -17,6 +17,12 @@ import { deleteExpiredFiles, type ClaimTotals } from "./file-cleanup-claims";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
 import { idleLoad, pacerFor, pacingOptions, type LoadReport } from "./pacing";
 
+/**
+ * Names per batch (the default of `batch_size`), each batch one claim and one Storage delete. Chosen in the bench's
+ * host-impact phase (BENCHMARKS.md): batches of 1,000 names, each a burst of work for Postgres and Storage, took the
+ * host's p99 to 4–7× its idle p99; batches of 200 kept it near 2× at about the same rate. Up to MAX_NAMES_PER_DELETE.
+ */
+export const BATCH_SIZE = 200;
 /** Batches in flight at once (the default of `concurrency`): bounds the Storage and PostgREST requests a run makes concurrently. */
 export const CONCURRENCY = 4;
 /** Orphan-sweep pages per run, and objects looked at per page (the defaults of the options below). */
@@ -29,7 +35,7 @@ const DRY_RUN_SAMPLE = 20;
 export const exportFileCleanupOptionsSchema = baseOptionsSchema.extend({
   retention_hours: settingOption("EXPORT_FILE_RETENTION_HOURS"),
   // a batch is one Storage delete, which takes at most MAX_NAMES_PER_DELETE names
-  batch_size: queryInt(1, MAX_NAMES_PER_DELETE).default(MAX_NAMES_PER_DELETE),
+  batch_size: queryInt(1, MAX_NAMES_PER_DELETE).default(BATCH_SIZE),
   concurrency: queryInt(1, 8).default(CONCURRENCY),
   ...pacingOptions,
   sweep_orphans: queryBoolean.default(true),

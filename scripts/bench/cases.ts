@@ -48,7 +48,8 @@ export async function seed(db: pg.Client, benchCase: string, n: number): Promise
     );
     if (file) {
       await db.query(
-        `insert into storage.objects (bucket_id, name, metadata) select 'exports', file_path, '{"size": 1000}' from export_logs`,
+        // on conflict: a host export still under way when the host paused may have uploaded its own file meanwhile
+        `insert into storage.objects (bucket_id, name, metadata) select 'exports', file_path, '{"size": 1000}' from export_logs on conflict do nothing`,
       );
     }
   }
@@ -94,10 +95,22 @@ export interface ChildRun {
 
 const childEnv = (env: StackEnv) => ({ ...process.env, ...env, CRON_SECRET: "bench-cron-secret-not-used", BENCH_DAY });
 
-/** `options`: the job's options beyond the bench's own (a variant of the job). */
-export function runChild(env: StackEnv, benchCase: string, impl: string, n: number, options?: Record<string, string>): Promise<ChildRun> {
+/**
+ * `options`: the job's options beyond the bench's own (a variant of the job); `cores`: the cores (taskset's list form)
+ * the run is pinned to (./processes.ts), none: any.
+ */
+export function runChild(
+  env: StackEnv,
+  benchCase: string,
+  impl: string,
+  n: number,
+  options?: Record<string, string>,
+  cores?: string,
+): Promise<ChildRun> {
+  const command = [process.execPath, compiled("run-one"), benchCase, impl, String(n)];
+  const [file, ...args] = cores ? ["taskset", "--cpu-list", cores, ...command] : command;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [compiled("run-one"), benchCase, impl, String(n)], {
+    const child = spawn(file!, args, {
       cwd: root,
       env: { ...childEnv(env), ...(options ? { BENCH_JOB_OPTIONS: JSON.stringify(options) } : {}) },
       stdio: ["ignore", "pipe", "inherit"],

@@ -19,12 +19,12 @@
  * process; "gateway + Storage" is the bench's own process, which serves the stack's gateway and Storage server;
  * the host app and the job report their own `process.cpuUsage()`.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import type pg from "pg";
 import type { StackEnv } from "../local-stack";
 import { forkHostLoad, median, runChild, seed, type ChildRun } from "./cases";
 import type { HostMessage, HostOp, HostReport, HostSample } from "./host-load";
+import { coresOf, cpuNow, LAYOUT_TEXT, postmasterOf, setLayout, type DatabaseCpu, type Layout } from "./processes";
 
 export interface Latency {
   count: number;
@@ -33,10 +33,7 @@ export interface Latency {
   p95: number;
   p99: number;
 }
-export interface Cpu {
-  postgres: number;
-  postgrest: number;
-  gateway: number;
+export interface Cpu extends DatabaseCpu {
   host: number;
   job: number;
 }
@@ -68,6 +65,9 @@ export interface HostImpactCase {
   during: Window;
   unloaded_ms: number;
   loaded_ms: number;
+  /** the job's rows per second with the host quiet and under its load, median (a run the governor stopped: the rows it did) */
+  unloaded_rate: number;
+  loaded_rate: number;
   /** the job's own CPU time with the host quiet, median, ms */
   unloaded_cpu_ms: number;
   /** what the job's load governor said in each run, under the host's load and with the host quiet (export-ops' jobs) */
@@ -76,6 +76,8 @@ export interface HostImpactCase {
 /** One run's rows done, rests and load report, as the job's result gave them. */
 export type GovernedRun = Required<Pick<ChildRun, "processed" | "rested_ms" | "load">>;
 export interface HostImpactFigures {
+  /** where the processes ran (./processes.ts) */
+  layout: Layout;
   rates: { writes_per_s: number; reads_per_s: number };
   repeat: number;
   /** every case's idle windows together: the run's idle baseline (one window's p99 rests on a few samples) */
@@ -160,36 +162,6 @@ export function waitShares(seen: { wait: string }[]): string {
     .join(" · ");
 }
 
-const ticks = 100; // USER_HZ on Linux
-function procStat(pid: number): { comm: string; ppid: number; self: number; children: number } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const comm = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
-    const f = text.slice(text.lastIndexOf(")") + 2).split(" "); // f[0] is field 3 (state)
-    const ms = (i: number) => (Number(f[i - 3]) * 1000) / ticks;
-    return { comm, ppid: Number(f[1]), self: ms(14) + ms(15), children: ms(16) + ms(17) };
-  } catch {
-    return undefined; // ended meanwhile
-  }
-}
-
-/** CPU time so far of Postgres (postmaster, its backends and workers) and PostgREST, and of this process, ms. */
-function cpuNow(postmaster: number): Omit<Cpu, "host" | "job"> {
-  let postgres = 0;
-  let postgrest = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    const stat = procStat(pid);
-    if (!stat) continue;
-    if (pid === postmaster) postgres += stat.self + stat.children;
-    else if (stat.ppid === postmaster) postgres += stat.self;
-    else if (stat.comm === "postgrest" && stat.ppid === process.pid) postgrest += stat.self;
-  }
-  const own = process.cpuUsage();
-  return { postgres, postgrest, gateway: (own.user + own.system) / 1000 };
-}
-
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 function latency(samples: HostSample[]): Latency {
@@ -215,13 +187,17 @@ interface Span {
 }
 
 type HostImpactPlan = {
+  layout: Layout;
   files: number;
   logs: number;
   metrics: number;
   repeat: number;
   idle_s: number;
   rates: HostImpactFigures["rates"];
+  /** the jobs measured (each with its variants); none: all */
   jobs?: string[];
+  /** options every job is measured with too, as a variant beside its defaults (`--options`) */
+  variant?: Record<string, string>;
 };
 
 /** One job (or a variant of it) measured beside the host: the child process that runs it, and how to seed its data. */
@@ -236,6 +212,7 @@ interface JobCase {
 
 /** The host app's process, driven over IPC. */
 interface HostProcess {
+  pid: number;
   send: (m: HostMessage) => void;
   /** the host's samples from `from` to `to`, and its CPU time so far */
   report: (from: number, to: number) => Promise<HostReport>;
@@ -272,11 +249,12 @@ export async function hostImpact(
   say: (line: string) => void,
 ): Promise<HostImpactFigures> {
   const backend = (await db.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
-  const postmaster = procStat(backend)!.ppid;
+  const postmaster = postmasterOf(backend);
   const host = forkHost(env, plan.rates, postmaster);
+  setLayout(plan.layout, postmaster, host.pid);
   const locks = sampleLockWaits(sampler);
   const bench: Bench = { env, db, plan, host, locks, say };
-  const cases = hostImpactCases(db, plan).filter((c) => !plan.jobs || plan.jobs.includes(c.job));
+  const cases = hostImpactCases(db, plan).filter((c) => !plan.jobs || plan.jobs.includes(c.variant_of ?? c.job));
 
   const results: HostImpactCase[] = [];
   const idleOfRun = { spans: [] as Span[], samples: [] as HostSample[] };
@@ -288,12 +266,16 @@ export async function hostImpact(
       idleOfRun.samples.push(...idle.samples);
       results.push(result);
     }
-    empty = await emptyRuns(bench, cases);
+    empty = await emptyRuns(
+      bench,
+      cases.filter((c) => !c.options),
+    );
   } finally {
     await locks.stop();
     host.send({ cmd: "stop" });
   }
   return {
+    layout: plan.layout,
     rates: plan.rates,
     repeat: plan.repeat,
     idle: windowOf(locks, idleOfRun.spans, idleOfRun.samples, undefined),
@@ -317,68 +299,52 @@ function forkHost(env: StackEnv, rates: HostImpactFigures["rates"], postmaster: 
     await new Promise((r) => setTimeout(r, 1000)); // the operations under way finish before the seed truncates
     await then();
   };
-  return { send, report, cpu, quiet };
+  return { pid: host.pid!, send, report, cpu, quiet };
 }
 
-/** Every job as it ships, and the variants measured beside it, each at its largest N. */
+/**
+ * Each job as it shipped before its load governor (the "previous defaults" variant): the governor off, and the file
+ * cleanup's batches of 1,000 names.
+ */
+const PREVIOUS_DEFAULTS: Record<string, Record<string, string>> = {
+  "file-cleanup": { yield_to_load: "false", batch_size: "1000" },
+  other: { yield_to_load: "false" },
+};
+
+/** A job's variant with these options, named for them ("log-cleanup (archive, concurrency 1)"). */
+function variantOf(c: JobCase, options: Record<string, string>, name: string): JobCase {
+  const job = c.job.endsWith(")") ? `${c.job.slice(0, -1)}, ${name})` : `${c.job} (${name})`;
+  return { ...c, job, options, variant_of: c.job };
+}
+
+/** Every job as it ships, with its previous defaults, and with the plan's variant, each at its largest N. */
 function hostImpactCases(db: pg.Client, plan: HostImpactPlan): JobCase[] {
   const readers = Math.min(plan.logs, 100_000);
-  return [
+  const logs = (n: number) => seed(db, "log-cleanup", n);
+  const cases: JobCase[] = [
     { job: "file-cleanup", n: plan.files, child: ["file-cleanup", "export-ops"], seed: (n) => seed(db, "file-cleanup", n) },
-    {
-      job: "file-cleanup (concurrency 1)",
-      n: plan.files,
-      child: ["file-cleanup", "export-ops"],
-      options: { concurrency: "1" },
-      variant_of: "file-cleanup",
-      seed: (n) => seed(db, "file-cleanup", n),
-    },
-    {
-      job: "file-cleanup (nice_ratio 1)",
-      n: plan.files,
-      child: ["file-cleanup", "export-ops"],
-      options: { nice_ratio: "1" },
-      variant_of: "file-cleanup",
-      seed: (n) => seed(db, "file-cleanup", n),
-    },
-    {
-      job: "file-cleanup (concurrency 1, nice_ratio 1)",
-      n: plan.files,
-      child: ["file-cleanup", "export-ops"],
-      options: { concurrency: "1", nice_ratio: "1" },
-      variant_of: "file-cleanup",
-      seed: (n) => seed(db, "file-cleanup", n),
-    },
-    { job: "log-cleanup", n: plan.logs, child: ["log-cleanup", "export-ops"], seed: (n) => seed(db, "log-cleanup", n) },
-    { job: "log-cleanup (archive)", n: plan.logs, child: ["log-cleanup-archive", "export-ops"], seed: (n) => seed(db, "log-cleanup", n) },
-    {
-      job: "log-cleanup (archive, concurrency 1)",
-      n: plan.logs,
-      child: ["log-cleanup-archive", "export-ops"],
-      options: { concurrency: "1" },
-      variant_of: "log-cleanup (archive)",
-      seed: (n) => seed(db, "log-cleanup", n),
-    },
-    {
-      job: "log-cleanup (archive, nice_ratio 1)",
-      n: plan.logs,
-      child: ["log-cleanup-archive", "export-ops"],
-      options: { nice_ratio: "1" },
-      variant_of: "log-cleanup (archive)",
-      seed: (n) => seed(db, "log-cleanup", n),
-    },
+    { job: "log-cleanup", n: plan.logs, child: ["log-cleanup", "export-ops"], seed: logs },
+    { job: "log-cleanup (archive)", n: plan.logs, child: ["log-cleanup-archive", "export-ops"], seed: logs },
     {
       job: "rollup",
       n: plan.metrics,
       child: ["rollup", "export-ops"],
       // the readers' users have exports of their own to list (the rollup does not touch them)
       seed: async (n) => {
-        await seed(db, "log-cleanup", readers);
+        await logs(readers);
         await seed(db, "rollup", n);
         await seed(db, "rollup-reset", n);
       },
     },
   ];
+  const { variant } = plan;
+  const named =
+    variant &&
+    Object.entries(variant)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
+  const previous = (c: JobCase) => variantOf(c, PREVIOUS_DEFAULTS[c.job] ?? PREVIOUS_DEFAULTS.other!, "previous defaults");
+  return cases.flatMap((c) => [c, previous(c), ...(variant ? [variantOf(c, variant, named!)] : [])]);
 }
 
 /** One case: `plan.repeat` runs under the host's load and as many with the host quiet, alternating which goes first. */
@@ -402,11 +368,16 @@ async function measureCase(bench: Bench, c: JobCase): Promise<{ result: HostImpa
     during: windowOf(bench.locks, during.spans, during.samples, during.loop, during.cpu_wall),
     unloaded_ms: median(unloaded.map((r) => r.wall_ms)),
     loaded_ms: median(loaded.map((r) => r.wall_ms)),
+    unloaded_rate: median(unloaded.map((r) => rate(r, c.n))),
+    loaded_rate: median(loaded.map((r) => rate(r, c.n))),
     unloaded_cpu_ms: median(unloaded.map((r) => r.cpu_ms)),
     ...governorOf(loaded, unloaded),
   };
   return { result, idle };
 }
+
+/** A run's rows per second: the rows it did (all N, unless the governor stopped it) over its time. */
+const rate = (run: ChildRun, n: number) => (run.processed ?? n) / (run.wall_ms / 1000);
 
 /** The load governor's reports of a case's runs, when its job gave them. */
 function governorOf(loaded: ChildRun[], quiet: ChildRun[]): Pick<HostImpactCase, "governor"> {
@@ -439,11 +410,11 @@ async function measureIdleWindow({ host, plan }: Bench, idle: Measured): Promise
 }
 
 /** The job's run beside the host's load: CPU time and event-loop delay over its whole process, the host's samples within its span. */
-async function measureJobUnderLoad({ env, host }: Bench, c: JobCase, during: Measured & { cpu_wall: number }): Promise<ChildRun> {
+async function measureJobUnderLoad({ env, host, plan }: Bench, c: JobCase, during: Measured & { cpu_wall: number }): Promise<ChildRun> {
   const jobFrom = await host.cpu();
   const spawned = Date.now();
   during.loop.enable();
-  const run = await runChild(env, ...c.child, c.n, c.options);
+  const run = await runChild(env, ...c.child, c.n, c.options, coresOf(plan.layout).app);
   during.loop.disable();
   during.cpu_wall += Date.now() - spawned;
   const jobTo = await host.cpu();
@@ -453,25 +424,26 @@ async function measureJobUnderLoad({ env, host }: Bench, c: JobCase, during: Mea
 }
 
 /** Seeds, then runs the job with the host paused. */
-async function runHostQuiet({ env, host, say }: Bench, c: JobCase): Promise<ChildRun> {
+async function runHostQuiet({ env, host, plan, say }: Bench, c: JobCase): Promise<ChildRun> {
   await host.quiet(() => c.seed(c.n));
-  const run = await runChild(env, ...c.child, c.n, c.options);
+  const run = await runChild(env, ...c.child, c.n, c.options, coresOf(plan.layout).app);
   say(`host impact ${c.job} n=${c.n}: ${(run.wall_ms / 1000).toFixed(2)} s with the host quiet`);
   return run;
 }
 
-/** What every invocation pays on no data, for the cost table: each job once, the host quiet. */
-async function emptyRuns({ env, db, host }: Bench, cases: JobCase[]): Promise<Record<string, ChildRun>> {
+/** What every invocation pays on no data, for the cost table: each job as it ships once, the host quiet. */
+async function emptyRuns({ env, db, host, plan }: Bench, cases: JobCase[]): Promise<Record<string, ChildRun>> {
   const empty: Record<string, ChildRun> = {};
+  const cores = coresOf(plan.layout).app;
   await host.quiet(async () => {
     for (const c of cases) {
       if (c.job === "rollup") {
         await seed(db, "rollup", 0);
         await seed(db, "rollup-reset", 0);
-        empty[c.job] = await runChild(env, "rollup-hour", "export-ops", 0);
+        empty[c.job] = await runChild(env, "rollup-hour", "export-ops", 0, undefined, cores);
       } else {
         await c.seed(0);
-        empty[c.job] = await runChild(env, ...c.child, 0, c.options);
+        empty[c.job] = await runChild(env, ...c.child, 0, c.options, cores);
       }
     }
   });
@@ -515,7 +487,7 @@ export const ratio = (during: number, idle: number) => (idle > 0 && !Number.isNa
 export function formatHostImpact(host: HostImpactFigures, quick: boolean): string {
   const { writes_per_s, reads_per_s } = host.rates;
   const head = [
-    `Host impact${quick ? " (quick run: smaller N than the full run's 100k files and 1M rows)" : ""}: the host's workload, open loop — ${writes_per_s} exports/s (insert the log row, upload the file, complete the row, record the metric: one latency from due to done) and ${reads_per_s} lists/s (a signed-in user's 20 latest exports through RLS) — in an idle window (${host.cases[0] ? s(host.cases[0].idle.wall_ms / host.repeat) : "—"} s, no job) before each run under load; ${host.repeat} run(s) under load and ${host.repeat} with the host quiet per job; lock waits sampled every 5 ms from pg_locks. The ratios are against the run's idle baseline — every idle window together: ${host.idle.latency.export.count} exports, p99 ${ms(host.idle.latency.export.p99)} ms; ${host.idle.latency.list.count} lists, p99 ${ms(host.idle.latency.list.p99)} ms — since one window's p99 rests on its few slowest samples.`,
+    `Host impact, ${host.layout} layout (${LAYOUT_TEXT[host.layout]})${quick ? " (quick run: smaller N than the full run's 100k files and 1M rows)" : ""}: the host's workload, open loop — ${writes_per_s} exports/s (insert the log row, upload the file, complete the row, record the metric: one latency from due to done) and ${reads_per_s} lists/s (a signed-in user's 20 latest exports through RLS) — in an idle window (${host.cases[0] ? s(host.cases[0].idle.wall_ms / host.repeat) : "—"} s, no job) before each run under load; ${host.repeat} run(s) under load and ${host.repeat} with the host quiet per job; lock waits sampled every 5 ms from pg_locks. The ratios are against the run's idle baseline — every idle window together: ${host.idle.latency.export.count} exports, p99 ${ms(host.idle.latency.export.p99)} ms; ${host.idle.latency.list.count} lists, p99 ${ms(host.idle.latency.list.p99)} ms — since one window's p99 rests on its few slowest samples.`,
   ];
   const latencyTable = [
     "| job | N | window | exports (failed) | export p50 / p95 / p99 ms | lists (failed) | list p50 / p95 / p99 ms | p99 ÷ the run's idle p99 (export / list) | host waits on export-ops' locks | longest wait ms | other lock waits |",
@@ -549,11 +521,17 @@ export function formatHostImpact(host: HostImpactFigures, quick: boolean): strin
       );
       if (w.first_error) errors.push(`${c.job}, ${name}: ${w.first_error}`);
     }
-    const rate = (t: number) => Math.round(c.n / (t / 1000)).toLocaleString("en-US");
+    const perS = (r: number) => Math.round(r).toLocaleString("en-US");
     rateTable.push(
-      `| ${c.job} | ${n} | ${s(c.unloaded_ms)} | ${s(c.loaded_ms)} | ${rate(c.unloaded_ms)} | ${rate(c.loaded_ms)} | ${Math.round((100 * c.unloaded_ms) / c.loaded_ms)} % |`,
+      `| ${c.job} | ${n} | ${s(c.unloaded_ms)} | ${s(c.loaded_ms)} | ${perS(c.unloaded_rate)} | ${perS(c.loaded_rate)} | ${Math.round((100 * c.loaded_rate) / c.unloaded_rate)} % |`,
     );
   }
+  const variants = host.cases.filter((c) => c.options);
+  const options = (o: Record<string, string>) =>
+    Object.entries(o)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ");
+  if (variants.length > 0) head.push(` The variants: ${variants.map((c) => `${c.job}: ${options(c.options!)}`).join("; ")}.`);
   return [
     head.join(""),
     latencyTable.join("\n"),

@@ -26,13 +26,16 @@ const deps = (overrides: Record<string, string> = {}) => {
   const e = parseEnv({ ...process.env, ...overrides });
   return { ...createSupabasePorts(e), env: e, clock: systemClock, logger, runId: crypto.randomUUID(), deadline: Number.POSITIVE_INFINITY };
 };
+/** a variant's options on top of the defaults (./host-impact.ts's variants) */
+const extraOptions = JSON.parse(process.env.BENCH_JOB_OPTIONS ?? "{}") as Record<string, string>;
 /** The hourly job as it runs at `at` (a test clock: SQL takes this time as "now" too). */
 const rollUpAt = (at: Date) =>
-  exportMetricsAggregate.run({ ...deps(), clock: { now: () => at, sqlNow: () => at } }, exportMetricsAggregate.optionsSchema.parse({}));
+  exportMetricsAggregate.run(
+    { ...deps(), clock: { now: () => at, sqlNow: () => at } },
+    exportMetricsAggregate.optionsSchema.parse(extraOptions),
+  );
 const plain = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, { auth: { persistSession: false } });
 
-/** a variant's options on top of the defaults (./host-impact.ts's paced case) */
-const extraOptions = JSON.parse(process.env.BENCH_JOB_OPTIONS ?? "{}") as Record<string, string>;
 /** What the job's own result said of its rests and of load (none for the naive implementations). */
 let paced: { rested_ms: number; load: LoadReport } | undefined;
 /** The job's result: its rests and load kept for the figures, then the rows it did. */

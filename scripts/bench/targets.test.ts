@@ -37,7 +37,7 @@ describe("bench targets", () => {
       verdict: "NOT met",
       figure: "highest 160 MB (log-cleanup export-ops (archive) at 1,000,000)",
     });
-    expect(byTarget["file cleanup ≤ 3 Storage + PostgREST requests per 1,000 files"]).toMatchObject({
+    expect(byTarget["file cleanup ≤ 11 Storage + PostgREST requests per 1,000 files (batches of 200)"]).toMatchObject({
       verdict: "met",
       figure: "2.04 per 1,000",
     });
