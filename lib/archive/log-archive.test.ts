@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { captureLogger, fixedClock, manualTime } from "../../test/doubles";
 import { createPacer } from "../batches/pacing";
 import type { ObjectStorage, SqlApi } from "../ports";
-import { archiveObject, archiveText, deleteLogsInBatches, verifyArchive } from "./log-archive";
+import { ARCHIVE_IN_FLIGHT, archiveObject, archiveText, deleteLogsInBatches, verifyArchive } from "./log-archive";
 
 const encodeArchive = (r: Record<string, unknown>[]) => gzipSync(archiveText(r));
 
@@ -78,11 +78,12 @@ describe("deleteLogsInBatches with archival", () => {
     } as unknown as SqlApi;
     return { db, calls };
   }
+  // 4 batches in flight, the most the option takes: the claims ahead are what these tests follow
   const run = (db: SqlApi, storage: ObjectStorage) =>
     deleteLogsInBatches(
       { db, storage, clock: fixedClock("2026-03-01T03:00:00Z"), logger: captureLogger().logger, deadline: Number.POSITIVE_INFINITY },
       { cutoff: new Date("2026-02-01T00:00:00Z") },
-      { archiveBucket: "export-archive" },
+      { archiveBucket: "export-archive", inFlight: ARCHIVE_IN_FLIGHT },
     );
   const stored = new Map<string, Uint8Array>();
   const storage: ObjectStorage = {

@@ -105,7 +105,7 @@ export async function deleteLogsInBatches(
   if (options.archiveBucket) {
     return archiveLogsInBatches(deps, scope, options.archiveBucket, {
       batchSize: options.batchSize ?? ARCHIVE_BATCH,
-      inFlight: options.inFlight ?? ARCHIVE_IN_FLIGHT,
+      inFlight: options.inFlight ?? ARCHIVE_CONCURRENCY,
       pacer,
     });
   }
@@ -136,12 +136,17 @@ const NOTHING_LEFT: Claimed = { batch: null, object: null, count: 0, last_create
 const STOPPED_FOR_LOAD: Claimed = { ...NOTHING_LEFT };
 
 /**
- * Archive batches in flight at once, the one being written included (the default of the log cleanup's
- * `concurrency`): the batches ahead of it are claimed and their text read and compressed meanwhile (0.3 MB held
- * for each), so the database writes the next batches' text while this process writes and checks the current
- * object. Fewer leave the host's database less busy while the run works; 1 runs the stages one after another.
+ * The most archive batches in flight at once, the one being written included (the log cleanup's `concurrency`):
+ * the batches ahead of it are claimed and their text read and compressed meanwhile (0.3 MB held for each), so the
+ * database writes the next batches' text while this process writes and checks the current object.
  */
 export const ARCHIVE_IN_FLIGHT = 4;
+/**
+ * The default: one batch at a time, each stage after the one before, so the host's database has one of the run's
+ * statements at a time. Chosen in the bench's host-impact phase (BENCHMARKS.md): with 4 in flight the host's p99
+ * was 5.5× idle beside the archival even with the load governor, with 1 near 2×, at half the rate (a monthly job).
+ */
+export const ARCHIVE_CONCURRENCY = 1;
 
 type Run = { batchSize: number; inFlight: number; pacer: Pacer };
 /** A claimed batch being written: its id, its archive object's name and its rows. */

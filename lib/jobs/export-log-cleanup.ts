@@ -9,7 +9,7 @@ import { archiveBucketOf, assertBucketsUsable } from "../files/buckets";
 import type { BucketVersioning, JobDeps, SqlApi } from "../ports";
 import type { SqlResult } from "../sql-contract";
 import { baseOptionsSchema, defineJob, queryBoolean, queryInt, settingOption } from "./job";
-import { ARCHIVE_IN_FLIGHT, deleteLogsInBatches } from "../archive/log-archive";
+import { ARCHIVE_CONCURRENCY, ARCHIVE_IN_FLIGHT, deleteLogsInBatches } from "../archive/log-archive";
 import { deleteMetricsInBatches } from "../batches/metrics";
 import { idleLoad, pacerFor, pacingOptions, type LoadReport } from "./pacing";
 
@@ -25,7 +25,7 @@ export const exportLogCleanupOptionsSchema = baseOptionsSchema.extend({
   batch_size: queryInt(1, 20_000).optional(),
   prune_metrics: queryBoolean.default(true),
   /** With archival: batches in flight at once, the one being written included (1 = one stage at a time). */
-  concurrency: queryInt(1, ARCHIVE_IN_FLIGHT).default(ARCHIVE_IN_FLIGHT),
+  concurrency: queryInt(1, ARCHIVE_IN_FLIGHT).default(ARCHIVE_CONCURRENCY),
   ...pacingOptions,
 });
 

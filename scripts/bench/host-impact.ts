@@ -303,11 +303,12 @@ function forkHost(env: StackEnv, rates: HostImpactFigures["rates"], postmaster: 
 }
 
 /**
- * Each job as it shipped before its load governor (the "previous defaults" variant): the governor off, and the file
- * cleanup's batches of 1,000 names.
+ * Each job as it shipped before its load governor (the "previous defaults" variant): the governor off, the file
+ * cleanup's batches of 1,000 names, and the archival's 4 batches in flight.
  */
 const PREVIOUS_DEFAULTS: Record<string, Record<string, string>> = {
   "file-cleanup": { yield_to_load: "false", batch_size: "1000" },
+  "log-cleanup (archive)": { yield_to_load: "false", concurrency: "4" },
   other: { yield_to_load: "false" },
 };
 

@@ -80,12 +80,13 @@ function judgeLogCleanup(figures: Figures): Verdict[] {
   return [
     judgeAt(
       figures,
-      "archival ≥ 30,000 rows/s at 1M rows",
+      // a monthly job at its defaults (one batch at a time, yielding to load): 1M rows within a minute
+      "archival ≥ 16,667 rows/s at 1M rows (1M in under a minute)",
       "log-cleanup",
       M,
       "export-ops (archive)",
       (f) => f.rows_per_s,
-      (v) => v >= 30_000,
+      (v) => v >= M / 60,
       (v) => `${int(v)} rows/s`,
     ),
     judge(
