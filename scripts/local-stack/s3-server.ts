@@ -2,6 +2,7 @@
  * A real S3-protocol server for the S3 archive target's tests and the bench: s3rver (from the registry) on a free port with a
  * temp dir, behind a small proxy that can answer 500, answer slowly, or claim a bucket keeps versions, as a store
  * in trouble (or one that keeps versions and cannot list them) would. s3rver takes the key S3RVER / S3RVER only.
+ * With `versions`, the server behind the proxy is ./s3-versioned.ts instead, which keeps versions (s3rver has none).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
@@ -9,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import S3rver from "s3rver";
+import { startVersionedS3 } from "./s3-versioned";
 
 export const S3_KEY = { EXPORT_ARCHIVE_S3_ACCESS_KEY_ID: "S3RVER", EXPORT_ARCHIVE_S3_SECRET_ACCESS_KEY: "S3RVER" };
 
@@ -60,8 +62,25 @@ function proxyTo(port: number, state: { fault: S3Fault | null }): http.Server {
   });
 }
 
-/** s3rver with the given buckets, behind the proxy; close() stops both and removes the temp dir. */
-export async function startS3(buckets: string[]): Promise<S3Server> {
+/** s3rver (or, with `versions`, the server that keeps them) with the given buckets, behind the proxy; close() stops both. */
+export async function startS3(buckets: string[], options: { versions?: boolean } = {}): Promise<S3Server> {
+  const upstream = options.versions ? await startVersionedS3(buckets) : await startS3rver(buckets);
+  const state: { fault: S3Fault | null } = { fault: null };
+  const proxy = proxyTo(upstream.port, state);
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    fault: (fault) => void (state.fault = fault && { ...fault }),
+    async close() {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+      await upstream.close();
+    },
+  };
+}
+
+/** s3rver on a free port with a temp dir; close() stops it and removes the dir. */
+async function startS3rver(buckets: string[]): Promise<{ port: number; close: () => Promise<void> }> {
   const directory = mkdtempSync(path.join(tmpdir(), "export-ops-s3rver-"));
   const server = new S3rver({
     address: "127.0.0.1",
@@ -71,15 +90,9 @@ export async function startS3(buckets: string[]): Promise<S3Server> {
     configureBuckets: buckets.map((name) => ({ name })),
   });
   const { port } = await server.run();
-  const state: { fault: S3Fault | null } = { fault: null };
-  const proxy = proxyTo(port, state);
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
   return {
-    endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    fault: (fault) => void (state.fault = fault && { ...fault }),
+    port,
     async close() {
-      proxy.closeAllConnections();
-      await new Promise((resolve) => proxy.close(resolve));
       await server.close();
       rmSync(directory, { recursive: true, force: true });
     },
