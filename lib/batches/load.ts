@@ -1,13 +1,14 @@
 /**
  * The load governor every bulk job's pacer carries (./pacing.ts). Its signal is the run's own work: each batch (one
- * statement or Storage request) is timed, per row, against the run's fastest recent batches of the same kind, as
+ * statement or Storage request) is timed, per row, against the run's fastest (the second fastest of the kind's recent
+ * batches: one freak fast batch is not the measure), as
  * pt-archiver's `--sleep-coef` and gh-ost's own latency checks judge the database by what their own statements take.
  * What makes those batches slower — the host's statements on the same cores, WAL writes, locks, a busy Storage — is
  * what the host feels too; it needs no privilege and no SQL of its own.
  *
- * A batch more than `slowFactor` times as slow as that baseline is followed by a rest as long as the time it took
- * beyond the baseline's, (factor − 1) × its time: the run then works 1/factor of the time, and speeds up again as
- * soon as its batches do. STOP_AFTER batches of one kind in a row at `stopFactor` or more stop the run: it takes no
+ * A batch `slowFactor` times as slow as that baseline or more is followed by a rest of (factor − 1) × its time
+ * (the factor capped at `stopFactor`): the run then works 1/factor of the time, and speeds up again as soon as its
+ * batches do. STOP_AFTER batches of one kind in a row at `stopFactor` or more stop the run: it takes no
  * new work, finishes what it holds, and says why (`stopped_for_load`) with `has_more`.
  *
  * What it cannot see: load already there when the run began (its first batches are its baseline), and load that

@@ -15,6 +15,9 @@ export const BENCH_DAY = "2026-01-15T00:00:00.000Z";
 
 /** The middle value (the lower of the two middle ones for an even count). */
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+/** The run of the middle time, as `median` picks it: a figure's time and its rate then come from the same run. */
+export const medianRun = <R extends { wall_ms: number }>(runs: R[]): R =>
+  [...runs].sort((a, b) => a.wall_ms - b.wall_ms)[Math.floor((runs.length - 1) / 2)]!;
 
 export async function seed(db: pg.Client, benchCase: string, n: number): Promise<void> {
   if (benchCase === "rollup-reset") {

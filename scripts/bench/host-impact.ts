@@ -22,7 +22,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import type pg from "pg";
 import type { StackEnv } from "../local-stack";
-import { forkHostLoad, median, runChild, seed, type ChildRun } from "./cases";
+import { forkHostLoad, median, medianRun, runChild, seed, type ChildRun } from "./cases";
 import type { HostMessage, HostOp, HostReport, HostSample } from "./host-load";
 import { coresOf, cpuNow, LAYOUT_TEXT, postmasterOf, setLayout, type DatabaseCpu, type Layout } from "./processes";
 
@@ -65,7 +65,7 @@ export interface HostImpactCase {
   during: Window;
   unloaded_ms: number;
   loaded_ms: number;
-  /** the job's rows per second with the host quiet and under its load, median (a run the governor stopped: the rows it did) */
+  /** the job's rows per second in the runs of the median times (a run the governor stopped: the rows it did) */
   unloaded_rate: number;
   loaded_rate: number;
   /** the job's own CPU time with the host quiet, median, ms */
@@ -367,10 +367,10 @@ async function measureCase(bench: Bench, c: JobCase): Promise<{ result: HostImpa
     ...(c.options ? { options: c.options, variant_of: c.variant_of } : {}),
     idle: windowOf(bench.locks, idle.spans, idle.samples, idle.loop),
     during: windowOf(bench.locks, during.spans, during.samples, during.loop, during.cpu_wall),
-    unloaded_ms: median(unloaded.map((r) => r.wall_ms)),
-    loaded_ms: median(loaded.map((r) => r.wall_ms)),
-    unloaded_rate: median(unloaded.map((r) => rate(r, c.n))),
-    loaded_rate: median(loaded.map((r) => rate(r, c.n))),
+    unloaded_ms: medianRun(unloaded).wall_ms,
+    loaded_ms: medianRun(loaded).wall_ms,
+    unloaded_rate: rate(medianRun(unloaded), c.n),
+    loaded_rate: rate(medianRun(loaded), c.n),
     unloaded_cpu_ms: median(unloaded.map((r) => r.cpu_ms)),
     ...governorOf(loaded, unloaded),
   };
